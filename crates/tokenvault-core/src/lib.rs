@@ -1,0 +1,19 @@
+//! tokenvault-core: the pure logic of tokenvault.
+//!
+//! Everything here is data in, data out: secrets that never print themselves, references
+//! (`tv://ITEM/FIELD`), name rules, masking, and the provider catalogue. No file, network,
+//! process, environment or clock access happens in this crate (clippy's `disallowed-methods`
+//! enforces it), so every rule can be tested as a plain function and reused by every front end.
+#![forbid(unsafe_code)]
+
+pub mod mask;
+pub mod name;
+pub mod provider;
+pub mod reference;
+pub mod secret;
+
+pub use mask::mask;
+pub use name::{FieldName, ItemName, NameError};
+pub use provider::{Catalogue, CatalogueError, FormatCheck, Provider};
+pub use reference::{Reference, ReferenceError};
+pub use secret::Secret;

@@ -1,0 +1,436 @@
+//! The provider catalogue: what tokenvault knows about each service, as data.
+//!
+//! The catalogue is parsed from `rules/providers.toml` (embedded in the binary) and extended by the
+//! `[[provider]]` tables of the user's config: a provider with a new id is added, one with a known id
+//! replaces the built-in entry. The engine code knows no provider by name; it only reads this data.
+
+use regex::Regex;
+use serde::Deserialize;
+
+/// The catalogue that ships with tokenvault.
+pub const BUILTIN_TOML: &str = include_str!("../../../rules/providers.toml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogueError {
+    #[error("provider catalogue {origin} is not valid TOML: {message}")]
+    Toml { origin: String, message: String },
+    #[error("provider '{provider}' in {origin}: {message}")]
+    Invalid {
+        origin: String,
+        provider: String,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCatalogue {
+    #[serde(default)]
+    provider: Vec<RawProvider>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProvider {
+    id: String,
+    name: String,
+    default_field: String,
+    #[serde(default)]
+    create_url: Option<String>,
+    #[serde(default)]
+    revoke_url: Option<String>,
+    #[serde(default = "none_string")]
+    verify: String,
+    #[serde(default)]
+    fields: Vec<RawField>,
+}
+
+fn none_string() -> String {
+    "none".to_owned()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawField {
+    name: String,
+    #[serde(default = "yes")]
+    secret: bool,
+    #[serde(default)]
+    env: Vec<String>,
+    #[serde(default)]
+    prefix: Option<String>,
+    #[serde(default)]
+    keywords: Vec<String>,
+    #[serde(default)]
+    formats: Vec<RawFormat>,
+    #[serde(default)]
+    examples_match: Vec<String>,
+    #[serde(default)]
+    examples_no_match: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFormat {
+    regex: String,
+    description: String,
+}
+
+/// One accepted shape of a field's value.
+#[derive(Debug, Clone)]
+pub struct Format {
+    pub regex: Regex,
+    pub description: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub name: String,
+    /// False for values that are identifiers rather than credentials (a region, a bucket name).
+    pub secret: bool,
+    /// Environment variable names, the preferred one first.
+    pub env: Vec<String>,
+    pub prefix: Option<String>,
+    pub keywords: Vec<String>,
+    pub formats: Vec<Format>,
+    pub examples_match: Vec<String>,
+    pub examples_no_match: Vec<String>,
+}
+
+impl Field {
+    /// The first format that accepts `value`, if any.
+    pub fn matching_format(&self, value: &str) -> Option<&Format> {
+        self.formats.iter().find(|f| f.regex.is_match(value))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Provider {
+    pub id: String,
+    pub name: String,
+    pub default_field: String,
+    pub create_url: Option<String>,
+    pub revoke_url: Option<String>,
+    /// The live check the binary runs (`huggingface`, `github`, `aws-sts`, …, or `none`).
+    pub verify: String,
+    pub fields: Vec<Field>,
+}
+
+impl Provider {
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+/// The result of an offline format check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormatCheck {
+    /// The value matches the format with this description.
+    Valid { format: String },
+    /// The field has formats and the value matches none of them.
+    Invalid { expected: Vec<String> },
+    /// Nothing to check against (unknown provider or field, or a field without formats).
+    NoRule,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Catalogue {
+    providers: Vec<Provider>,
+}
+
+impl Catalogue {
+    /// The built-in catalogue. It is tested at build time, so failing here is a bug.
+    pub fn builtin() -> Self {
+        match Catalogue::parse(BUILTIN_TOML, "rules/providers.toml") {
+            Ok(c) => c,
+            Err(e) => panic!("built-in provider catalogue is invalid: {e}"),
+        }
+    }
+
+    /// Parses a catalogue from TOML text. `origin` names the text in errors (a path).
+    pub fn parse(text: &str, origin: &str) -> Result<Self, CatalogueError> {
+        let raw: RawCatalogue = toml::from_str(text).map_err(|e| CatalogueError::Toml {
+            origin: origin.to_owned(),
+            message: e.to_string(),
+        })?;
+        let mut providers = Vec::with_capacity(raw.provider.len());
+        for p in raw.provider {
+            providers.push(compile(p, origin)?);
+        }
+        Ok(Catalogue { providers })
+    }
+
+    /// Adds the providers of `other`, replacing built-in ones with the same id.
+    pub fn extend(&mut self, other: Catalogue) {
+        for p in other.providers {
+            match self.providers.iter_mut().find(|q| q.id == p.id) {
+                Some(slot) => *slot = p,
+                None => self.providers.push(p),
+            }
+        }
+    }
+
+    pub fn providers(&self) -> &[Provider] {
+        &self.providers
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Provider> {
+        self.providers.iter().find(|p| p.id == id)
+    }
+
+    /// The provider an item belongs to by its name's first segment, if it is a known one.
+    pub fn for_item(&self, item: &crate::ItemName) -> Option<&Provider> {
+        self.get(item.as_str()).or_else(|| self.get(item.provider_hint()))
+    }
+
+    /// The provider and field whose format `value` matches, for recognising pasted tokens.
+    /// Only secret fields take part: a string that looks like a region says nothing.
+    pub fn detect_value(&self, value: &str) -> Option<(&Provider, &Field)> {
+        self.providers.iter().find_map(|p| {
+            p.fields
+                .iter()
+                .filter(|f| f.secret)
+                .find(|f| f.matching_format(value).is_some())
+                .map(|f| (p, f))
+        })
+    }
+
+    /// The provider and field an environment variable name belongs to (`HF_TOKEN` → huggingface/token).
+    pub fn detect_env(&self, var: &str) -> Option<(&Provider, &Field)> {
+        self.providers.iter().find_map(|p| {
+            p.fields
+                .iter()
+                .find(|f| f.env.iter().any(|e| e.eq_ignore_ascii_case(var)))
+                .map(|f| (p, f))
+        })
+    }
+
+    /// Checks `value` against the formats of `provider`'s `field`.
+    pub fn check_format(&self, provider: &str, field: &str, value: &str) -> FormatCheck {
+        let Some(f) = self.get(provider).and_then(|p| p.field(field)) else {
+            return FormatCheck::NoRule;
+        };
+        if f.formats.is_empty() {
+            return FormatCheck::NoRule;
+        }
+        match f.matching_format(value) {
+            Some(fmt) => FormatCheck::Valid {
+                format: fmt.description.clone(),
+            },
+            None => FormatCheck::Invalid {
+                expected: f.formats.iter().map(|f| f.description.clone()).collect(),
+            },
+        }
+    }
+}
+
+fn compile(p: RawProvider, origin: &str) -> Result<Provider, CatalogueError> {
+    let invalid = |message: String| CatalogueError::Invalid {
+        origin: origin.to_owned(),
+        provider: p.id.clone(),
+        message,
+    };
+    crate::ItemName::new(&p.id).map_err(|e| invalid(format!("id: {e}")))?;
+    let mut fields = Vec::with_capacity(p.fields.len());
+    for f in &p.fields {
+        crate::FieldName::new(&f.name).map_err(|e| invalid(e.to_string()))?;
+        let mut formats = Vec::with_capacity(f.formats.len());
+        for fmt in &f.formats {
+            let regex = Regex::new(&fmt.regex).map_err(|e| {
+                invalid(format!("field '{}': regex '{}': {e}", f.name, fmt.regex))
+            })?;
+            formats.push(Format {
+                regex,
+                description: fmt.description.clone(),
+            });
+        }
+        fields.push(Field {
+            name: f.name.clone(),
+            secret: f.secret,
+            env: f.env.clone(),
+            prefix: f.prefix.clone(),
+            keywords: f.keywords.clone(),
+            formats,
+            examples_match: f.examples_match.clone(),
+            examples_no_match: f.examples_no_match.clone(),
+        });
+    }
+    if !fields.iter().any(|f| f.name == p.default_field) {
+        return Err(invalid(format!(
+            "default_field '{}' is not one of its fields",
+            p.default_field
+        )));
+    }
+    Ok(Provider {
+        id: p.id,
+        name: p.name,
+        default_field: p.default_field,
+        create_url: p.create_url,
+        revoke_url: p.revoke_url,
+        verify: p.verify,
+        fields,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The catalogue's examples are its tests: each `examples_match` value matches one of its
+    /// field's formats and each `examples_no_match` value matches none.
+    #[test]
+    fn every_example_in_the_catalogue_behaves_as_declared() {
+        let cat = Catalogue::builtin();
+        let mut checked = 0;
+        for p in cat.providers() {
+            for f in &p.fields {
+                if !f.formats.is_empty() {
+                    assert!(
+                        !f.examples_match.is_empty(),
+                        "{}/{} has formats but no examples_match",
+                        p.id,
+                        f.name
+                    );
+                }
+                for ex in &f.examples_match {
+                    assert!(
+                        f.matching_format(ex).is_some(),
+                        "{}/{}: example '{ex}' should match",
+                        p.id,
+                        f.name
+                    );
+                    for kw in &f.keywords {
+                        let _ = kw;
+                    }
+                    if !f.keywords.is_empty() {
+                        assert!(
+                            f.keywords.iter().any(|k| ex.contains(k.as_str())),
+                            "{}/{}: example '{ex}' contains none of the keywords",
+                            p.id,
+                            f.name
+                        );
+                    }
+                    checked += 1;
+                }
+                for ex in &f.examples_no_match {
+                    assert!(
+                        f.matching_format(ex).is_none(),
+                        "{}/{}: example '{ex}' should not match",
+                        p.id,
+                        f.name
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 40, "only {checked} examples checked");
+    }
+
+    #[test]
+    fn spec_providers_are_all_present() {
+        let cat = Catalogue::builtin();
+        for id in [
+            "huggingface",
+            "aws",
+            "s3",
+            "github",
+            "openai",
+            "anthropic",
+            "google",
+            "slack",
+            "stripe",
+            "storacha",
+        ] {
+            let p = cat.get(id).unwrap_or_else(|| panic!("{id} missing"));
+            assert!(p.field(&p.default_field).is_some());
+        }
+    }
+
+    #[test]
+    fn secret_examples_are_detected_as_their_own_provider() {
+        let cat = Catalogue::builtin();
+        for p in cat.providers() {
+            for f in p.fields.iter().filter(|f| f.secret) {
+                for ex in &f.examples_match {
+                    let (dp, df) = cat.detect_value(ex).expect("detected");
+                    assert_eq!((dp.id.as_str(), df.name.as_str()), (p.id.as_str(), f.name.as_str()), "{ex}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn huggingface_follows_real_token_shape() {
+        let cat = Catalogue::builtin();
+        let ok = format!("hf_{}", "a1".repeat(17));
+        assert!(matches!(cat.check_format("huggingface", "token", &ok), FormatCheck::Valid { .. }));
+        let loose = format!("hf_{}", "a".repeat(20));
+        match cat.check_format("huggingface", "token", &loose) {
+            FormatCheck::Invalid { expected } => assert!(expected[0].contains("34"), "{expected:?}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(cat.check_format("nope", "token", "x"), FormatCheck::NoRule);
+        assert_eq!(cat.check_format("aws", "session_token", "x"), FormatCheck::NoRule);
+    }
+
+    #[test]
+    fn item_and_env_detection() {
+        let cat = Catalogue::builtin();
+        let item = crate::ItemName::new("huggingface-work").unwrap();
+        assert_eq!(cat.for_item(&item).unwrap().id, "huggingface");
+        assert!(cat.for_item(&crate::ItemName::new("mything").unwrap()).is_none());
+        let (p, f) = cat.detect_env("HUGGING_FACE_HUB_TOKEN").unwrap();
+        assert_eq!((p.id.as_str(), f.name.as_str()), ("huggingface", "token"));
+        let (p, f) = cat.detect_env("AWS_SECRET_ACCESS_KEY").unwrap();
+        assert_eq!((p.id.as_str(), f.name.as_str()), ("aws", "secret_access_key"));
+    }
+
+    #[test]
+    fn user_providers_extend_and_override() {
+        let mut cat = Catalogue::builtin();
+        let user = Catalogue::parse(
+            r#"
+[[provider]]
+id = "acme"
+name = "Acme"
+default_field = "key"
+  [[provider.fields]]
+  name = "key"
+  env = ["ACME_KEY"]
+  formats = [{ regex = '^acme_[0-9]{8}$', description = "acme key" }]
+  examples_match = ["acme_12345678"]
+[[provider]]
+id = "stripe"
+name = "Stripe (custom)"
+default_field = "secret_key"
+  [[provider.fields]]
+  name = "secret_key"
+"#,
+            "config.toml",
+        )
+        .unwrap();
+        let before = cat.providers().len();
+        cat.extend(user);
+        assert_eq!(cat.providers().len(), before + 1);
+        assert_eq!(cat.get("stripe").unwrap().name, "Stripe (custom)");
+        assert_eq!(cat.detect_value("acme_12345678").unwrap().0.id, "acme");
+    }
+
+    #[test]
+    fn bad_catalogues_say_where() {
+        let e = Catalogue::parse("[[provider]]\nid = 1", "x.toml").unwrap_err();
+        assert!(e.to_string().contains("x.toml"), "{e}");
+        let e = Catalogue::parse(
+            "[[provider]]\nid='a'\nname='A'\ndefault_field='t'\n[[provider.fields]]\nname='t'\nformats=[{regex='(', description='d'}]",
+            "y.toml",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("regex"), "{e}");
+        let e = Catalogue::parse("[[provider]]\nid='a'\nname='A'\ndefault_field='zz'", "y.toml").unwrap_err();
+        assert!(e.to_string().contains("default_field"), "{e}");
+    }
+}

@@ -1,0 +1,88 @@
+//! The store's errors. Each says what failed, why, and what to do next; none carries a value.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No key is available: no passphrase could be had, or the OS keyring is locked.
+    #[error("{what} is locked")]
+    Locked { what: String, hint: String },
+
+    #[error("wrong passphrase for vault {}", path.display())]
+    WrongPassphrase { path: PathBuf },
+
+    #[error("the passphrase is empty")]
+    EmptyPassphrase,
+
+    /// The file fails to decrypt or authenticate, is truncated, or is not a vault at all.
+    #[error("vault {} is damaged or was modified: {reason}", path.display())]
+    Corrupt { path: PathBuf, reason: String },
+
+    #[error("vault {} has format version {found}, this tokenvault reads up to version {supported}", path.display())]
+    UnsupportedVersion {
+        path: PathBuf,
+        found: u64,
+        supported: u64,
+    },
+
+    #[error("{} is accessible by other users (mode {mode:o})", path.display())]
+    InsecurePermissions { path: PathBuf, mode: u32 },
+
+    /// The backend cannot be reached at all (no D-Bus session, no keyring daemon, unsupported OS).
+    #[error("{backend} backend is unavailable: {reason}")]
+    Unavailable {
+        backend: &'static str,
+        reason: String,
+        hint: String,
+    },
+
+    #[error("{op} {}: {source}", path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{backend} backend: {message}")]
+    Backend {
+        backend: &'static str,
+        message: String,
+    },
+}
+
+impl StoreError {
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        StoreError::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// What to do next, for the `hint:` line under the error.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            StoreError::Locked { hint, .. } | StoreError::Unavailable { hint, .. } => {
+                Some(hint.clone())
+            }
+            StoreError::WrongPassphrase { .. } => Some(
+                "check TOKENVAULT_PASSPHRASE / TOKENVAULT_PASSPHRASE_FILE, or type it again; the vault was not changed"
+                    .into(),
+            ),
+            StoreError::EmptyPassphrase => Some("choose a non-empty passphrase".into()),
+            StoreError::Corrupt { path, .. } => Some(format!(
+                "the file was left as it is; restore it from a backup, or inspect it with `age -d {}`",
+                path.display()
+            )),
+            StoreError::UnsupportedVersion { .. } => {
+                Some("upgrade tokenvault to read this vault; it was left unchanged".into())
+            }
+            StoreError::InsecurePermissions { path, .. } => {
+                let fix = if path.is_dir() { "700" } else { "600" };
+                Some(format!("run: chmod {fix} {}", path.display()))
+            }
+            StoreError::Io { .. } | StoreError::Backend { .. } => None,
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! PLACEHOLDER: the age-format file backend.

@@ -1,0 +1,1 @@
+//! PLACEHOLDER: the OS keychain backend.
