@@ -50,6 +50,6 @@ mod tests {
     fn long_prefix_never_reveals_more_than_a_third() {
         let v = "github_pat_0123456789";
         let m = mask(v, Some("github_pat_"));
-        assert_eq!(m, "github…6789");
+        assert_eq!(m, "github_…6789");
     }
 }

@@ -67,6 +67,16 @@ struct RawField {
     examples_match: Vec<String>,
     #[serde(default)]
     examples_no_match: Vec<String>,
+    #[serde(default)]
+    scan_regex: Option<String>,
+    #[serde(default)]
+    scan_keywords: Vec<String>,
+    #[serde(default)]
+    entropy: Option<f64>,
+    #[serde(default)]
+    scan_examples_match: Vec<String>,
+    #[serde(default)]
+    scan_examples_no_match: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -98,6 +108,26 @@ pub struct Field {
     pub keywords: Vec<String>,
     pub formats: Vec<Format>,
     pub examples_match: Vec<String>,
+    pub examples_no_match: Vec<String>,
+    /// Leak scanning (`tokenvault scan`), all optional. Without `scan_regex` the scanner derives its
+    /// rule from `formats` (unanchored, with token boundaries) and `keywords`.
+    pub scan: ScanHints,
+}
+
+/// What a field tells the leak scanner beyond its formats (gitleaks-style: keywords, regex, entropy).
+#[derive(Debug, Clone, Default)]
+pub struct ScanHints {
+    /// An unanchored regex that finds the value in running text, for values whose format alone
+    /// would match far too much (an AWS secret key is any 40 base64 characters). The value is the
+    /// capture group named `secret`, or the whole match. Validated here, compiled by the scanner.
+    pub regex: Option<String>,
+    /// Prefilter keywords of `regex` (matched ignoring ASCII case); required with `regex`.
+    pub keywords: Vec<String>,
+    /// Minimum Shannon entropy (bits per byte) of a found value; lower ones are not reported.
+    pub entropy: Option<f64>,
+    /// Text in which the scanner must find this field's value (tested as data).
+    pub examples_match: Vec<String>,
+    /// Text in which it must find nothing of this field.
     pub examples_no_match: Vec<String>,
 }
 
@@ -248,6 +278,24 @@ fn compile(p: RawProvider, origin: &str) -> Result<Provider, CatalogueError> {
                 description: fmt.description.clone(),
             });
         }
+        if let Some(re) = &f.scan_regex {
+            Regex::new(re)
+                .map_err(|e| invalid(format!("field '{}': scan_regex '{re}': {e}", f.name)))?;
+            if f.scan_keywords.is_empty() {
+                return Err(invalid(format!(
+                    "field '{}': scan_regex needs scan_keywords (the scanner runs a regex only where a keyword occurs)",
+                    f.name
+                )));
+            }
+        }
+        if let Some(e) = f.entropy {
+            if !(0.0..=8.0).contains(&e) {
+                return Err(invalid(format!(
+                    "field '{}': entropy {e} is outside 0..=8 bits per byte",
+                    f.name
+                )));
+            }
+        }
         fields.push(Field {
             name: f.name.clone(),
             secret: f.secret,
@@ -257,6 +305,13 @@ fn compile(p: RawProvider, origin: &str) -> Result<Provider, CatalogueError> {
             formats,
             examples_match: f.examples_match.clone(),
             examples_no_match: f.examples_no_match.clone(),
+            scan: ScanHints {
+                regex: f.scan_regex.clone(),
+                keywords: f.scan_keywords.clone(),
+                entropy: f.entropy,
+                examples_match: f.scan_examples_match.clone(),
+                examples_no_match: f.scan_examples_no_match.clone(),
+            },
         });
     }
     if !fields.iter().any(|f| f.name == p.default_field) {
@@ -303,9 +358,6 @@ mod tests {
                         p.id,
                         f.name
                     );
-                    for kw in &f.keywords {
-                        let _ = kw;
-                    }
                     if !f.keywords.is_empty() {
                         assert!(
                             f.keywords.iter().any(|k| ex.contains(k.as_str())),
@@ -328,6 +380,46 @@ mod tests {
             }
         }
         assert!(checked > 40, "only {checked} examples checked");
+    }
+
+    /// Scan regexes are data too: each one finds the secret in its `scan_examples_match` texts and
+    /// nothing in its `scan_examples_no_match` texts, and every match text holds a keyword. (The
+    /// scanner's own tests run the full engine, with boundaries and entropy, on every example.)
+    #[test]
+    fn every_scan_regex_behaves_as_declared() {
+        let cat = Catalogue::builtin();
+        let mut checked = 0;
+        for p in cat.providers() {
+            for f in &p.fields {
+                let Some(re) = &f.scan.regex else {
+                    continue;
+                };
+                let re = Regex::new(re).unwrap();
+                assert!(!f.scan.examples_match.is_empty(), "{}/{}: scan_regex without examples", p.id, f.name);
+                for ex in &f.scan.examples_match {
+                    assert!(re.is_match(ex), "{}/{}: scan example '{ex}' should match", p.id, f.name);
+                    let lower = ex.to_ascii_lowercase();
+                    assert!(
+                        f.scan.keywords.iter().any(|k| lower.contains(&k.to_ascii_lowercase())),
+                        "{}/{}: scan example '{ex}' holds none of the scan_keywords",
+                        p.id,
+                        f.name
+                    );
+                    checked += 1;
+                }
+                for ex in &f.scan.examples_no_match {
+                    assert!(!re.is_match(ex), "{}/{}: scan example '{ex}' should not match", p.id, f.name);
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked >= 2, "only {checked} scan examples checked");
+        let e = Catalogue::parse(
+            "[[provider]]\nid='a'\nname='A'\ndefault_field='t'\n[[provider.fields]]\nname='t'\nscan_regex='x'",
+            "z.toml",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("scan_keywords"), "{e}");
     }
 
     #[test]

@@ -178,6 +178,29 @@ fn create_temp(dir: &Path, name: &str) -> Result<(PathBuf, File), StoreError> {
     ))
 }
 
+/// Removes temporary files that writers of `path` left behind when they were killed. Call it only
+/// while holding the lock that every writer of `path` takes: then no live writer owns one.
+pub fn remove_stale_temps(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    if let Ok(entries) = fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let n = e.file_name();
+            let n = n.to_string_lossy();
+            if n.starts_with(&prefix) && n.ends_with(".tmp") {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
 /// Makes the rename durable. Best effort: some filesystems cannot fsync a directory.
 fn sync_dir(dir: &Path) {
     #[cfg(unix)]
@@ -199,8 +222,15 @@ mod tests {
         atomic_write(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
         #[cfg(unix)]
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left");
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
     }
 
     #[test]
@@ -210,12 +240,31 @@ mod tests {
         atomic_write(&p, b"previous").unwrap();
         let err = atomic_write_with(&p, |w| {
             w.write_all(b"half")?;
-            Err(io::Error::new(io::ErrorKind::StorageFull, "No space left on device"))
+            Err(io::Error::new(
+                io::ErrorKind::StorageFull,
+                "No space left on device",
+            ))
         })
         .unwrap_err();
         assert!(err.to_string().contains("No space left"), "{err}");
         assert_eq!(fs::read(&p).unwrap(), b"previous");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn stale_temps_of_killed_writers_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("vault.age");
+        atomic_write(&p, b"v").unwrap();
+        fs::write(dir.path().join(".vault.age.0123456789ab.tmp"), b"half").unwrap();
+        fs::write(dir.path().join(".index.json.0123456789ab.tmp"), b"other").unwrap();
+        remove_stale_temps(&p);
+        let mut names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, [".index.json.0123456789ab.tmp", "vault.age"]);
     }
 
     #[cfg(unix)]
@@ -226,7 +275,10 @@ mod tests {
         fs::write(&p, "{}").unwrap();
         fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
         let e = read_private(&p).unwrap_err();
-        assert!(matches!(e, StoreError::InsecurePermissions { mode: 0o644, .. }));
+        assert!(matches!(
+            e,
+            StoreError::InsecurePermissions { mode: 0o644, .. }
+        ));
         assert!(e.hint().unwrap().contains("chmod 600"));
         assert!(read_private(&dir.path().join("missing")).unwrap().is_none());
     }
@@ -237,9 +289,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().join("a/b");
         ensure_private_dir(&d).unwrap();
-        assert_eq!(fs::metadata(&d).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            fs::metadata(&d).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
         fs::set_permissions(&d, fs::Permissions::from_mode(0o755)).unwrap();
         ensure_private_dir(&d).unwrap();
-        assert_eq!(fs::metadata(&d).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            fs::metadata(&d).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
     }
 }

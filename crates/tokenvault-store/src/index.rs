@@ -92,14 +92,17 @@ impl Index {
             meta.provider = provider.map(str::to_owned);
         }
         meta.updated = now.to_owned();
-        let f = meta.fields.entry(field.to_owned()).or_insert_with(|| FieldMeta {
-            masked: masked.clone(),
-            created: now.to_owned(),
-            updated: now.to_owned(),
-            has_previous: false,
-            verified: None,
-            extra: BTreeMap::new(),
-        });
+        let f = meta
+            .fields
+            .entry(field.to_owned())
+            .or_insert_with(|| FieldMeta {
+                masked: masked.clone(),
+                created: now.to_owned(),
+                updated: now.to_owned(),
+                has_previous: false,
+                verified: None,
+                extra: BTreeMap::new(),
+            });
         f.masked = masked;
         f.updated = now.to_owned();
         f.has_previous = has_previous;
@@ -181,6 +184,7 @@ impl IndexFile {
     /// Reads, changes and writes the index under its lock, atomically.
     pub fn update<T>(&self, f: impl FnOnce(&mut Index) -> T) -> Result<T, StoreError> {
         let _guard = FileLock::exclusive(&self.lock)?;
+        crate::fsutil::remove_stale_temps(&self.path);
         let mut index = self.load()?;
         let out = f(&mut index);
         index.version = INDEX_VERSION;
@@ -203,16 +207,29 @@ mod tests {
         let f = IndexFile::new(dir.path());
         assert!(f.load().unwrap().items.is_empty());
         f.update(|i| {
-            i.record_set(BackendKind::File, Some("huggingface"), "huggingface", "token", "hf_ab…wxyz".into(), false, "2026-01-01T00:00:00Z")
+            i.record_set(
+                BackendKind::File,
+                Some("huggingface"),
+                "huggingface",
+                "token",
+                "hf_ab…wxyz".into(),
+                false,
+                "2026-01-01T00:00:00Z",
+            )
         })
         .unwrap();
         // A newer tokenvault added a key we do not know.
-        let text = std::fs::read_to_string(f.path()).unwrap().replace("\"backend\"", "\"future\": 1, \"backend\"");
+        let text = std::fs::read_to_string(f.path())
+            .unwrap()
+            .replace("\"backend\"", "\"future\": 1, \"backend\"");
         crate::fsutil::atomic_write(f.path(), text.as_bytes()).unwrap();
         f.update(|_| ()).unwrap();
         let idx = f.load().unwrap();
         assert_eq!(idx.items["huggingface"].extra["future"], 1);
-        assert_eq!(idx.items["huggingface"].fields["token"].masked, "hf_ab…wxyz");
+        assert_eq!(
+            idx.items["huggingface"].fields["token"].masked,
+            "hf_ab…wxyz"
+        );
     }
 
     #[test]
@@ -232,8 +249,14 @@ mod tests {
         let f = IndexFile::new(dir.path());
         crate::fsutil::atomic_write(f.path(), b"{not json").unwrap();
         let e = f.load().unwrap_err().to_string();
-        assert!(e.contains("index.json") && e.contains("not a valid index"), "{e}");
+        assert!(
+            e.contains("index.json") && e.contains("not a valid index"),
+            "{e}"
+        );
         crate::fsutil::atomic_write(f.path(), b"{\"version\": 99, \"items\": {}}").unwrap();
-        assert!(matches!(f.load().unwrap_err(), StoreError::UnsupportedVersion { found: 99, .. }));
+        assert!(matches!(
+            f.load().unwrap_err(),
+            StoreError::UnsupportedVersion { found: 99, .. }
+        ));
     }
 }

@@ -1,1 +1,60 @@
-fn main() {}
+//! tokenvault's entry point: a switchboard. Harden the process, parse, run one command, map the
+//! outcome to an exit code (0 success, 1 negative answer, 2 error; a closed stdout is a quiet 0).
+
+mod cli;
+mod cmd;
+mod config;
+mod context;
+mod envvars;
+mod error;
+mod hardening;
+mod printer;
+mod prompt;
+mod settings;
+mod vault;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use context::{Ctx, Outcome};
+use printer::{BrokenPipe, Printer};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    hardening::harden_process();
+    context::session_bus_fallback();
+    let cli = Cli::parse();
+    let printer = Printer::new(cli.global.quiet, cli.global.no_color);
+    match run(cli, printer.clone()) {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::Negative) => ExitCode::from(1),
+        Ok(Outcome::Code(c)) => ExitCode::from(u8::try_from(c).unwrap_or(2)),
+        Err(e) if e.downcast_ref::<BrokenPipe>().is_some() => ExitCode::SUCCESS,
+        Err(e) => {
+            printer.error(&format!("{e:#}"));
+            if let Some(h) = error::hint_of(&e) {
+                printer.hint(&h);
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli, printer: Printer) -> anyhow::Result<Outcome> {
+    if let Command::Completions(args) = &cli.command {
+        return cmd::completions::run(args, &printer);
+    }
+    let settings = settings::Settings::load(cli.global.clone())?;
+    let mut ctx = Ctx { settings, printer };
+    match &cli.command {
+        Command::Set(a) => cmd::set::run(&mut ctx, a),
+        Command::Get(a) => cmd::get::run(&mut ctx, a),
+        Command::List => cmd::list::run(&mut ctx),
+        Command::Show(a) => cmd::show::run(&mut ctx, a),
+        Command::Rm(a) => cmd::rm::run(&mut ctx, a),
+        Command::Verify(a) => cmd::verify::run(&mut ctx, a),
+        Command::Doctor => cmd::doctor::run(&mut ctx),
+        Command::Unlock(a) => cmd::unlock::unlock(&mut ctx, a),
+        Command::Lock => cmd::unlock::lock(&mut ctx),
+        Command::Completions(_) => unreachable!("handled above"),
+    }
+}

@@ -1,0 +1,51 @@
+//! `tokenvault get REF`: the raw value on stdout, for scripts. A terminal stdout is refused
+//! without `--reveal` (the value would stay in the scrollback).
+
+use crate::cli::GetArgs;
+use crate::context::{Ctx, Outcome};
+use crate::error::hinted;
+use anyhow::Result;
+
+pub fn run(ctx: &mut Ctx, args: &GetArgs) -> Result<Outcome> {
+    let reference = super::parse_ref(&args.reference)?;
+    if ctx.printer.stdout_is_terminal() && !args.reveal {
+        return Err(hinted(
+            "refusing to print a secret to the terminal",
+            format!(
+                "pipe it into the program that needs it, use `tokenvault run`, or pass --reveal (`tokenvault show {}` prints it masked)",
+                args.reference
+            ),
+        ));
+    }
+    let vault = ctx.open_vault()?;
+    let index = vault.load_index()?;
+    let target = vault.target(&index, &reference, None)?;
+    let key = if args.previous { target.key.previous() } else { target.key.clone() };
+    match vault.store().get(&key)? {
+        Some(value) => {
+            let mut out = String::with_capacity(value.len() + 1);
+            out.push_str(value.expose_secret());
+            if !args.no_newline {
+                out.push('\n');
+            }
+            let out = zeroize::Zeroizing::new(out);
+            ctx.printer.data(&out)?;
+            Ok(Outcome::Success)
+        }
+        None => Err(not_found(&target.reference(), args.previous, vault.kind().as_str())),
+    }
+}
+
+pub fn not_found(reference: &str, previous: bool, backend: &str) -> anyhow::Error {
+    if previous {
+        hinted(
+            format!("{reference} has no previous value"),
+            "a previous value is kept when `set` replaces a value",
+        )
+    } else {
+        hinted(
+            format!("{reference} is not stored in the {backend} backend"),
+            format!("store it with `tokenvault set {}`; see what is stored with `tokenvault list`", reference.trim_start_matches("tv://")),
+        )
+    }
+}

@@ -1,0 +1,45 @@
+//! `tokenvault rm REF`: delete a field (and its previous value), or a whole item. Deleting a whole
+//! item asks first on a terminal; elsewhere it needs `--yes`.
+
+use crate::cli::RmArgs;
+use crate::context::{Ctx, Outcome};
+use crate::error::hinted;
+use anyhow::Result;
+use std::io::{BufRead, IsTerminal, Write};
+
+pub fn run(ctx: &mut Ctx, args: &RmArgs) -> Result<Outcome> {
+    let reference = super::parse_ref(&args.reference)?;
+    let printer = ctx.printer.clone();
+    let vault = ctx.open_vault()?;
+    let index = vault.load_index()?;
+    if reference.field.is_none() && !args.yes {
+        let n = vault.keys(&index)?.iter().filter(|k| k.item == reference.item).count();
+        if n > 0 {
+            if !std::io::stdin().is_terminal() {
+                return Err(hinted(
+                    format!("deleting the whole item {reference} ({n} field(s)) needs confirmation"),
+                    "pass --yes, or name one field: ITEM/FIELD",
+                ));
+            }
+            eprint!("Delete {reference} and its {n} field(s)? [y/N] ");
+            let _ = std::io::stderr().flush();
+            let mut answer = String::new();
+            std::io::stdin().lock().read_line(&mut answer)?;
+            if !matches!(answer.trim(), "y" | "Y" | "yes") {
+                printer.note("Nothing deleted.");
+                return Ok(Outcome::Success);
+            }
+        }
+    }
+    let removed = vault.remove(&index, &reference)?;
+    if removed.is_empty() {
+        return Err(hinted(
+            format!("{reference} is not stored in the {} backend", vault.kind()),
+            "see what is stored with `tokenvault list`",
+        ));
+    }
+    for k in &removed {
+        printer.note(&format!("Deleted {k}."));
+    }
+    Ok(Outcome::Success)
+}

@@ -1,0 +1,113 @@
+//! `tokenvault set REF`: store a value read from a hidden prompt or stdin — never from argv.
+//! The value's format is checked against the provider's rules first; `--force` stores it anyway.
+
+use crate::cli::SetArgs;
+use crate::context::{now_rfc3339, Ctx, Outcome};
+use crate::error::hinted;
+use crate::prompt;
+use anyhow::{Context, Result};
+use std::io::{IsTerminal, Read};
+use tokenvault_core::{FormatCheck, Secret};
+
+/// More than any token; stops a mistaken `set --stdin < big.iso`.
+const MAX_VALUE: u64 = 1 << 20;
+
+pub fn run(ctx: &mut Ctx, args: &SetArgs) -> Result<Outcome> {
+    if !args.stray.is_empty() {
+        // Never echo what was typed: it is probably the token.
+        return Err(hinted(
+            "values are never taken from the command line (set takes only a reference)",
+            format!(
+                "it is now in your shell history: delete it there and consider rotating the token; then run `tokenvault set {}` and paste it at the hidden prompt, or pipe it with --stdin",
+                args.reference
+            ),
+        ));
+    }
+    let reference = super::parse_ref(&args.reference)?;
+    if let Some(p) = &args.provider {
+        if ctx.settings.catalogue.get(p).is_none() {
+            let known: Vec<&str> = ctx.settings.catalogue.providers().iter().map(|p| p.id.as_str()).collect();
+            return Err(hinted(
+                format!("unknown provider '{p}'"),
+                format!("known providers: {}; add your own as [[provider]] in the config file", known.join(", ")),
+            ));
+        }
+    }
+    let printer = ctx.printer.clone();
+    let vault = ctx.open_vault()?;
+    let index = vault.load_index()?;
+    let target = vault.target(&index, &reference, args.provider.as_deref())?;
+    let shown = target.reference();
+
+    // Reach the backend before asking for the value: a locked vault or a missing keyring should
+    // fail before the user pastes a token, not after.
+    vault.store().get(&target.key)?;
+
+    let value = read_value(args.stdin, &shown)?;
+    if value.is_empty() {
+        return Err(hinted(
+            format!("no value given for {shown}"),
+            "type or pipe the token; nothing was stored",
+        ));
+    }
+
+    if let Some(provider) = target.provider.as_deref() {
+        match vault.catalogue.check_format(provider, target.key.field.as_str(), value.expose_secret()) {
+            FormatCheck::Invalid { expected } if !args.force => {
+                return Err(hinted(
+                    format!(
+                        "the value for {shown} does not look like a {} {}: expected {}",
+                        provider,
+                        target.key.field,
+                        expected.join(", or ")
+                    ),
+                    "check you pasted the whole token; pass --force to store it anyway",
+                ));
+            }
+            FormatCheck::Invalid { .. } => printer.warning(&format!(
+                "storing a value that does not match the {provider} format (--force)"
+            )),
+            _ => {}
+        }
+    } else if let Some((p, f)) = vault.catalogue.detect_value(value.expose_secret()) {
+        printer.hint(&format!(
+            "this looks like a {} {}; next time name the item after the provider (e.g. {}) or pass --provider {}",
+            p.name, f.name, p.id, p.id
+        ));
+    }
+
+    let written = vault.write(&target, &value, &now_rfc3339())?;
+    let verb = if written.replaced { "Replaced" } else { "Stored" };
+    printer.note(&format!(
+        "{verb} {shown} ({}) in the {} backend.{}",
+        written.masked,
+        vault.kind(),
+        if written.replaced { " The previous value is kept for `rotate --rollback`." } else { "" }
+    ));
+    Ok(Outcome::Success)
+}
+
+fn read_value(from_stdin: bool, shown: &str) -> Result<Secret> {
+    if from_stdin {
+        let mut buf = String::new();
+        std::io::stdin()
+            .lock()
+            .take(MAX_VALUE + 1)
+            .read_to_string(&mut buf)
+            .context("reading the value from standard input (it must be UTF-8 text)")?;
+        if buf.len() as u64 > MAX_VALUE {
+            zeroize::Zeroize::zeroize(&mut buf);
+            return Err(hinted("the value on standard input is larger than 1 MiB", "pipe only the token"));
+        }
+        return Ok(Secret::from_input(buf));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(hinted(
+            "no terminal to ask for the value on",
+            format!("pipe it instead: `printf %s \"$TOKEN\" | tokenvault set {shown} --stdin` (values are never taken from the command line)"),
+        ));
+    }
+    prompt::hidden_prompt(&format!("Value for {shown} (input hidden): "))
+        .map(|s| Secret::from_input(s.expose_secret().to_owned()))
+        .ok_or_else(|| hinted("could not read from the terminal", "use --stdin"))
+}

@@ -1,0 +1,82 @@
+//! `tokenvault unlock` / `lock`: the file vault's key cached in the kernel keyring for a while, so
+//! processes started without a terminal (an MCP server launched by a desktop client) can read the
+//! vault; and forgetting it.
+
+use crate::cli::UnlockArgs;
+use crate::context::{Ctx, Outcome};
+use crate::error::hinted;
+use anyhow::Result;
+use std::time::Duration;
+use tokenvault_store::BackendKind;
+
+/// Parses `90s`, `30m`, `8h`, `2d` (a bare number is seconds).
+pub fn parse_duration(text: &str) -> Result<Duration> {
+    let t = text.trim();
+    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = num
+        .parse()
+        .map_err(|_| hinted(format!("'{text}' is not a duration"), "use e.g. 90s, 30m, 8h or 2d"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(hinted(format!("'{text}' has an unknown unit"), "use s, m, h or d")),
+    };
+    if secs == 0 {
+        return Err(hinted("the timeout must be longer than zero", "use e.g. 8h"));
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+fn require_file(ctx: &mut Ctx, what: &str) -> Result<()> {
+    let choice = ctx.choose_backend()?;
+    if choice.kind != BackendKind::File {
+        return Err(hinted(
+            format!("`{what}` is for the file backend; this vault uses the {} backend", choice.kind),
+            "the OS keychain locks and unlocks with your login session",
+        ));
+    }
+    Ok(())
+}
+
+pub fn unlock(ctx: &mut Ctx, args: &UnlockArgs) -> Result<Outcome> {
+    let timeout = parse_duration(&args.timeout)?;
+    require_file(ctx, "unlock")?;
+    tokenvault_store::fsutil::ensure_private_dir(&ctx.settings.paths.home)?;
+    let store = ctx.file_store();
+    store.unlock(Some(timeout))?;
+    ctx.printer.note(&format!(
+        "Unlocked {} for {}. Processes of your user can read it without a passphrase until then, or until `tokenvault lock`.",
+        store.vault_path().display(),
+        args.timeout
+    ));
+    Ok(Outcome::Success)
+}
+
+pub fn lock(ctx: &mut Ctx) -> Result<Outcome> {
+    require_file(ctx, "lock")?;
+    let store = ctx.file_store();
+    if store.lock()? {
+        ctx.printer.note("Locked: the cached vault key is forgotten.");
+    } else {
+        ctx.printer.note("The vault was not unlocked; nothing to forget.");
+    }
+    Ok(Outcome::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("30m").unwrap(), Duration::from_secs(1800));
+        assert_eq!(parse_duration("8h").unwrap(), Duration::from_secs(28_800));
+        assert_eq!(parse_duration("2d").unwrap(), Duration::from_secs(172_800));
+        assert!(parse_duration("0").is_err());
+        assert!(parse_duration("8y").is_err());
+        assert!(parse_duration("h").is_err());
+    }
+}

@@ -1,0 +1,93 @@
+//! The only place that writes to stdout and stderr.
+//!
+//! Data goes to stdout (and only data: scripts and MCP stdio servers read it); messages go to stderr
+//! as `error:`, `warning:`, `hint:` or plain notes. `--quiet` silences notes, never errors.
+//! Colour only on a terminal, never with `NO_COLOR` or `--no-color`. A closed stdout (`| head`) is
+//! not an error: the printer reports it and `main` exits quietly.
+
+use std::io::{self, IsTerminal, Write};
+
+#[derive(Debug, Clone)]
+pub struct Printer {
+    quiet: bool,
+    color: bool,
+}
+
+/// Returned when stdout is a closed pipe; `main` turns it into a quiet exit.
+#[derive(Debug, thiserror::Error)]
+#[error("stdout closed")]
+pub struct BrokenPipe;
+
+impl Printer {
+    pub fn new(quiet: bool, no_color: bool) -> Self {
+        let color = !no_color && std::env::var_os("NO_COLOR").is_none() && io::stderr().is_terminal();
+        Printer { quiet, color }
+    }
+
+    pub fn stdout_is_terminal(&self) -> bool {
+        io::stdout().is_terminal()
+    }
+
+    /// Writes data to stdout.
+    pub fn data(&self, text: &str) -> anyhow::Result<()> {
+        let mut out = io::stdout().lock();
+        match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(BrokenPipe.into()),
+            Err(e) => Err(anyhow::Error::new(e).context("writing to stdout")),
+        }
+    }
+
+    /// Writes one line of data to stdout.
+    pub fn line(&self, text: &str) -> anyhow::Result<()> {
+        self.data(&format!("{text}\n"))
+    }
+
+    /// Pretty JSON on stdout.
+    pub fn json(&self, value: &serde_json::Value) -> anyhow::Result<()> {
+        let text = serde_json::to_string_pretty(value)?;
+        self.line(&text)
+    }
+
+    fn message(&self, label: &str, code: &str, text: &str) {
+        let mut err = io::stderr().lock();
+        let _ = if label.is_empty() {
+            writeln!(err, "{text}")
+        } else if self.color {
+            writeln!(err, "\x1b[{code}m{label}:\x1b[0m {text}")
+        } else {
+            writeln!(err, "{label}: {text}")
+        };
+    }
+
+    pub fn error(&self, text: &str) {
+        self.message("error", "1;31", text);
+    }
+
+    pub fn warning(&self, text: &str) {
+        if !self.quiet {
+            self.message("warning", "1;33", text);
+        }
+    }
+
+    pub fn hint(&self, text: &str) {
+        if !self.quiet {
+            self.message("hint", "1;36", text);
+        }
+    }
+
+    /// A plain message on stderr (progress, confirmations).
+    pub fn note(&self, text: &str) {
+        if !self.quiet {
+            self.message("", "", text);
+        }
+    }
+
+    pub fn bold(&self, text: &str) -> String {
+        if self.color {
+            format!("\x1b[1m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+}

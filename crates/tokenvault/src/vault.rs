@@ -1,0 +1,212 @@
+//! The vault as the commands see it: a backend plus the metadata index plus the catalogue.
+//!
+//! This is where a reference becomes a key (default field from the provider), where a replaced
+//! value is kept as the previous one, and where the index is kept in step with the store. Commands
+//! call these few operations instead of talking to the store and index separately.
+
+use crate::settings::BackendChoice;
+use anyhow::{Context, Result};
+use std::sync::Arc;
+use tokenvault_core::{mask, Catalogue, FieldName, Provider, Reference, Secret};
+use tokenvault_store::file::FileStore;
+use tokenvault_store::index::{Index, IndexFile};
+use tokenvault_store::keychain::KeychainStore;
+use tokenvault_store::memory::MemoryStore;
+use tokenvault_store::{BackendKind, Change, Key, Slot, Store};
+
+/// The opened backend. File and keychain stores keep their own type for their extra operations
+/// (`unlock`, `probe`).
+pub enum Backend {
+    File(Arc<FileStore>),
+    Keychain(KeychainStore),
+    Memory(MemoryStore),
+}
+
+impl Backend {
+    pub fn store(&self) -> &dyn Store {
+        match self {
+            Backend::File(s) => s.as_ref(),
+            Backend::Keychain(s) => s,
+            Backend::Memory(s) => s,
+        }
+    }
+}
+
+pub struct Vault<'a> {
+    pub backend: Backend,
+    pub choice: BackendChoice,
+    pub index_file: IndexFile,
+    pub catalogue: &'a Catalogue,
+}
+
+/// A reference resolved against the catalogue and index.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub key: Key,
+    pub provider: Option<String>,
+}
+
+impl Target {
+    pub fn reference(&self) -> String {
+        format!("tv://{}/{}", self.key.item, self.key.field)
+    }
+}
+
+/// What a write did.
+pub struct Written {
+    pub replaced: bool,
+    pub masked: String,
+}
+
+/// Masks a value with the longest known prefix of its field that it starts with.
+pub fn mask_for(catalogue: &Catalogue, provider: Option<&str>, field: &str, value: &str) -> String {
+    let f = provider
+        .and_then(|p| catalogue.get(p))
+        .and_then(|p| p.field(field))
+        .or_else(|| catalogue.detect_value(value).map(|(_, f)| f));
+    let prefix = f.and_then(|f| {
+        f.prefix
+            .iter()
+            .chain(f.keywords.iter())
+            .filter(|p| value.starts_with(p.as_str()))
+            .max_by_key(|p| p.len())
+            .cloned()
+    });
+    mask(value, prefix.as_deref())
+}
+
+impl<'a> Vault<'a> {
+    pub fn store(&self) -> &dyn Store {
+        self.backend.store()
+    }
+
+    pub fn kind(&self) -> BackendKind {
+        self.choice.kind
+    }
+
+    pub fn load_index(&self) -> Result<Index> {
+        Ok(self.index_file.load()?)
+    }
+
+    /// The provider of an item: what the index recorded, else `override_`, else the name's first
+    /// segment when that is a known provider.
+    pub fn provider_of(&self, index: &Index, item: &str, override_: Option<&str>) -> Option<&'a Provider> {
+        let recorded = index.items.get(item).and_then(|m| m.provider.as_deref());
+        override_
+            .or(recorded)
+            .and_then(|id| self.catalogue.get(id))
+            .or_else(|| {
+                tokenvault_core::ItemName::new(item)
+                    .ok()
+                    .and_then(|n| self.catalogue.for_item(&n).map(|p| p as &Provider))
+            })
+    }
+
+    /// Resolves `r` to a key: a missing field means the provider's default field (`token` for an
+    /// unknown provider).
+    pub fn target(&self, index: &Index, r: &Reference, provider_override: Option<&str>) -> Result<Target> {
+        let provider = self.provider_of(index, r.item.as_str(), provider_override);
+        let default_field = provider.map(|p| p.default_field.as_str()).unwrap_or("token");
+        let (item, field) = r.resolve(default_field)?;
+        Ok(Target {
+            key: Key::new(item, field),
+            provider: provider_override
+                .map(str::to_owned)
+                .or_else(|| provider.map(|p| p.id.clone())),
+        })
+    }
+
+    /// Stores `value` at `target`, keeping the value it replaces in the previous slot.
+    pub fn write(&self, target: &Target, value: &Secret, now: &str) -> Result<Written> {
+        let old = self.store().get(&target.key)?;
+        let replaced = old.as_ref().is_some_and(|o| o != value);
+        let mut changes = Vec::with_capacity(2);
+        if let (true, Some(old)) = (replaced, old) {
+            changes.push(Change::Set(target.key.previous(), old));
+        }
+        changes.push(Change::Set(target.key.clone(), value.clone()));
+        self.store().apply(&changes)?;
+        let masked = mask_for(
+            self.catalogue,
+            target.provider.as_deref(),
+            target.key.field.as_str(),
+            value.expose_secret(),
+        );
+        let kind = self.kind();
+        let has_previous = replaced
+            || self
+                .load_index()
+                .ok()
+                .and_then(|i| {
+                    i.items
+                        .get(target.key.item.as_str())
+                        .and_then(|m| m.fields.get(target.key.field.as_str()))
+                        .map(|f| f.has_previous)
+                })
+                .unwrap_or(false);
+        self.index_file
+            .update(|idx| {
+                idx.record_set(
+                    kind,
+                    target.provider.as_deref(),
+                    target.key.item.as_str(),
+                    target.key.field.as_str(),
+                    masked.clone(),
+                    has_previous,
+                    now,
+                )
+            })
+            .context("the value was stored, but updating the index failed")?;
+        Ok(Written { replaced, masked })
+    }
+
+    /// Every stored key of this backend: the store's own listing where it can enumerate, plus
+    /// what the index knows (stores that cannot enumerate).
+    pub fn keys(&self, index: &Index) -> Result<Vec<Key>> {
+        let mut keys: Vec<Key> = match self.store().list()? {
+            Some(k) => k.into_iter().filter(|k| k.slot == Slot::Current).collect(),
+            None => Vec::new(),
+        };
+        for (item, meta) in &index.items {
+            if meta.backend != self.kind() {
+                continue;
+            }
+            for field in meta.fields.keys() {
+                if let (Ok(i), Ok(f)) = (tokenvault_core::ItemName::new(item), FieldName::new(field)) {
+                    keys.push(Key::new(i, f));
+                }
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        Ok(keys)
+    }
+
+    /// Deletes a field (both slots) or, for a bare item reference, every field of the item.
+    /// Returns the keys that existed.
+    pub fn remove(&self, index: &Index, r: &Reference) -> Result<Vec<Key>> {
+        let all = self.keys(index)?;
+        let targets: Vec<Key> = match &r.field {
+            Some(f) => vec![Key::new(r.item.clone(), f.clone())],
+            None => all.into_iter().filter(|k| k.item == r.item).collect(),
+        };
+        let mut removed = Vec::new();
+        for key in &targets {
+            let existed = self.store().delete(key)?;
+            self.store().delete(&key.previous())?;
+            let indexed = index
+                .items
+                .get(key.item.as_str())
+                .is_some_and(|m| m.fields.contains_key(key.field.as_str()));
+            if existed || indexed {
+                removed.push(key.clone());
+            }
+        }
+        self.index_file.update(|idx| {
+            for key in &targets {
+                idx.record_delete(key.item.as_str(), Some(key.field.as_str()));
+            }
+        })?;
+        Ok(removed)
+    }
+}

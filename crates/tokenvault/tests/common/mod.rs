@@ -1,0 +1,171 @@
+//! Test harness: runs the real `tokenvault` binary in a fresh directory with a minimal,
+//! controlled environment (no session bus, so no keychain unless a test starts one).
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const PASSPHRASE: &str = "correct horse battery staple";
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_tokenvault")
+}
+
+/// A random Hugging Face–shaped token, unique per call, so a test can grep every output for it.
+pub fn hf_token() -> String {
+    let mut bytes = [0u8; 34];
+    getrandom(&mut bytes);
+    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let body: String = bytes.iter().map(|b| ALNUM[*b as usize % ALNUM.len()] as char).collect();
+    format!("hf_{body}")
+}
+
+fn getrandom(buf: &mut [u8]) {
+    let mut f = std::fs::File::open("/dev/urandom").unwrap();
+    std::io::Read::read_exact(&mut f, buf).unwrap();
+}
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub home: PathBuf,
+    pub pass_file: PathBuf,
+    /// Extra variables for every command.
+    pub vars: Vec<(String, String)>,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("tvhome");
+        let pass_file = dir.path().join("passphrase");
+        std::fs::write(&pass_file, format!("{PASSPHRASE}\n")).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&pass_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        Env {
+            dir,
+            home,
+            pass_file,
+            vars: vec![
+                ("TOKENVAULT_BACKEND".into(), "file".into()),
+            ],
+        }
+    }
+
+    /// An env whose backend is not forced, for auto-selection tests.
+    pub fn without_backend() -> Env {
+        let mut e = Env::new();
+        e.vars.clear();
+        e
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn vault(&self) -> PathBuf {
+        self.home.join("vault.age")
+    }
+
+    /// The command with a minimal environment: PATH, HOME, the vault's home and passphrase file.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(bin());
+        c.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.dir.path())
+            .env("TOKENVAULT_HOME", &self.home)
+            .env("TOKENVAULT_PASSPHRASE_FILE", &self.pass_file)
+            .env("TOKENVAULT_SCRYPT_LOG_N", "10")
+            .env("NO_COLOR", "1")
+            .current_dir(self.dir.path());
+        for (k, v) in &self.vars {
+            c.env(k, v);
+        }
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.run_stdin(args, None)
+    }
+
+    pub fn run_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut c = self.cmd();
+        c.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
+        c.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        let mut child = c.spawn().unwrap();
+        if let Some(input) = stdin {
+            let mut si = child.stdin.take().unwrap();
+            si.write_all(input.as_bytes()).unwrap();
+        }
+        child.wait_with_output().unwrap()
+    }
+
+    /// `set REF --stdin` with `value`, asserting success.
+    pub fn set(&self, reference: &str, value: &str) -> Output {
+        let out = self.run_stdin(&["set", reference, "--stdin", "--no-verify"], Some(value));
+        assert_ok(&out);
+        out
+    }
+
+    pub fn get(&self, reference: &str) -> String {
+        let out = self.run(&["get", reference]);
+        assert_ok(&out);
+        String::from_utf8(out.stdout).unwrap().trim_end_matches('\n').to_owned()
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn assert_ok(o: &Output) {
+    assert!(
+        o.status.success(),
+        "expected success, got {:?}\nstdout: {}\nstderr: {}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    );
+}
+
+pub fn assert_code(o: &Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// Asserts that `secret` appears nowhere in the output.
+pub fn assert_no_secret(o: &Output, secret: &str, what: &str) {
+    assert!(!stdout(o).contains(secret), "{what}: secret on stdout");
+    assert!(!stderr(o).contains(secret), "{what}: secret on stderr");
+}
+
+/// Every file under `dir` (recursively).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        if let Ok(rd) = std::fs::read_dir(&d) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    out
+}
