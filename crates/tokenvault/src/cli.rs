@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Where values live: keychain (OS store), file (encrypted vault) or memory (tests only).
-    #[arg(long, global = true, value_name = "BACKEND", env = "TOKENVAULT_BACKEND")]
+    #[arg(long, global = true, value_name = "BACKEND", env = crate::envvars::TOKENVAULT_BACKEND)]
     pub backend: Option<String>,
     /// Print machine-readable JSON where lists are printed.
     #[arg(long, global = true)]
@@ -56,8 +56,151 @@ pub enum Command {
     Unlock(UnlockArgs),
     /// File backend: forget the cached vault key.
     Lock,
+    /// Run a command with secrets in its environment (exec: stdio and signals belong to it).
+    Run(RunArgs),
+    /// Manage profiles: named sets of VAR=REFERENCE.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// Write resolved variables as dotenv, sh or json (file created 0600, git-ignored).
+    Export(ExportArgs),
+    /// Replace {{ tv://ITEM/FIELD }} placeholders in a template.
+    Inject(InjectArgs),
+    /// Write a script that runs a command through `tokenvault run` (references only, never values).
+    Wrapper(WrapperArgs),
+    /// A git credential helper: `git config credential.https://huggingface.co.helper "tokenvault git-credential"`.
+    GitCredential(GitCredentialArgs),
+    /// The access log: every read and change, hash-chained.
+    Audit(AuditArgs),
+    /// Find leaked tokens: provider rules and exact matches of the values in the vault (masked output).
+    Scan(ScanArgs),
+    /// Git hooks that refuse commits or pushes adding a token.
+    Hook(HookArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
+}
+
+/// Where the variables of `run`, `export` and `wrapper` come from. Later sources win:
+/// --env-file, then profiles, then -e.
+#[derive(Debug, Clone, Args)]
+pub struct EnvSources {
+    /// A profile: its VAR=REFERENCE pairs (repeatable).
+    #[arg(short = 'p', long = "profile", value_name = "PROFILE")]
+    pub profiles: Vec<String>,
+    /// VAR=REFERENCE, e.g. -e HF_TOKEN=tv://huggingface/token (repeatable).
+    #[arg(short = 'e', long = "env", value_name = "VAR=REF")]
+    pub env: Vec<String>,
+    /// A dotenv file whose values may be tv:// references (plain values pass through).
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_files: Vec<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub sources: EnvSources,
+    /// Stay the parent and replace every injected value in the child's output with <concealed:VAR>.
+    /// Never use it for stdio MCP servers.
+    #[arg(long)]
+    pub mask: bool,
+    /// Set the variables even when the environment already has a non-empty value for them.
+    #[arg(long)]
+    pub vault_wins: bool,
+    /// The command and its arguments.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// Create or replace a profile: profile set hf-mcp HF_TOKEN=tv://huggingface/token
+    Set {
+        name: String,
+        #[arg(required = true, value_name = "VAR=REF")]
+        pairs: Vec<String>,
+    },
+    /// List profiles.
+    List,
+    /// Delete a profile.
+    Rm { name: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    Dotenv,
+    Sh,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub sources: EnvSources,
+    #[arg(long, value_enum, default_value = "dotenv")]
+    pub format: ExportFormat,
+    /// Output file (created 0600; refused if it is a symlink or tracked by git). Default: stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct InjectArgs {
+    /// The template ('-' for stdin).
+    #[arg(short = 'i', long = "input", value_name = "TEMPLATE")]
+    pub input: std::path::PathBuf,
+    /// Output file (created 0600). Default: stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WrapperShell {
+    Sh,
+    Powershell,
+    Cmd,
+}
+
+#[derive(Debug, Args)]
+pub struct WrapperArgs {
+    /// A name for the wrapped program (used in the script's comments).
+    pub name: String,
+    #[command(flatten)]
+    pub sources: EnvSources,
+    #[arg(long, value_enum, default_value = "sh")]
+    pub shell: WrapperShell,
+    /// Where to write the script.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: std::path::PathBuf,
+    /// The command and its arguments.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GitCredentialOp {
+    Get,
+    Store,
+    Erase,
+}
+
+#[derive(Debug, Args)]
+pub struct GitCredentialArgs {
+    #[arg(value_enum)]
+    pub operation: GitCredentialOp,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub action: Option<AuditAction>,
+    /// Only entries at or after this time (RFC 3339, or a duration ago such as 24h).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Check the hash chain: detects edited, deleted or reordered lines.
+    Verify,
 }
 
 #[derive(Debug, Args)]
@@ -128,6 +271,75 @@ pub struct UnlockArgs {
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScanFormat {
+    /// `path:line:col  rule  masked`, one finding per line.
+    Text,
+    /// A JSON array (also usable as a --baseline).
+    Json,
+    /// SARIF 2.1.0, for code scanning uploads.
+    Sarif,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files or directories to scan (default: the current directory); '-' reads standard input.
+    /// With --git or --staged: the repository (default: the current directory).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<std::path::PathBuf>,
+    /// Scan the git history: every blob once, each finding with the commit that added it.
+    #[arg(long)]
+    pub git: bool,
+    /// With --git: only commits that REV does not contain (e.g. origin/main).
+    #[arg(long, value_name = "REV", requires = "git")]
+    pub since: Option<String>,
+    /// With --git: revisions to scan instead of all refs (repeatable; passed to `git log`).
+    #[arg(long = "rev", value_name = "REV", requires = "git", allow_hyphen_values = true)]
+    pub revs: Vec<String>,
+    /// Scan what `git commit` would add: the added lines of the staged changes.
+    #[arg(long, conflicts_with = "git")]
+    pub staged: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: ScanFormat,
+    /// Report only findings that are not in this earlier `--format json` (or sarif) report.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<std::path::PathBuf>,
+    /// Rules only: do not open the vault to look for the values it holds.
+    #[arg(long)]
+    pub no_vault: bool,
+    /// Scanning threads (default: one per CPU).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Also scan files that .gitignore and .ignore exclude.
+    #[arg(long)]
+    pub no_ignore: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    #[command(subcommand)]
+    pub action: HookAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HookAction {
+    /// Install a git hook that runs `tokenvault scan` (an existing hook is kept, backed up, and run after it).
+    Install(HookInstallArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HookInstallArgs {
+    /// Before each commit, scan the staged changes (the default).
+    #[arg(long, conflicts_with = "pre_push")]
+    pub pre_commit: bool,
+    /// Before each push, scan the commits being pushed.
+    #[arg(long)]
+    pub pre_push: bool,
+    /// Print the hook instead of writing it.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 use crate::envvars;
 use crate::printer::Printer;
 use crate::prompt::CliPassphrase;
-use crate::settings::{BackendChoice, ChoiceSource, Settings};
+use crate::settings::{BackendChoice, Settings};
 use crate::vault::{Backend, Vault};
 use anyhow::Result;
 use std::sync::Arc;
@@ -73,12 +73,10 @@ impl Ctx {
         let choice = match self.probe_keychain() {
             Ok(()) => BackendChoice {
                 kind: BackendKind::Keychain,
-                source: ChoiceSource::Auto,
                 reason: "the OS keychain (Secret Service) is available".into(),
             },
             Err(why) => BackendChoice {
                 kind: BackendKind::File,
-                source: ChoiceSource::Auto,
                 reason: format!("no usable OS keychain: {why}"),
             },
         };

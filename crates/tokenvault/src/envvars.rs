@@ -13,14 +13,11 @@ pub const TOKENVAULT_PASSPHRASE_FILE: &str = "TOKENVAULT_PASSPHRASE_FILE";
 pub const TOKENVAULT_SCRYPT_LOG_N: &str = "TOKENVAULT_SCRYPT_LOG_N";
 /// Disables colour (https://no-color.org).
 pub const NO_COLOR: &str = "NO_COLOR";
-/// Hugging Face API base URL (default `https://huggingface.co`).
-pub const HF_ENDPOINT: &str = "HF_ENDPOINT";
 /// Tokens that, when set, shadow the vault for programs that read them.
 pub const HF_TOKEN: &str = "HF_TOKEN";
 pub const HUGGING_FACE_HUB_TOKEN: &str = "HUGGING_FACE_HUB_TOKEN";
-/// Used to find the Secret Service when the session bus address is missing.
+/// Used to find the Secret Service (without it, `$XDG_RUNTIME_DIR/bus` is tried).
 pub const DBUS_SESSION_BUS_ADDRESS: &str = "DBUS_SESSION_BUS_ADDRESS";
-pub const XDG_RUNTIME_DIR: &str = "XDG_RUNTIME_DIR";
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
 pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
 
@@ -32,10 +29,21 @@ pub const ALL: &[&str] = &[
     TOKENVAULT_PASSPHRASE_FILE,
     TOKENVAULT_SCRYPT_LOG_N,
     NO_COLOR,
-    HF_ENDPOINT,
     HF_TOKEN,
     HUGGING_FACE_HUB_TOKEN,
 ];
+
+#[cfg(test)]
+mod tests {
+    /// Every variable we read is documented in the README.
+    #[test]
+    fn readme_documents_every_variable() {
+        let readme = include_str!("../../../README.md");
+        for var in super::ALL.iter().chain([&super::DBUS_SESSION_BUS_ADDRESS]) {
+            assert!(readme.contains(&format!("`{var}`")), "README does not document {var}");
+        }
+    }
+}
 
 /// A variable's value when set and non-empty.
 pub fn get(name: &str) -> Option<String> {

@@ -2,14 +2,28 @@
 //! memory cannot write them to disk, and (on Linux) no ptrace attach by other processes of the user
 //! that are not our ancestors. The few platform calls of the binary live here.
 
+/// The core-dump limit we found at start, restored for a child we `exec` so that tokenvault's
+/// hardening does not silently change the user's program.
+#[cfg(unix)]
+static ORIGINAL_CORE_LIMIT: std::sync::OnceLock<libc::rlimit> = std::sync::OnceLock::new();
+
 /// Disables core dumps for this process. Failures are ignored: hardening is best effort and must
 /// never stop a user from reaching their tokens.
 pub fn harden_process() {
     #[cfg(unix)]
     {
-        let zero = libc::rlimit {
+        let mut original = libc::rlimit {
             rlim_cur: 0,
             rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes into a valid struct we own.
+        if unsafe { libc::getrlimit(libc::RLIMIT_CORE, &mut original) } == 0 {
+            let _ = ORIGINAL_CORE_LIMIT.set(original);
+        }
+        // Keep the hard limit, so the child can get its soft limit back.
+        let zero = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: original.rlim_max,
         };
         // SAFETY: setrlimit reads a valid, fully initialised struct.
         unsafe {
@@ -21,6 +35,17 @@ pub fn harden_process() {
         // SAFETY: prctl with PR_SET_DUMPABLE takes plain integers.
         unsafe {
             libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+        }
+    }
+}
+
+/// Puts back the core-dump limit before `exec` (the dumpable flag resets by itself on exec).
+pub fn restore_for_child() {
+    #[cfg(unix)]
+    if let Some(original) = ORIGINAL_CORE_LIMIT.get() {
+        // SAFETY: setrlimit reads a valid, fully initialised struct.
+        unsafe {
+            libc::setrlimit(libc::RLIMIT_CORE, original);
         }
     }
 }

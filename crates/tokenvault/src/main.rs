@@ -1,6 +1,7 @@
 //! tokenvault's entry point: a switchboard. Harden the process, parse, run one command, map the
 //! outcome to an exit code (0 success, 1 negative answer, 2 error; a closed stdout is a quiet 0).
 
+mod audit;
 mod cli;
 mod cmd;
 mod config;
@@ -8,7 +9,10 @@ mod context;
 mod envvars;
 mod error;
 mod hardening;
+mod masked;
 mod printer;
+mod resolve;
+mod secretfile;
 mod prompt;
 mod settings;
 mod vault;
@@ -55,6 +59,15 @@ fn run(cli: Cli, printer: Printer) -> anyhow::Result<Outcome> {
         Command::Doctor => cmd::doctor::run(&mut ctx),
         Command::Unlock(a) => cmd::unlock::unlock(&mut ctx, a),
         Command::Lock => cmd::unlock::lock(&mut ctx),
+        Command::Run(a) => cmd::run::run(&mut ctx, a),
+        Command::Profile(a) => cmd::profile::run(&mut ctx, a),
+        Command::Export(a) => cmd::export::run(&mut ctx, a),
+        Command::Inject(a) => cmd::inject::run(&mut ctx, a),
+        Command::Wrapper(a) => cmd::wrapper::run(&mut ctx, a),
+        Command::GitCredential(a) => cmd::git_credential::run(&mut ctx, a),
+        Command::Audit(a) => cmd::audit::run(&mut ctx, a),
+        Command::Scan(a) => cmd::scan::run(&mut ctx, a),
+        Command::Hook(a) => cmd::hook::run(&mut ctx, a),
         Command::Completions(_) => unreachable!("handled above"),
     }
 }

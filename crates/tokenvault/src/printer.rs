@@ -20,7 +20,7 @@ pub struct BrokenPipe;
 
 impl Printer {
     pub fn new(quiet: bool, no_color: bool) -> Self {
-        let color = !no_color && std::env::var_os("NO_COLOR").is_none() && io::stderr().is_terminal();
+        let color = !no_color && std::env::var_os(crate::envvars::NO_COLOR).is_none() && io::stderr().is_terminal();
         Printer { quiet, color }
     }
 
@@ -83,11 +83,4 @@ impl Printer {
         }
     }
 
-    pub fn bold(&self, text: &str) -> String {
-        if self.color {
-            format!("\x1b[1m{text}\x1b[0m")
-        } else {
-            text.to_owned()
-        }
-    }
 }

@@ -62,21 +62,9 @@ impl Paths {
     }
 }
 
-/// How the backend was decided, for `doctor` and notices.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChoiceSource {
-    /// `--backend` or `TOKENVAULT_BACKEND`.
-    Flag,
-    /// Remembered in the config file.
-    Config,
-    /// Chosen now by probing the OS keychain.
-    Auto,
-}
-
 #[derive(Debug, Clone)]
 pub struct BackendChoice {
     pub kind: BackendKind,
-    pub source: ChoiceSource,
     pub reason: String,
 }
 
@@ -119,14 +107,12 @@ impl Settings {
             let kind: BackendKind = name.parse().map_err(anyhow::Error::msg)?;
             return Ok(Some(BackendChoice {
                 kind,
-                source: ChoiceSource::Flag,
                 reason: "chosen with --backend / TOKENVAULT_BACKEND".into(),
             }));
         }
         if let Some(kind) = self.config.config.backend {
             return Ok(Some(BackendChoice {
                 kind,
-                source: ChoiceSource::Config,
                 reason: format!("remembered in {}", self.config.path.display()),
             }));
         }

@@ -1,14 +1,23 @@
 //! One file per subcommand, each `run(ctx, args) -> Result<Outcome>`.
 
+pub mod audit;
 pub mod completions;
 pub mod doctor;
+pub mod export;
 pub mod get;
+pub mod git_credential;
+pub mod inject;
 pub mod list;
+pub mod profile;
 pub mod rm;
+pub mod scan;
+pub mod hook;
+pub mod run;
 pub mod set;
 pub mod show;
 pub mod unlock;
 pub mod verify;
+pub mod wrapper;
 
 use anyhow::Result;
 use tokenvault_core::Reference;

@@ -1,0 +1,79 @@
+//! `tokenvault export`: the resolved variables as dotenv, sh or JSON, for tools that only read
+//! files. On stdout by default; with `-o` the file is created 0600, never through a symlink, never
+//! over a git-tracked file, and git-ignored. Prefer `run`: an exported file is a plaintext copy.
+
+use crate::cli::{ExportArgs, ExportFormat};
+use crate::context::{Ctx, Outcome};
+use crate::resolve::{build_plan, resolve_all};
+use anyhow::Result;
+use tokenvault_core::dotenv::{format_dotenv, format_sh};
+use tokenvault_core::envplan::EnvValue;
+use zeroize::Zeroizing;
+
+pub fn run(ctx: &mut Ctx, args: &ExportArgs) -> Result<Outcome> {
+    let plan = build_plan(ctx, &args.sources)?;
+    if plan.is_empty() {
+        return Err(crate::error::hinted(
+            "nothing to export",
+            "name variables with -e VAR=REF, -p PROFILE or --env-file FILE",
+        ));
+    }
+    let refs = plan.references();
+    let ref_names: Vec<String> = refs.iter().map(|r| r.to_string()).collect();
+    let (resolved, backend) = {
+        let vault = ctx.open_vault()?;
+        let backend = vault.kind().as_str();
+        (resolve_all(&vault, &refs), backend)
+    };
+    let resolved = match resolved {
+        Ok(r) => r,
+        Err(e) => {
+            crate::audit::record(ctx, "export", Some(backend), &ref_names, "error: unresolved");
+            return Err(e);
+        }
+    };
+    let mut out = Zeroizing::new(String::new());
+    let mut json = serde_json::Map::new();
+    for e in plan.entries() {
+        let value: &str = match &e.value {
+            EnvValue::Ref(r) => resolved.get(r).map(|s| s.expose_secret()).unwrap_or_default(),
+            EnvValue::Plain(p) => p,
+        };
+        match args.format {
+            ExportFormat::Dotenv => out.push_str(&format_dotenv(&e.var, value)),
+            ExportFormat::Sh => out.push_str(&format_sh(&e.var, value)),
+            ExportFormat::Json => {
+                json.insert(e.var.clone(), serde_json::Value::String(value.to_owned()));
+            }
+        }
+    }
+    if args.format == ExportFormat::Json {
+        out.push_str(&serde_json::to_string_pretty(&json)?);
+        out.push('\n');
+        // The map's strings are plain Strings: overwrite them before they are dropped.
+        for (_, v) in json.iter_mut() {
+            if let serde_json::Value::String(s) = v {
+                zeroize::Zeroize::zeroize(s);
+            }
+        }
+    }
+    let outcome = match &args.output {
+        None => ctx.printer.data(&out),
+        Some(path) => crate::secretfile::write(path, out.as_bytes(), &ctx.printer).map(|()| {
+            ctx.printer.note(&format!(
+                "Wrote {} variable(s) to {} (mode 0600). It is a plaintext copy: delete it when done.",
+                plan.entries().len(),
+                path.display()
+            ))
+        }),
+    };
+    crate::audit::record(
+        ctx,
+        "export",
+        Some(backend),
+        &ref_names,
+        if outcome.is_ok() { "ok" } else { "error: write failed" },
+    );
+    outcome?;
+    Ok(Outcome::Success)
+}

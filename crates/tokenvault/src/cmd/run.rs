@@ -1,0 +1,128 @@
+//! `tokenvault run -- CMD`: the main job. Resolve the references, put the values in the child's
+//! environment, and `exec` the command so that its stdin, stdout, stderr, signals and exit status
+//! are the child's own (an MCP stdio server speaks JSON-RPC on stdout: nothing of ours goes there).
+//! With `--mask` tokenvault stays the parent and conceals the values in the child's output.
+
+use crate::cli::RunArgs;
+use crate::context::{Ctx, Outcome};
+use crate::error::hinted;
+use crate::resolve::{build_plan, resolve_all};
+use anyhow::Result;
+use std::process::Command;
+use tokenvault_core::envplan::{keep_existing, EnvValue};
+use tokenvault_core::Secret;
+
+pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Outcome> {
+    let plan = build_plan(ctx, &args.sources)?;
+    let printer = ctx.printer.clone();
+
+    // Which variables we set: an already-set, non-empty variable wins unless --vault-wins.
+    let mut chosen = Vec::new();
+    for e in plan.entries() {
+        let existing = std::env::var(&e.var).ok();
+        if keep_existing(existing.as_deref(), args.vault_wins) {
+            let what = match &e.value {
+                EnvValue::Ref(r) => r.to_string(),
+                EnvValue::Plain(_) => format!("the value from {}", e.origin),
+            };
+            printer.note(&format!(
+                "notice: {} is already set in the environment; using it instead of {what} (--vault-wins to override)",
+                e.var
+            ));
+            continue;
+        }
+        chosen.push(e);
+    }
+    let refs: Vec<_> = {
+        let mut v = Vec::new();
+        for e in &chosen {
+            if let EnvValue::Ref(r) = &e.value {
+                if !v.contains(&r) {
+                    v.push(r);
+                }
+            }
+        }
+        v
+    };
+    let ref_names: Vec<String> = refs.iter().map(|r| r.to_string()).collect();
+    let mut env: Vec<(String, Secret)> = Vec::with_capacity(chosen.len());
+    let mut backend = None;
+    if !refs.is_empty() {
+        let resolved = {
+            let vault = ctx.open_vault()?;
+            backend = Some(vault.kind().as_str());
+            match resolve_all(&vault, &refs) {
+                Ok(r) => r,
+                Err(e) => {
+                    crate::audit::record(ctx, "run", backend, &ref_names, "error: unresolved");
+                    return Err(e);
+                }
+            }
+        };
+        for e in &chosen {
+            let value = match &e.value {
+                EnvValue::Ref(r) => resolved.get(r).cloned().ok_or_else(|| {
+                    hinted(format!("{r} was not resolved"), "this is a bug; please report it")
+                })?,
+                EnvValue::Plain(p) => Secret::from_str_copy(p),
+            };
+            env.push((e.var.clone(), value));
+        }
+    } else {
+        for e in &chosen {
+            if let EnvValue::Plain(p) = &e.value {
+                env.push((e.var.clone(), Secret::from_str_copy(p)));
+            }
+        }
+    }
+    crate::audit::record(ctx, "run", backend, &ref_names, "ok");
+
+    if args.mask {
+        let conceal: Vec<(String, Secret)> = chosen
+            .iter()
+            .zip(&env)
+            .filter(|(e, _)| matches!(e.value, EnvValue::Ref(_)))
+            .map(|(_, (var, value))| (var.clone(), value.clone()))
+            .collect();
+        let code = crate::masked::run_masked(&args.command, &env, &conceal)?;
+        return Ok(Outcome::Code(code));
+    }
+    exec(&args.command, &env)
+}
+
+/// Replaces this process with the command (Unix); elsewhere spawns it and returns its code.
+fn exec(command: &[std::ffi::OsString], env: &[(String, Secret)]) -> Result<Outcome> {
+    let (program, rest) = command
+        .split_first()
+        .ok_or_else(|| hinted("no command given", "usage: tokenvault run -e VAR=REF -- CMD [ARGS…]"))?;
+    let mut cmd = Command::new(program);
+    cmd.args(rest);
+    for (var, value) in env {
+        cmd.env(var, value.expose_secret());
+    }
+    let shown = program.to_string_lossy().into_owned();
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        crate::hardening::restore_for_child();
+        let err = cmd.exec();
+        crate::hardening::harden_process();
+        Err(start_error(&shown, err))
+    }
+    #[cfg(not(unix))]
+    {
+        let status = cmd.status().map_err(|e| start_error(&shown, e))?;
+        Ok(Outcome::Code(status.code().unwrap_or(2)))
+    }
+}
+
+fn start_error(program: &str, err: std::io::Error) -> anyhow::Error {
+    let hint = match err.kind() {
+        std::io::ErrorKind::NotFound => {
+            "check the command name; desktop clients start servers with a minimal PATH, so use an absolute path"
+        }
+        std::io::ErrorKind::PermissionDenied => "check that the file is executable",
+        _ => "check the command and its arguments",
+    };
+    hinted(format!("cannot start '{program}': {err}"), hint)
+}

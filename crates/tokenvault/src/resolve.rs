@@ -1,0 +1,104 @@
+//! From references to values, shared by `run`, `export`, `inject` and `wrapper`: build the
+//! environment plan from dotenv files, profiles and `-e` pairs, and resolve every reference in one
+//! read of the vault, failing with the complete list of what is missing before anything starts.
+
+use crate::cli::EnvSources;
+use crate::context::Ctx;
+use crate::error::hinted;
+use crate::vault::Vault;
+use anyhow::{Context, Result};
+use std::collections::HashMap;
+use tokenvault_core::envplan::{parse_assignment, EnvPlan, EnvValue, Origin};
+use tokenvault_core::{dotenv, Reference, Secret};
+
+/// The plan for `sources`: dotenv files first, then profiles, then `-e` (later wins).
+pub fn build_plan(ctx: &Ctx, sources: &EnvSources) -> Result<EnvPlan> {
+    let mut plan = EnvPlan::new();
+    for path in &sources.env_files {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading env file {}", path.display()))?;
+        let entries = dotenv::parse(&text).map_err(|e| {
+            hinted(
+                format!("env file {}: {e}", path.display()),
+                "fix that line; values may be plain or tv://ITEM/FIELD references",
+            )
+        })?;
+        for e in entries {
+            let origin = Origin::EnvFile {
+                path: path.display().to_string(),
+                line: e.line,
+            };
+            let value = if Reference::is_uri(&e.value) {
+                EnvValue::Ref(Reference::parse(&e.value).map_err(|err| {
+                    hinted(format!("{origin}: {err}"), "references look like tv://ITEM/FIELD")
+                })?)
+            } else {
+                EnvValue::Plain(e.value)
+            };
+            plan.add(e.key, value, origin);
+        }
+    }
+    for name in &sources.profiles {
+        let Some(profile) = ctx.settings.config.config.profiles.get(name) else {
+            let known: Vec<&String> = ctx.settings.config.config.profiles.keys().collect();
+            return Err(hinted(
+                format!("no profile named '{name}'"),
+                if known.is_empty() {
+                    "create one: tokenvault profile set NAME VAR=tv://ITEM/FIELD".to_owned()
+                } else {
+                    format!("profiles: {}", known.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
+                },
+            ));
+        };
+        for (var, reference) in profile {
+            let (var, r) = parse_assignment(&format!("{var}={reference}")).map_err(|e| {
+                hinted(
+                    format!("profile {name} in {}: {e}", ctx.settings.config.path.display()),
+                    "fix it with `tokenvault profile set`",
+                )
+            })?;
+            plan.add(var, EnvValue::Ref(r), Origin::Profile(name.clone()));
+        }
+    }
+    for pair in &sources.env {
+        let (var, r) = parse_assignment(pair)?;
+        plan.add(var, EnvValue::Ref(r), Origin::Flag);
+    }
+    Ok(plan)
+}
+
+/// Resolves `refs` with one vault read. Every missing reference is named in one error.
+pub fn resolve_all(vault: &Vault<'_>, refs: &[&Reference]) -> Result<HashMap<Reference, Secret>> {
+    if refs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let index = vault.load_index()?;
+    let targets = refs
+        .iter()
+        .map(|r| vault.target(&index, r, None))
+        .collect::<Result<Vec<_>>>()?;
+    let keys: Vec<_> = targets.iter().map(|t| t.key.clone()).collect();
+    let values = vault.store().get_many(&keys)?;
+    let mut out = HashMap::new();
+    let mut missing = Vec::new();
+    for ((r, t), v) in refs.iter().zip(&targets).zip(values) {
+        match v {
+            Some(v) => {
+                out.insert((*r).clone(), v);
+            }
+            None => missing.push(t.reference()),
+        }
+    }
+    if !missing.is_empty() {
+        let first = missing[0].trim_start_matches("tv://").to_owned();
+        return Err(hinted(
+            format!(
+                "not stored in the {} backend: {}",
+                vault.kind(),
+                missing.join(", ")
+            ),
+            format!("add each with `tokenvault set REF` (e.g. `tokenvault set {first}`); `tokenvault list` shows what is stored"),
+        ));
+    }
+    Ok(out)
+}

@@ -1,0 +1,141 @@
+//! Writing files that hold values (`export -o`, `inject -o`): created 0600 with `O_NOFOLLOW`
+//! through the atomic writer, never through a planted symlink, never over a file git tracks, and
+//! added to the nearest `.gitignore` when inside a git work tree so it is not committed by accident.
+
+use crate::error::hinted;
+use crate::printer::Printer;
+use anyhow::{Context, Result};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use tokenvault_store::fsutil;
+
+/// Writes `bytes` to `path` safely (see the module docs).
+pub fn write(path: &Path, bytes: &[u8], printer: &Printer) -> Result<()> {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if meta.file_type().is_symlink() {
+            return Err(hinted(
+                format!("refusing to write through the symlink {}", path.display()),
+                "a link at the output path could send secrets elsewhere; remove it or choose another path",
+            ));
+        }
+        if meta.is_dir() {
+            return Err(hinted(format!("{} is a directory", path.display()), "give a file path"));
+        }
+    }
+    let abs = absolute(path)?;
+    let repo = git_toplevel(&abs);
+    if let Some(top) = &repo {
+        if git_tracks(top, &abs) {
+            return Err(hinted(
+                format!("refusing to overwrite {}: git tracks it", path.display()),
+                "secrets must not be committed; choose an untracked path (it will be added to .gitignore)",
+            ));
+        }
+    }
+    fsutil::atomic_write(&abs, bytes)?;
+    if let Some(top) = repo {
+        if let Some(gitignore) = ignore_file(&top, &abs)? {
+            printer.note(&format!("Added {} to {}.", path.display(), gitignore.display()));
+        }
+    }
+    Ok(())
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    let abs = if path.is_absolute() {
+        path.to_owned()
+    } else {
+        std::env::current_dir()?.join(path)
+    };
+    let dir = abs.parent().context("the output path has no directory")?;
+    let dir = dir
+        .canonicalize()
+        .with_context(|| format!("the directory of {} does not exist", path.display()))?;
+    Ok(dir.join(abs.file_name().context("the output path has no file name")?))
+}
+
+fn git(dir: &Path, args: &[&str]) -> Option<std::process::Output> {
+    Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .ok()
+}
+
+fn git_toplevel(file: &Path) -> Option<PathBuf> {
+    let dir = file.parent()?;
+    let out = git(dir, &["rev-parse", "--show-toplevel"])?;
+    if !out.status.success() {
+        return None;
+    }
+    let top = String::from_utf8(out.stdout).ok()?;
+    Some(PathBuf::from(top.trim_end()))
+}
+
+fn git_tracks(top: &Path, file: &Path) -> bool {
+    let Ok(rel) = file.strip_prefix(top) else {
+        return false;
+    };
+    Command::new("git")
+        .arg("-C")
+        .arg(top)
+        .args(["ls-files", "--error-unmatch", "--"])
+        .arg(rel)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Appends the file to the nearest `.gitignore` (from its directory up to the work tree's top;
+/// the top-level one when there is none) unless git already ignores it. Returns the `.gitignore`
+/// written. Appending (O_APPEND) never rewrites what the user wrote.
+fn ignore_file(top: &Path, file: &Path) -> Result<Option<PathBuf>> {
+    let dir = file.parent().unwrap_or(top);
+    let ignored = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["check-ignore", "-q", "--"])
+        .arg(file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if ignored {
+        return Ok(None);
+    }
+    let mut gitignore_dir = top.to_owned();
+    let mut d = Some(dir);
+    while let Some(cur) = d {
+        if cur.join(".gitignore").is_file() {
+            gitignore_dir = cur.to_owned();
+            break;
+        }
+        if cur == top {
+            break;
+        }
+        d = cur.parent();
+    }
+    let gitignore = gitignore_dir.join(".gitignore");
+    let rel = file.strip_prefix(&gitignore_dir).unwrap_or(file);
+    let existing = std::fs::read(&gitignore).unwrap_or_default();
+    let mut line = String::new();
+    if !existing.is_empty() && !existing.ends_with(b"\n") {
+        line.push('\n');
+    }
+    line.push_str(&format!("/{}\n", rel.display()));
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&gitignore)
+        .with_context(|| format!("opening {}", gitignore.display()))?;
+    f.write_all(line.as_bytes())
+        .with_context(|| format!("appending to {}", gitignore.display()))?;
+    Ok(Some(gitignore))
+}
