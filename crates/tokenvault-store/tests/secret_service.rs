@@ -1,0 +1,511 @@
+//! The keychain backend against a real Secret Service: a private `dbus-daemon` with a real,
+//! unlocked `gnome-keyring-daemon` per test (tokenvault-testkit), plus `secret-tool` for interop.
+//!
+//! libdbus takes its session bus from the environment once per process, and the store offers no
+//! other way to pick a bus, so each test runs its store half in a child process (the same test
+//! binary, re-run for that one test by `testkit::child`) whose environment is exactly its
+//! session's — the minimal environment an MCP client gives a server. The parent half starts the
+//! session and works on it with `secret-tool`/D-Bus before and after. Nothing here is skipped: a
+//! session that cannot start fails the test with the reason.
+#![cfg(all(unix, not(target_os = "macos")))]
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tokenvault_core::Secret;
+use tokenvault_store::conformance::{run_all, Subject};
+use tokenvault_store::keychain::{session_bus_fallback, KeychainStore};
+use tokenvault_store::{BackendKind, Key, Store, StoreError};
+use tokenvault_testkit::{child, KeyringSession};
+
+const HF: &str = "hf_aBcDeFgHiJkLmNoPqRsTuVwXyZ01234567";
+
+fn start() -> KeyringSession {
+    KeyringSession::start()
+        .unwrap_or_else(|e| panic!("cannot start a Secret Service for this test: {e}"))
+}
+
+fn key(s: &str) -> Key {
+    Key::parse(s).expect("valid key")
+}
+
+fn value(store: &dyn Store, k: &Key) -> Option<String> {
+    store
+        .get(k)
+        .unwrap_or_else(|e| panic!("get {k}: {e}"))
+        .map(|s| s.expose_secret().to_owned())
+}
+
+/// Runs the child half of `test` in `env`, echoing its output (shown by cargo on failure).
+fn run_child(test: &str, env: &[(String, String)]) {
+    let started = Instant::now();
+    let output = child::run(test, env);
+    eprintln!("{output}child `{test}` took {:?}", started.elapsed());
+}
+
+/// What `secret-tool search --all ATTRS` finds: one map per item from stdout (`label`, `secret`,
+/// …), and the `attribute.NAME = VALUE` lines, which it writes to stderr. The two streams cannot be
+/// matched up line by line, so callers search narrowly enough to find one item when they check
+/// attributes.
+fn search(session: &KeyringSession, attrs: &[&str]) -> (Vec<HashMap<String, String>>, Vec<String>) {
+    let mut args = vec!["search", "--all"];
+    args.extend_from_slice(attrs);
+    let out = session.secret_tool(&args, None);
+    let mut items = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        if line.starts_with("[/") {
+            items.push(HashMap::new());
+        } else if let (Some((k, v)), Some(item)) = (line.split_once(" = "), items.last_mut()) {
+            item.insert(k.to_owned(), v.to_owned());
+        }
+    }
+    let mut attributes: Vec<String> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.starts_with("attribute."))
+        .map(str::to_owned)
+        .collect();
+    attributes.sort();
+    (items, attributes)
+}
+
+/// Prints an error as the binary would, so a test log shows the exact wording users get.
+fn show(what: &str, e: &StoreError) {
+    eprintln!(
+        "{what}: error: {e}\n{what}: hint: {}",
+        e.hint().unwrap_or_default()
+    );
+}
+
+/// Deletes every tokenvault entry, so each conformance check starts from an empty store.
+fn wipe(store: &KeychainStore) {
+    let keys = store
+        .list()
+        .expect("list")
+        .expect("the Secret Service lists");
+    for k in keys {
+        store
+            .delete(&k)
+            .unwrap_or_else(|e| panic!("delete {k}: {e}"));
+    }
+}
+
+#[test]
+fn conformance_suite() {
+    if child::is_child("conformance_suite") {
+        let fresh = || {
+            let store = KeychainStore::new();
+            wipe(&store);
+            Subject {
+                store: Box::new(store),
+                reopen: Some(Box::new(|| {
+                    Box::new(KeychainStore::new()) as Box<dyn Store>
+                })),
+            }
+        };
+        run_all(&fresh);
+        return;
+    }
+    let session = start();
+    run_child("conformance_suite", &session.env());
+}
+
+#[test]
+fn probe_and_describe_on_a_live_session() {
+    if child::is_child("probe_and_describe_on_a_live_session") {
+        let store = KeychainStore::new();
+        store.probe().expect("probe on a live, unlocked keyring");
+        assert_eq!(store.kind(), BackendKind::Keychain);
+        let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap();
+        assert!(store.describe().contains(&bus), "{}", store.describe());
+        return;
+    }
+    let session = start();
+    run_child("probe_and_describe_on_a_live_session", &session.env());
+}
+
+/// The attributes are a public contract: `secret-tool search service tokenvault` finds what we
+/// store, with exactly the documented attributes and label, and a second `set` replaces the item.
+#[test]
+fn secret_tool_finds_what_we_store() {
+    if child::is_child("secret_tool_finds_what_we_store") {
+        let store = KeychainStore::new();
+        let k = key("huggingface/token");
+        store.set(&k, &Secret::from_str_copy("first")).unwrap();
+        store.set(&k, &Secret::from_str_copy(HF)).unwrap();
+        store
+            .set(&k.previous(), &Secret::from_str_copy("older"))
+            .unwrap();
+        return;
+    }
+    let session = start();
+    run_child("secret_tool_finds_what_we_store", &session.env());
+
+    let (all, _) = search(&session, &["service", "tokenvault"]);
+    assert_eq!(
+        all.len(),
+        2,
+        "one item per slot; the second set replaced the first: {all:?}"
+    );
+
+    let (current, attributes) = search(&session, &["service", "tokenvault", "slot", "current"]);
+    assert_eq!(current.len(), 1, "{current:?}");
+    assert_eq!(current[0]["label"], "tokenvault: huggingface/token");
+    assert_eq!(current[0]["secret"], HF);
+    assert_eq!(
+        attributes,
+        [
+            "attribute.field = token",
+            "attribute.item = huggingface",
+            "attribute.service = tokenvault",
+            "attribute.slot = current",
+        ],
+        "exactly the documented attributes"
+    );
+
+    let (previous, attributes) = search(&session, &["service", "tokenvault", "slot", "previous"]);
+    assert_eq!(previous.len(), 1, "{previous:?}");
+    assert_eq!(
+        previous[0]["label"],
+        "tokenvault: huggingface/token (previous)"
+    );
+    assert_eq!(previous[0]["secret"], "older");
+    assert!(
+        attributes.contains(&"attribute.slot = previous".to_owned()),
+        "{attributes:?}"
+    );
+
+    let out = session.secret_tool(
+        &[
+            "lookup",
+            "service",
+            "tokenvault",
+            "item",
+            "huggingface",
+            "field",
+            "token",
+            "slot",
+            "current",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        out.stdout,
+        HF.as_bytes(),
+        "lookup returns exactly the value, no newline added"
+    );
+}
+
+/// Values stored by `secret-tool store` under our attributes are read back exactly as stored:
+/// without a newline when written with printf, with the newline `echo` adds otherwise (we never
+/// strip). Entries with our service but invalid names are skipped by `list`.
+#[test]
+fn we_read_what_secret_tool_stores() {
+    if child::is_child("we_read_what_secret_tool_stores") {
+        let store = KeychainStore::new();
+        assert_eq!(
+            value(&store, &key("huggingface/token")).as_deref(),
+            Some(HF)
+        );
+        assert_eq!(
+            value(&store, &key("github/token")).as_deref(),
+            Some("ghp_with_newline\n"),
+            "the stored trailing newline is returned, not stripped"
+        );
+        let mut listed = store.list().unwrap().expect("the Secret Service lists");
+        listed.sort();
+        assert_eq!(listed, vec![key("github/token"), key("huggingface/token")]);
+        return;
+    }
+    let session = start();
+    let store = |item: &str, value: &str| {
+        let out = session.secret_tool(
+            &[
+                "store",
+                "--label=by hand",
+                "service",
+                "tokenvault",
+                "item",
+                item,
+                "field",
+                "token",
+                "slot",
+                "current",
+            ],
+            Some(value),
+        );
+        assert!(out.status.success(), "secret-tool store {item}: {out:?}");
+    };
+    store("huggingface", HF); // as `printf %s "$TOKEN" | secret-tool store …`
+    store("github", "ghp_with_newline\n"); // as `echo "$TOKEN" | secret-tool store …`
+    store("Not A Name", "ignored"); // ours by service, but not a valid item name
+    let out = session.secret_tool(
+        &[
+            "store",
+            "--label=no slot",
+            "service",
+            "tokenvault",
+            "item",
+            "noslot",
+            "field",
+            "token",
+        ],
+        Some("ignored too"),
+    );
+    assert!(out.status.success(), "{out:?}");
+    run_child("we_read_what_secret_tool_stores", &session.env());
+}
+
+#[test]
+fn missing_secret_service_is_unavailable() {
+    if child::is_child("missing_secret_service_is_unavailable") {
+        let store = KeychainStore::new();
+        for (what, result) in [
+            ("probe", store.probe().map(|_| ())),
+            ("get", store.get(&key("huggingface/token")).map(|_| ())),
+            ("list", store.list().map(|_| ())),
+        ] {
+            match result {
+                Err(e @ StoreError::Unavailable { .. }) => {
+                    show(what, &e);
+                    let text = e.to_string();
+                    let hint = e.hint().unwrap_or_default();
+                    assert!(text.contains("org.freedesktop.secrets"), "{what}: {text}");
+                    assert!(hint.contains("gnome-keyring"), "{what}: {hint}");
+                    assert!(hint.contains("--backend file"), "{what}: {hint}");
+                }
+                other => panic!("{what}: expected Unavailable, got {other:?}"),
+            }
+        }
+        return;
+    }
+    let session = KeyringSession::start_without_keyring()
+        .unwrap_or_else(|e| panic!("cannot start a session bus for this test: {e}"));
+    run_child("missing_secret_service_is_unavailable", &session.env());
+}
+
+/// No `DBUS_SESSION_BUS_ADDRESS` and no `$XDG_RUNTIME_DIR/bus`: Unavailable at once, without
+/// letting libdbus try X11 autolaunch.
+#[test]
+fn no_session_bus_is_unavailable() {
+    if child::is_child("no_session_bus_is_unavailable") {
+        assert_eq!(session_bus_fallback(), None);
+        let started = Instant::now();
+        match KeychainStore::new().probe() {
+            Err(e @ StoreError::Unavailable { .. }) => {
+                show("probe", &e);
+                assert!(e.to_string().contains("no D-Bus session bus"), "{e}");
+                assert!(e.hint().unwrap_or_default().contains("--backend file"));
+            }
+            other => panic!("expected Unavailable, got {other:?}"),
+        }
+        assert!(started.elapsed() < Duration::from_secs(1));
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().to_string_lossy().into_owned();
+    run_child(
+        "no_session_bus_is_unavailable",
+        &[
+            ("HOME".into(), home.clone()),
+            ("XDG_RUNTIME_DIR".into(), home),
+            ("DISPLAY".into(), ":99".into()),
+        ],
+    );
+}
+
+/// A locked collection is reported as Locked, with a hint, for every operation; nothing unlocks
+/// it and no prompt is waited for.
+#[test]
+fn locked_collection_is_reported_locked() {
+    if child::is_child("locked_collection_is_reported_locked") {
+        let store = KeychainStore::new();
+        let started = Instant::now();
+        let k = key("huggingface/token");
+        for (what, result) in [
+            ("probe", store.probe()),
+            ("get", store.get(&k).map(|_| ())),
+            ("set", store.set(&k, &Secret::from_str_copy("new"))),
+            ("delete", store.delete(&k).map(|_| ())),
+            ("list", store.list().map(|_| ())),
+        ] {
+            match result {
+                Err(e @ StoreError::Locked { .. }) => {
+                    show(what, &e);
+                    assert!(e.to_string().contains("login"), "{what}: {e}");
+                    let hint = e.hint().unwrap_or_default();
+                    assert!(hint.contains("unlock the login keyring"), "{what}: {hint}");
+                    assert!(hint.contains("--backend file"), "{what}: {hint}");
+                }
+                other => panic!("{what}: expected Locked, got {other:?}"),
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "no prompt was waited for"
+        );
+        return;
+    }
+    let session = start();
+    let out = session.secret_tool(
+        &[
+            "store",
+            "--label=x",
+            "service",
+            "tokenvault",
+            "item",
+            "huggingface",
+            "field",
+            "token",
+            "slot",
+            "current",
+        ],
+        Some(HF),
+    );
+    assert!(out.status.success(), "{out:?}");
+    session.lock_collection().unwrap_or_else(|e| panic!("{e}"));
+    run_child("locked_collection_is_reported_locked", &session.env());
+    let path = session.default_collection().unwrap().unwrap();
+    assert!(
+        session.is_locked(&path).unwrap(),
+        "the store must not unlock the keyring"
+    );
+}
+
+/// The minimal environment of an MCP server: no `DBUS_SESSION_BUS_ADDRESS`, only
+/// `XDG_RUNTIME_DIR`, whose `bus` socket is the session bus.
+#[test]
+fn falls_back_to_the_runtime_dir_bus() {
+    if child::is_child("falls_back_to_the_runtime_dir_bus") {
+        assert!(std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none());
+        let runtime = std::env::var("XDG_RUNTIME_DIR").unwrap();
+        assert_eq!(
+            session_bus_fallback(),
+            Some(format!("unix:path={runtime}/bus")),
+            "the address the binary sets at start-up"
+        );
+        let store = KeychainStore::new();
+        store.probe().expect("probe through $XDG_RUNTIME_DIR/bus");
+        store
+            .set(&key("huggingface/token"), &Secret::from_str_copy(HF))
+            .unwrap();
+        assert_eq!(
+            value(&store, &key("huggingface/token")).as_deref(),
+            Some(HF)
+        );
+        return;
+    }
+    let session = start();
+    assert_eq!(
+        session.bus_address().split(',').next(),
+        Some(format!("unix:path={}/bus", session.runtime_dir().display()).as_str())
+    );
+    let env: Vec<(String, String)> = session
+        .env()
+        .into_iter()
+        .filter(|(k, _)| k != "DBUS_SESSION_BUS_ADDRESS")
+        .collect();
+    run_child("falls_back_to_the_runtime_dir_bus", &env);
+    // It went to this session's keyring, not to some other bus.
+    let out = session.secret_tool(
+        &[
+            "lookup",
+            "service",
+            "tokenvault",
+            "item",
+            "huggingface",
+            "field",
+            "token",
+            "slot",
+            "current",
+        ],
+        None,
+    );
+    assert_eq!(out.stdout, HF.as_bytes(), "{out:?}");
+}
+
+/// A Secret Service that owns its name but never answers (stopped with SIGSTOP) makes the store
+/// report Unavailable within seconds instead of hanging the caller.
+#[test]
+fn unresponsive_secret_service_times_out() {
+    if child::is_child("unresponsive_secret_service_times_out") {
+        let started = Instant::now();
+        match KeychainStore::new().probe() {
+            Err(e @ StoreError::Unavailable { .. }) => {
+                show("probe", &e);
+                assert!(e.to_string().contains("did not answer"), "{e}");
+                assert!(e.hint().unwrap_or_default().contains("--backend file"));
+            }
+            other => panic!("expected Unavailable, got {other:?}"),
+        }
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(8), "gave up after {took:?}");
+        return;
+    }
+    let session = start();
+    session.freeze_keyring().unwrap_or_else(|e| panic!("{e}"));
+    run_child("unresponsive_secret_service_times_out", &session.env());
+}
+
+/// A wedged session bus (accepts the connection, never answers the handshake) makes the store
+/// report Unavailable after its connect bound instead of libdbus's 25 s, or forever.
+#[test]
+fn unresponsive_bus_times_out() {
+    if child::is_child("unresponsive_bus_times_out") {
+        let started = Instant::now();
+        match KeychainStore::new().probe() {
+            Err(e @ StoreError::Unavailable { .. }) => {
+                show("probe", &e);
+                assert!(e.to_string().contains("did not answer within"), "{e}");
+                assert!(e.hint().unwrap_or_default().contains("--backend file"));
+            }
+            other => panic!("expected Unavailable, got {other:?}"),
+        }
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(8), "gave up after {took:?}");
+        return;
+    }
+    let session = KeyringSession::start_without_keyring()
+        .unwrap_or_else(|e| panic!("cannot start a session bus for this test: {e}"));
+    session.freeze_bus();
+    run_child("unresponsive_bus_times_out", &session.env());
+}
+
+/// `set` leaves one item per key even when another tool added items that carry our attributes
+/// plus its own (they would match a lookup and could shadow the new value).
+#[test]
+fn set_replaces_items_other_tools_made() {
+    if child::is_child("set_replaces_items_other_tools_made") {
+        let store = KeychainStore::new();
+        let k = key("huggingface/token");
+        assert!(value(&store, &k).is_some());
+        store.set(&k, &Secret::from_str_copy(HF)).unwrap();
+        assert_eq!(value(&store, &k).as_deref(), Some(HF));
+        assert_eq!(store.list().unwrap(), Some(vec![k]));
+        return;
+    }
+    let session = start();
+    for extra in [&[][..], &["note", "added by another tool"][..]] {
+        let mut args = vec![
+            "store",
+            "--label=by hand",
+            "service",
+            "tokenvault",
+            "item",
+            "huggingface",
+            "field",
+            "token",
+            "slot",
+            "current",
+        ];
+        args.extend_from_slice(extra);
+        let out = session.secret_tool(&args, Some("old"));
+        assert!(out.status.success(), "{out:?}");
+    }
+    let (before, _) = search(&session, &["service", "tokenvault"]);
+    assert_eq!(before.len(), 2, "{before:?}");
+    run_child("set_replaces_items_other_tools_made", &session.env());
+    let (after, _) = search(&session, &["service", "tokenvault"]);
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(after[0]["secret"], HF);
+    assert_eq!(after[0]["label"], "tokenvault: huggingface/token");
+}
