@@ -1,9 +1,9 @@
-//! A private, real Secret Service for one test: a `dbus-daemon` session bus plus an unlocked
-//! `gnome-keyring-daemon`, each in its own process group, in a fresh temporary home.
+//! A private, real Secret Service for one test: a session bus run by `dbus-run-session` plus an
+//! unlocked `gnome-keyring-daemon`, each in its own process group, in a fresh temporary home.
 //!
 //! Why it is built this way (SPEC §10 "Known pitfalls"):
-//! - The bus is our own `dbus-daemon` with a generated config rather than `dbus-run-session`'s
-//!   default one. The default session config lists the system's D-Bus service files, so a call to
+//! - The bus is `dbus-run-session --config-file=…` with a generated config rather than the default
+//!   session one. The default session config lists the system's D-Bus service files, so a call to
 //!   `org.freedesktop.secrets` before our daemon owns the name would *activate a second, locked*
 //!   gnome-keyring; our config has no service directories, so nothing is ever activated, and a bus
 //!   started without a keyring really has no Secret Service. It also lets the bus listen on
@@ -51,6 +51,7 @@ impl KeyringSession {
     /// what did not come up, within about ten seconds.
     pub fn start() -> Result<Self, String> {
         require(&[
+            "dbus-run-session",
             "dbus-daemon",
             "dbus-send",
             "gnome-keyring-daemon",
@@ -63,7 +64,7 @@ impl KeyringSession {
 
     /// Starts a session bus with no Secret Service on it (and none that could be activated).
     pub fn start_without_keyring() -> Result<Self, String> {
-        require(&["dbus-daemon", "dbus-send"])?;
+        require(&["dbus-run-session", "dbus-daemon", "dbus-send"])?;
         Self::start_bus()
     }
 
@@ -193,9 +194,17 @@ impl KeyringSession {
             .map_err(|e| format!("testkit: cannot write {}: {e}", config.display()))?;
         let log = log_file(root, "dbus-daemon.log")?;
 
-        let mut cmd = Command::new("dbus-daemon");
+        // dbus-run-session runs a session bus for the life of one program: ours prints the bus
+        // address and then waits to be killed. Our config replaces the default session config
+        // (see the module docs); the bus dies with the session.
+        let mut cmd = Command::new("dbus-run-session");
         cmd.arg(format!("--config-file={}", config.display()))
-            .args(["--nofork", "--print-address=1"])
+            .args([
+                "--",
+                "sh",
+                "-c",
+                "printf '%s\\n' \"$DBUS_SESSION_BUS_ADDRESS\"; exec sleep 2147483647",
+            ])
             .env_clear()
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -207,7 +216,7 @@ impl KeyringSession {
         }
         let mut bus = cmd
             .spawn()
-            .map_err(|e| format!("testkit: cannot start dbus-daemon: {e}; {INSTALL_HINT}"))?;
+            .map_err(|e| format!("testkit: cannot start dbus-run-session: {e}; {INSTALL_HINT}"))?;
 
         // The daemon prints its address once it listens. Read it on a thread so a daemon that
         // never gets that far cannot block us past the start-up limit.
