@@ -30,7 +30,10 @@ pub fn parse(text: &str) -> Result<Vec<DotenvEntry>, DotenvError> {
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        let body = trimmed.strip_prefix("export ").map(str::trim_start).unwrap_or(trimmed);
+        let body = trimmed
+            .strip_prefix("export ")
+            .map(str::trim_start)
+            .unwrap_or(trimmed);
         let Some((key, rest)) = body.split_once('=') else {
             return Err(err("expected KEY=value".into()));
         };
@@ -133,7 +136,10 @@ mod tests {
     fn parses_what_people_write() {
         let text = "# comment\n\nA=1\nexport B = two words  # note\nC='single # not comment'\nD=\"dq \\\"x\\\" \\n\"\nE=tv://huggingface/token\nF=\n";
         let e = parse(text).unwrap();
-        let kv: Vec<(&str, &str)> = e.iter().map(|e| (e.key.as_str(), e.value.as_str())).collect();
+        let kv: Vec<(&str, &str)> = e
+            .iter()
+            .map(|e| (e.key.as_str(), e.value.as_str()))
+            .collect();
         assert_eq!(
             kv,
             [
@@ -151,15 +157,34 @@ mod tests {
     #[test]
     fn errors_name_the_line() {
         assert_eq!(parse("A=1\nnot a pair\n").unwrap_err().line, 2);
-        assert!(parse("A='open\n").unwrap_err().message.contains("single quote"));
-        assert!(parse("A=\"open\n").unwrap_err().message.contains("double quote"));
-        assert!(parse("1A=x\n").unwrap_err().message.contains("not a valid variable"));
-        assert!(parse("A='x' junk\n").unwrap_err().message.contains("after the closing quote"));
+        assert!(parse("A='open\n")
+            .unwrap_err()
+            .message
+            .contains("single quote"));
+        assert!(parse("A=\"open\n")
+            .unwrap_err()
+            .message
+            .contains("double quote"));
+        assert!(parse("1A=x\n")
+            .unwrap_err()
+            .message
+            .contains("not a valid variable"));
+        assert!(parse("A='x' junk\n")
+            .unwrap_err()
+            .message
+            .contains("after the closing quote"));
     }
 
     #[test]
     fn written_values_round_trip() {
-        for v in ["plain", "it's", "line1\nline2", "back\\slash \"q\"", "", "$HOME `x`"] {
+        for v in [
+            "plain",
+            "it's",
+            "line1\nline2",
+            "back\\slash \"q\"",
+            "",
+            "$HOME `x`",
+        ] {
             let text = format_dotenv("K", v);
             let back = parse(&text).unwrap();
             assert_eq!(back[0].value, v, "{text}");

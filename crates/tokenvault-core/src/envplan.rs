@@ -136,9 +136,18 @@ mod tests {
         assert_eq!(v, "HF_TOKEN");
         assert_eq!(r.to_string(), "tv://huggingface/token");
         assert_eq!(parse_assignment("X=aws").unwrap().1.to_string(), "tv://aws");
-        assert!(matches!(parse_assignment("HF_TOKEN"), Err(AssignmentError::NoEquals(_))));
-        assert!(matches!(parse_assignment("1X=a"), Err(AssignmentError::BadVar(_))));
-        assert!(matches!(parse_assignment("A-B=a"), Err(AssignmentError::BadVar(_))));
+        assert!(matches!(
+            parse_assignment("HF_TOKEN"),
+            Err(AssignmentError::NoEquals(_))
+        ));
+        assert!(matches!(
+            parse_assignment("1X=a"),
+            Err(AssignmentError::BadVar(_))
+        ));
+        assert!(matches!(
+            parse_assignment("A-B=a"),
+            Err(AssignmentError::BadVar(_))
+        ));
         let e = parse_assignment("X=Bad/ref").unwrap_err();
         assert!(e.to_string().starts_with("X: "), "{e}");
     }
@@ -148,7 +157,11 @@ mod tests {
         let mut p = EnvPlan::new();
         p.add("A".into(), EnvValue::Plain("1".into()), Origin::Flag);
         p.add("B".into(), EnvValue::Plain("2".into()), Origin::Flag);
-        p.add("A".into(), EnvValue::Ref(Reference::parse("x").unwrap()), Origin::Profile("p".into()));
+        p.add(
+            "A".into(),
+            EnvValue::Ref(Reference::parse("x").unwrap()),
+            Origin::Profile("p".into()),
+        );
         assert_eq!(p.entries().len(), 2);
         assert_eq!(p.entries()[0].var, "A");
         assert!(matches!(p.entries()[0].value, EnvValue::Ref(_)));
@@ -160,7 +173,11 @@ mod tests {
         let mut p = EnvPlan::new();
         let r = Reference::parse("huggingface").unwrap();
         p.add("HF_TOKEN".into(), EnvValue::Ref(r.clone()), Origin::Flag);
-        p.add("HUGGING_FACE_HUB_TOKEN".into(), EnvValue::Ref(r), Origin::Flag);
+        p.add(
+            "HUGGING_FACE_HUB_TOKEN".into(),
+            EnvValue::Ref(r),
+            Origin::Flag,
+        );
         assert_eq!(p.references().len(), 1);
     }
 

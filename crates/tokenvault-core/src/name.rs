@@ -14,7 +14,9 @@ pub enum NameError {
     TooLong { kind: &'static str, name: String },
     #[error("{kind} name '{name}' must start with a lowercase letter or a digit")]
     BadStart { kind: &'static str, name: String },
-    #[error("{kind} name '{name}' contains '{ch}': use lowercase letters, digits, '.', '_' or '-'")]
+    #[error(
+        "{kind} name '{name}' contains '{ch}': use lowercase letters, digits, '.', '_' or '-'"
+    )]
     BadChar {
         kind: &'static str,
         name: String,
@@ -27,10 +29,16 @@ fn check(kind: &'static str, name: &str) -> Result<(), NameError> {
     let shown = || name.chars().take(64).collect::<String>();
     let first = name.chars().next().ok_or(NameError::Empty { kind })?;
     if name.chars().count() > 64 {
-        return Err(NameError::TooLong { kind, name: shown() });
+        return Err(NameError::TooLong {
+            kind,
+            name: shown(),
+        });
     }
     if !(first.is_ascii_lowercase() || first.is_ascii_digit()) {
-        return Err(NameError::BadStart { kind, name: shown() });
+        return Err(NameError::BadStart {
+            kind,
+            name: shown(),
+        });
     }
     if let Some(ch) = name
         .chars()
@@ -105,7 +113,13 @@ mod tests {
 
     #[test]
     fn accepts_spec_examples() {
-        for n in ["huggingface", "huggingface-work", "aws-prod", "a", "0x.y_z-1"] {
+        for n in [
+            "huggingface",
+            "huggingface-work",
+            "aws-prod",
+            "a",
+            "0x.y_z-1",
+        ] {
             ItemName::new(n).unwrap();
         }
         ItemName::new(&"a".repeat(64)).unwrap();
@@ -114,17 +128,32 @@ mod tests {
     #[test]
     fn rejects_with_a_reason() {
         assert!(matches!(ItemName::new(""), Err(NameError::Empty { .. })));
-        assert!(matches!(ItemName::new(&"a".repeat(65)), Err(NameError::TooLong { .. })));
-        assert!(matches!(ItemName::new("-x"), Err(NameError::BadStart { .. })));
-        assert!(matches!(ItemName::new("Hugging"), Err(NameError::BadStart { .. })));
+        assert!(matches!(
+            ItemName::new(&"a".repeat(65)),
+            Err(NameError::TooLong { .. })
+        ));
+        assert!(matches!(
+            ItemName::new("-x"),
+            Err(NameError::BadStart { .. })
+        ));
+        assert!(matches!(
+            ItemName::new("Hugging"),
+            Err(NameError::BadStart { .. })
+        ));
         let e = ItemName::new("hug ging").unwrap_err();
         assert!(e.to_string().contains("' '"), "{e}");
-        assert!(matches!(FieldName::new("a/b"), Err(NameError::BadChar { ch: '/', .. })));
+        assert!(matches!(
+            FieldName::new("a/b"),
+            Err(NameError::BadChar { ch: '/', .. })
+        ));
     }
 
     #[test]
     fn provider_hint_is_first_segment() {
-        assert_eq!(ItemName::new("huggingface-work").unwrap().provider_hint(), "huggingface");
+        assert_eq!(
+            ItemName::new("huggingface-work").unwrap().provider_hint(),
+            "huggingface"
+        );
         assert_eq!(ItemName::new("aws").unwrap().provider_hint(), "aws");
     }
 }

@@ -214,7 +214,8 @@ impl Catalogue {
 
     /// The provider an item belongs to by its name's first segment, if it is a known one.
     pub fn for_item(&self, item: &crate::ItemName) -> Option<&Provider> {
-        self.get(item.as_str()).or_else(|| self.get(item.provider_hint()))
+        self.get(item.as_str())
+            .or_else(|| self.get(item.provider_hint()))
     }
 
     /// The provider and field whose format `value` matches, for recognising pasted tokens.
@@ -270,9 +271,8 @@ fn compile(p: RawProvider, origin: &str) -> Result<Provider, CatalogueError> {
         crate::FieldName::new(&f.name).map_err(|e| invalid(e.to_string()))?;
         let mut formats = Vec::with_capacity(f.formats.len());
         for fmt in &f.formats {
-            let regex = Regex::new(&fmt.regex).map_err(|e| {
-                invalid(format!("field '{}': regex '{}': {e}", f.name, fmt.regex))
-            })?;
+            let regex = Regex::new(&fmt.regex)
+                .map_err(|e| invalid(format!("field '{}': regex '{}': {e}", f.name, fmt.regex)))?;
             formats.push(Format {
                 regex,
                 description: fmt.description.clone(),
@@ -395,12 +395,25 @@ mod tests {
                     continue;
                 };
                 let re = Regex::new(re).unwrap();
-                assert!(!f.scan.examples_match.is_empty(), "{}/{}: scan_regex without examples", p.id, f.name);
+                assert!(
+                    !f.scan.examples_match.is_empty(),
+                    "{}/{}: scan_regex without examples",
+                    p.id,
+                    f.name
+                );
                 for ex in &f.scan.examples_match {
-                    assert!(re.is_match(ex), "{}/{}: scan example '{ex}' should match", p.id, f.name);
+                    assert!(
+                        re.is_match(ex),
+                        "{}/{}: scan example '{ex}' should match",
+                        p.id,
+                        f.name
+                    );
                     let lower = ex.to_ascii_lowercase();
                     assert!(
-                        f.scan.keywords.iter().any(|k| lower.contains(&k.to_ascii_lowercase())),
+                        f.scan
+                            .keywords
+                            .iter()
+                            .any(|k| lower.contains(&k.to_ascii_lowercase())),
                         "{}/{}: scan example '{ex}' holds none of the scan_keywords",
                         p.id,
                         f.name
@@ -408,7 +421,12 @@ mod tests {
                     checked += 1;
                 }
                 for ex in &f.scan.examples_no_match {
-                    assert!(!re.is_match(ex), "{}/{}: scan example '{ex}' should not match", p.id, f.name);
+                    assert!(
+                        !re.is_match(ex),
+                        "{}/{}: scan example '{ex}' should not match",
+                        p.id,
+                        f.name
+                    );
                     checked += 1;
                 }
             }
@@ -449,7 +467,11 @@ mod tests {
             for f in p.fields.iter().filter(|f| f.secret) {
                 for ex in &f.examples_match {
                     let (dp, df) = cat.detect_value(ex).expect("detected");
-                    assert_eq!((dp.id.as_str(), df.name.as_str()), (p.id.as_str(), f.name.as_str()), "{ex}");
+                    assert_eq!(
+                        (dp.id.as_str(), df.name.as_str()),
+                        (p.id.as_str(), f.name.as_str()),
+                        "{ex}"
+                    );
                 }
             }
         }
@@ -459,14 +481,22 @@ mod tests {
     fn huggingface_follows_real_token_shape() {
         let cat = Catalogue::builtin();
         let ok = format!("hf_{}", "a1".repeat(17));
-        assert!(matches!(cat.check_format("huggingface", "token", &ok), FormatCheck::Valid { .. }));
+        assert!(matches!(
+            cat.check_format("huggingface", "token", &ok),
+            FormatCheck::Valid { .. }
+        ));
         let loose = format!("hf_{}", "a".repeat(20));
         match cat.check_format("huggingface", "token", &loose) {
-            FormatCheck::Invalid { expected } => assert!(expected[0].contains("34"), "{expected:?}"),
+            FormatCheck::Invalid { expected } => {
+                assert!(expected[0].contains("34"), "{expected:?}")
+            }
             other => panic!("{other:?}"),
         }
         assert_eq!(cat.check_format("nope", "token", "x"), FormatCheck::NoRule);
-        assert_eq!(cat.check_format("aws", "session_token", "x"), FormatCheck::NoRule);
+        assert_eq!(
+            cat.check_format("aws", "session_token", "x"),
+            FormatCheck::NoRule
+        );
     }
 
     #[test]
@@ -474,11 +504,16 @@ mod tests {
         let cat = Catalogue::builtin();
         let item = crate::ItemName::new("huggingface-work").unwrap();
         assert_eq!(cat.for_item(&item).unwrap().id, "huggingface");
-        assert!(cat.for_item(&crate::ItemName::new("mything").unwrap()).is_none());
+        assert!(cat
+            .for_item(&crate::ItemName::new("mything").unwrap())
+            .is_none());
         let (p, f) = cat.detect_env("HUGGING_FACE_HUB_TOKEN").unwrap();
         assert_eq!((p.id.as_str(), f.name.as_str()), ("huggingface", "token"));
         let (p, f) = cat.detect_env("AWS_SECRET_ACCESS_KEY").unwrap();
-        assert_eq!((p.id.as_str(), f.name.as_str()), ("aws", "secret_access_key"));
+        assert_eq!(
+            (p.id.as_str(), f.name.as_str()),
+            ("aws", "secret_access_key")
+        );
     }
 
     #[test]
@@ -522,7 +557,11 @@ default_field = "secret_key"
         )
         .unwrap_err();
         assert!(e.to_string().contains("regex"), "{e}");
-        let e = Catalogue::parse("[[provider]]\nid='a'\nname='A'\ndefault_field='zz'", "y.toml").unwrap_err();
+        let e = Catalogue::parse(
+            "[[provider]]\nid='a'\nname='A'\ndefault_field='zz'",
+            "y.toml",
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("default_field"), "{e}");
     }
 }

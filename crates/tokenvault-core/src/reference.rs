@@ -130,11 +130,20 @@ mod tests {
     #[test]
     fn clear_errors() {
         assert_eq!(Reference::parse(""), Err(ReferenceError::Empty));
-        assert!(matches!(Reference::parse("a/b/c"), Err(ReferenceError::TooManyParts(_))));
-        assert!(matches!(Reference::parse("op://a/b"), Err(ReferenceError::Scheme(_))));
+        assert!(matches!(
+            Reference::parse("a/b/c"),
+            Err(ReferenceError::TooManyParts(_))
+        ));
+        assert!(matches!(
+            Reference::parse("op://a/b"),
+            Err(ReferenceError::Scheme(_))
+        ));
         let e = Reference::parse("tv://Hugging/token").unwrap_err();
         assert!(e.to_string().contains("must start with a lowercase"), "{e}");
-        assert!(matches!(Reference::parse("tv://a/"), Err(ReferenceError::Name { .. })));
+        assert!(matches!(
+            Reference::parse("tv://a/"),
+            Err(ReferenceError::Name { .. })
+        ));
     }
 
     #[test]
@@ -146,9 +155,15 @@ mod tests {
 
     #[test]
     fn resolve_uses_default_field_only_when_missing() {
-        let (_, f) = Reference::parse("aws").unwrap().resolve("access_key_id").unwrap();
+        let (_, f) = Reference::parse("aws")
+            .unwrap()
+            .resolve("access_key_id")
+            .unwrap();
         assert_eq!(f.as_str(), "access_key_id");
-        let (_, f) = Reference::parse("aws/region").unwrap().resolve("access_key_id").unwrap();
+        let (_, f) = Reference::parse("aws/region")
+            .unwrap()
+            .resolve("access_key_id")
+            .unwrap();
         assert_eq!(f.as_str(), "region");
     }
 }

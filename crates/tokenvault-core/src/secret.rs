@@ -100,7 +100,10 @@ mod tests {
     fn input_strips_exactly_one_trailing_newline() {
         assert_eq!(Secret::from_input("abc\n".into()).expose_secret(), "abc");
         assert_eq!(Secret::from_input("abc\r\n".into()).expose_secret(), "abc");
-        assert_eq!(Secret::from_input("abc\n\n".into()).expose_secret(), "abc\n");
+        assert_eq!(
+            Secret::from_input("abc\n\n".into()).expose_secret(),
+            "abc\n"
+        );
         assert_eq!(Secret::from_input("abc".into()).expose_secret(), "abc");
     }
 

@@ -75,7 +75,10 @@ pub fn references<'s>(segments: &'s [Segment<'_>]) -> Vec<&'s Reference> {
 }
 
 /// Renders with `value_of`, which must answer every placeholder (resolve them all first).
-pub fn render(segments: &[Segment<'_>], mut value_of: impl FnMut(&Reference) -> Option<String>) -> Option<String> {
+pub fn render(
+    segments: &[Segment<'_>],
+    mut value_of: impl FnMut(&Reference) -> Option<String>,
+) -> Option<String> {
     let mut out = String::new();
     for s in segments {
         match s {
@@ -97,7 +100,10 @@ mod tests {
         let refs = references(&segs);
         assert_eq!(refs.len(), 2);
         let out = render(&segs, |r| Some(format!("<{}>", r.item))).unwrap();
-        assert_eq!(out, "token: <huggingface>\nname: {{ .Values.name }}\nx: <aws><huggingface>");
+        assert_eq!(
+            out,
+            "token: <huggingface>\nname: {{ .Values.name }}\nx: <aws><huggingface>"
+        );
     }
 
     #[test]

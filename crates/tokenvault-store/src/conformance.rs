@@ -39,7 +39,8 @@ fn value(store: &dyn Store, k: &Key) -> Option<String> {
 
 /// Runs every check, each on a fresh store from `fresh`.
 pub fn run_all(fresh: &dyn Fn() -> Subject) {
-    let checks: &[(&str, fn(Subject))] = &[
+    type Check = (&'static str, fn(Subject));
+    let checks: &[Check] = &[
         ("empty store", empty_store),
         ("set then get", set_then_get),
         ("overwrite", overwrite),
@@ -60,8 +61,15 @@ pub fn run_all(fresh: &dyn Fn() -> Subject) {
 
 fn empty_store(s: Subject) {
     let st = &*s.store;
-    assert_eq!(value(st, &key("huggingface/token")), None, "empty store returns None");
-    assert!(!st.delete(&key("huggingface/token")).expect("delete"), "deleting nothing is Ok(false)");
+    assert_eq!(
+        value(st, &key("huggingface/token")),
+        None,
+        "empty store returns None"
+    );
+    assert!(
+        !st.delete(&key("huggingface/token")).expect("delete"),
+        "deleting nothing is Ok(false)"
+    );
     if let Some(keys) = st.list().expect("list") {
         assert!(keys.is_empty(), "empty store lists nothing: {keys:?}");
     }
@@ -71,8 +79,12 @@ fn empty_store(s: Subject) {
 fn set_then_get(s: Subject) {
     let st = &*s.store;
     let k = key("huggingface/token");
-    st.set(&k, &secret("hf_aBcDeFgHiJkLmNoPqRsTuVwXyZ01234567")).expect("set");
-    assert_eq!(value(st, &k).as_deref(), Some("hf_aBcDeFgHiJkLmNoPqRsTuVwXyZ01234567"));
+    st.set(&k, &secret("hf_aBcDeFgHiJkLmNoPqRsTuVwXyZ01234567"))
+        .expect("set");
+    assert_eq!(
+        value(st, &k).as_deref(),
+        Some("hf_aBcDeFgHiJkLmNoPqRsTuVwXyZ01234567")
+    );
 }
 
 fn overwrite(s: Subject) {
@@ -82,7 +94,11 @@ fn overwrite(s: Subject) {
     st.set(&k, &secret("second")).expect("set");
     assert_eq!(value(st, &k).as_deref(), Some("second"));
     if let Some(keys) = st.list().expect("list") {
-        assert_eq!(keys.iter().filter(|x| **x == k).count(), 1, "overwrite does not duplicate");
+        assert_eq!(
+            keys.iter().filter(|x| **x == k).count(),
+            1,
+            "overwrite does not duplicate"
+        );
     }
 }
 
@@ -102,7 +118,11 @@ fn awkward_values(s: Subject) {
     let long = "x".repeat(8192);
     st.set(&key("a/long"), &secret(&long)).expect("set long");
     for (k, v) in cases {
-        assert_eq!(value(st, &key(k)).as_deref(), Some(v), "value of {k} round-trips");
+        assert_eq!(
+            value(st, &key(k)).as_deref(),
+            Some(v),
+            "value of {k} round-trips"
+        );
     }
     assert_eq!(value(st, &key("a/long")).map(|v| v.len()), Some(8192));
 }
@@ -112,10 +132,14 @@ fn delete(s: Subject) {
     let a = key("aws/access_key_id");
     let b = key("aws/secret_access_key");
     st.set(&a, &secret("AKIAIOSFODNN7EXAMPLE")).expect("set");
-    st.set(&b, &secret("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")).expect("set");
+    st.set(&b, &secret("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"))
+        .expect("set");
     assert!(st.delete(&a).expect("delete"));
     assert_eq!(value(st, &a), None);
-    assert!(value(st, &b).is_some(), "deleting one field keeps the other");
+    assert!(
+        value(st, &b).is_some(),
+        "deleting one field keeps the other"
+    );
     assert!(!st.delete(&a).expect("delete again"));
 }
 
@@ -132,7 +156,11 @@ fn independence(s: Subject) {
         st.set(&key(k), &secret(v)).expect("set");
     }
     for (k, v) in pairs {
-        assert_eq!(value(st, &key(k)).as_deref(), Some(v), "{k} is its own entry");
+        assert_eq!(
+            value(st, &key(k)).as_deref(),
+            Some(v),
+            "{k} is its own entry"
+        );
     }
 }
 
@@ -147,7 +175,11 @@ fn previous_slot(s: Subject) {
     assert_eq!(value(st, &cur).as_deref(), Some("new"));
     assert_eq!(value(st, &prev).as_deref(), Some("old"));
     assert!(st.delete(&prev).expect("delete previous"));
-    assert_eq!(value(st, &cur).as_deref(), Some("new"), "deleting previous keeps current");
+    assert_eq!(
+        value(st, &cur).as_deref(),
+        Some("new"),
+        "deleting previous keeps current"
+    );
 }
 
 fn batch_apply(s: Subject) {
@@ -185,7 +217,8 @@ fn list(s: Subject) {
     for k in &keys {
         st.set(k, &secret("v")).expect("set");
     }
-    st.set(&keys[0].previous(), &secret("old")).expect("set previous");
+    st.set(&keys[0].previous(), &secret("old"))
+        .expect("set previous");
     if let Some(mut listed) = st.list().expect("list") {
         listed.sort();
         let mut want = keys.to_vec();
@@ -200,12 +233,21 @@ fn persistence(s: Subject) {
     let k = key("huggingface/token");
     s.store.set(&k, &secret("persisted")).expect("set");
     let second = reopen();
-    assert_eq!(value(&*second, &k).as_deref(), Some("persisted"), "a second handle sees the value");
-    second.set(&key("other/token"), &secret("from-second")).expect("set via second");
+    assert_eq!(
+        value(&*second, &k).as_deref(),
+        Some("persisted"),
+        "a second handle sees the value"
+    );
+    second
+        .set(&key("other/token"), &secret("from-second"))
+        .expect("set via second");
     second.delete(&k).expect("delete via second");
     let third = reopen();
     assert_eq!(value(&*third, &k), None, "deletion persisted");
-    assert_eq!(value(&*third, &key("other/token")).as_deref(), Some("from-second"));
+    assert_eq!(
+        value(&*third, &key("other/token")).as_deref(),
+        Some("from-second")
+    );
     assert_eq!(
         value(&*s.store, &key("other/token")).as_deref(),
         Some("from-second"),

@@ -9,6 +9,7 @@
 //! enumerate, and [`fsutil`] holds the one implementation of private directories, permission checks,
 //! locks and atomic writes that everything else uses.
 
+pub mod agefmt;
 pub mod conformance;
 pub mod error;
 pub mod file;
