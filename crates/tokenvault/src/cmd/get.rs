@@ -7,6 +7,14 @@ use crate::error::hinted;
 use anyhow::Result;
 
 pub fn run(ctx: &mut Ctx, args: &GetArgs) -> Result<Outcome> {
+    let mut subject = crate::audit::Subject::new(super::parse_ref(&args.reference)?);
+    let result = get_value(ctx, args, &mut subject);
+    let action = if args.previous { "get-previous" } else { "get" };
+    subject.record(ctx, action, &result);
+    result
+}
+
+fn get_value(ctx: &mut Ctx, args: &GetArgs, subject: &mut crate::audit::Subject) -> Result<Outcome> {
     let reference = super::parse_ref(&args.reference)?;
     if ctx.printer.stdout_is_terminal() && !args.reveal {
         return Err(hinted(
@@ -18,8 +26,9 @@ pub fn run(ctx: &mut Ctx, args: &GetArgs) -> Result<Outcome> {
         ));
     }
     let vault = ctx.open_vault()?;
-    let index = vault.load_index()?;
-    let target = vault.target(&index, &reference, None)?;
+    subject.backend = Some(vault.kind().as_str().to_owned());
+    let target = vault.target_for_read(&reference)?;
+    subject.references = vec![target.reference()];
     let key = if args.previous { target.key.previous() } else { target.key.clone() };
     match vault.store().get(&key)? {
         Some(value) => {

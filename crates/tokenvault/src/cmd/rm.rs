@@ -8,9 +8,17 @@ use anyhow::Result;
 use std::io::{BufRead, IsTerminal, Write};
 
 pub fn run(ctx: &mut Ctx, args: &RmArgs) -> Result<Outcome> {
+    let mut subject = crate::audit::Subject::new(super::parse_ref(&args.reference)?);
+    let result = remove(ctx, args, &mut subject);
+    subject.record(ctx, "rm", &result);
+    result
+}
+
+fn remove(ctx: &mut Ctx, args: &RmArgs, subject: &mut crate::audit::Subject) -> Result<Outcome> {
     let reference = super::parse_ref(&args.reference)?;
     let printer = ctx.printer.clone();
     let vault = ctx.open_vault()?;
+    subject.backend = Some(vault.kind().as_str().to_owned());
     let index = vault.load_index()?;
     if reference.field.is_none() && !args.yes {
         let n = vault.keys(&index)?.iter().filter(|k| k.item == reference.item).count();
@@ -38,6 +46,7 @@ pub fn run(ctx: &mut Ctx, args: &RmArgs) -> Result<Outcome> {
             "see what is stored with `tokenvault list`",
         ));
     }
+    subject.references = removed.iter().map(|k| format!("tv://{}/{}", k.item, k.field)).collect();
     for k in &removed {
         printer.note(&format!("Deleted {k}."));
     }
