@@ -16,12 +16,37 @@ pub const NO_COLOR: &str = "NO_COLOR";
 /// Tokens that, when set, shadow the vault for programs that read them.
 pub const HF_TOKEN: &str = "HF_TOKEN";
 pub const HUGGING_FACE_HUB_TOKEN: &str = "HUGGING_FACE_HUB_TOKEN";
+/// The Hugging Face API base for live checks (default `https://huggingface.co`); tests point it at 127.0.0.1.
+pub const HF_ENDPOINT: &str = "HF_ENDPOINT";
+/// Total time limit of one live check in seconds (default 15; connecting is limited to 5).
+pub const TOKENVAULT_HTTP_TIMEOUT: &str = "TOKENVAULT_HTTP_TIMEOUT";
+/// Proxies for live checks. The HTTP client (ureq) reads them itself, with `ALL_PROXY` and the
+/// lower-case forms; they are named here so that they are documented with the rest.
+#[allow(dead_code)]
+pub const HTTPS_PROXY: &str = "HTTPS_PROXY";
+#[allow(dead_code)]
+pub const HTTP_PROXY: &str = "HTTP_PROXY";
+#[allow(dead_code)]
+pub const NO_PROXY: &str = "NO_PROXY";
+/// Where `import huggingface` finds the Hub's token file, as `huggingface_hub` does:
+/// `$HF_TOKEN_PATH`, else `$HF_HOME/token`, else `${XDG_CACHE_HOME:-$HOME/.cache}/huggingface/token`.
+pub const HF_TOKEN_PATH: &str = "HF_TOKEN_PATH";
+pub const HF_HOME: &str = "HF_HOME";
+pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
+pub const HOME: &str = "HOME";
 /// Used to find the Secret Service (without it, `$XDG_RUNTIME_DIR/bus` is tried).
 pub const DBUS_SESSION_BUS_ADDRESS: &str = "DBUS_SESSION_BUS_ADDRESS";
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
 pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
 
+/// A variable's value when set and non-empty.
+pub fn get(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
 /// All documented variables, for `doctor` and the docs test.
+// Only the docs test reads it so far.
+#[cfg_attr(not(test), allow(dead_code))]
 pub const ALL: &[&str] = &[
     TOKENVAULT_HOME,
     TOKENVAULT_BACKEND,
@@ -31,6 +56,13 @@ pub const ALL: &[&str] = &[
     NO_COLOR,
     HF_TOKEN,
     HUGGING_FACE_HUB_TOKEN,
+    HF_ENDPOINT,
+    TOKENVAULT_HTTP_TIMEOUT,
+    HTTPS_PROXY,
+    HTTP_PROXY,
+    NO_PROXY,
+    HF_TOKEN_PATH,
+    HF_HOME,
 ];
 
 #[cfg(test)]
@@ -43,9 +75,4 @@ mod tests {
             assert!(readme.contains(&format!("`{var}`")), "README does not document {var}");
         }
     }
-}
-
-/// A variable's value when set and non-empty.
-pub fn get(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
 }

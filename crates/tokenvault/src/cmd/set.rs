@@ -13,6 +13,17 @@ use tokenvault_core::{FormatCheck, Secret};
 const MAX_VALUE: u64 = 1 << 20;
 
 pub fn run(ctx: &mut Ctx, args: &SetArgs) -> Result<Outcome> {
+    let mut subject = crate::audit::Subject::default();
+    let result = set_value(ctx, args, &mut subject);
+    // Audited once the reference parsed: before that nothing was touched, and the text typed
+    // where a reference belongs might be the token itself.
+    if !subject.references.is_empty() {
+        subject.record(ctx, "set", &result);
+    }
+    result
+}
+
+fn set_value(ctx: &mut Ctx, args: &SetArgs, subject: &mut crate::audit::Subject) -> Result<Outcome> {
     if !args.stray.is_empty() {
         // Never echo what was typed: it is probably the token.
         return Err(hinted(
@@ -24,6 +35,7 @@ pub fn run(ctx: &mut Ctx, args: &SetArgs) -> Result<Outcome> {
         ));
     }
     let reference = super::parse_ref(&args.reference)?;
+    subject.references = vec![reference.to_string()];
     if let Some(p) = &args.provider {
         if ctx.settings.catalogue.get(p).is_none() {
             let known: Vec<&str> = ctx.settings.catalogue.providers().iter().map(|p| p.id.as_str()).collect();
@@ -34,10 +46,14 @@ pub fn run(ctx: &mut Ctx, args: &SetArgs) -> Result<Outcome> {
         }
     }
     let printer = ctx.printer.clone();
+    // For the least-privilege warning of the check after storing.
+    let profiles = ctx.settings.config.config.profiles.clone();
     let vault = ctx.open_vault()?;
+    subject.backend = Some(vault.kind().as_str().to_owned());
     let index = vault.load_index()?;
     let target = vault.target(&index, &reference, args.provider.as_deref())?;
     let shown = target.reference();
+    subject.references = vec![shown.clone()];
 
     // Reach the backend before asking for the value: a locked vault or a missing keyring should
     // fail before the user pastes a token, not after.
@@ -84,6 +100,9 @@ pub fn run(ctx: &mut Ctx, args: &SetArgs) -> Result<Outcome> {
         vault.kind(),
         if written.replaced { " The previous value is kept for `rotate --rollback`." } else { "" }
     ));
+    if !args.no_verify {
+        return super::verify::check_after_set(&printer, &profiles, &vault, &target, &value);
+    }
     Ok(Outcome::Success)
 }
 
