@@ -90,11 +90,36 @@ struct RawFormat {
     description: String,
 }
 
-/// One accepted shape of a field's value.
+/// One accepted shape of a field's value. The regex is compiled on first use: most commands
+/// (`get`, `run`) never check a format, and compiling the whole catalogue costs more than the rest
+/// of such a command. User-supplied patterns are still validated when the catalogue is parsed.
 #[derive(Debug, Clone)]
 pub struct Format {
-    pub regex: Regex,
+    pub pattern: String,
     pub description: String,
+    compiled: std::sync::OnceLock<Option<Regex>>,
+}
+
+impl Format {
+    pub fn new(pattern: String, description: String) -> Self {
+        Format {
+            pattern,
+            description,
+            compiled: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The compiled regex; `None` only for a pattern that does not compile, which parsing
+    /// rejects for user catalogues and the tests rule out for the built-in one.
+    pub fn regex(&self) -> Option<&Regex> {
+        self.compiled
+            .get_or_init(|| Regex::new(&self.pattern).ok())
+            .as_ref()
+    }
+
+    pub fn is_match(&self, value: &str) -> bool {
+        self.regex().is_some_and(|r| r.is_match(value))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -134,7 +159,7 @@ pub struct ScanHints {
 impl Field {
     /// The first format that accepts `value`, if any.
     pub fn matching_format(&self, value: &str) -> Option<&Format> {
-        self.formats.iter().find(|f| f.regex.is_match(value))
+        self.formats.iter().find(|f| f.is_match(value))
     }
 }
 
@@ -175,21 +200,28 @@ pub struct Catalogue {
 impl Catalogue {
     /// The built-in catalogue. It is tested at build time, so failing here is a bug.
     pub fn builtin() -> Self {
-        match Catalogue::parse(BUILTIN_TOML, "rules/providers.toml") {
+        match Catalogue::parse_with(BUILTIN_TOML, "rules/providers.toml", false) {
             Ok(c) => c,
             Err(e) => panic!("built-in provider catalogue is invalid: {e}"),
         }
     }
 
-    /// Parses a catalogue from TOML text. `origin` names the text in errors (a path).
+    /// Parses a catalogue from TOML text. `origin` names the text in errors (a path). Every regex
+    /// is compiled once to validate it.
     pub fn parse(text: &str, origin: &str) -> Result<Self, CatalogueError> {
+        Catalogue::parse_with(text, origin, true)
+    }
+
+    /// Parses, compiling regexes to validate them only when `validate` (the built-in catalogue
+    /// is validated by its tests instead, to keep every command's start-up cheap).
+    fn parse_with(text: &str, origin: &str, validate: bool) -> Result<Self, CatalogueError> {
         let raw: RawCatalogue = toml::from_str(text).map_err(|e| CatalogueError::Toml {
             origin: origin.to_owned(),
             message: e.to_string(),
         })?;
         let mut providers = Vec::with_capacity(raw.provider.len());
         for p in raw.provider {
-            providers.push(compile(p, origin)?);
+            providers.push(compile(p, origin, validate)?);
         }
         Ok(Catalogue { providers })
     }
@@ -220,11 +252,16 @@ impl Catalogue {
 
     /// The provider and field whose format `value` matches, for recognising pasted tokens.
     /// Only secret fields take part: a string that looks like a region says nothing.
+    /// A field's `keywords` are substrings every match contains, so they are checked first and
+    /// most regexes are never compiled (this runs on every launch, over the parent's argv).
     pub fn detect_value(&self, value: &str) -> Option<(&Provider, &Field)> {
         self.providers.iter().find_map(|p| {
             p.fields
                 .iter()
                 .filter(|f| f.secret)
+                .filter(|f| {
+                    f.keywords.is_empty() || f.keywords.iter().any(|k| value.contains(k.as_str()))
+                })
                 .find(|f| f.matching_format(value).is_some())
                 .map(|f| (p, f))
         })
@@ -259,7 +296,7 @@ impl Catalogue {
     }
 }
 
-fn compile(p: RawProvider, origin: &str) -> Result<Provider, CatalogueError> {
+fn compile(p: RawProvider, origin: &str, validate: bool) -> Result<Provider, CatalogueError> {
     let invalid = |message: String| CatalogueError::Invalid {
         origin: origin.to_owned(),
         provider: p.id.clone(),
@@ -271,16 +308,18 @@ fn compile(p: RawProvider, origin: &str) -> Result<Provider, CatalogueError> {
         crate::FieldName::new(&f.name).map_err(|e| invalid(e.to_string()))?;
         let mut formats = Vec::with_capacity(f.formats.len());
         for fmt in &f.formats {
-            let regex = Regex::new(&fmt.regex)
-                .map_err(|e| invalid(format!("field '{}': regex '{}': {e}", f.name, fmt.regex)))?;
-            formats.push(Format {
-                regex,
-                description: fmt.description.clone(),
-            });
+            if validate {
+                Regex::new(&fmt.regex).map_err(|e| {
+                    invalid(format!("field '{}': regex '{}': {e}", f.name, fmt.regex))
+                })?;
+            }
+            formats.push(Format::new(fmt.regex.clone(), fmt.description.clone()));
         }
         if let Some(re) = &f.scan_regex {
-            Regex::new(re)
-                .map_err(|e| invalid(format!("field '{}': scan_regex '{re}': {e}", f.name)))?;
+            if validate {
+                Regex::new(re)
+                    .map_err(|e| invalid(format!("field '{}': scan_regex '{re}': {e}", f.name)))?;
+            }
             if f.scan_keywords.is_empty() {
                 return Err(invalid(format!(
                     "field '{}': scan_regex needs scan_keywords (the scanner runs a regex only where a keyword occurs)",
@@ -438,6 +477,16 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("scan_keywords"), "{e}");
+    }
+
+    #[test]
+    fn builtin_catalogue_validates_fully() {
+        let checked = Catalogue::parse(BUILTIN_TOML, "rules/providers.toml").unwrap();
+        for f in checked.providers().iter().flat_map(|p| &p.fields) {
+            for fmt in &f.formats {
+                assert!(fmt.regex().is_some(), "{}", fmt.pattern);
+            }
+        }
     }
 
     #[test]

@@ -72,10 +72,9 @@ pub fn resolve_all(vault: &Vault<'_>, refs: &[&Reference]) -> Result<HashMap<Ref
     if refs.is_empty() {
         return Ok(HashMap::new());
     }
-    let index = vault.load_index()?;
     let targets = refs
         .iter()
-        .map(|r| vault.target(&index, r, None))
+        .map(|r| vault.target_for_read(r))
         .collect::<Result<Vec<_>>>()?;
     let keys: Vec<_> = targets.iter().map(|t| t.key.clone()).collect();
     let values = vault.store().get_many(&keys)?;

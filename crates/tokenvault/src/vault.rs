@@ -116,6 +116,24 @@ impl<'a> Vault<'a> {
         })
     }
 
+    /// Resolves `r` for reading (`get`, `run`): like [`Vault::target`], but reads the index only
+    /// for a bare `ITEM` reference, and then only that item's line — the hot path of every launch.
+    pub fn target_for_read(&self, r: &Reference) -> Result<Target> {
+        if r.field.is_some() {
+            let provider = self.catalogue.for_item(&r.item).map(|p| p.id.clone());
+            let (item, field) = r.resolve("token")?;
+            return Ok(Target {
+                key: Key::new(item, field),
+                provider,
+            });
+        }
+        let mut index = Index::default();
+        if let Some(meta) = self.index_file.load_item(r.item.as_str())? {
+            index.items.insert(r.item.to_string(), meta);
+        }
+        self.target(&index, r, None)
+    }
+
     /// Stores `value` at `target`, keeping the value it replaces in the previous slot.
     pub fn write(&self, target: &Target, value: &Secret, now: &str) -> Result<Written> {
         let old = self.store().get(&target.key)?;
@@ -160,10 +178,16 @@ impl<'a> Vault<'a> {
         Ok(Written { replaced, masked })
     }
 
-    /// Every stored key of this backend: the store's own listing where it can enumerate, plus
-    /// what the index knows (stores that cannot enumerate).
+    /// Every stored key of this backend: what the index knows, plus, for the OS keychain, what
+    /// the store itself enumerates (entries added with other tools, such as `secret-tool`). The
+    /// file vault is written only by tokenvault, which keeps the index in step, so listing it
+    /// needs no passphrase and no decryption.
     pub fn keys(&self, index: &Index) -> Result<Vec<Key>> {
-        let mut keys: Vec<Key> = match self.store().list()? {
+        let listed = match &self.backend {
+            Backend::File(_) => None,
+            _ => self.store().list()?,
+        };
+        let mut keys: Vec<Key> = match listed {
             Some(k) => k.into_iter().filter(|k| k.slot == Slot::Current).collect(),
             None => Vec::new(),
         };

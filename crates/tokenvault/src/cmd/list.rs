@@ -3,16 +3,53 @@
 //! `secret-tool`).
 
 use crate::context::{Ctx, Outcome};
+use crate::vault::Backend;
 use anyhow::Result;
 use serde_json::json;
-use tokenvault_store::index::Index;
+use tokenvault_store::index::{Index, IndexView};
+use tokenvault_store::BackendKind;
 
-/// "3d", "5h", "just now": how long ago an RFC 3339 time was.
-pub fn age(then: &str) -> String {
-    let Ok(t) = time::OffsetDateTime::parse(then, &time::format_description::well_known::Rfc3339) else {
+/// Seconds since the epoch of an RFC 3339 UTC time as we write it (`2026-11-23T02:38:19Z`, with
+/// optional fraction), parsed by hand: `list` does this for every row of a 10,000-item index.
+/// Other forms go through the full parser.
+fn epoch_seconds(t: &str) -> Option<i64> {
+    let b = t.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let s = b.get(r)?;
+        s.iter().try_fold(0i64, |acc, d| {
+            d.is_ascii_digit().then(|| acc * 10 + i64::from(d - b'0'))
+        })
+    };
+    let tail_ok = b.get(19) == Some(&b'Z') || (b.get(19) == Some(&b'.') && b.last() == Some(&b'Z'));
+    if b.len() >= 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && tail_ok
+    {
+        let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        // Days from civil (Howard Hinnant's algorithm).
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        let days = era * 146_097 + doe - 719_468;
+        return Some(days * 86_400 + num(11..13)? * 3600 + num(14..16)? * 60 + num(17..19)?);
+    }
+    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
+}
+
+/// "3d ago", "5h ago", "just now": how long before `now` (epoch seconds) a time was.
+pub fn age_at(then: &str, now: i64) -> String {
+    let Some(t) = epoch_seconds(then) else {
         return "?".into();
     };
-    let secs = (time::OffsetDateTime::now_utc() - t).whole_seconds().max(0);
+    let secs = (now - t).max(0);
     match secs {
         0..=59 => "just now".into(),
         60..=3599 => format!("{}m ago", secs / 60),
@@ -21,42 +58,93 @@ pub fn age(then: &str) -> String {
     }
 }
 
-pub struct Row {
-    pub item: String,
-    pub field: String,
-    pub provider: String,
-    pub masked: String,
-    pub updated: String,
+/// [`age_at`] now.
+pub fn age(then: &str) -> String {
+    age_at(then, time::OffsetDateTime::now_utc().unix_timestamp())
+}
+
+/// One line of `list` / `show`, borrowing from the index.
+pub struct Row<'a> {
+    pub item: &'a str,
+    pub field: &'a str,
+    pub provider: &'a str,
+    pub masked: &'a str,
+    pub updated: &'a str,
     pub verified: String,
 }
 
-pub fn rows(index: &Index, keys: &[tokenvault_store::Key]) -> Vec<Row> {
+fn verified_text(v: Option<(bool, &str)>, now: i64) -> String {
+    match v {
+        Some((ok, at)) => format!("{} {}", if ok { "ok" } else { "FAILED" }, age_at(at, now)),
+        None => "never".into(),
+    }
+}
+
+/// Rows for `keys`, with what the index knows about each.
+pub fn rows<'a>(index: &'a Index, keys: &'a [tokenvault_store::Key]) -> Vec<Row<'a>> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
     keys.iter()
         .map(|k| {
             let meta = index.items.get(k.item.as_str());
             let field = meta.and_then(|m| m.fields.get(k.field.as_str()));
             Row {
-                item: k.item.to_string(),
-                field: k.field.to_string(),
-                provider: meta.and_then(|m| m.provider.clone()).unwrap_or_else(|| "-".into()),
-                masked: field.map(|f| f.masked.clone()).unwrap_or_else(|| "(not indexed)".into()),
-                updated: field.map(|f| f.updated.clone()).unwrap_or_default(),
-                verified: field
-                    .and_then(|f| f.verified.as_ref())
-                    .map(|v| format!("{} {}", if v.ok { "ok" } else { "FAILED" }, age(&v.at)))
-                    .unwrap_or_else(|| "never".into()),
+                item: k.item.as_str(),
+                field: k.field.as_str(),
+                provider: meta.and_then(|m| m.provider.as_deref()).unwrap_or("-"),
+                masked: field.map_or("(not indexed)", |f| f.masked.as_str()),
+                updated: field.map_or("", |f| f.updated.as_str()),
+                verified: verified_text(
+                    field
+                        .and_then(|f| f.verified.as_ref())
+                        .map(|v| (v.ok, v.at.as_str())),
+                    now,
+                ),
             }
         })
         .collect()
+}
+
+/// Rows straight from a borrowed index view: the file backend's listing (see `Vault::keys`).
+fn view_rows<'a>(view: &'a IndexView<'a>, backend: BackendKind) -> Vec<Row<'a>> {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let mut rows = Vec::with_capacity(view.items.len());
+    for (item, meta) in view.items.iter().filter(|(_, m)| m.backend == backend) {
+        for (field, f) in &meta.fields {
+            rows.push(Row {
+                item,
+                field,
+                provider: meta.provider.as_deref().unwrap_or("-"),
+                masked: &f.masked,
+                updated: &f.updated,
+                verified: verified_text(f.verified.as_ref().map(|v| (v.ok, &*v.at)), now),
+            });
+        }
+    }
+    rows
 }
 
 pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     let json_out = ctx.settings.global.json;
     let printer = ctx.printer.clone();
     let vault = ctx.open_vault()?;
+    let kind = vault.kind();
+    // The file backend lists from the index alone (no unlock); others also enumerate the store.
+    if matches!(vault.backend, Backend::File(_)) {
+        let bytes = vault.index_file.read_bytes()?;
+        let view = vault.index_file.view(&bytes)?;
+        return print(&printer, json_out, kind, &view_rows(&view, kind));
+    }
     let index = vault.load_index()?;
     let keys = vault.keys(&index)?;
-    let rows = rows(&index, &keys);
+    print(&printer, json_out, kind, &rows(&index, &keys))
+}
+
+fn print(
+    printer: &crate::printer::Printer,
+    json_out: bool,
+    kind: BackendKind,
+    rows: &[Row<'_>],
+) -> Result<Outcome> {
     if json_out {
         let items: Vec<_> = rows
             .iter()
@@ -65,7 +153,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
                     "reference": format!("tv://{}/{}", r.item, r.field),
                     "item": r.item, "field": r.field, "provider": r.provider,
                     "masked": r.masked, "updated": r.updated, "verified": r.verified,
-                    "backend": vault.kind().as_str(),
+                    "backend": kind.as_str(),
                 })
             })
             .collect();
@@ -74,48 +162,88 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     }
     if rows.is_empty() {
         printer.note(&format!(
-            "Nothing stored in the {} backend yet. Add a token: tokenvault set huggingface",
-            vault.kind()
+            "Nothing stored in the {kind} backend yet. Add a token: tokenvault set huggingface"
         ));
         return Ok(Outcome::Success);
     }
-    let headers = ["REFERENCE", "PROVIDER", "VALUE", "UPDATED", "VERIFIED"];
-    let table: Vec<[String; 5]> = rows
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let updated: Vec<String> = rows
         .iter()
         .map(|r| {
-            [
-                format!("tv://{}/{}", r.item, r.field),
-                r.provider.clone(),
-                r.masked.clone(),
-                if r.updated.is_empty() { "-".into() } else { age(&r.updated) },
-                r.verified.clone(),
-            ]
+            if r.updated.is_empty() {
+                "-".into()
+            } else {
+                age_at(r.updated, now)
+            }
         })
         .collect();
-    let mut widths = headers.map(|h| h.chars().count());
-    for row in &table {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+    let headers = ["REFERENCE", "PROVIDER", "VALUE", "UPDATED", "VERIFIED"];
+    let width = |s: &str| s.chars().count();
+    let mut widths = headers.map(width);
+    for (r, u) in rows.iter().zip(&updated) {
+        let cells = [
+            "tv://".len() + width(r.item) + 1 + width(r.field),
+            width(r.provider),
+            width(r.masked),
+            width(u),
+        ];
+        for (w, c) in widths.iter_mut().zip(cells) {
+            *w = (*w).max(c);
         }
     }
-    let mut out = String::new();
-    let fmt_row = |cells: &[String]| -> String {
-        let mut line = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            if i + 1 == cells.len() {
-                line.push_str(cell);
-            } else {
-                line.push_str(cell);
-                line.push_str(&" ".repeat(w - cell.chars().count() + 2));
-            }
+    let mut out = String::with_capacity((rows.len() + 1) * (widths.iter().sum::<usize>() + 12));
+    let cell = |out: &mut String, text: &str, w: usize| {
+        out.push_str(text);
+        for _ in width(text)..w + 2 {
+            out.push(' ');
         }
-        line.push('\n');
-        line
     };
-    out.push_str(&fmt_row(&headers.map(String::from)));
-    for row in &table {
-        out.push_str(&fmt_row(row));
+    for (i, h) in headers.iter().enumerate().take(4) {
+        cell(&mut out, h, widths[i]);
+    }
+    out.push_str(headers[4]);
+    out.push('\n');
+    let mut reference = String::new();
+    for (r, u) in rows.iter().zip(&updated) {
+        reference.clear();
+        reference.push_str("tv://");
+        reference.push_str(r.item);
+        reference.push('/');
+        reference.push_str(r.field);
+        cell(&mut out, &reference, widths[0]);
+        cell(&mut out, r.provider, widths[1]);
+        cell(&mut out, r.masked, widths[2]);
+        cell(&mut out, u, widths[3]);
+        out.push_str(&r.verified);
+        out.push('\n');
     }
     printer.data(&out)?;
     Ok(Outcome::Success)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_parsed_times_agree_with_the_full_parser() {
+        let full = |t: &str| {
+            time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                .unwrap()
+                .unix_timestamp()
+        };
+        for t in [
+            "2026-11-23T02:38:19Z",
+            "1970-01-01T00:00:00Z",
+            "2000-02-29T23:59:59.123456789Z",
+            "2024-12-31T12:00:00Z",
+            "2026-11-23T02:38:19+01:00",
+        ] {
+            assert_eq!(epoch_seconds(t), Some(full(t)), "{t}");
+        }
+        assert_eq!(epoch_seconds("yesterday"), None);
+        let then = "2026-11-23T02:38:19Z";
+        assert_eq!(age_at(then, full(then) + 7200), "2h ago");
+        assert_eq!(age_at(then, full(then) + 30), "just now");
+    }
 }
