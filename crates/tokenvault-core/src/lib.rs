@@ -6,11 +6,17 @@
 //! enforces it), so every rule can be tested as a plain function and reused by every front end.
 #![forbid(unsafe_code)]
 
+pub mod audit;
+pub mod conceal;
+pub mod dotenv;
+pub mod envplan;
 pub mod mask;
 pub mod name;
 pub mod provider;
 pub mod reference;
 pub mod secret;
+pub mod template;
+pub mod verify;
 
 pub use mask::mask;
 pub use name::{FieldName, ItemName, NameError};

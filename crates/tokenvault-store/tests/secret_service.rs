@@ -7,6 +7,7 @@
 //! session's — the minimal environment an MCP client gives a server. The parent half starts the
 //! session and works on it with `secret-tool`/D-Bus before and after. Nothing here is skipped: a
 //! session that cannot start fails the test with the reason.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 #![cfg(all(unix, not(target_os = "macos")))]
 
 use std::collections::HashMap;

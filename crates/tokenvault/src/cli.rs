@@ -50,6 +50,8 @@ pub enum Command {
     Rm(RmArgs),
     /// Check stored values: format offline, then the provider's live check.
     Verify(VerifyArgs),
+    /// Move plaintext tokens into the vault: the Hub's token files, a .env file, or variables.
+    Import(ImportArgs),
     /// Explain the setup: backend and why, vault state, permissions, shadowing variables.
     Doctor,
     /// File backend: derive the vault key once and cache it, so later processes need no passphrase.
@@ -186,6 +188,10 @@ pub enum GitCredentialOp {
 pub struct GitCredentialArgs {
     #[arg(value_enum)]
     pub operation: GitCredentialOp,
+    /// The item (or ITEM/FIELD) whose token git gets. Default: `huggingface` for huggingface.co and
+    /// hf.co, `github` for github.com.
+    #[arg(long, value_name = "ITEM")]
+    pub item: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -259,6 +265,39 @@ pub struct VerifyArgs {
     /// Format check only; no network.
     #[arg(long)]
     pub offline: bool,
+    /// Ask the provider again even when a result younger than 10 minutes is stored.
+    #[arg(long, conflicts_with = "offline")]
+    pub fresh: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    #[command(subcommand)]
+    pub source: ImportSource,
+    /// Show what would be imported; store nothing.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportSource {
+    /// The Hub's token files: $HF_TOKEN_PATH (or $HF_HOME/token) and stored_tokens beside it.
+    Huggingface,
+    /// A .env file: providers recognised from variable names and value formats.
+    Dotenv {
+        #[arg(value_name = "FILE")]
+        file: std::path::PathBuf,
+    },
+    /// The ipfs_kit config (default ~/.ipfs_kit/config.json): Hugging Face, AWS, S3 and Storacha settings.
+    IpfsKit {
+        #[arg(value_name = "FILE")]
+        file: Option<std::path::PathBuf>,
+    },
+    /// Environment variables of this shell, by name.
+    Env {
+        #[arg(required = true, value_name = "VAR")]
+        vars: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ mod secretfile;
 mod prompt;
 mod settings;
 mod vault;
+mod verify_http;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -56,6 +57,7 @@ fn run(cli: Cli, printer: Printer) -> anyhow::Result<Outcome> {
         Command::Show(a) => cmd::show::run(&mut ctx, a),
         Command::Rm(a) => cmd::rm::run(&mut ctx, a),
         Command::Verify(a) => cmd::verify::run(&mut ctx, a),
+        Command::Import(a) => cmd::import::run(&mut ctx, a),
         Command::Doctor => cmd::doctor::run(&mut ctx),
         Command::Unlock(a) => cmd::unlock::unlock(&mut ctx, a),
         Command::Lock => cmd::unlock::lock(&mut ctx),

@@ -11,7 +11,7 @@ use tokenvault_store::{fsutil, PassphraseSource, StoreError};
 pub struct CliPassphrase;
 
 impl CliPassphrase {
-    fn from_env(&self) -> Result<Option<Secret>, StoreError> {
+    fn configured(&self) -> Result<Option<Secret>, StoreError> {
         if let Some(file) = std::env::var_os(envvars::TOKENVAULT_PASSPHRASE_FILE) {
             let path = Path::new(&file);
             let bytes = fsutil::read_private(path)?.ok_or_else(|| StoreError::Locked {
@@ -54,7 +54,7 @@ pub fn hidden_prompt(prompt: &str) -> Option<Secret> {
 
 impl PassphraseSource for CliPassphrase {
     fn existing(&self, vault: &Path) -> Result<Option<Secret>, StoreError> {
-        if let Some(p) = self.from_env()? {
+        if let Some(p) = self.configured()? {
             return Ok(Some(p));
         }
         Ok(hidden_prompt(&format!(
@@ -64,7 +64,7 @@ impl PassphraseSource for CliPassphrase {
     }
 
     fn new_passphrase(&self, vault: &Path) -> Result<Option<Secret>, StoreError> {
-        if let Some(p) = self.from_env()? {
+        if let Some(p) = self.configured()? {
             return Ok(Some(p));
         }
         if !has_terminal() {

@@ -76,14 +76,19 @@ fn git_toplevel(file: &Path) -> Option<PathBuf> {
 }
 
 fn git_tracks(top: &Path, file: &Path) -> bool {
-    let Ok(rel) = file.strip_prefix(top) else {
-        return false;
-    };
+    match file.strip_prefix(top) {
+        Ok(rel) => git_succeeds(top, &["ls-files", "--error-unmatch", "--"], rel),
+        Err(_) => false,
+    }
+}
+
+/// Whether `git -C dir ARGS path` exits 0 (output discarded).
+fn git_succeeds(dir: &Path, args: &[&str], path: &Path) -> bool {
     Command::new("git")
         .arg("-C")
-        .arg(top)
-        .args(["ls-files", "--error-unmatch", "--"])
-        .arg(rel)
+        .arg(dir)
+        .args(args)
+        .arg(path)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -96,17 +101,7 @@ fn git_tracks(top: &Path, file: &Path) -> bool {
 /// written. Appending (O_APPEND) never rewrites what the user wrote.
 fn ignore_file(top: &Path, file: &Path) -> Result<Option<PathBuf>> {
     let dir = file.parent().unwrap_or(top);
-    let ignored = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(["check-ignore", "-q", "--"])
-        .arg(file)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
+    let ignored = git_succeeds(dir, &["check-ignore", "-q", "--"], file);
     if ignored {
         return Ok(None);
     }

@@ -1,4 +1,5 @@
 //! The core CLI on the file backend: set/get/list/show/rm, formats, references, exit codes.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 use common::*;

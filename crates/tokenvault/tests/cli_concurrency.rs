@@ -1,5 +1,6 @@
 //! Concurrent writers lose nothing, and a writer killed at any moment leaves a vault that opens
 //! with either the old or the new value.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 use common::*;

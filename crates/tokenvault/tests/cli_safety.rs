@@ -1,5 +1,6 @@
 //! No secret leaks and bad input loses nothing: outputs, argv, files and modes, passphrases,
 //! damaged vaults, permissions, missing keyrings, unlock/lock.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 use common::*;

@@ -1,5 +1,6 @@
 //! `export`, `inject` and `wrapper`: files that hold values are private and never land in git;
 //! scripts hold references only and work end to end.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 use common::*;

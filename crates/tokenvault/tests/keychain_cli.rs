@@ -1,6 +1,7 @@
 //! The CLI against a real Secret Service (gnome-keyring-daemon in its own D-Bus session): the
 //! keychain is chosen automatically when usable, values land there (and `secret-tool` sees them),
 //! no vault file is written, and `run` reads from it.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 use common::*;

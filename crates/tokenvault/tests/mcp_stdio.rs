@@ -1,6 +1,7 @@
 //! A real MCP stdio server started through `tokenvault run` by a real MCP client (the Python SDK),
 //! with the minimal environment a desktop client gives: initialize, tools/list and a tool call
 //! whose result proves the server saw HF_TOKEN — and every byte on the server's stdout is JSON-RPC.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 use common::*;

@@ -1,6 +1,7 @@
 //! `tokenvault run` end to end: the child gets the values, nothing of ours reaches its stdout,
 //! precedence works both ways, missing references stop before the child starts, the minimal
 //! environment of desktop MCP clients works, signals and exit statuses belong to the child.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
 use common::*;
@@ -38,7 +39,7 @@ fn the_value_is_never_in_the_childs_cmdline() {
     let env = Env::new();
     let token = hf_token();
     env.set("huggingface", &token);
-    let mut child = env
+    let child = env
         .cmd()
         .args(["run", "-e", "HF_TOKEN=huggingface", "--", "sleep", "1"])
         .stdout(Stdio::null())

@@ -12,6 +12,7 @@ pub mod profile;
 pub mod rm;
 pub mod scan;
 pub mod hook;
+pub mod import;
 pub mod run;
 pub mod set;
 pub mod show;

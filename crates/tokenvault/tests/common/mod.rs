@@ -17,7 +17,10 @@ pub fn hf_token() -> String {
     let mut bytes = [0u8; 34];
     getrandom(&mut bytes);
     const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    let body: String = bytes.iter().map(|b| ALNUM[*b as usize % ALNUM.len()] as char).collect();
+    let body: String = bytes
+        .iter()
+        .map(|b| ALNUM[*b as usize % ALNUM.len()] as char)
+        .collect();
     format!("hf_{body}")
 }
 
@@ -49,9 +52,7 @@ impl Env {
             dir,
             home,
             pass_file,
-            vars: vec![
-                ("TOKENVAULT_BACKEND".into(), "file".into()),
-            ],
+            vars: vec![("TOKENVAULT_BACKEND".into(), "file".into())],
         }
     }
 
@@ -80,6 +81,9 @@ impl Env {
             .env("TOKENVAULT_PASSPHRASE_FILE", &self.pass_file)
             .env("TOKENVAULT_SCRYPT_LOG_N", "10")
             .env("NO_COLOR", "1")
+            // `set` verifies online: never reach the real Hub from a test. Port 9 refuses at once;
+            // tests with a stand-in Hub override this through `vars`.
+            .env("HF_ENDPOINT", "http://127.0.0.1:9")
             .current_dir(self.dir.path());
         for (k, v) in &self.vars {
             c.env(k, v);
@@ -94,7 +98,11 @@ impl Env {
     pub fn run_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
         let mut c = self.cmd();
         c.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-        c.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        c.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
         let mut child = c.spawn().unwrap();
         if let Some(input) = stdin {
             let mut si = child.stdin.take().unwrap();
@@ -113,7 +121,10 @@ impl Env {
     pub fn get(&self, reference: &str) -> String {
         let out = self.run(&["get", reference]);
         assert_ok(&out);
-        String::from_utf8(out.stdout).unwrap().trim_end_matches('\n').to_owned()
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .trim_end_matches('\n')
+            .to_owned()
     }
 }
 
