@@ -335,7 +335,12 @@ pub struct ScanArgs {
     #[arg(long, value_name = "REV", requires = "git")]
     pub since: Option<String>,
     /// With --git: revisions to scan instead of all refs (repeatable; passed to `git log`).
-    #[arg(long = "rev", value_name = "REV", requires = "git", allow_hyphen_values = true)]
+    #[arg(
+        long = "rev",
+        value_name = "REV",
+        requires = "git",
+        allow_hyphen_values = true
+    )]
     pub revs: Vec<String>,
     /// Scan what `git commit` would add: the added lines of the staged changes.
     #[arg(long, conflicts_with = "git")]

@@ -110,11 +110,19 @@ mod tests {
     fn edit_keeps_comments_and_makes_backup() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("config.toml");
-        std::fs::write(&p, "# my notes\n[profiles.hf]\nHF_TOKEN = \"tv://huggingface\" # main\n").unwrap();
+        std::fs::write(
+            &p,
+            "# my notes\n[profiles.hf]\nHF_TOKEN = \"tv://huggingface\" # main\n",
+        )
+        .unwrap();
         let mut c = ConfigFile::load(&p).unwrap();
-        c.set_top_level("backend", toml_edit::value("file")).unwrap();
+        c.set_top_level("backend", toml_edit::value("file"))
+            .unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
-        assert!(text.contains("# my notes") && text.contains("# main"), "{text}");
+        assert!(
+            text.contains("# my notes") && text.contains("# main"),
+            "{text}"
+        );
         assert_eq!(c.config.backend, Some(BackendKind::File));
         assert!(dir.path().join("config.toml.bak").exists());
     }

@@ -72,7 +72,10 @@ mod tests {
     fn readme_documents_every_variable() {
         let readme = include_str!("../../../README.md");
         for var in super::ALL.iter().chain([&super::DBUS_SESSION_BUS_ADDRESS]) {
-            assert!(readme.contains(&format!("`{var}`")), "README does not document {var}");
+            assert!(
+                readme.contains(&format!("`{var}`")),
+                "README does not document {var}"
+            );
         }
     }
 }

@@ -25,6 +25,8 @@ pub fn hint_of(e: &anyhow::Error) -> Option<String> {
         if let Some(h) = cause.downcast_ref::<Hinted>() {
             return Some(h.hint.clone());
         }
-        cause.downcast_ref::<StoreError>().and_then(StoreError::hint)
+        cause
+            .downcast_ref::<StoreError>()
+            .and_then(StoreError::hint)
     })
 }

@@ -20,7 +20,9 @@ pub struct BrokenPipe;
 
 impl Printer {
     pub fn new(quiet: bool, no_color: bool) -> Self {
-        let color = !no_color && std::env::var_os(crate::envvars::NO_COLOR).is_none() && io::stderr().is_terminal();
+        let color = !no_color
+            && std::env::var_os(crate::envvars::NO_COLOR).is_none()
+            && io::stderr().is_terminal();
         Printer { quiet, color }
     }
 
@@ -82,5 +84,4 @@ impl Printer {
             self.message("", "", text);
         }
     }
-
 }

@@ -30,7 +30,10 @@ pub fn build_plan(ctx: &Ctx, sources: &EnvSources) -> Result<EnvPlan> {
             };
             let value = if Reference::is_uri(&e.value) {
                 EnvValue::Ref(Reference::parse(&e.value).map_err(|err| {
-                    hinted(format!("{origin}: {err}"), "references look like tv://ITEM/FIELD")
+                    hinted(
+                        format!("{origin}: {err}"),
+                        "references look like tv://ITEM/FIELD",
+                    )
                 })?)
             } else {
                 EnvValue::Plain(e.value)
@@ -46,14 +49,24 @@ pub fn build_plan(ctx: &Ctx, sources: &EnvSources) -> Result<EnvPlan> {
                 if known.is_empty() {
                     "create one: tokenvault profile set NAME VAR=tv://ITEM/FIELD".to_owned()
                 } else {
-                    format!("profiles: {}", known.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
+                    format!(
+                        "profiles: {}",
+                        known
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 },
             ));
         };
         for (var, reference) in profile {
             let (var, r) = parse_assignment(&format!("{var}={reference}")).map_err(|e| {
                 hinted(
-                    format!("profile {name} in {}: {e}", ctx.settings.config.path.display()),
+                    format!(
+                        "profile {name} in {}: {e}",
+                        ctx.settings.config.path.display()
+                    ),
                     "fix it with `tokenvault profile set`",
                 )
             })?;

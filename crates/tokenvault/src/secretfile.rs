@@ -20,7 +20,10 @@ pub fn write(path: &Path, bytes: &[u8], printer: &Printer) -> Result<()> {
             ));
         }
         if meta.is_dir() {
-            return Err(hinted(format!("{} is a directory", path.display()), "give a file path"));
+            return Err(hinted(
+                format!("{} is a directory", path.display()),
+                "give a file path",
+            ));
         }
     }
     let abs = absolute(path)?;
@@ -36,7 +39,11 @@ pub fn write(path: &Path, bytes: &[u8], printer: &Printer) -> Result<()> {
     fsutil::atomic_write(&abs, bytes)?;
     if let Some(top) = repo {
         if let Some(gitignore) = ignore_file(&top, &abs)? {
-            printer.note(&format!("Added {} to {}.", path.display(), gitignore.display()));
+            printer.note(&format!(
+                "Added {} to {}.",
+                path.display(),
+                gitignore.display()
+            ));
         }
     }
     Ok(())
@@ -52,7 +59,10 @@ fn absolute(path: &Path) -> Result<PathBuf> {
     let dir = dir
         .canonicalize()
         .with_context(|| format!("the directory of {} does not exist", path.display()))?;
-    Ok(dir.join(abs.file_name().context("the output path has no file name")?))
+    Ok(dir.join(
+        abs.file_name()
+            .context("the output path has no file name")?,
+    ))
 }
 
 fn git(dir: &Path, args: &[&str]) -> Option<std::process::Output> {

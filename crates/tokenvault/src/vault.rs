@@ -90,7 +90,12 @@ impl<'a> Vault<'a> {
 
     /// The provider of an item: what the index recorded, else `override_`, else the name's first
     /// segment when that is a known provider.
-    pub fn provider_of(&self, index: &Index, item: &str, override_: Option<&str>) -> Option<&'a Provider> {
+    pub fn provider_of(
+        &self,
+        index: &Index,
+        item: &str,
+        override_: Option<&str>,
+    ) -> Option<&'a Provider> {
         let recorded = index.items.get(item).and_then(|m| m.provider.as_deref());
         override_
             .or(recorded)
@@ -104,9 +109,16 @@ impl<'a> Vault<'a> {
 
     /// Resolves `r` to a key: a missing field means the provider's default field (`token` for an
     /// unknown provider).
-    pub fn target(&self, index: &Index, r: &Reference, provider_override: Option<&str>) -> Result<Target> {
+    pub fn target(
+        &self,
+        index: &Index,
+        r: &Reference,
+        provider_override: Option<&str>,
+    ) -> Result<Target> {
         let provider = self.provider_of(index, r.item.as_str(), provider_override);
-        let default_field = provider.map(|p| p.default_field.as_str()).unwrap_or("token");
+        let default_field = provider
+            .map(|p| p.default_field.as_str())
+            .unwrap_or("token");
         let (item, field) = r.resolve(default_field)?;
         Ok(Target {
             key: Key::new(item, field),
@@ -196,7 +208,9 @@ impl<'a> Vault<'a> {
                 continue;
             }
             for field in meta.fields.keys() {
-                if let (Ok(i), Ok(f)) = (tokenvault_core::ItemName::new(item), FieldName::new(field)) {
+                if let (Ok(i), Ok(f)) =
+                    (tokenvault_core::ItemName::new(item), FieldName::new(field))
+                {
                     keys.push(Key::new(i, f));
                 }
             }

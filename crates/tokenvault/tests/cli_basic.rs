@@ -66,10 +66,16 @@ fn invalid_format_is_rejected_with_the_rule_and_force_overrides() {
     let err = stderr(&out);
     assert!(err.contains("34 letters and digits"), "{err}");
     assert!(err.contains("--force"), "{err}");
-    assert!(!err.contains("hf_tooshort"), "the rejected value is not echoed: {err}");
+    assert!(
+        !err.contains("hf_tooshort"),
+        "the rejected value is not echoed: {err}"
+    );
     assert!(!env.vault().exists(), "nothing was stored");
 
-    let out = env.run_stdin(&["set", "huggingface", "--stdin", "--force"], Some("hf_tooshort"));
+    let out = env.run_stdin(
+        &["set", "huggingface", "--stdin", "--force"],
+        Some("hf_tooshort"),
+    );
     assert_ok(&out);
     assert_eq!(env.get("huggingface"), "hf_tooshort");
 }
@@ -79,20 +85,42 @@ fn provider_defaults_from_item_name_and_flag() {
     let env = Env::new();
     env.set("huggingface-work", &hf_token());
     env.set("aws-prod", "AKIAIOSFODNN7EXAMPLE");
-    let out = env.run_stdin(&["set", "aws-prod/secret_access_key", "--stdin"], Some("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"));
+    let out = env.run_stdin(
+        &["set", "aws-prod/secret_access_key", "--stdin"],
+        Some("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+    );
     assert_ok(&out);
-    let bad = env.run_stdin(&["set", "mything", "--stdin", "--provider", "github"], Some("nope"));
+    let bad = env.run_stdin(
+        &["set", "mything", "--stdin", "--provider", "github"],
+        Some("nope"),
+    );
     assert_code(&bad, 2);
-    assert!(stderr(&bad).contains("GitHub") || stderr(&bad).contains("ghp_"), "{}", stderr(&bad));
-    let unknown = env.run_stdin(&["set", "mything", "--stdin", "--provider", "nosuch"], Some("x"));
+    assert!(
+        stderr(&bad).contains("GitHub") || stderr(&bad).contains("ghp_"),
+        "{}",
+        stderr(&bad)
+    );
+    let unknown = env.run_stdin(
+        &["set", "mything", "--stdin", "--provider", "nosuch"],
+        Some("x"),
+    );
     assert_code(&unknown, 2);
     assert!(stderr(&unknown).contains("unknown provider 'nosuch'"));
     let json = env.run(&["list", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
-    let refs: Vec<&str> = v.as_array().unwrap().iter().map(|e| e["reference"].as_str().unwrap()).collect();
+    let refs: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["reference"].as_str().unwrap())
+        .collect();
     assert_eq!(
         refs,
-        ["tv://aws-prod/access_key_id", "tv://aws-prod/secret_access_key", "tv://huggingface-work/token"]
+        [
+            "tv://aws-prod/access_key_id",
+            "tv://aws-prod/secret_access_key",
+            "tv://huggingface-work/token"
+        ]
     );
     // An unknown provider's bare reference means the field `token`.
     env.set("custom-service", "some opaque value 123");
@@ -120,7 +148,11 @@ fn value_on_the_command_line_is_refused_without_echo() {
     let token = hf_token();
     let out = env.run(&["set", "huggingface", &token]);
     assert_code(&out, 2);
-    assert!(stderr(&out).contains("never taken from the command line"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("never taken from the command line"),
+        "{}",
+        stderr(&out)
+    );
     assert_no_secret(&out, &token, "set with argv value");
     assert!(!env.vault().exists());
 }
@@ -153,12 +185,24 @@ fn verify_offline_reports_invalid_with_exit_1() {
     env.set("huggingface", &hf_token());
     let ok = env.run(&["verify", "--offline"]);
     assert_ok(&ok);
-    assert!(stdout(&ok).contains("tv://huggingface/token  ok"), "{}", stdout(&ok));
-    env.run_stdin(&["set", "github", "--stdin", "--force"], Some("not-a-github-token"));
+    assert!(
+        stdout(&ok).contains("tv://huggingface/token  ok"),
+        "{}",
+        stdout(&ok)
+    );
+    env.run_stdin(
+        &["set", "github", "--stdin", "--force"],
+        Some("not-a-github-token"),
+    );
     let bad = env.run(&["verify", "--offline", "--json"]);
     assert_code(&bad, 1);
     let v: serde_json::Value = serde_json::from_slice(&bad.stdout).unwrap();
-    let gh = v.as_array().unwrap().iter().find(|e| e["reference"] == "tv://github/token").unwrap();
+    let gh = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["reference"] == "tv://github/token")
+        .unwrap();
     assert_eq!(gh["status"], "invalid");
     assert_no_secret(&bad, "not-a-github-token", "verify");
 }
@@ -181,7 +225,10 @@ fn get_refuses_a_terminal_without_reveal() {
     let out = in_pty(&env, "get huggingface");
     assert_code(&out, 2);
     let text = stdout(&out) + &stderr(&out);
-    assert!(text.contains("refusing to print a secret to the terminal"), "{text}");
+    assert!(
+        text.contains("refusing to print a secret to the terminal"),
+        "{text}"
+    );
     assert!(!text.contains(&token));
     let out = in_pty(&env, "get huggingface --reveal");
     assert_ok(&out);

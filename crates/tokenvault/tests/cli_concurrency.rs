@@ -37,7 +37,11 @@ fn eight_concurrent_set_processes_all_land() {
     }
     let list = env.run(&["list", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    assert_eq!(v.as_array().unwrap().len(), 9, "every item is in the index too");
+    assert_eq!(
+        v.as_array().unwrap().len(),
+        9,
+        "every item is in the index too"
+    );
 }
 
 #[test]
@@ -109,7 +113,12 @@ fn set_killed_at_random_points_leaves_old_or_new_value() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(new_value.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(new_value.as_bytes())
+            .unwrap();
         let delay = Duration::from_micros(rng.next() % 40_000);
         let started = Instant::now();
         while started.elapsed() < delay {
@@ -131,7 +140,11 @@ fn set_killed_at_random_points_leaves_old_or_new_value() {
         if got == new_value {
             current = new_value;
         }
-        assert_eq!(env.get("filler1").len(), filler.len(), "other items survive");
+        assert_eq!(
+            env.get("filler1").len(),
+            filler.len(),
+            "other items survive"
+        );
         // No temporary files are left to confuse anyone but the hidden, random-named ones of killed writers.
         let leftovers = files_under(&env.home)
             .into_iter()
@@ -145,5 +158,8 @@ fn set_killed_at_random_points_leaves_old_or_new_value() {
         assert!(temps <= 2, "stale temp files pile up: {temps}");
     }
     eprintln!("{killed_mid_way} of 20 writers were killed before finishing");
-    assert!(killed_mid_way > 0, "no writer was killed mid-way; the test did not test anything");
+    assert!(
+        killed_mid_way > 0,
+        "no writer was killed mid-way; the test did not test anything"
+    );
 }

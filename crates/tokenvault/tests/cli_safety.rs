@@ -28,13 +28,20 @@ fn the_token_appears_in_no_output_but_get_and_in_no_plain_file() {
         ("doctor", env.run(&["doctor"])),
         ("doctor --json", env.run(&["--json", "doctor"])),
         ("get missing", env.run(&["get", "nothing"])),
-        ("set bad", env.run_stdin(&["set", "github", "--stdin"], Some(&token))),
+        (
+            "set bad",
+            env.run_stdin(&["set", "github", "--stdin"], Some(&token)),
+        ),
         ("rm", env.run(&["rm", "huggingface-work/token"])),
     ];
     for (what, out) in &outs {
         assert_no_secret(out, &token, what);
     }
-    assert_eq!(env.get("huggingface"), token, "get is the one command that prints it");
+    assert_eq!(
+        env.get("huggingface"),
+        token,
+        "get is the one command that prints it"
+    );
 
     // Every file tokenvault wrote is private, and none holds the value in plain text.
     assert_eq!(mode(&env.home), 0o700);
@@ -74,7 +81,10 @@ fn set_process_cmdline_never_holds_the_value() {
     let out = child.wait_with_output().unwrap();
     assert_ok(&out);
     let cmdline = String::from_utf8_lossy(&cmdline);
-    assert!(cmdline.contains("set") && cmdline.contains("huggingface"), "{cmdline}");
+    assert!(
+        cmdline.contains("set") && cmdline.contains("huggingface"),
+        "{cmdline}"
+    );
     assert!(!cmdline.contains(&token));
     assert!(!String::from_utf8_lossy(&environ).contains(&token));
     assert_eq!(env.get("huggingface"), token);
@@ -86,10 +96,17 @@ fn wrong_passphrase_is_refused_and_vault_untouched() {
     env.set("huggingface", &hf_token());
     let before = std::fs::read(env.vault()).unwrap();
     std::fs::write(&env.pass_file, "not the passphrase\n").unwrap();
-    for args in [&["get", "huggingface"][..], &["set", "github", "--stdin", "--force"][..]] {
+    for args in [
+        &["get", "huggingface"][..],
+        &["set", "github", "--stdin", "--force"][..],
+    ] {
         let out = env.run_stdin(args, Some("ghp_whatever"));
         assert_code(&out, 2);
-        assert!(stderr(&out).contains("wrong passphrase"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("wrong passphrase"),
+            "{}",
+            stderr(&out)
+        );
         assert!(!stderr(&out).contains("not the passphrase"));
         assert!(stderr(&out).contains("hint:"));
     }
@@ -102,7 +119,11 @@ fn empty_passphrase_is_refused_on_creation() {
     std::fs::write(&env.pass_file, "\n").unwrap();
     let out = env.run_stdin(&["set", "huggingface", "--stdin"], Some(&hf_token()));
     assert_code(&out, 2);
-    assert!(stderr(&out).contains("passphrase is empty"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("passphrase is empty"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!env.vault().exists());
 }
 
@@ -145,12 +166,23 @@ fn damaged_vaults_are_errors_and_stay_byte_for_byte() {
     for (what, bytes) in cases {
         std::fs::write(env.vault(), &bytes).unwrap();
         std::fs::set_permissions(env.vault(), std::fs::Permissions::from_mode(0o600)).unwrap();
-        for args in [&["get", "huggingface"][..], &["set", "other", "--stdin"][..]] {
+        for args in [
+            &["get", "huggingface"][..],
+            &["set", "other", "--stdin"][..],
+        ] {
             let out = env.run_stdin(args, Some("value-1234567890"));
             assert_code(&out, 2);
-            assert!(stderr(&out).starts_with("error:"), "{what}: {}", stderr(&out));
+            assert!(
+                stderr(&out).starts_with("error:"),
+                "{what}: {}",
+                stderr(&out)
+            );
             assert_no_secret(&out, &token, what);
-            assert_eq!(std::fs::read(env.vault()).unwrap(), bytes, "{what}: file untouched");
+            assert_eq!(
+                std::fs::read(env.vault()).unwrap(),
+                bytes,
+                "{what}: file untouched"
+            );
         }
     }
     std::fs::write(env.vault(), &good).unwrap();
@@ -164,7 +196,11 @@ fn world_readable_vault_or_index_is_refused_with_fix() {
     std::fs::set_permissions(env.vault(), std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = env.run(&["get", "huggingface"]);
     assert_code(&out, 2);
-    assert!(stderr(&out).contains("accessible by other users"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("accessible by other users"),
+        "{}",
+        stderr(&out)
+    );
     assert!(stderr(&out).contains("chmod 600"), "{}", stderr(&out));
     std::fs::set_permissions(env.vault(), std::fs::Permissions::from_mode(0o600)).unwrap();
     let index = env.home.join("index.json");
@@ -212,7 +248,11 @@ fn unknown_backend_is_a_usage_error() {
     let env = Env::new();
     let out = env.run(&["--backend", "floppy", "list"]);
     assert_code(&out, 2);
-    assert!(stderr(&out).contains("expected keychain, file or memory"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("expected keychain, file or memory"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -256,7 +296,11 @@ fn unlock_lets_processes_without_a_passphrase_in_and_lock_shuts_them_out() {
         .spawn()
         .unwrap();
     let mut set = set;
-    set.stdin.take().unwrap().write_all(b"ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789").unwrap();
+    set.stdin
+        .take()
+        .unwrap()
+        .write_all(b"ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789")
+        .unwrap();
     assert_ok(&set.wait_with_output().unwrap());
     let doctor = no_pass(&["doctor"]);
     assert!(stdout(&doctor).contains("unlocked"), "{}", stdout(&doctor));
@@ -265,5 +309,8 @@ fn unlock_lets_processes_without_a_passphrase_in_and_lock_shuts_them_out() {
     assert_code(&out, 2);
     assert!(stderr(&out).contains("tokenvault unlock"));
     // Still readable with the passphrase.
-    assert_eq!(env.get("github"), "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789");
+    assert_eq!(
+        env.get("github"),
+        "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"
+    );
 }

@@ -54,41 +54,83 @@ fn export_file_is_0600_gitignored_and_refuses_symlinks_and_tracked_files() {
     git(&repo, &["init", "-q"]);
     std::fs::write(repo.join("sub/.gitignore"), "*.log").unwrap();
     let target = repo.join("sub/.env");
-    let out = env.run(&["export", "-e", "HF_TOKEN=huggingface", "-o", target.to_str().unwrap()]);
+    let out = env.run(&[
+        "export",
+        "-e",
+        "HF_TOKEN=huggingface",
+        "-o",
+        target.to_str().unwrap(),
+    ]);
     assert_ok(&out);
     assert_no_secret(&out, &token, "export -o");
     assert_eq!(mode(&target), 0o600);
-    assert_eq!(std::fs::read_to_string(&target).unwrap(), format!("HF_TOKEN='{token}'\n"));
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        format!("HF_TOKEN='{token}'\n")
+    );
     let gi = std::fs::read_to_string(repo.join("sub/.gitignore")).unwrap();
-    assert_eq!(gi, "*.log\n/.env\n", "added to the nearest .gitignore, existing lines kept");
+    assert_eq!(
+        gi, "*.log\n/.env\n",
+        "added to the nearest .gitignore, existing lines kept"
+    );
     // A second export does not add the line again.
-    assert_ok(&env.run(&["export", "-e", "HF_TOKEN=huggingface", "-o", target.to_str().unwrap()]));
-    assert_eq!(std::fs::read_to_string(repo.join("sub/.gitignore")).unwrap(), gi);
+    assert_ok(&env.run(&[
+        "export",
+        "-e",
+        "HF_TOKEN=huggingface",
+        "-o",
+        target.to_str().unwrap(),
+    ]));
+    assert_eq!(
+        std::fs::read_to_string(repo.join("sub/.gitignore")).unwrap(),
+        gi
+    );
 
     // A symlink planted at the target is refused and its target untouched.
     let victim = env.path("victim");
     std::fs::write(&victim, "precious").unwrap();
     let link = repo.join("link.env");
     std::os::unix::fs::symlink(&victim, &link).unwrap();
-    let out = env.run(&["export", "-e", "HF_TOKEN=huggingface", "-o", link.to_str().unwrap()]);
+    let out = env.run(&[
+        "export",
+        "-e",
+        "HF_TOKEN=huggingface",
+        "-o",
+        link.to_str().unwrap(),
+    ]);
     assert_code(&out, 2);
     assert!(stderr(&out).contains("symlink"), "{}", stderr(&out));
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
 
     // A file git tracks is refused.
     let tracked = repo.join("config.env");
     std::fs::write(&tracked, "X=1\n").unwrap();
     git(&repo, &["add", "config.env"]);
     git(&repo, &["commit", "-qm", "c"]);
-    let out = env.run(&["export", "-e", "HF_TOKEN=huggingface", "-o", tracked.to_str().unwrap()]);
+    let out = env.run(&[
+        "export",
+        "-e",
+        "HF_TOKEN=huggingface",
+        "-o",
+        tracked.to_str().unwrap(),
+    ]);
     assert_code(&out, 2);
     assert!(stderr(&out).contains("git tracks it"), "{}", stderr(&out));
     assert_eq!(std::fs::read_to_string(&tracked).unwrap(), "X=1\n");
 
     // Outside a git work tree: just the private file.
     let plain = env.path("plain.env");
-    assert_ok(&env.run(&["export", "-e", "HF_TOKEN=huggingface", "-o", plain.to_str().unwrap()]));
+    assert_ok(&env.run(&[
+        "export",
+        "-e",
+        "HF_TOKEN=huggingface",
+        "-o",
+        plain.to_str().unwrap(),
+    ]));
     assert_eq!(mode(&plain), 0o600);
 }
 
@@ -107,17 +149,33 @@ fn inject_replaces_placeholders_and_lists_every_unknown_reference() {
     assert_ok(&out);
     assert_eq!(
         stdout(&out),
-        format!("image: python:3.12\nsecrets:\n  HF_TOKEN: {token}\nname: {{{{ .Values.name }}}}\n")
+        format!(
+            "image: python:3.12\nsecrets:\n  HF_TOKEN: {token}\nname: {{{{ .Values.name }}}}\n"
+        )
     );
     let rendered = env.path("out/job.yaml");
     std::fs::create_dir_all(env.path("out")).unwrap();
-    assert_ok(&env.run(&["inject", "-i", tpl.to_str().unwrap(), "-o", rendered.to_str().unwrap()]));
+    assert_ok(&env.run(&[
+        "inject",
+        "-i",
+        tpl.to_str().unwrap(),
+        "-o",
+        rendered.to_str().unwrap(),
+    ]));
     assert_eq!(mode(&rendered), 0o600);
 
-    std::fs::write(&tpl, "a: {{ tv://nope/x }}\nb: {{ tv://huggingface/token }}\nc: {{ tv://missing }}\n").unwrap();
+    std::fs::write(
+        &tpl,
+        "a: {{ tv://nope/x }}\nb: {{ tv://huggingface/token }}\nc: {{ tv://missing }}\n",
+    )
+    .unwrap();
     let out = env.run(&["inject", "-i", tpl.to_str().unwrap()]);
     assert_code(&out, 2);
-    assert!(stderr(&out).contains("tv://nope/x") && stderr(&out).contains("tv://missing/token"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("tv://nope/x") && stderr(&out).contains("tv://missing/token"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(stdout(&out), "", "nothing rendered on error");
     std::fs::write(&tpl, "a: {{ tv://Bad }}\n").unwrap();
     let out = env.run(&["inject", "-i", tpl.to_str().unwrap()]);
@@ -149,8 +207,14 @@ fn sh_wrapper_holds_references_only_and_works_end_to_end() {
     let text = std::fs::read_to_string(&script).unwrap();
     assert!(!text.contains(&token));
     assert!(text.contains("tv://huggingface/token"));
-    assert!(text.contains(bin()) || text.contains(&std::fs::canonicalize(bin()).unwrap().display().to_string()));
-    assert!(text.contains("/sh'"), "the command is resolved to an absolute path: {text}");
+    assert!(
+        text.contains(bin())
+            || text.contains(&std::fs::canonicalize(bin()).unwrap().display().to_string())
+    );
+    assert!(
+        text.contains("/sh'"),
+        "the command is resolved to an absolute path: {text}"
+    );
     assert_eq!(mode(&script), 0o700);
     // Run it as a desktop client would: minimal environment, extra arguments passed through.
     let run = Command::new(&script)
@@ -166,8 +230,25 @@ fn sh_wrapper_holds_references_only_and_works_end_to_end() {
 
     for (shell, needle) in [("powershell", "@args"), ("cmd", "%*")] {
         let p = env.path(&format!("w.{shell}"));
-        assert_ok(&env.run(&["wrapper", "x", "-e", "HF_TOKEN=huggingface", "--shell", shell, "-o", p.to_str().unwrap(), "--", "npx", "server"]));
+        assert_ok(&env.run(&[
+            "wrapper",
+            "x",
+            "-e",
+            "HF_TOKEN=huggingface",
+            "--shell",
+            shell,
+            "-o",
+            p.to_str().unwrap(),
+            "--",
+            "npx",
+            "server",
+        ]));
         let text = std::fs::read_to_string(&p).unwrap();
-        assert!(text.contains("HF_TOKEN=huggingface") && text.contains(needle) && !text.contains(&token), "{text}");
+        assert!(
+            text.contains("HF_TOKEN=huggingface")
+                && text.contains(needle)
+                && !text.contains(&token),
+            "{text}"
+        );
     }
 }

@@ -14,7 +14,11 @@ fn tv(session: &KeyringSession, env: &Env, args: &[&str], stdin: Option<&str>) -
     c.env("TOKENVAULT_HOME", &env.home)
         .env("NO_COLOR", "1")
         .args(args)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = c.spawn().unwrap();
@@ -29,9 +33,18 @@ fn keychain_is_chosen_when_usable_and_holds_the_values() {
     let session = KeyringSession::start().expect("a real Secret Service for the test");
     let env = Env::without_backend();
     let token = hf_token();
-    let out = tv(&session, &env, &["set", "huggingface", "--stdin"], Some(&token));
+    let out = tv(
+        &session,
+        &env,
+        &["set", "huggingface", "--stdin"],
+        Some(&token),
+    );
     assert_ok(&out);
-    assert!(stderr(&out).contains("Using the keychain backend"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Using the keychain backend"),
+        "{}",
+        stderr(&out)
+    );
     assert_no_secret(&out, &token, "set");
     let config = std::fs::read_to_string(env.home.join("config.toml")).unwrap();
     assert!(config.contains("backend = \"keychain\""), "{config}");
@@ -41,38 +54,110 @@ fn keychain_is_chosen_when_usable_and_holds_the_values() {
     assert_eq!(stdout(&got).trim_end(), token);
 
     // secret-tool finds it under the documented attributes.
-    let found = session.secret_tool(&["lookup", "service", "tokenvault", "item", "huggingface", "field", "token", "slot", "current"], None);
+    let found = session.secret_tool(
+        &[
+            "lookup",
+            "service",
+            "tokenvault",
+            "item",
+            "huggingface",
+            "field",
+            "token",
+            "slot",
+            "current",
+        ],
+        None,
+    );
     assert_eq!(String::from_utf8_lossy(&found.stdout), token);
 
     // A value put in with secret-tool is listed and read back.
     let st = session.secret_tool(
-        &["store", "--label=by hand", "service", "tokenvault", "item", "github", "field", "token", "slot", "current"],
+        &[
+            "store",
+            "--label=by hand",
+            "service",
+            "tokenvault",
+            "item",
+            "github",
+            "field",
+            "token",
+            "slot",
+            "current",
+        ],
         Some("ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"),
     );
     assert!(st.status.success());
     let list = tv(&session, &env, &["list", "--json"], None);
     assert_ok(&list);
     let v: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
-    let refs: Vec<&str> = v.as_array().unwrap().iter().map(|e| e["reference"].as_str().unwrap()).collect();
+    let refs: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["reference"].as_str().unwrap())
+        .collect();
     assert_eq!(refs, ["tv://github/token", "tv://huggingface/token"]);
     assert_no_secret(&list, &token, "list");
 
-    let run = tv(&session, &env, &["run", "-e", "GH=github", "-e", "HF_TOKEN=huggingface", "--", "sh", "-c", "printf '%s %s' \"$GH\" \"$HF_TOKEN\""], None);
+    let run = tv(
+        &session,
+        &env,
+        &[
+            "run",
+            "-e",
+            "GH=github",
+            "-e",
+            "HF_TOKEN=huggingface",
+            "--",
+            "sh",
+            "-c",
+            "printf '%s %s' \"$GH\" \"$HF_TOKEN\"",
+        ],
+        None,
+    );
     assert_ok(&run);
-    assert_eq!(stdout(&run), format!("ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789 {token}"));
+    assert_eq!(
+        stdout(&run),
+        format!("ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789 {token}")
+    );
 
     let doctor = tv(&session, &env, &["doctor"], None);
-    assert!(stdout(&doctor).contains("[ok  ] keychain"), "{}", stdout(&doctor));
-    assert!(stdout(&doctor).contains("keychain: remembered"), "{}", stdout(&doctor));
+    assert!(
+        stdout(&doctor).contains("[ok  ] keychain"),
+        "{}",
+        stdout(&doctor)
+    );
+    assert!(
+        stdout(&doctor).contains("keychain: remembered"),
+        "{}",
+        stdout(&doctor)
+    );
 
-    assert!(!env.vault().exists(), "no vault file with the keychain backend");
+    assert!(
+        !env.vault().exists(),
+        "no vault file with the keychain backend"
+    );
     for f in files_under(&env.home) {
         let bytes = std::fs::read(&f).unwrap();
-        assert!(!bytes.windows(token.len()).any(|w| w == token.as_bytes()), "{}", f.display());
+        assert!(
+            !bytes.windows(token.len()).any(|w| w == token.as_bytes()),
+            "{}",
+            f.display()
+        );
     }
 
     assert_ok(&tv(&session, &env, &["rm", "huggingface", "--yes"], None));
-    let gone = session.secret_tool(&["search", "--all", "service", "tokenvault", "item", "huggingface"], None);
+    let gone = session.secret_tool(
+        &[
+            "search",
+            "--all",
+            "service",
+            "tokenvault",
+            "item",
+            "huggingface",
+        ],
+        None,
+    );
     assert!(String::from_utf8_lossy(&gone.stdout).trim().is_empty());
 }
 
@@ -93,5 +178,8 @@ fn locked_keyring_is_a_clear_error_before_the_value_is_asked() {
     let err = stderr(&out);
     assert!(err.contains("locked"), "{err}");
     assert!(err.contains("--backend file"), "{err}");
-    assert!(!err.contains("no terminal"), "fails before asking for the value: {err}");
+    assert!(
+        !err.contains("no terminal"),
+        "fails before asking for the value: {err}"
+    );
 }

@@ -19,7 +19,12 @@ fn sha256_hex(s: &str) -> String {
             c.wait_with_output()
         })
         .unwrap();
-    String::from_utf8(out.stdout).unwrap().split_whitespace().next().unwrap().to_owned()
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
 }
 
 #[test]
@@ -60,13 +65,17 @@ fn mcp_server_through_run_sees_the_token_and_stdout_is_pure_json_rpc() {
     assert_eq!(seen["server"], "tokenvault-test-server");
     assert_eq!(seen["tools"], serde_json::json!(["token_fingerprint"]));
     assert_eq!(seen["is_error"], false);
-    assert_eq!(seen["fingerprint"], sha256_hex(&token), "the server saw the vault's token");
+    assert_eq!(
+        seen["fingerprint"],
+        sha256_hex(&token),
+        "the server saw the vault's token"
+    );
 
     let raw = std::fs::read_to_string(&raw).unwrap();
     assert!(!raw.is_empty());
     for line in raw.lines() {
-        let msg: serde_json::Value =
-            serde_json::from_str(line).unwrap_or_else(|e| panic!("non-JSON byte on the stdio stream ({e}): {line}"));
+        let msg: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("non-JSON byte on the stdio stream ({e}): {line}"));
         assert_eq!(msg["jsonrpc"], "2.0", "{line}");
     }
     assert!(!raw.contains(&token));

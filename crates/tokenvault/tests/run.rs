@@ -26,11 +26,18 @@ fn child_gets_the_value_and_our_stdout_stays_empty() {
         "--",
         "sh",
         "-c",
-        &format!("printf %s \"$HF_TOKEN\" > {}; printf 'child says hi\\n'", out_file.display()),
+        &format!(
+            "printf %s \"$HF_TOKEN\" > {}; printf 'child says hi\\n'",
+            out_file.display()
+        ),
     ]);
     assert_ok(&out);
     assert_eq!(read(&out_file), token);
-    assert_eq!(stdout(&out), "child says hi\n", "only the child's bytes on stdout");
+    assert_eq!(
+        stdout(&out),
+        "child says hi\n",
+        "only the child's bytes on stdout"
+    );
     assert_eq!(stderr(&out), "", "nothing on stderr either");
 }
 
@@ -50,17 +57,26 @@ fn the_value_is_never_in_the_childs_cmdline() {
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut cmdline = String::new();
     while Instant::now() < deadline {
-        cmdline = String::from_utf8_lossy(&std::fs::read(format!("/proc/{}/cmdline", child.id())).unwrap_or_default())
-            .replace('\0', " ");
+        cmdline = String::from_utf8_lossy(
+            &std::fs::read(format!("/proc/{}/cmdline", child.id())).unwrap_or_default(),
+        )
+        .replace('\0', " ");
         if cmdline.starts_with("sleep") {
             break;
         }
         assert!(!cmdline.contains(&token), "token in argv: {cmdline}");
         std::thread::sleep(Duration::from_millis(5));
     }
-    assert_eq!(cmdline.trim_end(), "sleep 1", "tokenvault exec'd the command");
+    assert_eq!(
+        cmdline.trim_end(),
+        "sleep 1",
+        "tokenvault exec'd the command"
+    );
     let environ = std::fs::read(format!("/proc/{}/environ", child.id())).unwrap();
-    assert!(String::from_utf8_lossy(&environ).contains(&format!("HF_TOKEN={token}")), "value is in the child's environment");
+    assert!(
+        String::from_utf8_lossy(&environ).contains(&format!("HF_TOKEN={token}")),
+        "value is in the child's environment"
+    );
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     assert!(!stderr(&out).contains(&token));
@@ -84,7 +100,11 @@ fn existing_variable_wins_unless_vault_wins() {
     let out = show(&[], Some("from-the-environment"));
     assert_ok(&out);
     assert_eq!(stdout(&out), "from-the-environment");
-    assert!(stderr(&out).contains("HF_TOKEN is already set"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("HF_TOKEN is already set"),
+        "{}",
+        stderr(&out)
+    );
     assert!(stderr(&out).contains("--vault-wins"));
     assert_no_secret(&out, &token, "precedence notice");
     let out = show(&["--vault-wins"], Some("from-the-environment"));
@@ -113,7 +133,10 @@ fn missing_references_are_all_named_and_the_child_never_starts() {
     ]);
     assert_code(&out, 2);
     let err = stderr(&out);
-    assert!(err.contains("tv://nope/token") && err.contains("tv://aws/secret_access_key"), "{err}");
+    assert!(
+        err.contains("tv://nope/token") && err.contains("tv://aws/secret_access_key"),
+        "{err}"
+    );
     assert!(!err.contains("tv://huggingface/token"), "{err}");
     assert!(err.contains("tokenvault set"), "{err}");
     assert!(!marker.exists());
@@ -132,7 +155,11 @@ fn locked_vault_says_how_to_unlock() {
         .output()
         .unwrap();
     assert_code(&out, 2);
-    assert!(stderr(&out).contains("tokenvault unlock"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("tokenvault unlock"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -166,8 +193,22 @@ fn works_in_the_minimal_environment_of_desktop_clients() {
     assert_ok(&user_cmd(&["unlock", "--timeout", "2m"], None));
     // Exactly what a desktop client does: env -i HOME=… PATH=… USER=… CMD.
     let out = std::process::Command::new("env")
-        .args(["-i", &format!("HOME={}", home.display()), "PATH=/usr/bin:/bin", "USER=tester", bin()])
-        .args(["run", "-e", "HF_TOKEN=tv://huggingface/token", "--", "sh", "-c", "printf %s \"$HF_TOKEN\""])
+        .args([
+            "-i",
+            &format!("HOME={}", home.display()),
+            "PATH=/usr/bin:/bin",
+            "USER=tester",
+            bin(),
+        ])
+        .args([
+            "run",
+            "-e",
+            "HF_TOKEN=tv://huggingface/token",
+            "--",
+            "sh",
+            "-c",
+            "printf %s \"$HF_TOKEN\"",
+        ])
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -181,11 +222,25 @@ fn works_in_the_minimal_environment_of_desktop_clients() {
 fn exit_status_and_signals_belong_to_the_child() {
     let env = Env::new();
     env.set("huggingface", &hf_token());
-    let out = env.run(&["run", "-e", "HF_TOKEN=huggingface", "--", "sh", "-c", "exit 42"]);
+    let out = env.run(&[
+        "run",
+        "-e",
+        "HF_TOKEN=huggingface",
+        "--",
+        "sh",
+        "-c",
+        "exit 42",
+    ]);
     assert_code(&out, 42);
     // Killed by a signal: the shell that started us sees 128+signal.
     let out = std::process::Command::new("sh")
-        .args(["-c", &format!("\"{}\" run -- sh -c 'kill -9 $$'; echo \"status=$?\"", bin())])
+        .args([
+            "-c",
+            &format!(
+                "\"{}\" run -- sh -c 'kill -9 $$'; echo \"status=$?\"",
+                bin()
+            ),
+        ])
         .env("TOKENVAULT_HOME", &env.home)
         .env("TOKENVAULT_BACKEND", "file")
         .output()
@@ -203,7 +258,10 @@ fn exit_status_and_signals_belong_to_the_child() {
             "--",
             "sh",
             "-c",
-            &format!("trap 'echo term > {}; exit 7' TERM; echo ready; while :; do sleep 0.05; done", marker.display()),
+            &format!(
+                "trap 'echo term > {}; exit 7' TERM; echo ready; while :; do sleep 0.05; done",
+                marker.display()
+            ),
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -261,14 +319,42 @@ fn profiles_set_list_use_rm() {
     let env = Env::new();
     let token = hf_token();
     env.set("huggingface", &token);
-    assert_ok(&env.run(&["profile", "set", "hf-mcp", "HF_TOKEN=tv://huggingface/token", "HUGGING_FACE_HUB_TOKEN=huggingface"]));
+    assert_ok(&env.run(&[
+        "profile",
+        "set",
+        "hf-mcp",
+        "HF_TOKEN=tv://huggingface/token",
+        "HUGGING_FACE_HUB_TOKEN=huggingface",
+    ]));
     let list = env.run(&["profile", "list"]);
-    assert!(stdout(&list).contains("hf-mcp\n  HF_TOKEN=tv://huggingface/token\n"), "{}", stdout(&list));
-    let out = env.run(&["run", "-p", "hf-mcp", "--", "sh", "-c", "printf %s \"$HUGGING_FACE_HUB_TOKEN\""]);
+    assert!(
+        stdout(&list).contains("hf-mcp\n  HF_TOKEN=tv://huggingface/token\n"),
+        "{}",
+        stdout(&list)
+    );
+    let out = env.run(&[
+        "run",
+        "-p",
+        "hf-mcp",
+        "--",
+        "sh",
+        "-c",
+        "printf %s \"$HUGGING_FACE_HUB_TOKEN\"",
+    ]);
     assert_eq!(stdout(&out), token);
     // -e wins over the profile for the same variable.
     env.set("huggingface-work", &hf_token());
-    let out = env.run(&["run", "-p", "hf-mcp", "-e", "HF_TOKEN=huggingface-work", "--", "sh", "-c", "printf %s \"$HF_TOKEN\""]);
+    let out = env.run(&[
+        "run",
+        "-p",
+        "hf-mcp",
+        "-e",
+        "HF_TOKEN=huggingface-work",
+        "--",
+        "sh",
+        "-c",
+        "printf %s \"$HF_TOKEN\"",
+    ]);
     assert_ne!(stdout(&out), token);
     let bad = env.run(&["profile", "set", "x", "HF_TOKEN"]);
     assert_code(&bad, 2);
@@ -276,7 +362,10 @@ fn profiles_set_list_use_rm() {
     assert_code(&unknown, 2);
     assert!(stderr(&unknown).contains("hf-mcp"), "{}", stderr(&unknown));
     assert_ok(&env.run(&["profile", "rm", "hf-mcp"]));
-    assert_eq!(stdout(&env.run(&["profile", "list", "--json"])).trim(), "{}");
+    assert_eq!(
+        stdout(&env.run(&["profile", "list", "--json"])).trim(),
+        "{}"
+    );
     let config = std::fs::read_to_string(env.home.join("config.toml")).unwrap();
     assert!(!config.contains(&token));
 }

@@ -54,18 +54,36 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         format!(
             "tokenvault {} at {}",
             env!("CARGO_PKG_VERSION"),
-            std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default()
+            std::env::current_exe()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
         ),
     ));
-    checks.push(check("home", Level::Info, format!("data in {}, config {}", home.display(), ctx.settings.paths.config.display())));
+    checks.push(check(
+        "home",
+        Level::Info,
+        format!(
+            "data in {}, config {}",
+            home.display(),
+            ctx.settings.paths.config.display()
+        ),
+    ));
     if let Some(c) = permissions("home permissions", &home) {
         checks.push(c);
     }
 
     let probe = ctx.probe_keychain();
     checks.push(match &probe {
-        Ok(()) => check("keychain", Level::Ok, "the OS keychain (Secret Service) is reachable and unlocked"),
-        Err(why) => check("keychain", Level::Info, format!("OS keychain not usable: {why}")),
+        Ok(()) => check(
+            "keychain",
+            Level::Ok,
+            "the OS keychain (Secret Service) is reachable and unlocked",
+        ),
+        Err(why) => check(
+            "keychain",
+            Level::Info,
+            format!("OS keychain not usable: {why}"),
+        ),
     });
 
     let requested = ctx.settings.requested_backend()?;
@@ -81,7 +99,11 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         if c.kind == BackendKind::Keychain {
             checks.push(Check {
                 hint: Some("start your desktop keyring, or switch with --backend file".into()),
-                ..check("backend health", Level::Problem, format!("the keychain backend is selected but unusable: {why}"))
+                ..check(
+                    "backend health",
+                    Level::Problem,
+                    format!("the keychain backend is selected but unusable: {why}"),
+                )
             });
         }
     }
@@ -95,21 +117,36 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
             format!(
                 "{} ({})",
                 vault.display(),
-                if store.is_unlocked() { "unlocked: key cached" } else { "locked: needs a passphrase or `tokenvault unlock`" }
+                if store.is_unlocked() {
+                    "unlocked: key cached"
+                } else {
+                    "locked: needs a passphrase or `tokenvault unlock`"
+                }
             ),
         ));
         if let Some(c) = permissions("vault permissions", &vault) {
             checks.push(c);
         }
     } else {
-        checks.push(check("file vault", Level::Info, format!("none yet at {}", vault.display())));
+        checks.push(check(
+            "file vault",
+            Level::Info,
+            format!("none yet at {}", vault.display()),
+        ));
     }
     let index_path = home.join("index.json");
     if let Some(c) = permissions("index permissions", &index_path) {
         checks.push(c);
     }
     if let Some(c) = permissions("config permissions", &ctx.settings.paths.config.clone()) {
-        checks.push(Check { level: if c.level == Level::Problem { Level::Info } else { c.level }, ..c });
+        checks.push(Check {
+            level: if c.level == Level::Problem {
+                Level::Info
+            } else {
+                c.level
+            },
+            ..c
+        });
     }
 
     for var in [envvars::HF_TOKEN, envvars::HUGGING_FACE_HUB_TOKEN] {
@@ -122,14 +159,28 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     }
     if envvars::get(envvars::TOKENVAULT_PASSPHRASE).is_some() {
         checks.push(Check {
-            hint: Some("prefer TOKENVAULT_PASSPHRASE_FILE (a 0600 file) or `tokenvault unlock`".into()),
-            ..check("passphrase", Level::Info, "TOKENVAULT_PASSPHRASE is set: every child process of this shell can read it")
+            hint: Some(
+                "prefer TOKENVAULT_PASSPHRASE_FILE (a 0600 file) or `tokenvault unlock`".into(),
+            ),
+            ..check(
+                "passphrase",
+                Level::Info,
+                "TOKENVAULT_PASSPHRASE is set: every child process of this shell can read it",
+            )
         });
     }
     checks.push(if hardening::core_dumps_disabled() {
-        check("hardening", Level::Ok, "core dumps disabled while tokenvault runs")
+        check(
+            "hardening",
+            Level::Ok,
+            "core dumps disabled while tokenvault runs",
+        )
     } else {
-        check("hardening", Level::Info, "core dumps could not be disabled on this platform")
+        check(
+            "hardening",
+            Level::Info,
+            "core dumps could not be disabled on this platform",
+        )
     });
 
     let problems = checks.iter().filter(|c| c.level == Level::Problem).count();
@@ -159,5 +210,9 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         out.push_str(&format!("\n{problems} problem(s) found.\n"));
         ctx.printer.data(&out)?;
     }
-    Ok(if problems > 0 { Outcome::Negative } else { Outcome::Success })
+    Ok(if problems > 0 {
+        Outcome::Negative
+    } else {
+        Outcome::Success
+    })
 }

@@ -28,7 +28,13 @@ pub fn run(ctx: &mut Ctx, args: &ExportArgs) -> Result<Outcome> {
     let resolved = match resolved {
         Ok(r) => r,
         Err(e) => {
-            crate::audit::record(ctx, "export", Some(backend), &ref_names, "error: unresolved");
+            crate::audit::record(
+                ctx,
+                "export",
+                Some(backend),
+                &ref_names,
+                "error: unresolved",
+            );
             return Err(e);
         }
     };
@@ -36,7 +42,10 @@ pub fn run(ctx: &mut Ctx, args: &ExportArgs) -> Result<Outcome> {
     let mut json = serde_json::Map::new();
     for e in plan.entries() {
         let value: &str = match &e.value {
-            EnvValue::Ref(r) => resolved.get(r).map(|s| s.expose_secret()).unwrap_or_default(),
+            EnvValue::Ref(r) => resolved
+                .get(r)
+                .map(|s| s.expose_secret())
+                .unwrap_or_default(),
             EnvValue::Plain(p) => p,
         };
         match args.format {
@@ -72,7 +81,11 @@ pub fn run(ctx: &mut Ctx, args: &ExportArgs) -> Result<Outcome> {
         "export",
         Some(backend),
         &ref_names,
-        if outcome.is_ok() { "ok" } else { "error: write failed" },
+        if outcome.is_ok() {
+            "ok"
+        } else {
+            "error: write failed"
+        },
     );
     outcome?;
     Ok(Outcome::Success)

@@ -14,7 +14,11 @@ pub fn run(ctx: &mut Ctx, args: &GetArgs) -> Result<Outcome> {
     result
 }
 
-fn get_value(ctx: &mut Ctx, args: &GetArgs, subject: &mut crate::audit::Subject) -> Result<Outcome> {
+fn get_value(
+    ctx: &mut Ctx,
+    args: &GetArgs,
+    subject: &mut crate::audit::Subject,
+) -> Result<Outcome> {
     let reference = super::parse_ref(&args.reference)?;
     if ctx.printer.stdout_is_terminal() && !args.reveal {
         return Err(hinted(
@@ -29,7 +33,11 @@ fn get_value(ctx: &mut Ctx, args: &GetArgs, subject: &mut crate::audit::Subject)
     subject.backend = Some(vault.kind().as_str().to_owned());
     let target = vault.target_for_read(&reference)?;
     subject.references = vec![target.reference()];
-    let key = if args.previous { target.key.previous() } else { target.key.clone() };
+    let key = if args.previous {
+        target.key.previous()
+    } else {
+        target.key.clone()
+    };
     match vault.store().get(&key)? {
         Some(value) => {
             let mut out = String::with_capacity(value.len() + 1);
@@ -41,7 +49,11 @@ fn get_value(ctx: &mut Ctx, args: &GetArgs, subject: &mut crate::audit::Subject)
             ctx.printer.data(&out)?;
             Ok(Outcome::Success)
         }
-        None => Err(not_found(&target.reference(), args.previous, vault.kind().as_str())),
+        None => Err(not_found(
+            &target.reference(),
+            args.previous,
+            vault.kind().as_str(),
+        )),
     }
 }
 
@@ -54,7 +66,10 @@ pub fn not_found(reference: &str, previous: bool, backend: &str) -> anyhow::Erro
     } else {
         hinted(
             format!("{reference} is not stored in the {backend} backend"),
-            format!("store it with `tokenvault set {}`; see what is stored with `tokenvault list`", reference.trim_start_matches("tv://")),
+            format!(
+                "store it with `tokenvault set {}`; see what is stored with `tokenvault list`",
+                reference.trim_start_matches("tv://")
+            ),
         )
     }
 }

@@ -15,7 +15,9 @@ pub fn run(ctx: &mut Ctx, args: &InjectArgs) -> Result<Outcome> {
     let name = args.input.display().to_string();
     let text = if name == "-" {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).context("reading the template from stdin")?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("reading the template from stdin")?;
         s
     } else {
         std::fs::read_to_string(&args.input).with_context(|| format!("reading template {name}"))?
@@ -44,14 +46,31 @@ pub fn run(ctx: &mut Ctx, args: &InjectArgs) -> Result<Outcome> {
         }
     };
     let rendered = Zeroizing::new(
-        template::render(&segments, |r| resolved.get(r).map(|s| s.expose_secret().to_owned()))
-            .ok_or_else(|| hinted("a placeholder was not resolved", "this is a bug; please report it"))?,
+        template::render(&segments, |r| {
+            resolved.get(r).map(|s| s.expose_secret().to_owned())
+        })
+        .ok_or_else(|| {
+            hinted(
+                "a placeholder was not resolved",
+                "this is a bug; please report it",
+            )
+        })?,
     );
     let outcome = match &args.output {
         None => ctx.printer.data(&rendered),
         Some(path) => crate::secretfile::write(path, rendered.as_bytes(), &ctx.printer),
     };
-    crate::audit::record(ctx, "inject", backend, &ref_names, if outcome.is_ok() { "ok" } else { "error: write failed" });
+    crate::audit::record(
+        ctx,
+        "inject",
+        backend,
+        &ref_names,
+        if outcome.is_ok() {
+            "ok"
+        } else {
+            "error: write failed"
+        },
+    );
     outcome?;
     Ok(Outcome::Success)
 }

@@ -13,7 +13,12 @@ use tokenvault_core::ItemName;
 pub fn run(ctx: &mut Ctx, cmd: &ProfileCommand) -> Result<Outcome> {
     match cmd {
         ProfileCommand::Set { name, pairs } => {
-            ItemName::new(name).map_err(|e| hinted(format!("profile {e}"), "profile names follow item name rules, e.g. hf-mcp"))?;
+            ItemName::new(name).map_err(|e| {
+                hinted(
+                    format!("profile {e}"),
+                    "profile names follow item name rules, e.g. hf-mcp",
+                )
+            })?;
             let mut table = toml_edit::InlineTable::new();
             let mut parsed = Vec::new();
             for p in pairs {
@@ -64,7 +69,10 @@ pub fn run(ctx: &mut Ctx, cmd: &ProfileCommand) -> Result<Outcome> {
         }
         ProfileCommand::Rm { name } => {
             if !ctx.settings.config.config.profiles.contains_key(name) {
-                return Err(hinted(format!("no profile named '{name}'"), "see `tokenvault profile list`"));
+                return Err(hinted(
+                    format!("no profile named '{name}'"),
+                    "see `tokenvault profile list`",
+                ));
             }
             let name = name.clone();
             ctx.settings.config.edit(|doc| {

@@ -21,11 +21,17 @@ fn remove(ctx: &mut Ctx, args: &RmArgs, subject: &mut crate::audit::Subject) -> 
     subject.backend = Some(vault.kind().as_str().to_owned());
     let index = vault.load_index()?;
     if reference.field.is_none() && !args.yes {
-        let n = vault.keys(&index)?.iter().filter(|k| k.item == reference.item).count();
+        let n = vault
+            .keys(&index)?
+            .iter()
+            .filter(|k| k.item == reference.item)
+            .count();
         if n > 0 {
             if !std::io::stdin().is_terminal() {
                 return Err(hinted(
-                    format!("deleting the whole item {reference} ({n} field(s)) needs confirmation"),
+                    format!(
+                        "deleting the whole item {reference} ({n} field(s)) needs confirmation"
+                    ),
                     "pass --yes, or name one field: ITEM/FIELD",
                 ));
             }
@@ -46,7 +52,10 @@ fn remove(ctx: &mut Ctx, args: &RmArgs, subject: &mut crate::audit::Subject) -> 
             "see what is stored with `tokenvault list`",
         ));
     }
-    subject.references = removed.iter().map(|k| format!("tv://{}/{}", k.item, k.field)).collect();
+    subject.references = removed
+        .iter()
+        .map(|k| format!("tv://{}/{}", k.item, k.field))
+        .collect();
     for k in &removed {
         printer.note(&format!("Deleted {k}."));
     }

@@ -62,7 +62,10 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Outcome> {
         for e in &chosen {
             let value = match &e.value {
                 EnvValue::Ref(r) => resolved.get(r).cloned().ok_or_else(|| {
-                    hinted(format!("{r} was not resolved"), "this is a bug; please report it")
+                    hinted(
+                        format!("{r} was not resolved"),
+                        "this is a bug; please report it",
+                    )
                 })?,
                 EnvValue::Plain(p) => Secret::from_str_copy(p),
             };
@@ -92,9 +95,12 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Outcome> {
 
 /// Replaces this process with the command (Unix); elsewhere spawns it and returns its code.
 fn exec(command: &[std::ffi::OsString], env: &[(String, Secret)]) -> Result<Outcome> {
-    let (program, rest) = command
-        .split_first()
-        .ok_or_else(|| hinted("no command given", "usage: tokenvault run -e VAR=REF -- CMD [ARGS…]"))?;
+    let (program, rest) = command.split_first().ok_or_else(|| {
+        hinted(
+            "no command given",
+            "usage: tokenvault run -e VAR=REF -- CMD [ARGS…]",
+        )
+    })?;
     let mut cmd = Command::new(program);
     cmd.args(rest);
     for (var, value) in env {

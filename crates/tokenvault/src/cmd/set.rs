@@ -23,7 +23,11 @@ pub fn run(ctx: &mut Ctx, args: &SetArgs) -> Result<Outcome> {
     result
 }
 
-fn set_value(ctx: &mut Ctx, args: &SetArgs, subject: &mut crate::audit::Subject) -> Result<Outcome> {
+fn set_value(
+    ctx: &mut Ctx,
+    args: &SetArgs,
+    subject: &mut crate::audit::Subject,
+) -> Result<Outcome> {
     if !args.stray.is_empty() {
         // Never echo what was typed: it is probably the token.
         return Err(hinted(
@@ -38,10 +42,19 @@ fn set_value(ctx: &mut Ctx, args: &SetArgs, subject: &mut crate::audit::Subject)
     subject.references = vec![reference.to_string()];
     if let Some(p) = &args.provider {
         if ctx.settings.catalogue.get(p).is_none() {
-            let known: Vec<&str> = ctx.settings.catalogue.providers().iter().map(|p| p.id.as_str()).collect();
+            let known: Vec<&str> = ctx
+                .settings
+                .catalogue
+                .providers()
+                .iter()
+                .map(|p| p.id.as_str())
+                .collect();
             return Err(hinted(
                 format!("unknown provider '{p}'"),
-                format!("known providers: {}; add your own as [[provider]] in the config file", known.join(", ")),
+                format!(
+                    "known providers: {}; add your own as [[provider]] in the config file",
+                    known.join(", ")
+                ),
             ));
         }
     }
@@ -68,7 +81,11 @@ fn set_value(ctx: &mut Ctx, args: &SetArgs, subject: &mut crate::audit::Subject)
     }
 
     if let Some(provider) = target.provider.as_deref() {
-        match vault.catalogue.check_format(provider, target.key.field.as_str(), value.expose_secret()) {
+        match vault.catalogue.check_format(
+            provider,
+            target.key.field.as_str(),
+            value.expose_secret(),
+        ) {
             FormatCheck::Invalid { expected } if !args.force => {
                 return Err(hinted(
                     format!(
@@ -93,12 +110,20 @@ fn set_value(ctx: &mut Ctx, args: &SetArgs, subject: &mut crate::audit::Subject)
     }
 
     let written = vault.write(&target, &value, &now_rfc3339())?;
-    let verb = if written.replaced { "Replaced" } else { "Stored" };
+    let verb = if written.replaced {
+        "Replaced"
+    } else {
+        "Stored"
+    };
     printer.note(&format!(
         "{verb} {shown} ({}) in the {} backend.{}",
         written.masked,
         vault.kind(),
-        if written.replaced { " The previous value is kept for `rotate --rollback`." } else { "" }
+        if written.replaced {
+            " The previous value is kept for `rotate --rollback`."
+        } else {
+            ""
+        }
     ));
     if !args.no_verify {
         return super::verify::check_after_set(&printer, &profiles, &vault, &target, &value);
@@ -116,7 +141,10 @@ fn read_value(from_stdin: bool, shown: &str) -> Result<Secret> {
             .context("reading the value from standard input (it must be UTF-8 text)")?;
         if buf.len() as u64 > MAX_VALUE {
             zeroize::Zeroize::zeroize(&mut buf);
-            return Err(hinted("the value on standard input is larger than 1 MiB", "pipe only the token"));
+            return Err(hinted(
+                "the value on standard input is larger than 1 MiB",
+                "pipe only the token",
+            ));
         }
         return Ok(Secret::from_input(buf));
     }

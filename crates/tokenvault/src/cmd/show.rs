@@ -16,7 +16,9 @@ pub fn run(ctx: &mut Ctx, args: &ShowArgs) -> Result<Outcome> {
     let keys: Vec<_> = vault
         .keys(&index)?
         .into_iter()
-        .filter(|k| k.item == reference.item && reference.field.as_ref().is_none_or(|f| *f == k.field))
+        .filter(|k| {
+            k.item == reference.item && reference.field.as_ref().is_none_or(|f| *f == k.field)
+        })
         .collect();
     if keys.is_empty() {
         return Err(hinted(
@@ -53,7 +55,9 @@ pub fn run(ctx: &mut Ctx, args: &ShowArgs) -> Result<Outcome> {
     let mut out = format!("item:      {}\n", reference.item);
     out.push_str(&format!(
         "provider:  {}\n",
-        provider.map(|p| format!("{} ({})", p.name, p.id)).unwrap_or_else(|| "-".into())
+        provider
+            .map(|p| format!("{} ({})", p.name, p.id))
+            .unwrap_or_else(|| "-".into())
     ));
     out.push_str(&format!("backend:   {}\n", vault.kind()));
     if let Some(p) = provider {
@@ -63,12 +67,22 @@ pub fn run(ctx: &mut Ctx, args: &ShowArgs) -> Result<Outcome> {
     }
     for (k, r) in keys.iter().zip(&rows) {
         let fm = meta.and_then(|m| m.fields.get(k.field.as_str()));
-        out.push_str(&format!("\nfield:     {}  (tv://{}/{})\n", r.field, r.item, r.field));
+        out.push_str(&format!(
+            "\nfield:     {}  (tv://{}/{})\n",
+            r.field, r.item, r.field
+        ));
         out.push_str(&format!("value:     {}\n", r.masked));
         if let Some(f) = fm {
             out.push_str(&format!("created:   {}\n", f.created));
-            out.push_str(&format!("updated:   {} ({})\n", f.updated, super::list::age(&f.updated)));
-            out.push_str(&format!("previous:  {}\n", if f.has_previous { "kept" } else { "none" }));
+            out.push_str(&format!(
+                "updated:   {} ({})\n",
+                f.updated,
+                super::list::age(&f.updated)
+            ));
+            out.push_str(&format!(
+                "previous:  {}\n",
+                if f.has_previous { "kept" } else { "none" }
+            ));
         }
         out.push_str(&format!("verified:  {}\n", r.verified));
     }

@@ -13,18 +13,29 @@ use tokenvault_store::BackendKind;
 pub fn parse_duration(text: &str) -> Result<Duration> {
     let t = text.trim();
     let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let n: u64 = num
-        .parse()
-        .map_err(|_| hinted(format!("'{text}' is not a duration"), "use e.g. 90s, 30m, 8h or 2d"))?;
+    let n: u64 = num.parse().map_err(|_| {
+        hinted(
+            format!("'{text}' is not a duration"),
+            "use e.g. 90s, 30m, 8h or 2d",
+        )
+    })?;
     let secs = match unit {
         "" | "s" => n,
         "m" => n * 60,
         "h" => n * 3600,
         "d" => n * 86_400,
-        _ => return Err(hinted(format!("'{text}' has an unknown unit"), "use s, m, h or d")),
+        _ => {
+            return Err(hinted(
+                format!("'{text}' has an unknown unit"),
+                "use s, m, h or d",
+            ))
+        }
     };
     if secs == 0 {
-        return Err(hinted("the timeout must be longer than zero", "use e.g. 8h"));
+        return Err(hinted(
+            "the timeout must be longer than zero",
+            "use e.g. 8h",
+        ));
     }
     Ok(Duration::from_secs(secs))
 }
@@ -33,7 +44,10 @@ fn require_file(ctx: &mut Ctx, what: &str) -> Result<()> {
     let choice = ctx.choose_backend()?;
     if choice.kind != BackendKind::File {
         return Err(hinted(
-            format!("`{what}` is for the file backend; this vault uses the {} backend", choice.kind),
+            format!(
+                "`{what}` is for the file backend; this vault uses the {} backend",
+                choice.kind
+            ),
             "the OS keychain locks and unlocks with your login session",
         ));
     }
@@ -58,9 +72,11 @@ pub fn lock(ctx: &mut Ctx) -> Result<Outcome> {
     require_file(ctx, "lock")?;
     let store = ctx.file_store();
     if store.lock()? {
-        ctx.printer.note("Locked: the cached vault key is forgotten.");
+        ctx.printer
+            .note("Locked: the cached vault key is forgotten.");
     } else {
-        ctx.printer.note("The vault was not unlocked; nothing to forget.");
+        ctx.printer
+            .note("The vault was not unlocked; nothing to forget.");
     }
     Ok(Outcome::Success)
 }
