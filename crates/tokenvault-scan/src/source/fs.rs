@@ -1,0 +1,162 @@
+//! Directory trees: a parallel walk (the `ignore` crate, ripgrep's) that honours `.gitignore`,
+//! `.ignore` and git's exclude files, even outside a git repository, and visits hidden files
+//! (`.env` is where tokens live) but never `.git/` itself. Each walker thread owns a scratch
+//! space and a read buffer, so scanning a file allocates nothing once the buffers have grown.
+
+use super::stream::{self, Scanned};
+use super::{Hit, Reporter, Stats};
+use crate::engine::{FnSink, Scanner};
+use ignore::{WalkBuilder, WalkState};
+use std::fs::File;
+use std::path::PathBuf;
+
+/// What to walk.
+#[derive(Debug, Clone)]
+pub struct FsOptions {
+    pub paths: Vec<PathBuf>,
+    /// Worker threads; 0 means one per CPU.
+    pub threads: usize,
+    /// Honour `.gitignore` and friends (default true).
+    pub ignore_files: bool,
+}
+
+impl FsOptions {
+    pub fn new(paths: Vec<PathBuf>) -> FsOptions {
+        FsOptions {
+            paths,
+            threads: 0,
+            ignore_files: true,
+        }
+    }
+}
+
+fn display(path: &std::path::Path) -> String {
+    let s = path.to_string_lossy();
+    s.strip_prefix("./")
+        .map(str::to_owned)
+        .unwrap_or_else(|| s.into_owned())
+}
+
+/// Walks `opts.paths` and scans every text file. Per-file problems go to `reporter.error`.
+pub fn scan_paths(scanner: &Scanner, opts: &FsOptions, reporter: &dyn Reporter) -> Stats {
+    let stats = Stats::default();
+    let Some((first, rest)) = opts.paths.split_first() else {
+        return stats;
+    };
+    let mut builder = WalkBuilder::new(first);
+    for p in rest {
+        builder.add(p);
+    }
+    builder
+        .hidden(false)
+        .require_git(false)
+        .git_ignore(opts.ignore_files)
+        .git_exclude(opts.ignore_files)
+        .git_global(opts.ignore_files)
+        .ignore(opts.ignore_files)
+        .parents(opts.ignore_files)
+        .threads(opts.threads)
+        .filter_entry(|e| e.file_name() != ".git");
+    builder.build_parallel().run(|| {
+        let mut scratch = scanner.scratch();
+        let mut buf = Vec::new();
+        let stats = &stats;
+        Box::new(move |entry| {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    Stats::add(&stats.errors, 1);
+                    reporter.error(format!("cannot walk: {e}"));
+                    return WalkState::Continue;
+                }
+            };
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                return WalkState::Continue;
+            }
+            let path = entry.path();
+            let mut file = match File::open(path) {
+                Ok(f) => f,
+                Err(e) => {
+                    Stats::add(&stats.errors, 1);
+                    reporter.error(format!("cannot read {}: {e}", path.display()));
+                    return WalkState::Continue;
+                }
+            };
+            let shown = display(path);
+            let mut sink = FnSink(|finding| {
+                Stats::add(&stats.findings, 1);
+                reporter.hit(Hit {
+                    path: shown.clone(),
+                    commit: None,
+                    finding,
+                })
+            });
+            match stream::scan_reader(scanner, &mut scratch, &mut file, &mut buf, &mut sink, true) {
+                Ok(Scanned::Text(n)) => {
+                    Stats::add(&stats.files, 1);
+                    Stats::add(&stats.bytes, n);
+                    reporter.progress(n);
+                }
+                Ok(Scanned::Binary) => Stats::add(&stats.binary_skipped, 1),
+                Err(e) => {
+                    Stats::add(&stats.errors, 1);
+                    reporter.error(format!("cannot read {}: {e}", path.display()));
+                }
+            }
+            // A huge file should not pin its buffer for the rest of the walk.
+            if buf.capacity() > 2 * stream::CHUNK {
+                buf = Vec::new();
+            }
+            WalkState::Continue
+        })
+    });
+    stats
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleSet;
+    use crate::source::Collect;
+    use tokenvault_core::Catalogue;
+
+    #[test]
+    fn walk_respects_gitignore_skips_binaries_and_git_dir_but_sees_dotfiles() {
+        let dir = tempfile::tempdir().unwrap();
+        let token = "hf_aBcDeFgHiJkLmNoPqRsTuVwXyZ01234567";
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+        std::fs::write(root.join(".gitignore"), "ignored.txt\n").unwrap();
+        std::fs::write(root.join(".env"), format!("HF_TOKEN={token}\n")).unwrap();
+        std::fs::write(root.join("sub/code.py"), format!("\n\ntok = '{token}'\n")).unwrap();
+        std::fs::write(root.join("ignored.txt"), token).unwrap();
+        std::fs::write(root.join(".git/config"), token).unwrap();
+        std::fs::write(root.join("blob.bin"), format!("\0\0{token}")).unwrap();
+        let s = Scanner::new(
+            RuleSet::from_catalogue(&Catalogue::builtin()).unwrap(),
+            None,
+        )
+        .unwrap();
+        let c = Collect::default();
+        let stats = scan_paths(&s, &FsOptions::new(vec![root.to_path_buf()]), &c);
+        let mut hits: Vec<(String, u64)> = c
+            .take()
+            .into_iter()
+            .map(|h| {
+                let rel = std::path::Path::new(&h.path)
+                    .strip_prefix(root)
+                    .unwrap()
+                    .display()
+                    .to_string();
+                (rel, h.finding.line)
+            })
+            .collect();
+        hits.sort();
+        assert_eq!(
+            hits,
+            vec![(".env".to_owned(), 1), ("sub/code.py".to_owned(), 3)]
+        );
+        assert_eq!(Stats::get(&stats.binary_skipped), 1);
+    }
+}

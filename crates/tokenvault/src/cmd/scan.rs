@@ -1,0 +1,371 @@
+//! `tokenvault scan`: find leaked tokens in files, stdin, git history or staged changes.
+//!
+//! The rules come from the provider catalogue (the user's config included) plus the scanner's
+//! generic rules; the exact-value matcher gets the vault's values when the vault opens without a
+//! prompt (a keychain, an unlocked file vault, or a passphrase in the environment). If it cannot, a
+//! warning says so once and the scan goes on with rules only: a pre-commit hook must not block on a
+//! passphrase. Findings are printed masked, as they are found in text mode; JSON and SARIF are
+//! written whole at the end. Exit 1 when anything is found, 0 when nothing is, 2 on errors.
+
+use crate::cli::{ScanArgs, ScanFormat};
+use crate::context::{Ctx, Outcome};
+use crate::envvars;
+use crate::printer::{BrokenPipe, Printer};
+use crate::settings::BackendChoice;
+use crate::vault::{Backend, Vault};
+use anyhow::{Context, Result};
+use std::collections::HashSet;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokenvault_scan::source::{self, fs::FsOptions, git::GitOptions, Hit, Reporter, Stats};
+use tokenvault_scan::{report, ExactMatcher, ExactValue, RuleSet, Scanner};
+use tokenvault_store::file::FileStore;
+use tokenvault_store::index::IndexFile;
+use tokenvault_store::{keycache, BackendKind, FixedPassphrase, Slot};
+
+/// Prints or collects findings as sources report them, and draws the progress line.
+struct Out<'a> {
+    printer: &'a Printer,
+    format: ScanFormat,
+    baseline: HashSet<String>,
+    collected: Mutex<Vec<Hit>>,
+    found: AtomicU64,
+    suppressed: AtomicU64,
+    errors: Mutex<Vec<String>>,
+    broken_pipe: AtomicBool,
+    progress: Option<Progress>,
+}
+
+/// A one-line progress display on stderr, only when stderr is a terminal and the scan runs long.
+struct Progress {
+    start: Instant,
+    bytes: AtomicU64,
+    last_draw_ms: AtomicU64,
+    drawn: AtomicBool,
+}
+
+impl Progress {
+    fn add(&self, n: u64, found: u64) {
+        let total = self.bytes.fetch_add(n, Ordering::Relaxed) + n;
+        let elapsed = self.start.elapsed();
+        let ms = elapsed.as_millis() as u64;
+        let last = self.last_draw_ms.load(Ordering::Relaxed);
+        // Nothing for quick scans; then at most five redraws a second.
+        if ms < 1000 || ms < last + 200 {
+            return;
+        }
+        if self
+            .last_draw_ms
+            .compare_exchange(last, ms, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        let mb = total as f64 / 1e6;
+        // The printer owns stderr for messages; this transient line is erased before any message.
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r\x1b[2Kscanning: {mb:.0} MB, {:.0} MB/s, {found} found",
+            mb / elapsed.as_secs_f64().max(0.001)
+        );
+        let _ = err.flush();
+        self.drawn.store(true, Ordering::Relaxed);
+    }
+
+    fn clear(&self) {
+        if self.drawn.swap(false, Ordering::Relaxed) {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2K");
+            let _ = err.flush();
+        }
+    }
+}
+
+impl Reporter for Out<'_> {
+    fn hit(&self, hit: Hit) {
+        if !self.baseline.is_empty() && self.baseline.contains(&report::fingerprint(&hit)) {
+            self.suppressed.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        self.found.fetch_add(1, Ordering::Relaxed);
+        match self.format {
+            ScanFormat::Text => {
+                if self.broken_pipe.load(Ordering::Relaxed) {
+                    return;
+                }
+                if let Some(p) = &self.progress {
+                    p.clear();
+                }
+                if let Err(e) = self.printer.line(&report::text_line(&hit)) {
+                    if e.downcast_ref::<BrokenPipe>().is_some() {
+                        self.broken_pipe.store(true, Ordering::Relaxed);
+                    }
+                }
+            }
+            ScanFormat::Json | ScanFormat::Sarif => {
+                if let Ok(mut c) = self.collected.lock() {
+                    c.push(hit);
+                }
+            }
+        }
+    }
+
+    fn error(&self, message: String) {
+        if let Ok(mut e) = self.errors.lock() {
+            e.push(message);
+        }
+    }
+
+    fn progress(&self, bytes: u64) {
+        if let Some(p) = &self.progress {
+            p.add(bytes, self.found.load(Ordering::Relaxed));
+        }
+    }
+}
+
+/// The vault's values, when the vault opens without asking anyone anything.
+fn vault_values(ctx: &mut Ctx) -> Result<Vec<ExactValue>> {
+    let choice: BackendChoice = ctx.choose_backend()?;
+    let has_env_passphrase = envvars::get(envvars::TOKENVAULT_PASSPHRASE).is_some()
+        || envvars::get(envvars::TOKENVAULT_PASSPHRASE_FILE).is_some();
+    let vault = if choice.kind == BackendKind::File && !has_env_passphrase {
+        // Only the key `tokenvault unlock` cached: never a prompt.
+        let store = FileStore::new(
+            &ctx.settings.paths.home,
+            Arc::new(FixedPassphrase(None)),
+            keycache::default_cache(),
+        );
+        if !store.exists() {
+            return Ok(Vec::new());
+        }
+        Vault {
+            backend: Backend::File(Arc::new(store)),
+            choice,
+            index_file: IndexFile::new(&ctx.settings.paths.home),
+            catalogue: &ctx.settings.catalogue,
+        }
+    } else if choice.kind == BackendKind::Memory {
+        return Ok(Vec::new());
+    } else {
+        ctx.open_vault()?
+    };
+    let index = vault.load_index()?;
+    let keys: Vec<_> = vault
+        .keys(&index)?
+        .into_iter()
+        .filter(|k| k.slot == Slot::Current)
+        .filter(|k| {
+            // Identifiers (a region, a bucket) are not secrets: matching them would flag every config.
+            vault
+                .provider_of(&index, k.item.as_str(), None)
+                .and_then(|p| p.field(k.field.as_str()))
+                .is_none_or(|f| f.secret)
+        })
+        .collect();
+    let values = vault.store().get_many(&keys)?;
+    let mut out = Vec::with_capacity(keys.len());
+    for (key, value) in keys.iter().zip(values) {
+        let Some(value) = value else { continue };
+        let provider = vault.provider_of(&index, key.item.as_str(), None);
+        let prefix = provider
+            .and_then(|p| p.field(key.field.as_str()))
+            .and_then(|f| f.prefix.clone());
+        out.push(ExactValue {
+            reference: format!("tv://{}/{}", key.item, key.field),
+            provider: provider.map(|p| p.id.clone()),
+            prefix,
+            value,
+        });
+    }
+    Ok(out)
+}
+
+fn build_scanner(ctx: &mut Ctx, args: &ScanArgs) -> Result<Scanner> {
+    let rules =
+        RuleSet::from_catalogue(&ctx.settings.catalogue).context("compiling the scan rules")?;
+    let mut exact = None;
+    if !args.no_vault {
+        match vault_values(ctx) {
+            Ok(values) if values.is_empty() => {}
+            Ok(values) => {
+                let m = ExactMatcher::new(&values)?;
+                if m.skipped() > 0 {
+                    ctx.printer.note(&format!(
+                        "{} vault value(s) shorter than {} characters are not looked for",
+                        m.skipped(),
+                        tokenvault_scan::exact::MIN_LEN
+                    ));
+                }
+                exact = Some(m);
+            }
+            Err(e) => {
+                let mut msg = format!(
+                    "scanning with rules only: the vault's values are not available ({e:#})"
+                );
+                if let Some(h) = crate::error::hint_of(&e) {
+                    msg.push_str(&format!("; {h}"));
+                }
+                ctx.printer.warning(&msg);
+            }
+        }
+    }
+    Ok(Scanner::new(rules, exact)?)
+}
+
+fn read_baseline(path: &Path) -> Result<HashSet<String>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the baseline {}", path.display()))?;
+    report::baseline_fingerprints(&text).with_context(|| format!("baseline {}", path.display()))
+}
+
+pub fn run(ctx: &mut Ctx, args: &ScanArgs) -> Result<Outcome> {
+    let baseline = match &args.baseline {
+        Some(p) => read_baseline(p)?,
+        None => HashSet::new(),
+    };
+    let scanner = build_scanner(ctx, args)?;
+    let printer = ctx.printer.clone();
+    let interactive = std::io::stderr().is_terminal() && !ctx.settings.global.quiet;
+    let out = Out {
+        printer: &printer,
+        format: args.format,
+        baseline,
+        collected: Mutex::new(Vec::new()),
+        found: AtomicU64::new(0),
+        suppressed: AtomicU64::new(0),
+        errors: Mutex::new(Vec::new()),
+        broken_pipe: AtomicBool::new(false),
+        progress: interactive.then(|| Progress {
+            start: Instant::now(),
+            bytes: AtomicU64::new(0),
+            last_draw_ms: AtomicU64::new(0),
+            drawn: AtomicBool::new(false),
+        }),
+    };
+    let started = Instant::now();
+    let threads = args.threads.unwrap_or(0);
+    let first = args
+        .paths
+        .first()
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("."));
+    let stats = if args.git {
+        let mut opts = GitOptions::new(first);
+        opts.since = args.since.clone();
+        opts.revs = args.revs.clone();
+        opts.threads = threads;
+        source::git::scan_history(&scanner, &opts, &out)?
+    } else if args.staged {
+        source::git::scan_staged(&scanner, &first, &out)?
+    } else if args.paths.iter().any(|p| p.as_os_str() == "-") {
+        if args.paths.len() > 1 {
+            anyhow::bail!("'-' (standard input) cannot be combined with other paths");
+        }
+        scan_stdin(&scanner, &out)?
+    } else {
+        let mut opts = FsOptions::new(if args.paths.is_empty() {
+            vec![first]
+        } else {
+            args.paths.clone()
+        });
+        opts.threads = threads;
+        opts.ignore_files = !args.no_ignore;
+        for p in &opts.paths {
+            if !p.exists() {
+                anyhow::bail!("cannot scan {}: no such file or directory", p.display());
+            }
+        }
+        source::fs::scan_paths(&scanner, &opts, &out)
+    };
+    if let Some(p) = &out.progress {
+        p.clear();
+    }
+    if out.broken_pipe.load(Ordering::Relaxed) {
+        return Err(BrokenPipe.into());
+    }
+    let mut hits = out.collected.into_inner().unwrap_or_default();
+    hits.sort_by(|a, b| {
+        (&a.path, a.finding.line, a.finding.column).cmp(&(
+            &b.path,
+            b.finding.line,
+            b.finding.column,
+        ))
+    });
+    match args.format {
+        ScanFormat::Text => {}
+        ScanFormat::Json => printer.json(&report::json(&hits))?,
+        ScanFormat::Sarif => printer.json(&report::sarif(&hits, env!("CARGO_PKG_VERSION")))?,
+    }
+    let errors = out.errors.into_inner().unwrap_or_default();
+    for e in &errors {
+        printer.warning(e);
+    }
+    let found = out.found.load(Ordering::Relaxed);
+    let suppressed = out.suppressed.load(Ordering::Relaxed);
+    let secs = started
+        .elapsed()
+        .max(Duration::from_millis(1))
+        .as_secs_f64();
+    let bytes = Stats::get(&stats.bytes);
+    let mut summary = format!(
+        "{found} finding(s) in {} file(s), {:.1} MB scanned in {secs:.2}s ({:.0} MB/s)",
+        Stats::get(&stats.files),
+        bytes as f64 / 1e6,
+        bytes as f64 / 1e6 / secs
+    );
+    if suppressed > 0 {
+        summary.push_str(&format!("; {suppressed} known from the baseline"));
+    }
+    if scanner.exact_values() > 0 {
+        summary.push_str(&format!(
+            "; {} vault value(s) looked for",
+            scanner.exact_values()
+        ));
+    }
+    printer.note(&summary);
+    if found > 0 {
+        printer.hint(
+            "remove each token from the file (keep it in the vault: `tokenvault set ITEM`, then reference it), \
+             and rotate it at the provider if it was ever pushed or shared; a false positive can be \
+             marked with `tokenvault:allow` on its line",
+        );
+        return Ok(Outcome::Negative);
+    }
+    if !errors.is_empty() {
+        return Ok(Outcome::Code(2));
+    }
+    Ok(Outcome::Success)
+}
+
+fn scan_stdin(scanner: &Scanner, out: &Out<'_>) -> Result<Stats> {
+    let stats = Stats::default();
+    let mut scratch = scanner.scratch();
+    let mut buf = Vec::new();
+    let mut sink = tokenvault_scan::engine::FnSink(|finding| {
+        Stats::add(&stats.findings, 1);
+        out.hit(Hit {
+            path: "-".into(),
+            commit: None,
+            finding,
+        })
+    });
+    let mut stdin = std::io::stdin().lock();
+    let scanned = source::stream::scan_reader(
+        scanner,
+        &mut scratch,
+        &mut stdin,
+        &mut buf,
+        &mut sink,
+        false,
+    )
+    .context("reading standard input")?;
+    if let source::stream::Scanned::Text(n) = scanned {
+        Stats::add(&stats.files, 1);
+        Stats::add(&stats.bytes, n);
+    }
+    Ok(stats)
+}
