@@ -165,10 +165,9 @@ fn python_with_hub() -> Option<String> {
 
 #[test]
 fn huggingface_token_files_written_by_huggingface_hub() {
-    let Some(python) = python_with_hub() else {
-        eprintln!("skipped: python3 with huggingface_hub not found (scripts/test installs it)");
-        return;
-    };
+    // A real peer is part of what this test shows: fail, never skip, without it.
+    let python = python_with_hub()
+        .expect("python3 with huggingface_hub (scripts/test installs it: pip install 'huggingface_hub>=0.26')");
     let mut env = Env::new();
     let hf_home = env.path("hf-home");
     let (work, personal) = (hf_token(), hf_token());
