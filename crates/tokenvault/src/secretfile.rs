@@ -10,6 +10,23 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use tokenvault_store::fsutil;
 
+/// Delivers rendered values: to stdout, or to `output` written safely; then records `action` in
+/// the audit log with its outcome. Returns the path when a file was written.
+pub fn deliver<'p>(
+    ctx: &crate::context::Ctx,
+    action: &str,
+    subject: &crate::audit::Subject,
+    output: Option<&'p Path>,
+    text: &str,
+) -> Result<Option<&'p Path>> {
+    let outcome = match output {
+        None => ctx.printer.data(text).map(|()| None),
+        Some(path) => write(path, text.as_bytes(), &ctx.printer).map(|()| Some(path)),
+    };
+    subject.record(ctx, action, &outcome);
+    outcome
+}
+
 /// Writes `bytes` to `path` safely (see the module docs).
 pub fn write(path: &Path, bytes: &[u8], printer: &Printer) -> Result<()> {
     if let Ok(meta) = std::fs::symlink_metadata(path) {

@@ -66,27 +66,18 @@ pub fn run(ctx: &mut Ctx, args: &ExportArgs) -> Result<Outcome> {
             }
         }
     }
-    let outcome = match &args.output {
-        None => ctx.printer.data(&out),
-        Some(path) => crate::secretfile::write(path, out.as_bytes(), &ctx.printer).map(|()| {
-            ctx.printer.note(&format!(
-                "Wrote {} variable(s) to {} (mode 0600). It is a plaintext copy: delete it when done.",
-                plan.entries().len(),
-                path.display()
-            ))
-        }),
+    let refs = crate::audit::Subject {
+        references: ref_names,
+        backend: Some(backend.to_owned()),
     };
-    crate::audit::record(
-        ctx,
-        "export",
-        Some(backend),
-        &ref_names,
-        if outcome.is_ok() {
-            "ok"
-        } else {
-            "error: write failed"
-        },
-    );
-    outcome?;
+    if let Some(path) =
+        crate::secretfile::deliver(ctx, "export", &refs, args.output.as_deref(), &out)?
+    {
+        ctx.printer.note(&format!(
+            "Wrote {} variable(s) to {} (mode 0600). It is a plaintext copy: delete it when done.",
+            plan.entries().len(),
+            path.display()
+        ));
+    }
     Ok(Outcome::Success)
 }

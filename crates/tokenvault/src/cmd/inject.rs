@@ -56,21 +56,10 @@ pub fn run(ctx: &mut Ctx, args: &InjectArgs) -> Result<Outcome> {
             )
         })?,
     );
-    let outcome = match &args.output {
-        None => ctx.printer.data(&rendered),
-        Some(path) => crate::secretfile::write(path, rendered.as_bytes(), &ctx.printer),
+    let refs = crate::audit::Subject {
+        references: ref_names,
+        backend: backend.map(str::to_owned),
     };
-    crate::audit::record(
-        ctx,
-        "inject",
-        backend,
-        &ref_names,
-        if outcome.is_ok() {
-            "ok"
-        } else {
-            "error: write failed"
-        },
-    );
-    outcome?;
+    crate::secretfile::deliver(ctx, "inject", &refs, args.output.as_deref(), &rendered)?;
     Ok(Outcome::Success)
 }
