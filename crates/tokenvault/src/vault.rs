@@ -163,26 +163,22 @@ impl<'a> Vault<'a> {
             value.expose_secret(),
         );
         let kind = self.kind();
-        let has_previous = replaced
-            || self
-                .load_index()
-                .ok()
-                .and_then(|i| {
-                    i.items
-                        .get(target.key.item.as_str())
-                        .and_then(|m| m.fields.get(target.key.field.as_str()))
-                        .map(|f| f.has_previous)
-                })
-                .unwrap_or(false);
+        let (item, field) = (target.key.item.as_str(), target.key.field.as_str());
         self.index_file
             .update(|idx| {
+                // Read under the index lock, in the same pass that writes it.
+                let had_previous = idx
+                    .items
+                    .get(item)
+                    .and_then(|m| m.fields.get(field))
+                    .is_some_and(|f| f.has_previous);
                 idx.record_set(
                     kind,
                     target.provider.as_deref(),
-                    target.key.item.as_str(),
-                    target.key.field.as_str(),
+                    item,
+                    field,
                     masked.clone(),
-                    has_previous,
+                    replaced || had_previous,
                     now,
                 )
             })
