@@ -106,7 +106,14 @@ impl Env {
         let mut child = c.spawn().unwrap();
         if let Some(input) = stdin {
             let mut si = child.stdin.take().unwrap();
-            si.write_all(input.as_bytes()).unwrap();
+            // The command may exit without reading (e.g. it fails before asking for the value).
+            if let Err(e) = si.write_all(input.as_bytes()) {
+                assert_eq!(
+                    e.kind(),
+                    std::io::ErrorKind::BrokenPipe,
+                    "writing stdin: {e}"
+                );
+            }
         }
         child.wait_with_output().unwrap()
     }
