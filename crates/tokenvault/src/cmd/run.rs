@@ -9,7 +9,7 @@ use crate::error::hinted;
 use crate::resolve::{build_plan, resolve_all};
 use anyhow::Result;
 use std::process::Command;
-use tokenvault_core::envplan::{keep_existing, EnvValue};
+use tokenvault_core::envplan::{keep_existing, EnvPlan, EnvValue};
 use tokenvault_core::Secret;
 
 pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Outcome> {
@@ -17,7 +17,7 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Outcome> {
     let printer = ctx.printer.clone();
 
     // Which variables we set: an already-set, non-empty variable wins unless --vault-wins.
-    let mut chosen = Vec::new();
+    let mut chosen = EnvPlan::new();
     for e in plan.entries() {
         let existing = std::env::var(&e.var).ok();
         if keep_existing(existing.as_deref(), args.vault_wins) {
@@ -31,57 +31,42 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Outcome> {
             ));
             continue;
         }
-        chosen.push(e);
+        chosen.add(e.var.clone(), e.value.clone(), e.origin.clone());
     }
-    let refs: Vec<_> = {
-        let mut v = Vec::new();
-        for e in &chosen {
-            if let EnvValue::Ref(r) = &e.value {
-                if !v.contains(&r) {
-                    v.push(r);
-                }
-            }
-        }
-        v
-    };
+    let refs = chosen.references();
     let ref_names: Vec<String> = refs.iter().map(|r| r.to_string()).collect();
-    let mut env: Vec<(String, Secret)> = Vec::with_capacity(chosen.len());
     let mut backend = None;
-    if !refs.is_empty() {
-        let resolved = {
-            let vault = ctx.open_vault()?;
-            backend = Some(vault.kind().as_str());
-            match resolve_all(&vault, &refs) {
-                Ok(r) => r,
-                Err(e) => {
-                    crate::audit::record(ctx, "run", backend, &ref_names, "error: unresolved");
-                    return Err(e);
-                }
-            }
-        };
-        for e in &chosen {
-            let value = match &e.value {
-                EnvValue::Ref(r) => resolved.get(r).cloned().ok_or_else(|| {
-                    hinted(
-                        format!("{r} was not resolved"),
-                        "this is a bug; please report it",
-                    )
-                })?,
-                EnvValue::Plain(p) => Secret::from_str_copy(p),
-            };
-            env.push((e.var.clone(), value));
-        }
+    let resolved = if refs.is_empty() {
+        Default::default()
     } else {
-        for e in &chosen {
-            if let EnvValue::Plain(p) = &e.value {
-                env.push((e.var.clone(), Secret::from_str_copy(p)));
+        let vault = ctx.open_vault()?;
+        backend = Some(vault.kind().as_str());
+        match resolve_all(&vault, &refs) {
+            Ok(r) => r,
+            Err(e) => {
+                crate::audit::record(ctx, "run", backend, &ref_names, "error: unresolved");
+                return Err(e);
             }
         }
+    };
+    let mut env: Vec<(String, Secret)> = Vec::with_capacity(chosen.entries().len());
+    for e in chosen.entries() {
+        let value = match &e.value {
+            EnvValue::Ref(r) => resolved.get(r).cloned().ok_or_else(|| {
+                hinted(
+                    format!("{r} was not resolved"),
+                    "this is a bug; please report it",
+                )
+            })?,
+            EnvValue::Plain(p) => Secret::from_str_copy(p),
+        };
+        env.push((e.var.clone(), value));
     }
     crate::audit::record(ctx, "run", backend, &ref_names, "ok");
 
     if args.mask {
         let conceal: Vec<(String, Secret)> = chosen
+            .entries()
             .iter()
             .zip(&env)
             .filter(|(e, _)| matches!(e.value, EnvValue::Ref(_)))
