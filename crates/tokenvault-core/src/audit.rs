@@ -684,6 +684,18 @@ mod tests {
     }
 
     #[test]
+    fn a_path_of_forty_characters_is_not_taken_for_an_aws_secret_key() {
+        let cat = Catalogue::builtin();
+        let path = "/check/work/main/target/debug/tokenvault";
+        assert_eq!(path.len(), 40);
+        assert!(!contains_known_secret(path, &cat));
+        assert_eq!(redact_argv(&argv(&["sh", path]), &cat), argv(&["sh", path]));
+        let key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        assert!(contains_known_secret(key, &cat));
+        assert_eq!(redact_argv(&argv(&["sh", key]), &cat), argv(&["sh", REDACTED]));
+    }
+
+    #[test]
     fn argv_secrets_are_redacted() {
         let cat = Catalogue::builtin();
         assert!(

@@ -254,13 +254,20 @@ impl Catalogue {
     /// Only secret fields take part: a string that looks like a region says nothing.
     /// A field's `keywords` are substrings every match contains, so they are checked first and
     /// most regexes are never compiled (this runs on every launch, over the parent's argv).
+    /// A field that needs a `scan_regex` has only a generic shape (an AWS secret key is any 40
+    /// base64 characters, which a 40-character path also is); without keywords, its format is
+    /// believed only for a value that looks random: upper- and lower-case letters and digits.
     pub fn detect_value(&self, value: &str) -> Option<(&Provider, &Field)> {
         self.providers.iter().find_map(|p| {
             p.fields
                 .iter()
                 .filter(|f| f.secret)
                 .filter(|f| {
-                    f.keywords.is_empty() || f.keywords.iter().any(|k| value.contains(k.as_str()))
+                    if f.keywords.is_empty() {
+                        f.scan.regex.is_none() || looks_random(value)
+                    } else {
+                        f.keywords.iter().any(|k| value.contains(k.as_str()))
+                    }
                 })
                 .find(|f| f.matching_format(value).is_some())
                 .map(|f| (p, f))
@@ -368,6 +375,13 @@ fn compile(p: RawProvider, origin: &str, validate: bool) -> Result<Provider, Cat
         verify: p.verify,
         fields,
     })
+}
+
+/// Whether `value` mixes upper-case letters, lower-case letters and digits, as a randomly
+/// generated key almost always does (a 40-character base64 key lacks a digit once in a thousand).
+fn looks_random(value: &str) -> bool {
+    let has = |f: fn(&u8) -> bool| value.as_bytes().iter().any(f);
+    has(u8::is_ascii_uppercase) && has(u8::is_ascii_lowercase) && has(u8::is_ascii_digit)
 }
 
 #[cfg(test)]
