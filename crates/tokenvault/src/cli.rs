@@ -77,8 +77,124 @@ pub enum Command {
     Scan(ScanArgs),
     /// Git hooks that refuse commits or pushes adding a token.
     Hook(HookArgs),
+    /// MCP clients: find plaintext tokens in their configs, secure them, add servers, bridge remote ones.
+    #[command(subcommand)]
+    Mcp(McpCommand),
+    /// Replace a token with a new one (guided), keeping the previous value for --rollback.
+    Rotate(RotateArgs),
+    /// What needs attention: stale, expiring, unverified or failed tokens, and references profiles miss.
+    Status(StatusArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum McpCommand {
+    /// Every MCP client config found, every server, and which hold plaintext secrets.
+    List(McpListArgs),
+    /// Move plaintext secrets from client configs into the vault; servers launch through `tokenvault run`.
+    Secure(McpSecureArgs),
+    /// Add a server that gets its secrets from the vault.
+    Add(McpAddArgs),
+    /// Put back a client config from its latest backup (secrets stay in the vault unless --with-secrets).
+    Restore(McpRestoreArgs),
+    /// A stdio <-> Streamable HTTP bridge to a remote MCP server, with headers from the vault.
+    Proxy(McpProxyArgs),
+    /// Print headers as JSON, references resolved (for Claude Code's headersHelper).
+    Headers(McpHeadersArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct McpListArgs {
+    /// Only this client (claude-desktop, claude-code, cursor, vscode, windsurf, gemini, codex, zed).
+    #[arg(long, value_name = "CLIENT")]
+    pub client: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct McpSecureArgs {
+    /// Only this client.
+    #[arg(long, value_name = "CLIENT")]
+    pub client: Option<String>,
+    /// Only the server with this name.
+    #[arg(long, value_name = "SERVER")]
+    pub server: Option<String>,
+    /// Print the changes as a unified diff; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct McpAddArgs {
+    /// The server's name in the client's config.
+    pub name: String,
+    /// The client whose config gets the server.
+    #[arg(long, value_name = "CLIENT")]
+    pub client: String,
+    /// VAR=REFERENCE for a stdio server (repeatable).
+    #[arg(short = 'e', long = "env", value_name = "VAR=REF")]
+    pub env: Vec<String>,
+    /// A remote server's URL.
+    #[arg(long, value_name = "URL", conflicts_with = "command")]
+    pub url: Option<String>,
+    /// 'Name: value' for a remote server; the value may hold {{ tv://ITEM/FIELD }} (repeatable).
+    #[arg(long = "header", value_name = "'K: V'", requires = "url")]
+    pub headers: Vec<String>,
+    /// Replace a server of the same name.
+    #[arg(long)]
+    pub force: bool,
+    /// The stdio server's command and arguments.
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct McpRestoreArgs {
+    /// Only this client.
+    #[arg(long, value_name = "CLIENT")]
+    pub client: Option<String>,
+    /// Write the secrets back into the restored file as they were (plaintext).
+    #[arg(long)]
+    pub with_secrets: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct McpProxyArgs {
+    /// The remote server's Streamable HTTP endpoint, e.g. https://huggingface.co/mcp
+    #[arg(long, value_name = "URL")]
+    pub url: String,
+    /// 'Name: value' sent with every request; the value may hold {{ tv://ITEM/FIELD }} (repeatable).
+    #[arg(long = "header", value_name = "'K: V'")]
+    pub headers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct McpHeadersArgs {
+    /// 'Name: value'; the value may hold {{ tv://ITEM/FIELD }} (repeatable).
+    #[arg(long = "header", value_name = "'K: V'", required = true)]
+    pub headers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RotateArgs {
+    /// The field to rotate (ITEM, ITEM/FIELD or tv://ITEM/FIELD).
+    pub reference: String,
+    /// Put the previous value back.
+    #[arg(long)]
+    pub rollback: bool,
+    /// Read the new value from standard input instead of a hidden prompt.
+    #[arg(long)]
+    pub stdin: bool,
+    /// Skip the live check of the new value.
+    #[arg(long)]
+    pub no_verify: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// A token older than this many days is stale.
+    #[arg(long, default_value_t = 90, value_name = "DAYS")]
+    pub stale_days: u32,
 }
 
 /// Where the variables of `run`, `export` and `wrapper` come from. Later sources win:

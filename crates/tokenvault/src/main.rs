@@ -70,6 +70,9 @@ fn run(cli: Cli, printer: Printer) -> anyhow::Result<Outcome> {
         Command::Audit(a) => cmd::audit::run(&mut ctx, a),
         Command::Scan(a) => cmd::scan::run(&mut ctx, a),
         Command::Hook(a) => cmd::hook::run(&mut ctx, a),
+        Command::Mcp(a) => cmd::mcp::run(&mut ctx, a),
+        Command::Rotate(a) => cmd::rotate::run(&mut ctx, a),
+        Command::Status(a) => cmd::status::run(&mut ctx, a),
         Command::Completions(_) => unreachable!("handled above"),
     }
 }

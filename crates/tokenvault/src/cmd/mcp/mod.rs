@@ -1,0 +1,24 @@
+//! `tokenvault mcp …`: MCP client configs (list, secure, add, restore) and remote servers
+//! (proxy, headers). One file per subcommand.
+
+mod add;
+mod headers;
+mod list;
+mod proxy;
+mod restore;
+mod secure;
+
+use crate::cli::McpCommand;
+use crate::context::{Ctx, Outcome};
+use anyhow::Result;
+
+pub fn run(ctx: &mut Ctx, cmd: &McpCommand) -> Result<Outcome> {
+    match cmd {
+        McpCommand::List(a) => list::run(ctx, a),
+        McpCommand::Secure(a) => secure::run(ctx, a),
+        McpCommand::Add(a) => add::run(ctx, a),
+        McpCommand::Restore(a) => restore::run(ctx, a),
+        McpCommand::Proxy(a) => proxy::run(ctx, a),
+        McpCommand::Headers(a) => headers::run(ctx, a),
+    }
+}
