@@ -11,6 +11,7 @@ pub mod conceal;
 pub mod dotenv;
 pub mod envplan;
 pub mod mask;
+pub mod mcp;
 pub mod name;
 pub mod provider;
 pub mod reference;

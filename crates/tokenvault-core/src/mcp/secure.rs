@@ -1,0 +1,573 @@
+//! The rewrite that takes plaintext secrets out of a server entry (SPEC §4):
+//! - a stdio server launches `<tokenvault> run -e VAR=tv://… -- <original command and args>`, its
+//!   `env` keeps only non-secret values, `docker -e VAR=value` becomes `-e VAR`;
+//! - a remote server with secret headers becomes a `<tokenvault> mcp proxy` stdio server, or, for
+//!   Claude Code, keeps its URL and gets a `headersHelper` that runs `tokenvault mcp headers`.
+//!
+//! Also the server entries `mcp add` writes, and the backup text kept before a rewrite: the
+//! original with each secret replaced by a marker naming its reference, so that restoring can
+//! give back the original bytes (`--with-secrets`) or a file without secrets.
+
+use super::clients::ClientId;
+use super::config::Op;
+use super::detect::{Finding, Place};
+use super::server::{secured, Remote, Secured, Stdio, Transport};
+use crate::{Reference, Secret};
+use serde_json::{json, Value};
+
+/// What securing one server does.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rewrite {
+    pub ops: Vec<Op>,
+    /// One line per secret that stays, saying why and what to do.
+    pub left: Vec<String>,
+}
+
+/// The edits that move `findings` (each with the reference its value is stored under, or `None`
+/// when it stays) out of a server. `tokenvault` is the absolute path the client will launch.
+pub fn rewrite(
+    client: ClientId,
+    transport: &Transport,
+    findings: &[(Finding, Option<Reference>)],
+    tokenvault: &str,
+) -> Rewrite {
+    let mut out = Rewrite::default();
+    for (f, r) in findings {
+        if !f.place.movable() {
+            out.left.push(unmovable_note(&f.place));
+        } else if r.is_none() {
+            out.left
+                .push(format!("{}: not stored, left as it is", f.place.describe()));
+        }
+    }
+    let moving: Vec<(&Finding, &Reference)> = findings
+        .iter()
+        .filter(|(f, _)| f.place.movable())
+        .filter_map(|(f, r)| r.as_ref().map(|r| (f, r)))
+        .collect();
+    if moving.is_empty() {
+        return out;
+    }
+    match transport {
+        Transport::Stdio(s) => out.ops = rewrite_stdio(s, &moving, tokenvault),
+        Transport::Remote(r) => out.ops = rewrite_remote(client, r, &moving, tokenvault),
+        Transport::Unknown(_) => {}
+    }
+    out
+}
+
+fn unmovable_note(place: &Place) -> String {
+    match place {
+        Place::Arg { .. } => format!(
+            "{}: a token on the command line cannot be moved without changing how the server reads it; if the server can read it from an environment variable, remove the argument, put the token in 'env', and run 'tokenvault mcp secure' again",
+            place.describe()
+        ),
+        Place::Url { .. } => format!(
+            "{}: a token in the URL cannot be moved; if the server accepts it in a header (usually 'Authorization: Bearer …'), use that and run 'tokenvault mcp secure' again",
+            place.describe()
+        ),
+        other => format!("{}: left as it is", other.describe()),
+    }
+}
+
+fn path(base: &[String], rest: &[&str]) -> Vec<String> {
+    base.iter()
+        .cloned()
+        .chain(rest.iter().map(|s| (*s).to_owned()))
+        .collect()
+}
+
+fn rewrite_stdio(s: &Stdio, moving: &[(&Finding, &Reference)], tokenvault: &str) -> Vec<Op> {
+    let mut ops = Vec::new();
+    let mut pairs: Vec<String> = Vec::new();
+    let mut args = s.args.clone();
+    let mut env_moved = 0;
+    for (f, r) in moving {
+        match &f.place {
+            Place::Env { var } => {
+                pairs.push(format!("{var}={r}"));
+                ops.push(Op::Remove(path(&s.base, &["env", var])));
+                env_moved += 1;
+            }
+            Place::DockerEnv { index, prefix, var } => {
+                pairs.push(format!("{var}={r}"));
+                if let Some(a) = args.get_mut(*index) {
+                    *a = format!("{prefix}{var}");
+                }
+            }
+            _ => {}
+        }
+    }
+    if env_moved == s.env.len() && env_moved > 0 {
+        // Nothing left in env: drop the (then empty) object instead of each member.
+        ops.retain(|op| !matches!(op, Op::Remove(_)));
+        ops.push(Op::Remove(path(&s.base, &["env"])));
+    }
+    let run_opts: Vec<String> = pairs
+        .into_iter()
+        .flat_map(|p| ["-e".to_owned(), p])
+        .collect();
+    let new_args: Vec<String> = if secured(&Transport::Stdio(s.clone())) == Some(Secured::Run) {
+        // Already launched through `tokenvault run`: add the new pairs after `run`.
+        let mut a = vec!["run".to_owned()];
+        a.extend(run_opts);
+        a.extend(args.into_iter().skip(1));
+        a
+    } else {
+        let mut a = vec!["run".to_owned()];
+        a.extend(run_opts);
+        a.push("--".to_owned());
+        a.push(s.command.clone());
+        a.extend(args);
+        a
+    };
+    ops.push(Op::Set(path(&s.base, &[s.command_key]), json!(tokenvault)));
+    ops.push(Op::Set(path(&s.base, &["args"]), json!(new_args)));
+    ops
+}
+
+/// `'text'` for a POSIX shell.
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// Each header as `Name: value`, secret values replaced by `{{ tv://… }}`; `only_secret` keeps
+/// just the headers that held a secret.
+fn header_templates(
+    r: &Remote,
+    moving: &[(&Finding, &Reference)],
+    only_secret: bool,
+) -> Vec<String> {
+    r.headers
+        .iter()
+        .filter_map(|(name, value)| {
+            let moved = moving
+                .iter()
+                .find(|(f, _)| matches!(&f.place, Place::Header { name: n, .. } if n == name));
+            match moved {
+                Some((f, reference)) => {
+                    let prefix = match &f.place {
+                        Place::Header { prefix, .. } => prefix.as_str(),
+                        _ => "",
+                    };
+                    Some(format!("{name}: {prefix}{{{{ {reference} }}}}"))
+                }
+                None if only_secret => None,
+                None => Some(format!("{name}: {value}")),
+            }
+        })
+        .collect()
+}
+
+fn rewrite_remote(
+    client: ClientId,
+    r: &Remote,
+    moving: &[(&Finding, &Reference)],
+    tokenvault: &str,
+) -> Vec<Op> {
+    let mut ops = Vec::new();
+    if client == ClientId::ClaudeCode {
+        let mut helper = format!("{} mcp headers", shell_quote(tokenvault));
+        for h in header_templates(r, moving, true) {
+            helper.push_str(" --header ");
+            helper.push_str(&shell_quote(&h));
+        }
+        let secret_headers = moving
+            .iter()
+            .filter(|(f, _)| matches!(f.place, Place::Header { .. }))
+            .count();
+        if secret_headers == r.headers.len() {
+            ops.push(Op::Remove(vec![r.headers_key.to_owned()]));
+        } else {
+            for (f, _) in moving {
+                if let Place::Header { name, .. } = &f.place {
+                    ops.push(Op::Remove(vec![r.headers_key.to_owned(), name.clone()]));
+                }
+            }
+        }
+        ops.push(Op::Set(vec!["headersHelper".to_owned()], json!(helper)));
+        return ops;
+    }
+    let args = proxy_args(&r.url, &header_templates(r, moving, false));
+    ops.push(Op::Remove(vec![r.url_key.to_owned()]));
+    ops.push(Op::Remove(vec![r.headers_key.to_owned()]));
+    ops.push(Op::Set(vec!["type".to_owned()], json!("stdio")));
+    if client != ClientId::VsCode {
+        // Only VS Code needs the type; elsewhere a stdio entry has none.
+        ops.pop();
+        ops.push(Op::Remove(vec!["type".to_owned()]));
+    }
+    ops.push(Op::Set(vec!["command".to_owned()], json!(tokenvault)));
+    ops.push(Op::Set(vec!["args".to_owned()], json!(args)));
+    ops
+}
+
+fn proxy_args(url: &str, headers: &[String]) -> Vec<String> {
+    let mut a = vec![
+        "mcp".to_owned(),
+        "proxy".to_owned(),
+        "--url".to_owned(),
+        url.to_owned(),
+    ];
+    for h in headers {
+        a.push("--header".to_owned());
+        a.push(h.clone());
+    }
+    a
+}
+
+/// The entry `mcp add` writes for a stdio server: `pairs` are `VAR=tv://…` strings.
+pub fn stdio_entry(
+    client: ClientId,
+    tokenvault: &str,
+    pairs: &[String],
+    command: &[String],
+) -> Value {
+    let mut args = vec!["run".to_owned()];
+    for p in pairs {
+        args.push("-e".to_owned());
+        args.push(p.clone());
+    }
+    args.push("--".to_owned());
+    args.extend(command.iter().cloned());
+    let mut entry = serde_json::Map::new();
+    match client {
+        ClientId::VsCode => {
+            entry.insert("type".into(), json!("stdio"));
+        }
+        ClientId::Zed => {
+            entry.insert("source".into(), json!("custom"));
+        }
+        _ => {}
+    }
+    entry.insert("command".into(), json!(tokenvault));
+    entry.insert("args".into(), json!(args));
+    Value::Object(entry)
+}
+
+/// The entry `mcp add --url` writes. Headers are `Name: value` strings whose values may hold
+/// `{{ tv://… }}`: with any such header, the server goes through `mcp proxy` (or, for Claude
+/// Code, a `headersHelper`); without, and where the client takes remote entries, it is a plain
+/// remote entry.
+pub fn remote_entry(client: ClientId, tokenvault: &str, url: &str, headers: &[String]) -> Value {
+    let templated = headers.iter().any(|h| h.contains("{{"));
+    let split = |h: &String| {
+        let (k, v) = h.split_once(':').unwrap_or((h.as_str(), ""));
+        (k.trim().to_owned(), v.trim().to_owned())
+    };
+    let mut entry = serde_json::Map::new();
+    if client == ClientId::ClaudeCode {
+        entry.insert("type".into(), json!("http"));
+        entry.insert("url".into(), json!(url));
+        let plain: serde_json::Map<String, Value> = headers
+            .iter()
+            .filter(|h| !h.contains("{{"))
+            .map(|h| {
+                let (k, v) = split(h);
+                (k, json!(v))
+            })
+            .collect();
+        if !plain.is_empty() {
+            entry.insert("headers".into(), Value::Object(plain));
+        }
+        if templated {
+            let mut helper = format!("{} mcp headers", shell_quote(tokenvault));
+            for h in headers.iter().filter(|h| h.contains("{{")) {
+                helper.push_str(" --header ");
+                helper.push_str(&shell_quote(h));
+            }
+            entry.insert("headersHelper".into(), json!(helper));
+        }
+        return Value::Object(entry);
+    }
+    if templated || !client.accepts_remote() {
+        if client == ClientId::VsCode {
+            entry.insert("type".into(), json!("stdio"));
+        }
+        if client == ClientId::Zed {
+            entry.insert("source".into(), json!("custom"));
+        }
+        entry.insert("command".into(), json!(tokenvault));
+        entry.insert("args".into(), json!(proxy_args(url, headers)));
+        return Value::Object(entry);
+    }
+    if client == ClientId::VsCode {
+        entry.insert("type".into(), json!("http"));
+    }
+    entry.insert(client.url_key().into(), json!(url));
+    if !headers.is_empty() {
+        let key = if client == ClientId::Codex {
+            "http_headers"
+        } else {
+            "headers"
+        };
+        let map: serde_json::Map<String, Value> = headers
+            .iter()
+            .map(|h| {
+                let (k, v) = split(h);
+                (k, json!(v))
+            })
+            .collect();
+        entry.insert(key.into(), Value::Object(map));
+    }
+    Value::Object(entry)
+}
+
+const MARK_OPEN: &str = "{{tokenvault-backup ";
+const MARK_CLOSE: &str = "}}";
+
+/// The backup of a file about to be rewritten: its text with every stored secret (raw, or as
+/// JSON escapes it) replaced by a marker naming its reference. Holds no secret.
+pub fn backup_text(original: &str, stored: &[(Secret, Reference)]) -> String {
+    let mut text = original.to_owned();
+    // Longest first, so a token that contains another is replaced whole.
+    let mut sorted: Vec<&(Secret, Reference)> = stored.iter().collect();
+    sorted.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
+    for (secret, reference) in sorted {
+        let value = secret.expose_secret();
+        if value.is_empty() {
+            continue;
+        }
+        let marker = format!("{MARK_OPEN}{reference}{MARK_CLOSE}");
+        text = text.replace(value, &marker);
+        let escaped = serde_json::to_string(value).unwrap_or_default();
+        let escaped = escaped.trim_matches('"');
+        if escaped != value {
+            text = text.replace(escaped, &marker);
+        }
+    }
+    text
+}
+
+/// The references a backup's markers name, in order of appearance (with repeats removed).
+pub fn backup_references(backup: &str) -> Vec<Reference> {
+    let mut out: Vec<Reference> = Vec::new();
+    let mut rest = backup;
+    while let Some(start) = rest.find(MARK_OPEN) {
+        let after = &rest[start + MARK_OPEN.len()..];
+        let Some(end) = after.find(MARK_CLOSE) else {
+            break;
+        };
+        if let Ok(r) = Reference::parse(&after[..end]) {
+            if !out.contains(&r) {
+                out.push(r);
+            }
+        }
+        rest = &after[end + MARK_CLOSE.len()..];
+    }
+    out
+}
+
+/// A backup's text with each marker replaced: by the value `lookup` gives (JSON-escaped when
+/// `json`), or, when it gives none, by the bare reference (`tv://ITEM/FIELD`).
+pub fn restore_text(
+    backup: &str,
+    json_escape: bool,
+    lookup: &dyn Fn(&Reference) -> Option<Secret>,
+) -> String {
+    let mut out = String::with_capacity(backup.len());
+    let mut rest = backup;
+    while let Some(start) = rest.find(MARK_OPEN) {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + MARK_OPEN.len()..];
+        let Some(end) = after.find(MARK_CLOSE) else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let inner = &after[..end];
+        match Reference::parse(inner).ok().and_then(|r| lookup(&r)) {
+            Some(secret) if json_escape => {
+                let escaped = serde_json::to_string(secret.expose_secret()).unwrap_or_default();
+                out.push_str(escaped.trim_matches('"'));
+            }
+            Some(secret) => out.push_str(secret.expose_secret()),
+            None => out.push_str(inner),
+        }
+        rest = &after[end + MARK_CLOSE.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::config::Document;
+    use super::super::{detect, server::transport, Format};
+    use super::*;
+    use crate::Catalogue;
+
+    const HF: &str = "hf_abcdefghijklmnopqrstuvwxyz01234567";
+    const TV: &str = "/opt/bin/tokenvault";
+
+    fn secure(client: ClientId, format: Format, text: &str) -> (String, Vec<String>) {
+        let cat = Catalogue::builtin();
+        let mut doc = Document::parse(format, text).unwrap();
+        let mut left = Vec::new();
+        for e in doc.entries(client).unwrap() {
+            let t = transport(client, &e.value);
+            let found: Vec<_> = detect::find(&t, &cat)
+                .into_iter()
+                .map(|f| {
+                    let item = f
+                        .provider
+                        .as_ref()
+                        .map(|p| p.0.clone())
+                        .unwrap_or(e.name.clone());
+                    let r = Reference::parse(&format!("tv://{item}/token")).unwrap();
+                    (f, Some(r))
+                })
+                .collect();
+            let rw = rewrite(client, &t, &found, TV);
+            left.extend(rw.left);
+            doc.edit_server(&e.location, &e.name, &rw.ops).unwrap();
+        }
+        (doc.to_text(), left)
+    }
+
+    #[test]
+    fn stdio_server_launches_through_run_and_keeps_other_env() {
+        let text = format!(
+            "{{\n  \"mcpServers\": {{\n    \"hf\": {{\n      \"command\": \"npx\",\n      \"args\": [\"-y\", \"@hf/mcp\"],\n      \"env\": {{ \"HF_TOKEN\": \"{HF}\", \"LOG\": \"1\" }}\n    }}\n  }}\n}}\n"
+        );
+        let (out, left) = secure(ClientId::ClaudeDesktop, Format::Json, &text);
+        assert!(left.is_empty());
+        assert!(!out.contains(HF), "{out}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        let s = &v["mcpServers"]["hf"];
+        assert_eq!(s["command"], TV);
+        assert_eq!(
+            s["args"],
+            json!([
+                "run",
+                "-e",
+                "HF_TOKEN=tv://huggingface/token",
+                "--",
+                "npx",
+                "-y",
+                "@hf/mcp"
+            ])
+        );
+        assert_eq!(s["env"], json!({"LOG": "1"}));
+        // A second pass finds nothing and changes nothing.
+        let (again, _) = secure(ClientId::ClaudeDesktop, Format::Json, &out);
+        assert_eq!(again, out);
+    }
+
+    #[test]
+    fn docker_env_becomes_a_pass_through_name() {
+        let gh = "ghp_abcdefghijklmnopqrstuvwxyz0123456789";
+        let text = format!(
+            r#"{{"mcpServers": {{"github": {{"command": "docker", "args": ["run", "-i", "--rm", "-e", "GITHUB_PERSONAL_ACCESS_TOKEN={gh}", "ghcr.io/github/github-mcp-server"]}}}}}}"#
+        );
+        let (out, _) = secure(ClientId::Cursor, Format::Json, &text);
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            v["mcpServers"]["github"]["args"],
+            json!([
+                "run",
+                "-e",
+                "GITHUB_PERSONAL_ACCESS_TOKEN=tv://github/token",
+                "--",
+                "docker",
+                "run",
+                "-i",
+                "--rm",
+                "-e",
+                "GITHUB_PERSONAL_ACCESS_TOKEN",
+                "ghcr.io/github/github-mcp-server"
+            ])
+        );
+        assert!(v["mcpServers"]["github"].get("env").is_none());
+    }
+
+    #[test]
+    fn remote_with_bearer_becomes_a_proxy_or_a_headers_helper() {
+        let text = format!(
+            r#"{{"servers": {{"hf": {{"type": "http", "url": "https://huggingface.co/mcp", "headers": {{"Authorization": "Bearer {HF}", "X-Mode": "a"}}}}}}}}"#
+        );
+        let (out, _) = secure(ClientId::VsCode, Format::Jsonc, &text);
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            v["servers"]["hf"],
+            json!({"type": "stdio", "command": TV, "args": ["mcp", "proxy", "--url", "https://huggingface.co/mcp", "--header", "Authorization: Bearer {{ tv://huggingface/token }}", "--header", "X-Mode: a"]})
+        );
+        let text = text.replace("\"servers\"", "\"mcpServers\"");
+        let (out, _) = secure(ClientId::ClaudeCode, Format::Json, &text);
+        let v: Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(
+            v["mcpServers"]["hf"],
+            json!({"type": "http", "url": "https://huggingface.co/mcp", "headers": {"X-Mode": "a"},
+                   "headersHelper": "'/opt/bin/tokenvault' mcp headers --header 'Authorization: Bearer {{ tv://huggingface/token }}'"})
+        );
+        let (again, _) = secure(ClientId::ClaudeCode, Format::Json, &out);
+        assert_eq!(again, out);
+    }
+
+    #[test]
+    fn tokens_on_the_command_line_are_reported_not_moved() {
+        let text = format!(
+            r#"{{"mcpServers": {{"s": {{"command": "srv", "args": ["--token", "{HF}"]}}}}}}"#
+        );
+        let (out, left) = secure(ClientId::Cursor, Format::Json, &text);
+        assert_eq!(out, text);
+        assert_eq!(left.len(), 1);
+        assert!(
+            left[0].contains("args[1]") && !left[0].contains(HF),
+            "{left:?}"
+        );
+    }
+
+    #[test]
+    fn add_entries_per_client() {
+        let e = stdio_entry(
+            ClientId::VsCode,
+            TV,
+            &["HF_TOKEN=tv://huggingface/token".into()],
+            &["uvx".into(), "srv".into()],
+        );
+        assert_eq!(
+            e,
+            json!({"type": "stdio", "command": TV, "args": ["run", "-e", "HF_TOKEN=tv://huggingface/token", "--", "uvx", "srv"]})
+        );
+        let h = vec!["Authorization: Bearer {{ tv://huggingface/token }}".to_owned()];
+        let e = remote_entry(
+            ClientId::ClaudeDesktop,
+            TV,
+            "https://huggingface.co/mcp",
+            &h,
+        );
+        assert_eq!(e["args"][4], "--header");
+        let e = remote_entry(ClientId::Windsurf, TV, "https://x/mcp", &["X: y".into()]);
+        assert_eq!(
+            e,
+            json!({"serverUrl": "https://x/mcp", "headers": {"X": "y"}})
+        );
+        let e = remote_entry(ClientId::ClaudeCode, TV, "https://x/mcp", &h);
+        assert!(e["headersHelper"]
+            .as_str()
+            .unwrap()
+            .contains("mcp headers --header 'Authorization"));
+    }
+
+    #[test]
+    fn backups_hold_markers_and_restore_to_the_original_bytes() {
+        let original = format!("{{\"env\": {{\"HF_TOKEN\": \"{HF}\", \"Q\": \"a\\\"b\"}}}}");
+        let q = Secret::from_str_copy("a\"b");
+        let r1 = Reference::parse("tv://huggingface/token").unwrap();
+        let r2 = Reference::parse("tv://other/token").unwrap();
+        let stored = vec![(Secret::from_str_copy(HF), r1.clone()), (q, r2.clone())];
+        let backup = backup_text(&original, &stored);
+        assert!(
+            !backup.contains(HF) && !backup.contains("a\\\"b"),
+            "{backup}"
+        );
+        assert_eq!(backup_references(&backup), vec![r1.clone(), r2.clone()]);
+        let lookup = |r: &Reference| stored.iter().find(|(_, x)| x == r).map(|(s, _)| s.clone());
+        assert_eq!(restore_text(&backup, true, &lookup), original);
+        let without = restore_text(&backup, true, &|_| None);
+        assert!(
+            without.contains("\"HF_TOKEN\": \"tv://huggingface/token\""),
+            "{without}"
+        );
+    }
+}
