@@ -194,10 +194,10 @@ fn find_in_args(args: &[String], catalogue: &Catalogue, out: &mut Vec<Finding>) 
             Some((i + 1, String::new(), args[i + 1].as_str()))
         } else if let Some(rest) = arg.strip_prefix("--env=") {
             Some((i, "--env=".to_owned(), rest))
-        } else if let Some(rest) = arg.strip_prefix("-e").filter(|r| r.contains('=')) {
-            Some((i, "-e".to_owned(), rest))
         } else {
-            None
+            arg.strip_prefix("-e")
+                .filter(|r| r.contains('='))
+                .map(|rest| (i, "-e".to_owned(), rest))
         };
         if let Some((index, prefix, pair)) = docker {
             if let Some((var, value)) = pair.split_once('=') {
