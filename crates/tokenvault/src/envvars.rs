@@ -37,6 +37,14 @@ pub const HOME: &str = "HOME";
 /// Used to find the Secret Service (without it, `$XDG_RUNTIME_DIR/bus` is tried).
 pub const DBUS_SESSION_BUS_ADDRESS: &str = "DBUS_SESSION_BUS_ADDRESS";
 pub const XDG_CONFIG_HOME: &str = "XDG_CONFIG_HOME";
+/// Windows: the home directory when `HOME` is unset.
+pub const USERPROFILE: &str = "USERPROFILE";
+/// Windows: where Claude Desktop, VS Code and Zed keep their configs (`%APPDATA%`).
+pub const APPDATA: &str = "APPDATA";
+/// Windows: where the Store build of Claude Desktop keeps its config (`%LOCALAPPDATA%\Packages`).
+pub const LOCALAPPDATA: &str = "LOCALAPPDATA";
+/// Codex CLI's home (default `~/.codex`): `mcp` reads `$CODEX_HOME/config.toml`.
+pub const CODEX_HOME: &str = "CODEX_HOME";
 pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
 
 /// A variable's value when set and non-empty.
@@ -63,6 +71,9 @@ pub const ALL: &[&str] = &[
     NO_PROXY,
     HF_TOKEN_PATH,
     HF_HOME,
+    APPDATA,
+    LOCALAPPDATA,
+    CODEX_HOME,
 ];
 
 #[cfg(test)]

@@ -1,9 +1,128 @@
-//! `tokenvault mcp restore`.
+//! `tokenvault mcp restore [--client C] [--with-secrets]`: put back each client config as it was
+//! before the latest `mcp secure` or `mcp add`. Backups hold markers instead of secrets: without
+//! `--with-secrets` each becomes its reference (`tv://ITEM/FIELD`), so no secret returns to the
+//! file; with it, the vault's values go back and the file is byte-for-byte what it was. The file
+//! as it is now is backed up first.
 
+use super::{client_filter, display_path};
+use crate::audit;
 use crate::cli::McpRestoreArgs;
-use crate::context::{Ctx, Outcome};
-use anyhow::{bail, Result};
+use crate::context::{now_rfc3339, Ctx, Outcome};
+use crate::error::hinted;
+use crate::mcp_files::{self, Found};
+use anyhow::{Context, Result};
+use tokenvault_core::mcp::{secure, ClientId, Document, Scope};
+use tokenvault_core::{Reference, Secret};
 
-pub fn run(_ctx: &mut Ctx, _args: &McpRestoreArgs) -> Result<Outcome> {
-    bail!("'mcp restore' is not implemented yet")
+pub fn run(ctx: &mut Ctx, args: &McpRestoreArgs) -> Result<Outcome> {
+    let only = client_filter(args.client.as_deref())?;
+    let home = ctx.settings.paths.home.clone();
+    let printer = ctx.printer.clone();
+    // The newest backup of each file, taken before a change of ours.
+    let mut latest: Vec<(mcp_files::BackupMeta, std::path::PathBuf)> = Vec::new();
+    for (meta, file) in mcp_files::backups(&home)? {
+        if meta.before == "restore" {
+            continue;
+        }
+        let Ok(client) = ClientId::parse(&meta.client) else {
+            continue;
+        };
+        if only.is_some_and(|o| o != client) || latest.iter().any(|(m, _)| m.path == meta.path) {
+            continue;
+        }
+        latest.push((meta, file));
+    }
+    if latest.is_empty() {
+        printer.note(&format!(
+            "No backup to restore{} (backups are kept in {}).",
+            only.map(|c| format!(" for {}", c.name()))
+                .unwrap_or_default(),
+            mcp_files::backup_dir(&home).display()
+        ));
+        return Ok(Outcome::Success);
+    }
+    let now = now_rfc3339();
+    let mut references: Vec<String> = Vec::new();
+    for (meta, file) in latest {
+        let client = ClientId::parse(&meta.client)?;
+        let backup = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading the backup {}", file.display()))?;
+        let refs = secure::backup_references(&backup);
+        let values: Vec<(Reference, Secret)> = if args.with_secrets && !refs.is_empty() {
+            let vault = ctx.open_vault()?;
+            let index = vault.load_index()?;
+            let mut out = Vec::new();
+            for r in &refs {
+                let target = vault.target(&index, r, None)?;
+                let value = vault.store().get(&target.key)?.ok_or_else(|| {
+                    hinted(
+                        format!("{r} is no longer in the vault, so the backup of {} cannot be restored with its secrets", meta.path.display()),
+                        "restore without --with-secrets (the references stay in the file), or store the value again with `tokenvault set`",
+                    )
+                })?;
+                out.push((r.clone(), value));
+            }
+            out
+        } else {
+            Vec::new()
+        };
+        let lookup = |r: &Reference| values.iter().find(|(x, _)| x == r).map(|(_, v)| v.clone());
+        let restored = secure::restore_text(&backup, true, &lookup);
+        // Refuse to write what the client could not read.
+        Document::parse(client.format(), &restored).map_err(|e| {
+            hinted(
+                format!("the backup {} does not parse: {e}", file.display()),
+                "nothing was changed",
+            )
+        })?;
+        let found = Found {
+            client,
+            scope: Scope::User,
+            path: meta.path.clone(),
+        };
+        let current = match std::fs::read_to_string(&meta.path) {
+            Ok(t) => Some(t),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e).with_context(|| format!("reading {}", meta.path.display())),
+        };
+        match current {
+            Some(text) if text == restored => {
+                printer.note(&format!(
+                    "{} {} is already as the backup has it",
+                    client.id(),
+                    display_path(&found)
+                ));
+                continue;
+            }
+            Some(text) => {
+                let loaded = mcp_files::Loaded {
+                    doc: Document::parse(client.format(), "")?,
+                    text: text.clone(),
+                    found: found.clone(),
+                };
+                mcp_files::rewrite(&home, &loaded, &restored, &text, "restore", &now)?;
+            }
+            None => {
+                tokenvault_store::fsutil::atomic_write(&meta.path, restored.as_bytes())?;
+            }
+        }
+        printer.line(&format!(
+            "restored {} {} from {}",
+            client.id(),
+            display_path(&found),
+            file.display()
+        ))?;
+        if !refs.is_empty() && !args.with_secrets {
+            printer.note(&format!(
+                "  {} secret(s) stay in the vault; the file names them as {} (add --with-secrets to write the values back)",
+                refs.len(),
+                refs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        references.extend(values.iter().map(|(r, _)| r.to_string()));
+    }
+    if !references.is_empty() {
+        audit::record(ctx, "mcp-restore", None, &references, "ok");
+    }
+    Ok(Outcome::Success)
 }

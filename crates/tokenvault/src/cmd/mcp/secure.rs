@@ -1,9 +1,296 @@
-//! `tokenvault mcp secure`.
+//! `tokenvault mcp secure [--client C] [--server S] [--dry-run]`: store each plaintext secret of
+//! the client configs in the vault and rewrite its server to get it from there (SPEC §4).
+//!
+//! Item names: a token of a known provider goes to the provider's item (`huggingface`,
+//! `github`, …); a value the vault already holds anywhere is reused; a name that holds another
+//! value gets the server's name appended (`huggingface-work`). A secret of no known provider goes to
+//! an item named after the server, its field after the variable (`brave-search/brave_api_key`).
+//! Every value is read back before its server is rewritten. A second run changes nothing.
 
+use super::{client_filter, display_path, inspect, masked, self_path};
+use crate::audit;
 use crate::cli::McpSecureArgs;
-use crate::context::{Ctx, Outcome};
-use anyhow::{bail, Result};
+use crate::context::{now_rfc3339, Ctx, Outcome};
+use crate::error::hinted;
+use crate::mcp_files;
+use crate::vault::{Target, Vault};
+use anyhow::Result;
+use tokenvault_core::mcp::{secure, Finding, Place};
+use tokenvault_core::{Catalogue, FieldName, ItemName, Reference, Secret};
+use tokenvault_store::Key;
 
-pub fn run(_ctx: &mut Ctx, _args: &McpSecureArgs) -> Result<Outcome> {
-    bail!("'mcp secure' is not implemented yet")
+pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
+    let only = client_filter(args.client.as_deref())?;
+    let machine = mcp_files::machine()?;
+    let found = mcp_files::discover(&machine, only);
+    let printer = ctx.printer.clone();
+    let catalogue = ctx.settings.catalogue.clone();
+    let home = ctx.settings.paths.home.clone();
+    if found.is_empty() {
+        printer.note("No MCP client config found; nothing to secure.");
+        return Ok(Outcome::Success);
+    }
+    let tokenvault = self_path()?;
+    let now = now_rfc3339();
+
+    // Read and inspect everything first: a broken file stops before the vault is touched.
+    let mut work = Vec::new();
+    for f in &found {
+        let loaded = mcp_files::load(f)?;
+        let mut servers = inspect(&loaded, &catalogue)?;
+        if let Some(name) = &args.server {
+            servers.retain(|s| &s.name == name);
+        }
+        let to_move = servers
+            .iter()
+            .any(|s| s.findings.iter().any(|f| f.place.movable()));
+        if to_move && !args.dry_run {
+            // A file we may not rewrite stops everything before a value is stored.
+            mcp_files::check_rewritable(&f.path)?;
+        }
+        work.push((loaded, servers));
+    }
+    if let Some(name) = &args.server {
+        if work.iter().all(|(_, s)| s.is_empty()) {
+            return Err(hinted(
+                format!("no server named '{name}' in the client configs found"),
+                "`tokenvault mcp list` shows every server",
+            ));
+        }
+    }
+    let anything = work
+        .iter()
+        .flat_map(|(_, s)| s)
+        .any(|s| s.findings.iter().any(|f| f.place.movable()));
+
+    let mut stored_refs: Vec<String> = Vec::new();
+    let mut changed_files = 0;
+    let mut left_any = false;
+    let backend_name;
+    {
+        let vault = if anything {
+            Some(ctx.open_vault()?)
+        } else {
+            None
+        };
+        backend_name = vault.as_ref().map(|v| v.kind().as_str().to_owned());
+        let mut held = match &vault {
+            Some(v) => held_values(v)?,
+            None => Vec::new(),
+        };
+        for (mut loaded, servers) in work {
+            let label = format!(
+                "{} {}",
+                loaded.found.client.id(),
+                display_path(&loaded.found)
+            );
+            let mut stored: Vec<(Secret, Reference)> = Vec::new();
+            let mut lines = Vec::new();
+            for s in &servers {
+                let mut with_refs: Vec<(Finding, Option<Reference>)> = Vec::new();
+                for f in &s.findings {
+                    if !f.place.movable() {
+                        with_refs.push((f.clone(), None));
+                        continue;
+                    }
+                    let (key, provider, new) = assign(&mut held, f, &s.name)?;
+                    let reference = Reference::parse(&format!("tv://{}/{}", key.item, key.field))?;
+                    if new && !args.dry_run {
+                        if let Some(v) = &vault {
+                            store_verified(v, &key, provider, &f.value, &now)?;
+                        }
+                    }
+                    lines.push(format!(
+                        "  {}: {} {} → {reference}{}",
+                        s.name,
+                        f.place.describe(),
+                        masked(&catalogue, f),
+                        if new { "" } else { " (already in the vault)" }
+                    ));
+                    stored_refs.push(reference.to_string());
+                    stored.push((f.value.clone(), reference.clone()));
+                    with_refs.push((f.clone(), Some(reference)));
+                }
+                let rw =
+                    secure::rewrite(loaded.found.client, &s.transport, &with_refs, &tokenvault);
+                for note in &rw.left {
+                    left_any = true;
+                    printer.warning(&format!("{label}: server '{}': {note}", s.name));
+                }
+                if !rw.ops.is_empty() {
+                    loaded.doc.edit_server(&s.location, &s.name, &rw.ops)?;
+                }
+            }
+            let new_text = loaded.doc.to_text();
+            if new_text == loaded.text {
+                continue;
+            }
+            changed_files += 1;
+            if args.dry_run {
+                let shown = mask_values(&loaded.text, &servers, &catalogue);
+                printer.data(&mcp_files::unified_diff(
+                    &shown,
+                    &new_text,
+                    &loaded.found.path.display().to_string(),
+                ))?;
+                continue;
+            }
+            let backup_text = secure::backup_text(&loaded.text, &stored);
+            let backup =
+                mcp_files::rewrite(&home, &loaded, &new_text, &backup_text, "secure", &now)?;
+            printer.line(&format!("secured {label}"))?;
+            for l in &lines {
+                printer.line(l)?;
+            }
+            printer.note(&format!("  backup: {}", backup.display()));
+        }
+    }
+    if !args.dry_run && !stored_refs.is_empty() {
+        stored_refs.sort();
+        stored_refs.dedup();
+        audit::record(
+            ctx,
+            "mcp-secure",
+            backend_name.as_deref(),
+            &stored_refs,
+            "ok",
+        );
+    }
+    if changed_files == 0 {
+        printer.note(if left_any {
+            "Nothing else to change."
+        } else {
+            "Nothing to change: no plaintext secrets in the client configs found."
+        });
+    } else if args.dry_run {
+        printer.note("Dry run: nothing was stored or written.");
+    } else {
+        printer.hint("restart the client (or reload its MCP servers) to launch them through tokenvault; `tokenvault mcp restore` undoes this");
+    }
+    Ok(Outcome::Success)
+}
+
+/// Every current value the vault holds, with its key (to reuse a value stored before).
+fn held_values(vault: &Vault<'_>) -> Result<Vec<(Key, Secret)>> {
+    let index = vault.load_index()?;
+    let keys = vault.keys(&index)?;
+    let values = vault.store().get_many(&keys)?;
+    Ok(keys
+        .into_iter()
+        .zip(values)
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect())
+}
+
+/// Stores a value and reads it back; only then may a config stop holding it.
+fn store_verified(
+    vault: &Vault<'_>,
+    key: &Key,
+    provider: Option<String>,
+    value: &Secret,
+    now: &str,
+) -> Result<()> {
+    let target = Target {
+        key: key.clone(),
+        provider,
+    };
+    vault.write(&target, value, now)?;
+    if vault.store().get(key)?.as_ref() != Some(value) {
+        return Err(hinted(
+            format!("{} did not read back after storing", target.reference()),
+            "no config was changed; check the backend with `tokenvault doctor`",
+        ));
+    }
+    Ok(())
+}
+
+/// Lowercase name safe for an item or field: other characters become `-`.
+fn slug(text: &str, keep_underscore: bool) -> String {
+    let mut s: String = text
+        .chars()
+        .map(|c| {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || (keep_underscore && c == '_') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    s = s
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_owned();
+    s.truncate(48);
+    s
+}
+
+/// The key a finding goes to: the vault's key for the same value, else a free one. Returns
+/// whether the value still has to be stored.
+fn assign(
+    held: &mut Vec<(Key, Secret)>,
+    f: &Finding,
+    server: &str,
+) -> Result<(Key, Option<String>, bool)> {
+    let provider = f.provider.as_ref().map(|p| p.0.clone());
+    if let Some((k, _)) = held.iter().find(|(_, v)| v == &f.value) {
+        return Ok((k.clone(), provider, false));
+    }
+    let server_slug = match slug(server, false) {
+        s if s.is_empty() => "mcp-server".to_owned(),
+        s => s,
+    };
+    let (base, field) = match &f.provider {
+        Some((p, field)) => (p.clone(), field.clone()),
+        None => {
+            let name = match &f.place {
+                Place::Env { var } | Place::DockerEnv { var, .. } => var.clone(),
+                Place::Header { name, .. } => name.clone(),
+                _ => "token".to_owned(),
+            };
+            let field = match slug(&name, true) {
+                s if s.is_empty() => "token".to_owned(),
+                s => s,
+            };
+            (server_slug.clone(), field)
+        }
+    };
+    let field = FieldName::new(&field)?;
+    let mut candidates = vec![base.clone()];
+    if base != server_slug {
+        candidates.push(format!("{base}-{server_slug}"));
+    }
+    for n in 2..100 {
+        candidates.push(format!("{base}-{server_slug}-{n}"));
+    }
+    for c in candidates {
+        let Ok(item) = ItemName::new(&c) else {
+            continue;
+        };
+        let key = Key::new(item, field.clone());
+        if !held
+            .iter()
+            .any(|(k, _)| k.item == key.item && k.field == key.field)
+        {
+            held.push((key.clone(), f.value.clone()));
+            return Ok((key, provider, true));
+        }
+    }
+    Err(hinted(
+        format!("no free item name for the secret in server '{server}'"),
+        "remove unused items with `tokenvault rm`, then run the command again",
+    ))
+}
+
+/// The config text with every secret found in it masked, for the dry-run diff.
+fn mask_values(text: &str, servers: &[super::Inspected], catalogue: &Catalogue) -> String {
+    let mut out = text.to_owned();
+    for s in servers {
+        for f in &s.findings {
+            let v = f.value.expose_secret();
+            if !v.is_empty() {
+                out = out.replace(v, &masked(catalogue, f));
+            }
+        }
+    }
+    out
 }

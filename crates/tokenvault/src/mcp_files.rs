@@ -1,0 +1,297 @@
+//! The side effects of `tokenvault mcp`: finding client configs on this machine, reading them,
+//! and rewriting them safely. The text work is `tokenvault_core::mcp`'s.
+//!
+//! A rewrite: refuses a symlink or a read-only file; saves a backup (the original with each
+//! secret replaced by a marker naming its reference, 0600 in `<home>/mcp-backups`) before touching
+//! anything; re-reads the file under tokenvault's lock and aborts if the client changed it since we
+//! read it; replaces it atomically (temp file, fsync, rename) and keeps its permissions.
+
+use crate::envvars;
+use crate::error::hinted;
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use tokenvault_core::mcp::{self, ClientId, Document, Format, Machine, Os, Probe, Scope};
+use tokenvault_store::fsutil;
+
+/// A client config that exists on this machine.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub client: ClientId,
+    pub scope: Scope,
+    pub path: PathBuf,
+}
+
+/// This machine as discovery sees it: home, platform directories, `CODEX_HOME`, and the current
+/// directory as the project.
+pub fn machine() -> Result<Machine> {
+    let os = if cfg!(target_os = "macos") {
+        Os::MacOs
+    } else if cfg!(windows) {
+        Os::Windows
+    } else {
+        Os::Linux
+    };
+    let home = envvars::get(envvars::HOME)
+        .or_else(|| envvars::get(envvars::USERPROFILE))
+        .map(PathBuf::from)
+        .context("cannot tell where your home directory is: set HOME")?;
+    let path = |name: &str| envvars::get(name).map(PathBuf::from);
+    Ok(Machine {
+        os,
+        home,
+        xdg_config_home: path(envvars::XDG_CONFIG_HOME),
+        appdata: path(envvars::APPDATA),
+        local_appdata: path(envvars::LOCALAPPDATA),
+        codex_home: path(envvars::CODEX_HOME),
+        project: std::env::current_dir().ok(),
+    })
+}
+
+/// Every client config that exists, in the table's order (a project file that is also the user
+/// file, as when run from the home directory, is listed once).
+pub fn discover(machine: &Machine, only: Option<ClientId>) -> Vec<Found> {
+    let mut out: Vec<Found> = Vec::new();
+    for c in mcp::candidates(machine) {
+        if only.is_some_and(|o| o != c.client) {
+            continue;
+        }
+        let paths = match c.probe {
+            Probe::File(p) => vec![p],
+            Probe::Prefixed {
+                dir,
+                prefix,
+                suffix,
+            } => {
+                let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                    .map(|e| e.path().join(&suffix))
+                    .collect();
+                v.sort();
+                v
+            }
+        };
+        for path in paths {
+            let exists = std::fs::symlink_metadata(&path).is_ok();
+            if exists && !out.iter().any(|f| f.path == path) {
+                out.push(Found {
+                    client: c.client,
+                    scope: c.scope,
+                    path,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// A config read into memory.
+pub struct Loaded {
+    pub found: Found,
+    pub text: String,
+    pub doc: Document,
+}
+
+/// Reads and parses a config; errors name the file and never quote it.
+pub fn load(found: &Found) -> Result<Loaded> {
+    let path = &found.path;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        hinted(
+            format!("{} is not UTF-8 text", path.display()),
+            "tokenvault reads client configs as the clients write them: UTF-8 JSON or TOML",
+        )
+    })?;
+    let doc = Document::parse(found.client.format(), &text).map_err(|e| {
+        hinted(
+            format!("{} ({}): {e}", path.display(), found.client.name()),
+            "fix the file (the client cannot read it either), then run the command again; nothing was changed",
+        )
+    })?;
+    Ok(Loaded {
+        found: found.clone(),
+        text,
+        doc,
+    })
+}
+
+/// What a backup's sidecar records.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BackupMeta {
+    pub client: String,
+    pub path: PathBuf,
+    pub created: String,
+    /// `secure`, `add` or `restore`: the command that was about to rewrite the file.
+    pub before: String,
+    /// The backup's text file, beside this sidecar.
+    pub file: String,
+}
+
+pub fn backup_dir(home: &Path) -> PathBuf {
+    home.join("mcp-backups")
+}
+
+fn lock_path(home: &Path) -> PathBuf {
+    home.join("mcp.lock")
+}
+
+/// Refuses what tokenvault must not rewrite in place: a symlink (the link would be replaced by
+/// a file) or a file without write permission.
+pub fn check_rewritable(path: &Path) -> Result<()> {
+    let meta =
+        std::fs::symlink_metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(path)
+            .map(|t| t.display().to_string())
+            .unwrap_or_else(|_| "its target".into());
+        return Err(hinted(
+            format!("{} is a symbolic link (to {target}); tokenvault does not rewrite through links", path.display()),
+            "nothing was changed; to secure it, replace the link with a copy of the file, or edit the target with the changes `--dry-run` shows",
+        ));
+    }
+    if meta.permissions().readonly() {
+        return Err(hinted(
+            format!("{} is read-only", path.display()),
+            "nothing was changed; make it writable (`chmod u+w FILE`) if tokenvault should rewrite it",
+        ));
+    }
+    Ok(())
+}
+
+/// Replaces the config at `loaded` with `new_text`, after saving `backup_text` as its backup.
+/// Returns the backup's path.
+pub fn rewrite(
+    home: &Path,
+    loaded: &Loaded,
+    new_text: &str,
+    backup_text: &str,
+    before: &str,
+    now: &str,
+) -> Result<PathBuf> {
+    let path = &loaded.found.path;
+    check_rewritable(path)?;
+    fsutil::ensure_private_dir(home)?;
+    let _lock = fsutil::FileLock::exclusive(&lock_path(home))?;
+    let backup = save_backup(home, &loaded.found, backup_text, before, now).map_err(|e| {
+        hinted(
+            format!("cannot write the backup of {}: {e:#}", path.display()),
+            format!(
+                "nothing was changed; check that {} is writable",
+                backup_dir(home).display()
+            ),
+        )
+    })?;
+    let current = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    if current != loaded.text.as_bytes() {
+        return Err(hinted(
+            format!(
+                "{} changed while tokenvault was working on it (is {} running and saving it?)",
+                path.display(),
+                loaded.found.client.name()
+            ),
+            "nothing was written; run the command again",
+        ));
+    }
+    write_keeping_mode(path, new_text.as_bytes())?;
+    Ok(backup)
+}
+
+/// Atomic replace that keeps the file's permission bits.
+pub fn write_keeping_mode(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mode = std::fs::metadata(path).ok().map(|m| m.permissions());
+    fsutil::atomic_write(path, bytes)?;
+    if let Some(perm) = mode {
+        std::fs::set_permissions(path, perm)
+            .with_context(|| format!("restoring the permissions of {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn save_backup(home: &Path, found: &Found, text: &str, before: &str, now: &str) -> Result<PathBuf> {
+    let dir = backup_dir(home);
+    fsutil::ensure_private_dir(&dir)?;
+    let ext = match found.client.format() {
+        Format::Toml => "toml",
+        _ => "json",
+    };
+    let stamp: String = now
+        .chars()
+        .map(|c| if c == ':' { '-' } else { c })
+        .collect();
+    let tag = path_tag(&found.path);
+    let mut n = 0;
+    let (base, file) = loop {
+        let base = if n == 0 {
+            format!("{stamp}-{}-{tag}", found.client.id())
+        } else {
+            format!("{stamp}-{}-{tag}-{n}", found.client.id())
+        };
+        let file = dir.join(format!("{base}.{ext}"));
+        if !file.exists() {
+            break (base, file);
+        }
+        n += 1;
+    };
+    fsutil::atomic_write(&file, text.as_bytes())?;
+    let meta = BackupMeta {
+        client: found.client.id().to_owned(),
+        path: found.path.clone(),
+        created: now.to_owned(),
+        before: before.to_owned(),
+        file: file
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    };
+    fsutil::atomic_write(
+        &dir.join(format!("{base}.meta.json")),
+        serde_json::to_string_pretty(&meta)?.as_bytes(),
+    )?;
+    Ok(file)
+}
+
+/// A short stable tag for a path, so backups of two files of one client do not mix.
+fn path_tag(path: &Path) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(path.to_string_lossy().as_bytes());
+    digest[..4].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every backup taken before `secure` or `add`, newest first.
+pub fn backups(home: &Path) -> Result<Vec<(BackupMeta, PathBuf)>> {
+    let dir = backup_dir(home);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+    };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".meta.json") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(entry.path()) else {
+            continue;
+        };
+        let Ok(meta) = serde_json::from_str::<BackupMeta>(&text) else {
+            continue;
+        };
+        let file = dir.join(&meta.file);
+        out.push((meta, file));
+    }
+    out.sort_by(|a, b| b.0.created.cmp(&a.0.created).then(b.1.cmp(&a.1)));
+    Ok(out)
+}
+
+/// A unified diff of two texts (for `--dry-run`), with file names as headers.
+pub fn unified_diff(old: &str, new: &str, name: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("{name} (now)"), &format!("{name} (secured)"))
+        .to_string()
+}
