@@ -390,9 +390,22 @@ pub struct VerifyArgs {
 pub struct ImportArgs {
     #[command(subcommand)]
     pub source: ImportSource,
-    /// Show what would be imported; store nothing.
+    /// Show what would be imported (and which files would be rewritten or shredded); change nothing.
     #[arg(long, global = true)]
     pub dry_run: bool,
+    /// Skip the live check of imported tokens (with --shred: shred after the read-back alone).
+    #[arg(long, global = true)]
+    pub no_verify: bool,
+    /// Once every secret of a source file is stored, read back and verified live, overwrite the
+    /// file with zeros and delete it. A dotenv or JSON file that also holds other values is
+    /// rewritten instead (secrets become tv:// references), with no plaintext backup.
+    #[arg(long, global = true)]
+    pub shred: bool,
+    /// dotenv, ipfs-kit: rewrite the file in place, each imported secret replaced by its tv://
+    /// reference (comments, order and mode kept; the original is kept as FILE.bak unless --shred),
+    /// so that `tokenvault run --env-file FILE` works.
+    #[arg(long, global = true)]
+    pub rewrite: bool,
 }
 
 #[derive(Debug, Subcommand)]
