@@ -205,15 +205,6 @@ fn rollback(
     args: &RotateArgs,
     subject: &mut crate::audit::Subject,
 ) -> Result<Outcome> {
-    if args.stdin {
-        return Err(hinted(
-            "--rollback takes no new value",
-            format!(
-                "run `tokenvault rotate {} --rollback` without --stdin",
-                args.reference
-            ),
-        ));
-    }
     let reference = super::parse_ref(&args.reference)?;
     subject.references = vec![reference.to_string()];
     let printer = ctx.printer.clone();
