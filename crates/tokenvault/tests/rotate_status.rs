@@ -150,6 +150,17 @@ fn rotate_refuses_what_it_cannot_do_safely() {
         stderr(&no_prev)
     );
 
+    let both = env.run_stdin(
+        &["rotate", "huggingface", "--rollback", "--stdin"],
+        Some(&old),
+    );
+    assert_code(&both, 2);
+    assert!(
+        stderr(&both).contains("cannot be used with"),
+        "{}",
+        stderr(&both)
+    );
+
     let same = env.run_stdin(&["rotate", "huggingface", "--stdin"], Some(&old));
     assert_code(&same, 2);
     assert!(
