@@ -25,66 +25,120 @@ pub fn parse(text: &str) -> Result<Vec<DotenvEntry>, DotenvError> {
     let mut out = Vec::new();
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
-        let err = |message: String| DotenvError { line, message };
-        let trimmed = raw.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
+        if let Some(p) = parse_line(raw).map_err(|message| DotenvError { line, message })? {
+            out.push(DotenvEntry {
+                key: p.key.to_owned(),
+                value: p.value,
+                line,
+            });
         }
-        let body = trimmed
-            .strip_prefix("export ")
-            .map(str::trim_start)
-            .unwrap_or(trimmed);
-        let Some((key, rest)) = body.split_once('=') else {
-            return Err(err("expected KEY=value".into()));
-        };
-        let key = key.trim();
-        if !is_valid_var(key) {
-            return Err(err(format!(
-                "'{}' is not a valid variable name",
-                key.chars().take(64).collect::<String>()
-            )));
-        }
-        let rest = rest.trim_start();
-        let value = if let Some(inner) = rest.strip_prefix('\'') {
-            let end = inner
-                .find('\'')
-                .ok_or_else(|| err("unterminated single quote".into()))?;
-            check_tail(&inner[end + 1..]).map_err(err)?;
-            inner[..end].to_owned()
-        } else if let Some(inner) = rest.strip_prefix('"') {
-            let mut value = String::new();
-            let mut chars = inner.char_indices();
-            let mut closed = None;
-            while let Some((idx, c)) = chars.next() {
-                match c {
-                    '\\' => match chars.next() {
-                        Some((_, 'n')) => value.push('\n'),
-                        Some((_, 'r')) => value.push('\r'),
-                        Some((_, 't')) => value.push('\t'),
-                        Some((_, other)) => value.push(other),
-                        None => return Err(err("unterminated double quote".into())),
-                    },
-                    '"' => {
-                        closed = Some(idx);
-                        break;
-                    }
-                    c => value.push(c),
+    }
+    Ok(out)
+}
+
+/// One parsed `KEY=value` line, with where the value (quotes included) sits in the line.
+struct ParsedLine<'a> {
+    key: &'a str,
+    value: String,
+    /// Byte range of the value as written, quotes included, within the raw line.
+    span: std::ops::Range<usize>,
+}
+
+/// Parses one line: `Ok(None)` for blank lines and comments.
+fn parse_line(raw: &str) -> Result<Option<ParsedLine<'_>>, String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() || trimmed.starts_with('#') {
+        return Ok(None);
+    }
+    let body = trimmed
+        .strip_prefix("export ")
+        .map(str::trim_start)
+        .unwrap_or(trimmed);
+    let Some((key, rest)) = body.split_once('=') else {
+        return Err("expected KEY=value".into());
+    };
+    let key = key.trim();
+    if !is_valid_var(key) {
+        return Err(format!(
+            "'{}' is not a valid variable name",
+            key.chars().take(64).collect::<String>()
+        ));
+    }
+    let rest = rest.trim_start();
+    // `rest` is a subslice of `raw`: its offset locates the value.
+    let start = rest.as_ptr() as usize - raw.as_ptr() as usize;
+    let (value, len) = if let Some(inner) = rest.strip_prefix('\'') {
+        let end = inner
+            .find('\'')
+            .ok_or_else(|| "unterminated single quote".to_owned())?;
+        check_tail(&inner[end + 1..])?;
+        (inner[..end].to_owned(), end + 2)
+    } else if let Some(inner) = rest.strip_prefix('"') {
+        let mut value = String::new();
+        let mut chars = inner.char_indices();
+        let mut closed = None;
+        while let Some((idx, c)) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some((_, 'n')) => value.push('\n'),
+                    Some((_, 'r')) => value.push('\r'),
+                    Some((_, 't')) => value.push('\t'),
+                    Some((_, other)) => value.push(other),
+                    None => return Err("unterminated double quote".into()),
+                },
+                '"' => {
+                    closed = Some(idx);
+                    break;
                 }
+                c => value.push(c),
             }
-            let end = closed.ok_or_else(|| err("unterminated double quote".into()))?;
-            check_tail(&inner[end + 1..]).map_err(err)?;
-            value
-        } else {
-            let v = match rest.find(" #") {
-                Some(idx) => &rest[..idx],
-                None => rest,
-            };
-            v.trim_end().to_owned()
+        }
+        let end = closed.ok_or_else(|| "unterminated double quote".to_owned())?;
+        check_tail(&inner[end + 1..])?;
+        (value, end + 2)
+    } else {
+        let v = match rest.find(" #") {
+            Some(idx) => &rest[..idx],
+            None => rest,
         };
-        out.push(DotenvEntry {
-            key: key.to_owned(),
-            value,
-            line,
+        let v = v.trim_end();
+        (v.to_owned(), v.len())
+    };
+    Ok(Some(ParsedLine {
+        key,
+        value,
+        span: start..start + len,
+    }))
+}
+
+/// Rewrites `text` with the value on each given line (1-based) replaced by `replacement`, written
+/// unquoted; everything else — comments, `export`, spacing, quotes of other lines, line endings —
+/// stays byte for byte. Replacements must need no quoting (e.g. `tv://` references).
+pub fn replace_values(text: &str, replacements: &[(usize, &str)]) -> Result<String, DotenvError> {
+    let mut out = String::with_capacity(text.len());
+    let mut done = 0;
+    for (i, chunk) in text.split_inclusive('\n').enumerate() {
+        let line = i + 1;
+        let Some((_, new)) = replacements.iter().find(|(l, _)| *l == line) else {
+            out.push_str(chunk);
+            continue;
+        };
+        // `lines()` (which `parse` uses) drops a trailing "\r" too.
+        let raw = chunk.strip_suffix('\n').unwrap_or(chunk);
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        let err = |message: String| DotenvError { line, message };
+        let Some(p) = parse_line(raw).map_err(err)? else {
+            return Err(err("no KEY=value on this line to replace".into()));
+        };
+        out.push_str(&chunk[..p.span.start]);
+        out.push_str(new);
+        out.push_str(&chunk[p.span.end..]);
+        done += 1;
+    }
+    if done != replacements.len() {
+        return Err(DotenvError {
+            line: text.lines().count() + 1,
+            message: "a line to replace is past the end of the file".into(),
         });
     }
     Ok(out)
@@ -173,6 +227,31 @@ mod tests {
             .unwrap_err()
             .message
             .contains("after the closing quote"));
+    }
+
+    #[test]
+    fn replacing_values_keeps_everything_else() {
+        let text =
+            "# top\r\nexport HF_TOKEN = \"hf_x\"  # main\r\nA='keep'\nB=plain # note\nC=last";
+        let out = replace_values(
+            text,
+            &[
+                (2, "tv://huggingface/token"),
+                (4, "tv://b/token"),
+                (5, "tv://c/token"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "# top\r\nexport HF_TOKEN = tv://huggingface/token  # main\r\nA='keep'\nB=tv://b/token # note\nC=tv://c/token"
+        );
+        let back = parse(&out).unwrap();
+        assert_eq!(back[0].value, "tv://huggingface/token");
+        assert_eq!(back[1].value, "keep");
+        assert_eq!(replace_values(text, &[(1, "x")]).unwrap_err().line, 1);
+        assert!(replace_values(text, &[(9, "x")]).is_err());
+        assert_eq!(replace_values("A=1\n", &[]).unwrap(), "A=1\n");
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod name;
 pub mod provider;
 pub mod reference;
 pub mod secret;
+pub mod status;
 pub mod template;
 pub mod verify;
 

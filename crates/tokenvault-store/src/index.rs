@@ -46,6 +46,9 @@ pub struct FieldMeta {
     pub has_previous: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<Verification>,
+    /// When `rotate` last replaced the value (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotated: Option<String>,
 }
 
 /// The outcome of the last live check.
@@ -102,6 +105,7 @@ impl Index {
                 updated: now.to_owned(),
                 has_previous: false,
                 verified: None,
+                rotated: None,
             });
         f.masked = masked;
         f.updated = now.to_owned();

@@ -50,9 +50,11 @@ pub enum Command {
     Rm(RmArgs),
     /// Check stored values: format offline, then the provider's live check.
     Verify(VerifyArgs),
-    /// Move plaintext tokens into the vault: the Hub's token files, a .env file, or variables.
+    /// Move plaintext tokens into the vault: the Hub's token files, a .env file, the ipfs_kit
+    /// config, or variables; --rewrite/--shred then remove the plaintext.
     Import(ImportArgs),
-    /// Explain the setup: backend and why, vault state, permissions, shadowing variables.
+    /// Explain the setup: backend and why, vault state, permissions, shadowing variables, and
+    /// plaintext tokens still lying in known places (with the command that fixes each).
     Doctor,
     /// File backend: derive the vault key once and cache it, so later processes need no passphrase.
     Unlock(UnlockArgs),
@@ -80,7 +82,8 @@ pub enum Command {
     /// MCP clients: find plaintext tokens in their configs, secure them, add servers, bridge remote ones.
     #[command(subcommand)]
     Mcp(McpCommand),
-    /// Replace a token with a new one (guided), keeping the previous value for --rollback.
+    /// Replace a token with a new one (guided): shows where to create it, checks it live before
+    /// storing it, keeps the previous value for --rollback, and says where to revoke the old one.
     Rotate(RotateArgs),
     /// What needs attention: stale, expiring, unverified or failed tokens, and references profiles miss.
     Status(StatusArgs),
@@ -179,20 +182,23 @@ pub struct McpHeadersArgs {
 pub struct RotateArgs {
     /// The field to rotate (ITEM, ITEM/FIELD or tv://ITEM/FIELD).
     pub reference: String,
-    /// Put the previous value back.
-    #[arg(long)]
+    /// Swap the previous value back (the current one becomes the previous: rollback again undoes it).
+    #[arg(long, conflicts_with_all = ["stdin", "no_verify"])]
     pub rollback: bool,
     /// Read the new value from standard input instead of a hidden prompt.
     #[arg(long)]
     pub stdin: bool,
-    /// Skip the live check of the new value.
+    /// Store the new value without the live check (a rejected or unreachable check otherwise
+    /// keeps the current value).
     #[arg(long)]
     pub no_verify: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// A token older than this many days is stale.
+    /// A token not changed for more than this many days is stale. (Also reported: expiring within
+    /// 14 days or expired, last live check failed, never checked, references profiles name but the
+    /// vault lacks. Exit 1 when anything needs attention.)
     #[arg(long, default_value_t = 90, value_name = "DAYS")]
     pub stale_days: u32,
 }
@@ -390,9 +396,22 @@ pub struct VerifyArgs {
 pub struct ImportArgs {
     #[command(subcommand)]
     pub source: ImportSource,
-    /// Show what would be imported; store nothing.
+    /// Show what would be imported (and which files would be rewritten or shredded); change nothing.
     #[arg(long, global = true)]
     pub dry_run: bool,
+    /// Skip the live check of imported tokens (with --shred: shred after the read-back alone).
+    #[arg(long, global = true)]
+    pub no_verify: bool,
+    /// Once every secret of a source file is stored, read back and verified live, overwrite the
+    /// file with zeros and delete it. A dotenv or JSON file that also holds other values is
+    /// rewritten instead (secrets become tv:// references), with no plaintext backup.
+    #[arg(long, global = true)]
+    pub shred: bool,
+    /// dotenv, ipfs-kit: rewrite the file in place, each imported secret replaced by its tv://
+    /// reference (comments, order and mode kept; the original is kept as FILE.bak unless --shred),
+    /// so that `tokenvault run --env-file FILE` works.
+    #[arg(long, global = true)]
+    pub rewrite: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -9,6 +9,7 @@ mod context;
 mod envvars;
 mod error;
 mod hardening;
+mod livecheck;
 mod masked;
 mod mcp_files;
 mod printer;

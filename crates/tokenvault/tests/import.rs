@@ -313,3 +313,337 @@ fn ipfs_kit_config_json() {
         stderr(&out)
     );
 }
+
+// --- --shred and --rewrite ---------------------------------------------------------------------
+
+use common::hub::Hub;
+
+fn env_with_hub(hub: &Hub) -> Env {
+    let mut env = Env::new();
+    env.vars.push(("HF_ENDPOINT".into(), hub.url.clone()));
+    env
+}
+
+#[cfg(unix)]
+fn mode(p: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+#[cfg(unix)]
+fn set_mode(p: &std::path::Path, m: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).unwrap();
+}
+
+/// A second name for `file`'s inode: after a shred it shows what happened to the old bytes.
+fn hard_link(env: &Env, file: &std::path::Path) -> std::path::PathBuf {
+    let link = env.path(&format!(
+        "{}.inode",
+        file.file_name().unwrap().to_string_lossy()
+    ));
+    std::fs::hard_link(file, &link).unwrap();
+    link
+}
+
+fn audit_log(env: &Env) -> String {
+    std::fs::read_to_string(env.home.join("audit.jsonl")).unwrap_or_default()
+}
+
+#[test]
+fn shred_removes_only_sources_whose_tokens_verified() {
+    let (good, bad) = (hf_token(), hf_token());
+    let hub = Hub::start(&[&good]);
+    let mut env = env_with_hub(&hub);
+    let hf_home = env.path("hf");
+    std::fs::create_dir_all(&hf_home).unwrap();
+    // As huggingface_hub writes them: the active token, and every saved token by name.
+    let token_file = hf_home.join("token");
+    let stored = hf_home.join("stored_tokens");
+    std::fs::write(&token_file, &good).unwrap();
+    let stored_text = format!("[laptop]\nhf_token = {good}\n\n[old-ci]\nhf_token = {bad}\n\n");
+    std::fs::write(&stored, &stored_text).unwrap();
+    let link = hard_link(&env, &token_file);
+    env.vars
+        .push(("HF_HOME".into(), hf_home.display().to_string()));
+
+    let dry = env.run(&["import", "huggingface", "--shred", "--dry-run"]);
+    assert_ok(&dry);
+    assert!(token_file.exists() && stored.exists());
+    assert!(
+        stderr(&dry).contains(&format!(
+            "Would overwrite and delete {}",
+            token_file.display()
+        )),
+        "{}",
+        stderr(&dry)
+    );
+
+    let out = env.run(&["import", "huggingface", "--shred"]);
+    assert_code(&out, 1);
+    let err = stderr(&out);
+    assert_no_secret(&out, &good, "shred");
+    assert_no_secret(&out, &bad, "shred");
+    // Both tokens are in the vault; the rejected one is reported.
+    assert_eq!(env.get("huggingface"), good);
+    assert_eq!(env.get("huggingface-old-ci"), bad);
+    assert!(err.contains("Verified tv://huggingface/token"), "{err}");
+    assert!(
+        err.contains("tv://huggingface-old-ci/token is in the vault, but"),
+        "{err}"
+    );
+    // The token file held only the verified token: overwritten, then deleted.
+    assert!(!token_file.exists(), "{err}");
+    assert!(
+        err.contains(&format!("Shredded {}", token_file.display())),
+        "{err}"
+    );
+    let old_bytes = std::fs::read(&link).unwrap();
+    assert_eq!(old_bytes.len(), good.len());
+    assert!(old_bytes.iter().all(|b| *b == 0), "not overwritten");
+    // stored_tokens holds a rejected token: untouched, byte for byte.
+    assert_eq!(std::fs::read_to_string(&stored).unwrap(), stored_text);
+    assert!(
+        err.contains(&format!(
+            "{} was not shredded and is unchanged",
+            stored.display()
+        )) && err.contains("not verified live"),
+        "{err}"
+    );
+
+    let log = audit_log(&env);
+    assert!(log.contains(r#""action":"import""#), "{log}");
+    assert!(
+        log.contains("tv://huggingface/token") && log.contains("tv://huggingface-old-ci/token")
+    );
+    assert!(
+        !log.contains(&good) && !log.contains(&bad),
+        "value in the audit log"
+    );
+}
+
+#[test]
+fn shred_a_dotenv_of_tokens_only_and_rewrite_one_with_other_values() {
+    let good = hf_token();
+    let hub = Hub::start(&[&good]);
+    let env = env_with_hub(&hub);
+
+    // Tokens only: deleted after a zero fill.
+    let only = env.path("only.env");
+    std::fs::write(&only, format!("# token\nHF_TOKEN={good}\n")).unwrap();
+    let link = hard_link(&env, &only);
+    let out = env.run(&["import", "dotenv", &only.display().to_string(), "--shred"]);
+    assert_ok(&out);
+    assert!(!only.exists());
+    assert!(std::fs::read(&link).unwrap().iter().all(|b| *b == 0));
+    assert_no_secret(&out, &good, "shred dotenv");
+
+    // Other values too: rewritten with references, no plaintext backup, old bytes zeroed.
+    let mixed = env.path("mixed.env");
+    let text = format!("# app\nHF_TOKEN={good}\nDEBUG=1\n");
+    std::fs::write(&mixed, &text).unwrap();
+    #[cfg(unix)]
+    set_mode(&mixed, 0o640);
+    let link = hard_link(&env, &mixed);
+    let out = env.run(&["import", "dotenv", &mixed.display().to_string(), "--shred"]);
+    assert_ok(&out);
+    assert_eq!(
+        std::fs::read_to_string(&mixed).unwrap(),
+        "# app\nHF_TOKEN=tv://huggingface/token\nDEBUG=1\n"
+    );
+    #[cfg(unix)]
+    assert_eq!(mode(&mixed), 0o640);
+    assert!(
+        stderr(&out).contains("Rewrote") && stderr(&out).contains("no plaintext backup"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(files_under(env.dir.path())
+        .iter()
+        .all(|p| !p.to_string_lossy().contains(".bak")));
+    let old = std::fs::read(&link).unwrap();
+    assert_eq!(old.len(), text.len());
+    assert!(old.iter().all(|b| *b == 0));
+    for f in files_under(env.dir.path()) {
+        let bytes = std::fs::read(&f).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(&good),
+            "plaintext left in {}",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn shred_leaves_a_dotenv_with_a_rejected_token_byte_for_byte() {
+    let bad = hf_token();
+    let hub = Hub::start(&[]);
+    let env = env_with_hub(&hub);
+    let file = env.path(".env");
+    let text = format!("HF_TOKEN={bad}\n");
+    std::fs::write(&file, &text).unwrap();
+    let out = env.run(&["import", "dotenv", &file.display().to_string(), "--shred"]);
+    assert_code(&out, 1);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+    assert!(
+        stderr(&out).contains("was not shredded and is unchanged"),
+        "{}",
+        stderr(&out)
+    );
+    assert_no_secret(&out, &bad, "rejected");
+    // Unreachable provider: not verified, so not shredded either (unless --no-verify).
+    let offline = Env::new();
+    let file = offline.path(".env");
+    std::fs::write(&file, &text).unwrap();
+    let out = offline.run(&["import", "dotenv", &file.display().to_string(), "--shred"]);
+    assert_ok(&out);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+    let out = offline.run(&[
+        "import",
+        "dotenv",
+        &file.display().to_string(),
+        "--shred",
+        "--no-verify",
+    ]);
+    assert_ok(&out);
+    assert!(!file.exists());
+}
+
+#[test]
+fn rewrite_replaces_secrets_with_references_that_run_env_file_resolves() {
+    let env = Env::new();
+    let hf = hf_token();
+    let secret = aws_secret();
+    let file = env.path("app.env");
+    let text = format!(
+        "# app settings\r\nexport HF_TOKEN=\"{hf}\"  # main token\nAWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\nAWS_SECRET_ACCESS_KEY='{secret}'\nAWS_REGION=eu-west-1\nDEBUG=1\n"
+    );
+    std::fs::write(&file, &text).unwrap();
+    #[cfg(unix)]
+    set_mode(&file, 0o640);
+    let file_s = file.display().to_string();
+
+    let out = env.run(&["import", "dotenv", &file_s, "--rewrite", "--no-verify"]);
+    assert_ok(&out);
+    assert_no_secret(&out, &hf, "rewrite");
+    assert_no_secret(&out, &secret, "rewrite");
+    let rewritten = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        rewritten,
+        "# app settings\r\nexport HF_TOKEN=tv://huggingface/token  # main token\nAWS_ACCESS_KEY_ID=tv://aws/access_key_id\nAWS_SECRET_ACCESS_KEY=tv://aws/secret_access_key\nAWS_REGION=eu-west-1\nDEBUG=1\n"
+    );
+    #[cfg(unix)]
+    assert_eq!(mode(&file), 0o640);
+    let backup = env.path("app.env.bak");
+    assert_eq!(std::fs::read_to_string(&backup).unwrap(), text);
+    #[cfg(unix)]
+    assert_eq!(mode(&backup), 0o600);
+    assert!(
+        stderr(&out).contains(&format!("tokenvault run --env-file {file_s}")),
+        "{}",
+        stderr(&out)
+    );
+
+    // The rewritten file works with `run --env-file`.
+    let run = env.run(&[
+        "run",
+        "--env-file",
+        &file_s,
+        "--",
+        "sh",
+        "-c",
+        "printf '%s|%s|%s|%s' \"$HF_TOKEN\" \"$AWS_SECRET_ACCESS_KEY\" \"$AWS_REGION\" \"$DEBUG\"",
+    ]);
+    assert_ok(&run);
+    assert_eq!(stdout(&run), format!("{hf}|{secret}|eu-west-1|1"));
+
+    // Idempotent: references are skipped, the region is already stored, nothing is rewritten
+    // and there is no second backup.
+    let again = env.run(&["import", "dotenv", &file_s, "--rewrite"]);
+    assert_ok(&again);
+    assert!(
+        stdout(&again).contains("AWS_REGION  already stored")
+            && !stdout(&again).contains("  imported  "),
+        "{}",
+        stdout(&again)
+    );
+    assert!(
+        stderr(&again).contains("HF_TOKEN: skipped (already a tv:// reference)"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), rewritten);
+    assert!(!env.path("app.env.bak.1").exists());
+}
+
+#[test]
+fn ipfs_kit_shred_rewrites_the_json_keeping_other_settings() {
+    let hf = hf_token();
+    let hub = Hub::start(&[&hf]);
+    let env = env_with_hub(&hub);
+    let secret = aws_secret();
+    let file = env.path("ipfs.json");
+    let text = format!(
+        "{{\n  \"huggingface\": {{\"token\": \"{hf}\", \"test_repo\": \"acme/test-model\"}},\n  \"aws\": {{\"secret_access_key\": \"{secret}\", \"region\": \"us-east-1\"}},\n  \"version\": 3\n}}\n"
+    );
+    std::fs::write(&file, &text).unwrap();
+    let out = env.run(&["import", "ipfs-kit", &file.display().to_string(), "--shred"]);
+    assert_ok(&out);
+    let new = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        new,
+        "{\n  \"huggingface\": {\"token\": \"tv://huggingface/token\", \"test_repo\": \"acme/test-model\"},\n  \"aws\": {\"secret_access_key\": \"tv://aws/secret_access_key\", \"region\": \"us-east-1\"},\n  \"version\": 3\n}\n"
+    );
+    assert_eq!(env.get("aws/secret_access_key"), secret);
+    // Idempotent: references are skipped, the rest is already stored.
+    let again = env.run(&["import", "ipfs-kit", &file.display().to_string(), "--shred"]);
+    assert_ok(&again);
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), new);
+    assert!(
+        stderr(&again).contains("token: skipped (already a tv:// reference)"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+#[test]
+fn malformed_sources_with_shred_are_reported_and_untouched() {
+    let env = Env::new();
+    let hf = hf_token();
+    let file = env.path("broken.env");
+    let text = format!("HF_TOKEN={hf}\nA='open\n");
+    std::fs::write(&file, &text).unwrap();
+    let out = env.run(&["import", "dotenv", &file.display().to_string(), "--shred"]);
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains(&format!("{}:2: unterminated single quote", file.display())),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+    assert_no_secret(&out, &hf, "malformed");
+
+    let binary = env.path("binary.env");
+    let mut bytes = format!("HF_TOKEN={hf}\nB=ok\n").into_bytes();
+    bytes.extend_from_slice(b"C=\xff\xfe\n");
+    std::fs::write(&binary, &bytes).unwrap();
+    let out = env.run(&[
+        "import",
+        "dotenv",
+        &binary.display().to_string(),
+        "--rewrite",
+    ]);
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains(&format!("{}:3: not UTF-8 text", binary.display())),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(std::fs::read(&binary).unwrap(), bytes);
+    assert_no_secret(&out, &hf, "binary");
+
+    let e = env.run(&["import", "env", "HF_TOKEN", "--shred"]);
+    assert_code(&e, 2);
+    assert!(stderr(&e).contains("environment variables are not files"));
+    assert!(!env.run(&["get", "huggingface"]).status.success());
+}

@@ -1,12 +1,19 @@
 //! `tokenvault doctor`: explains the setup and finds what is wrong — which backend and why, whether
 //! the OS keychain is usable, the vault's state and permissions, variables that shadow the vault,
-//! core-dump hardening. Exit 1 when it finds a problem.
+//! core-dump hardening, and plaintext tokens still lying in known places (the Hub's token files,
+//! `.env` files under the current directory, the ipfs_kit config), each with the exact `tokenvault
+//! import` command that moves it into the vault and removes the plaintext. Exit 1 when it finds a
+//! problem.
 
+use crate::cmd::import;
 use crate::context::{Ctx, Outcome};
+use crate::vault::mask_for;
 use crate::{envvars, hardening};
 use anyhow::Result;
 use serde_json::json;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use tokenvault_core::dotenv::shell_quote;
+use tokenvault_core::Catalogue;
 use tokenvault_store::{fsutil, BackendKind};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -21,6 +28,8 @@ struct Check {
     level: Level,
     detail: String,
     hint: Option<String>,
+    /// The file a finding is about (`--json`), when there is one.
+    path: Option<PathBuf>,
 }
 
 fn check(name: &'static str, level: Level, detail: impl Into<String>) -> Check {
@@ -29,6 +38,7 @@ fn check(name: &'static str, level: Level, detail: impl Into<String>) -> Check {
         level,
         detail: detail.into(),
         hint: None,
+        path: None,
     }
 }
 
@@ -169,6 +179,27 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
             )
         });
     }
+    for finder in PLAINTEXT_FINDERS {
+        let found = finder(&ctx.settings.catalogue);
+        for f in found.findings {
+            checks.push(Check {
+                hint: Some(format!(
+                    "move it into the vault and remove the plaintext: {}",
+                    f.fix
+                )),
+                path: Some(f.path),
+                ..check(
+                    "plaintext token",
+                    Level::Problem,
+                    format!("{}: {} {} {}", f.origin, f.provider, f.field, f.masked),
+                )
+            });
+        }
+        for n in found.unreadable {
+            checks.push(check("plaintext token", Level::Info, n));
+        }
+    }
+
     checks.push(if hardening::core_dumps_disabled() {
         check(
             "hardening",
@@ -192,6 +223,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
                 "status": match c.level { Level::Ok => "ok", Level::Info => "info", Level::Problem => "problem" },
                 "detail": c.detail,
                 "hint": c.hint,
+                "path": c.path,
             }))
             .collect::<Vec<_>>()))?;
     } else {
@@ -215,4 +247,228 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     } else {
         Outcome::Success
     })
+}
+
+/// A plaintext token lying in a known place, and the command that moves it into the vault.
+pub struct PlaintextFinding {
+    /// The file holding it.
+    pub path: PathBuf,
+    /// Where in the file (`path:line VAR`, `path [name]`, `path section.key`).
+    pub origin: String,
+    /// The provider's name and the field (`Hugging Face`, `token`).
+    pub provider: String,
+    pub field: String,
+    /// The masked value (`hf_ab…wxyz`), never the value.
+    pub masked: String,
+    /// The exact command that imports it and removes the plaintext.
+    pub fix: String,
+}
+
+/// What one finder reports: findings, and files it could not read (as info lines).
+#[derive(Default)]
+pub struct PlaintextFinds {
+    pub findings: Vec<PlaintextFinding>,
+    pub unreadable: Vec<String>,
+}
+
+/// Every place doctor looks for plaintext tokens. Adding a place is adding a function here.
+const PLAINTEXT_FINDERS: &[fn(&Catalogue) -> PlaintextFinds] = &[
+    hub_token_files,
+    dotenv_files_here,
+    ipfs_kit_config,
+    mcp_client_configs,
+];
+
+/// Plaintext secrets in the MCP clients' config files. HOOK: the MCP work (`mcp list` /
+/// `mcp secure`) owns reading those configs; it fills this in with one finding per secret and the
+/// fix `tokenvault mcp secure --client C --server S`. Until then it reports nothing.
+fn mcp_client_configs(_catalogue: &Catalogue) -> PlaintextFinds {
+    PlaintextFinds::default()
+}
+
+/// `path` as a shell word for a command the user can paste.
+fn shell_word(path: &Path) -> String {
+    let s = path.display().to_string();
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+,:@%=".contains(c))
+    {
+        s
+    } else {
+        shell_quote(&s)
+    }
+}
+
+/// The secret candidates of an import source as findings, each fixed by `fix`.
+fn findings_of(
+    catalogue: &Catalogue,
+    found: Result<import::Found>,
+    fix: impl Fn(&Path) -> String,
+    out: &mut PlaintextFinds,
+) {
+    let found = match found {
+        Ok(f) => f,
+        Err(e) => {
+            // Import errors name the file and line, never a value.
+            out.unreadable
+                .push(format!("could not look for tokens: {e:#}"));
+            return;
+        }
+    };
+    for c in found.candidates.iter().filter(|c| c.secret) {
+        let Some(path) = c.sources.first().map(|&i| found.sources[i].path.clone()) else {
+            continue;
+        };
+        let provider = catalogue
+            .get(&c.provider)
+            .map(|p| p.name.clone())
+            .unwrap_or_else(|| c.provider.clone());
+        out.findings.push(PlaintextFinding {
+            fix: fix(&path),
+            origin: c.origin.clone(),
+            provider,
+            field: c.field.clone(),
+            masked: mask_for(
+                catalogue,
+                Some(&c.provider),
+                &c.field,
+                c.value.expose_secret(),
+            ),
+            path,
+        });
+    }
+}
+
+/// The Hub's token file and `stored_tokens`, where `huggingface_hub` (`hf auth login`) keeps them.
+fn hub_token_files(catalogue: &Catalogue) -> PlaintextFinds {
+    let mut out = PlaintextFinds::default();
+    if import::hf_token_path().is_none() {
+        return out;
+    }
+    findings_of(
+        catalogue,
+        import::huggingface(catalogue),
+        |_| "tokenvault import huggingface --shred".to_owned(),
+        &mut out,
+    );
+    out
+}
+
+/// `~/.ipfs_kit/config.json`.
+fn ipfs_kit_config(catalogue: &Catalogue) -> PlaintextFinds {
+    let mut out = PlaintextFinds::default();
+    let Some(path) = import::ipfs_kit_path().filter(|p| p.is_file()) else {
+        return out;
+    };
+    findings_of(
+        catalogue,
+        import::ipfs_kit(catalogue, Some(&path)),
+        |p| format!("tokenvault import ipfs-kit {} --shred", shell_word(p)),
+        &mut out,
+    );
+    out
+}
+
+/// How deep below the current directory `.env` files are looked for.
+const DOTENV_DEPTH: usize = 4;
+/// At most this many directory entries are looked at, so doctor stays quick in a huge tree.
+const DOTENV_MAX_ENTRIES: usize = 20_000;
+/// Larger files are not dotenv files anyone wrote by hand.
+const DOTENV_MAX_SIZE: u64 = 1 << 20;
+/// Directories that hold dependencies, build output or history, never a hand-written `.env`.
+const SKIP_DIRS: &[&str] = &[
+    ".git",
+    "node_modules",
+    "target",
+    ".venv",
+    "venv",
+    "__pycache__",
+    ".tox",
+    ".mypy_cache",
+    ".pytest_cache",
+    ".cache",
+    "dist",
+    "build",
+    "vendor",
+];
+
+fn is_dotenv_name(name: &str) -> bool {
+    name == ".env" || name.starts_with(".env.") || (name.ends_with(".env") && name.len() > 4)
+}
+
+/// `.env`, `.env.*` and `*.env` files in the current directory tree (bounded depth and size,
+/// symlinks not followed, dependency and build directories skipped).
+fn dotenv_files_here(catalogue: &Catalogue) -> PlaintextFinds {
+    let mut out = PlaintextFinds::default();
+    let Ok(root) = std::env::current_dir() else {
+        return out;
+    };
+    let mut files = Vec::new();
+    let mut stack = vec![(root, 0usize)];
+    let mut seen = 0usize;
+    while let Some((dir, depth)) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in rd.flatten() {
+            seen += 1;
+            if seen > DOTENV_MAX_ENTRIES {
+                out.unreadable.push(format!(
+                    "stopped looking for .env files after {DOTENV_MAX_ENTRIES} entries under the current directory"
+                ));
+                stack.clear();
+                break;
+            }
+            let Ok(ft) = entry.file_type() else { continue };
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if ft.is_dir() {
+                if depth < DOTENV_DEPTH && !SKIP_DIRS.contains(&name.as_str()) {
+                    stack.push((entry.path(), depth + 1));
+                }
+            } else if ft.is_file()
+                && is_dotenv_name(&name)
+                && entry.metadata().is_ok_and(|m| m.len() <= DOTENV_MAX_SIZE)
+            {
+                files.push(entry.path());
+            }
+        }
+    }
+    files.sort();
+    for f in files {
+        findings_of(
+            catalogue,
+            import::dotenv_file(catalogue, &f),
+            |p| {
+                format!(
+                    "tokenvault import dotenv {} --rewrite --shred",
+                    shell_word(p)
+                )
+            },
+            &mut out,
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotenv_names() {
+        for n in [".env", ".env.local", "app.env"] {
+            assert!(is_dotenv_name(n), "{n}");
+        }
+        for n in [".envrc", "env", ".env-", "environment"] {
+            assert!(!is_dotenv_name(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn paths_become_shell_words() {
+        assert_eq!(shell_word(Path::new("/a/b/.env")), "/a/b/.env");
+        assert_eq!(
+            shell_word(Path::new("/a b/it's.env")),
+            "'/a b/it'\\''s.env'"
+        );
+    }
 }

@@ -1,43 +1,130 @@
 //! `tokenvault import huggingface | dotenv FILE | ipfs-kit [FILE] | env VAR…`: move plaintext
-//! tokens into the vault.
+//! tokens into the vault, and optionally get rid of the plaintext.
 //!
 //! Each source yields candidates (where it was found, the item and field it belongs to, the value);
 //! providers are recognised from variable names, then from value formats. Importing is idempotent:
 //! a value the vault already holds — at the same place or elsewhere — is reported, not stored
 //! again, and a place that holds a *different* value is never overwritten (the source stays, so
-//! nothing is lost). Every stored value is read back before it counts as imported. `--dry-run`
+//! nothing is lost). Every stored value is read back before it counts as imported, and imported
+//! tokens are checked live with their provider (as `set` does) unless `--no-verify`. `--dry-run`
 //! reports the same plan and changes nothing. Malformed sources are errors naming file and line,
 //! raised before anything is stored. Output names places and masked values, never a value.
+//!
+//! Afterwards, the files themselves: `--rewrite` (dotenv, ipfs-kit) replaces each imported
+//! secret's value in the file by its `tv://` reference, keeping everything else byte for byte and
+//! the original as a backup. `--shred` acts only on a file whose every value is in the vault (read
+//! back equal) and whose every secret passed the live check: the file is overwritten with zeros,
+//! synced and deleted — or, when it also holds other values (or with `--rewrite`), rewritten with
+//! references and its old bytes overwritten, with no plaintext backup. A file that changed since it
+//! was read is left alone. Every import that changed something is audited (`import`).
 
 use crate::cli::{ImportArgs, ImportSource};
 use crate::context::{now_rfc3339, Ctx, Outcome};
 use crate::envvars;
 use crate::error::hinted;
+use crate::livecheck::{self, Checked};
 use crate::vault::{mask_for, Target};
 use anyhow::{Context, Result};
 use serde_json::json;
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use tokenvault_core::{dotenv, Catalogue, FieldName, FormatCheck, ItemName, Reference, Secret};
-use tokenvault_store::Key;
+use tokenvault_store::{fsutil, Key};
 
-/// A value found in a source.
-struct Candidate {
-    /// `path:line`, `$VAR`, or `path [name]`.
-    origin: String,
-    item: String,
-    field: String,
-    provider: String,
-    value: Secret,
+/// How a source file can be changed once its values are in the vault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SourceKind {
+    /// `KEY=value` lines: values can be replaced by references line by line.
+    Dotenv,
+    /// JSON: secret strings can be replaced by references.
+    Json,
+    /// A token file or the Hub's `stored_tokens`: shredded whole, never rewritten.
+    Whole,
 }
 
-/// What a source yielded: candidates, and lines it passed over (for the report).
+/// A file a source read, as it was read.
+pub(crate) struct SourceFile {
+    pub path: PathBuf,
+    pub kind: SourceKind,
+    /// The exact text that was parsed: a file that no longer reads the same is left alone.
+    pub text: String,
+    /// It holds values that are not candidates (skipped lines, other settings): never deleted.
+    pub other_values: bool,
+}
+
+/// A value found in a source.
+pub(crate) struct Candidate {
+    /// `path:line`, `$VAR`, or `path [name]`.
+    pub origin: String,
+    pub item: String,
+    pub field: String,
+    pub provider: String,
+    /// A secret (token, key) as opposed to an identifier such as a region.
+    pub secret: bool,
+    pub value: Secret,
+    /// Indexes into [`Found::sources`] of the files that hold this value.
+    pub sources: Vec<usize>,
+    /// Where it sits in a dotenv file (1-based line).
+    pub line: Option<usize>,
+}
+
+/// What a source yielded: candidates, lines it passed over (for the report), and its files.
 #[derive(Default)]
-struct Found {
-    candidates: Vec<Candidate>,
-    skipped: Vec<(String, String)>,
+pub(crate) struct Found {
+    pub candidates: Vec<Candidate>,
+    pub skipped: Vec<(String, String)>,
+    pub sources: Vec<SourceFile>,
+}
+
+impl Found {
+    fn add_source(&mut self, path: &Path, kind: SourceKind, text: &str) -> usize {
+        self.sources.push(SourceFile {
+            path: path.to_owned(),
+            kind,
+            text: text.to_owned(),
+            other_values: false,
+        });
+        self.sources.len() - 1
+    }
+
+    /// Records `r` as a candidate of `source`, or as skipped (the source then holds other values).
+    fn push(&mut self, source: Option<usize>, r: Result<Candidate, (String, String)>) {
+        match r {
+            Ok(mut c) => {
+                c.sources.extend(source);
+                self.candidates.push(c);
+            }
+            Err(s) => {
+                if let Some(i) = source {
+                    self.sources[i].other_values = true;
+                }
+                self.skipped.push(s);
+            }
+        }
+    }
+}
+
+/// What happened to one candidate.
+enum Placed {
+    /// Stored now (or, in a dry run, would be), at this key.
+    Imported(Key),
+    /// The vault already holds this value, at this key.
+    AlreadyThere(Key),
+    /// The place holds a different value: not replaced.
+    Conflict,
+}
+
+impl Placed {
+    fn key(&self) -> Option<&Key> {
+        match self {
+            Placed::Imported(k) | Placed::AlreadyThere(k) => Some(k),
+            Placed::Conflict => None,
+        }
+    }
 }
 
 pub fn run(ctx: &mut Ctx, args: &ImportArgs) -> Result<Outcome> {
+    check_flags(args)?;
     let catalogue = ctx.settings.catalogue.clone();
     let found = match &args.source {
         ImportSource::Huggingface => huggingface(&catalogue)?,
@@ -55,7 +142,45 @@ pub fn run(ctx: &mut Ctx, args: &ImportArgs) -> Result<Outcome> {
         printer.note("Nothing to import.");
         return Ok(Outcome::Success);
     }
+    let mut subject = crate::audit::Subject::default();
+    let result = import(ctx, args, &catalogue, &found, json_out, &mut subject);
+    // Audited when something changed: values stored, files rewritten or shredded.
+    if !dry_run && !subject.references.is_empty() {
+        subject.references.sort();
+        subject.references.dedup();
+        subject.record(ctx, "import", &result);
+    }
+    result
+}
+
+/// Refuses flag combinations that make no sense for the source, before anything is read.
+fn check_flags(args: &ImportArgs) -> Result<()> {
+    match &args.source {
+        ImportSource::Env { .. } if args.shred || args.rewrite => Err(hinted(
+            "--shred and --rewrite work on files; environment variables are not files",
+            "after importing, remove the variables from your shell profile and start programs with `tokenvault run`",
+        )),
+        ImportSource::Huggingface if args.rewrite => Err(hinted(
+            "--rewrite works on dotenv and ipfs-kit files; the Hub's token files hold only tokens",
+            "use --shred to remove them once the tokens are in the vault",
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn import(
+    ctx: &mut Ctx,
+    args: &ImportArgs,
+    catalogue: &Catalogue,
+    found: &Found,
+    json_out: bool,
+    subject: &mut crate::audit::Subject,
+) -> Result<Outcome> {
+    let dry_run = args.dry_run;
+    let printer = ctx.printer.clone();
     let vault = ctx.open_vault()?;
+    subject.backend = Some(vault.kind().as_str().to_owned());
+    let audited = &mut subject.references;
     let index = vault.load_index()?;
     // What the vault holds now, to recognise values that are already in it.
     let keys = vault.keys(&index)?;
@@ -67,8 +192,9 @@ pub fn run(ctx: &mut Ctx, args: &ImportArgs) -> Result<Outcome> {
         .collect();
     let now = now_rfc3339();
     let mut rows = Vec::new();
+    let mut placed = Vec::with_capacity(found.candidates.len());
     let mut conflicts = false;
-    for c in found.candidates {
+    for c in &found.candidates {
         let key = Key::new(ItemName::new(&c.item)?, FieldName::new(&c.field)?);
         let target = Target {
             key: key.clone(),
@@ -76,7 +202,7 @@ pub fn run(ctx: &mut Ctx, args: &ImportArgs) -> Result<Outcome> {
         };
         let reference = target.reference();
         let masked = mask_for(
-            &catalogue,
+            catalogue,
             Some(&c.provider),
             &c.field,
             c.value.expose_secret(),
@@ -89,14 +215,23 @@ pub fn run(ctx: &mut Ctx, args: &ImportArgs) -> Result<Outcome> {
             .iter()
             .find(|(_, v)| *v == c.value)
             .map(|(k, _)| k.clone());
-        let (status, detail) = match (same_place, elsewhere) {
-            (Some(true), _) => ("already stored", reference.clone()),
-            (None, Some(k)) => ("already stored", format!("as tv://{}/{}", k.item, k.field)),
+        let (status, detail, p) = match (same_place, elsewhere) {
+            (Some(true), _) => (
+                "already stored",
+                reference.clone(),
+                Placed::AlreadyThere(key),
+            ),
+            (None, Some(k)) => (
+                "already stored",
+                format!("as tv://{}/{}", k.item, k.field),
+                Placed::AlreadyThere(k),
+            ),
             (Some(false), _) => {
                 conflicts = true;
                 (
                     "conflict",
                     format!("{reference} holds a different value; not replaced"),
+                    Placed::Conflict,
                 )
             }
             (None, None) => {
@@ -110,12 +245,14 @@ pub fn run(ctx: &mut Ctx, args: &ImportArgs) -> Result<Outcome> {
                             "the source is untouched; check the backend with `tokenvault doctor`",
                         ));
                     }
+                    audited.push(reference.clone());
                 }
                 // What the vault holds (or would hold) now: later candidates compare against it.
                 held.push((key.clone(), c.value.clone()));
                 (
                     if dry_run { "would import" } else { "imported" },
                     reference.clone(),
+                    Placed::Imported(key),
                 )
             }
         };
@@ -126,7 +263,62 @@ pub fn run(ctx: &mut Ctx, args: &ImportArgs) -> Result<Outcome> {
             "detail": detail,
             "masked": masked,
         }));
+        placed.push(p);
     }
+
+    // The live check: of every token stored now (as `set` does), and with --shred also of those
+    // already stored, since a file is shredded only when its tokens work.
+    let mut rejected = false;
+    let mut checks: Vec<Option<Checked>> = Vec::with_capacity(placed.len());
+    for (i, (c, p)) in found.candidates.iter().zip(&placed).enumerate() {
+        let wanted = match p {
+            Placed::Imported(_) => true,
+            Placed::AlreadyThere(_) => args.shred,
+            Placed::Conflict => false,
+        };
+        if dry_run || args.no_verify || !wanted || !c.secret {
+            checks.push(None);
+            continue;
+        }
+        let Some(key) = p.key() else {
+            checks.push(None);
+            continue;
+        };
+        let target = Target {
+            key: key.clone(),
+            provider: Some(c.provider.clone()),
+        };
+        let shown = target.reference();
+        let checked = livecheck::check(catalogue, Some(&c.provider), &c.field, &c.value, &now);
+        checked.record(&vault, &target, &printer);
+        match &checked {
+            Checked::Valid { summary, .. } => {
+                printer.note(&format!("Verified {shown}: {summary}."));
+                rows[i]["check"] = json!("valid");
+            }
+            Checked::Rejected { explanation, .. } => {
+                rejected = true;
+                printer.error(&format!(
+                    "{shown} is in the vault, but {}",
+                    explanation.message
+                ));
+                printer.hint(&explanation.hint);
+                rows[i]["check"] = json!(explanation.code);
+            }
+            Checked::Unknown(e) => {
+                printer.warning(&format!(
+                    "{shown} is in the vault but was not verified: {}",
+                    e.message
+                ));
+                rows[i]["check"] = json!(e.code);
+            }
+            Checked::NotAvailable(_) => {
+                rows[i]["check"] = json!("not available");
+            }
+        }
+        checks.push(Some(checked));
+    }
+
     if json_out {
         printer.json(&json!(rows))?;
     } else {
@@ -143,15 +335,319 @@ pub fn run(ctx: &mut Ctx, args: &ImportArgs) -> Result<Outcome> {
             printer.note("Dry run: nothing was stored.");
         }
     }
+
+    if args.shred || args.rewrite {
+        for (i, source) in found.sources.iter().enumerate() {
+            let changed = settle_source(args, found, i, source, &placed, &checks, &printer)?;
+            if changed {
+                // The references now standing in for the values.
+                for (c, p) in found.candidates.iter().zip(&placed) {
+                    if let (true, Some(k)) = (c.sources.contains(&i), p.key()) {
+                        audited.push(format!("tv://{}/{}", k.item, k.field));
+                    }
+                }
+            }
+        }
+    }
+
     if conflicts {
         printer.hint("replace a stored value with `tokenvault set REF` (the old one is kept for rollback), then import again");
         return Ok(Outcome::Negative);
     }
-    Ok(Outcome::Success)
+    Ok(if rejected {
+        Outcome::Negative
+    } else {
+        Outcome::Success
+    })
 }
 
+/// Rewrites, shreds or keeps one source file after the import; says which and why. Returns
+/// whether the file was changed.
+fn settle_source(
+    args: &ImportArgs,
+    found: &Found,
+    index: usize,
+    source: &SourceFile,
+    placed: &[Placed],
+    checks: &[Option<Checked>],
+    printer: &crate::printer::Printer,
+) -> Result<bool> {
+    let path = source.path.display();
+    let mine: Vec<usize> = (0..found.candidates.len())
+        .filter(|&i| found.candidates[i].sources.contains(&index))
+        .collect();
+    if mine.is_empty() {
+        return Ok(false);
+    }
+    // Secrets that are in the vault, with the reference to write in their place.
+    let mut replacements: Vec<(usize, String)> = Vec::new();
+    let mut not_in_vault = Vec::new();
+    let mut not_verified = Vec::new();
+    let mut other_values = source.other_values;
+    for &i in &mine {
+        let c = &found.candidates[i];
+        match placed[i].key() {
+            Some(k) => {
+                if c.secret {
+                    replacements.push((i, format!("tv://{}/{}", k.item, k.field)));
+                } else {
+                    // An identifier (a region, a bucket) stays in the file as it is.
+                    other_values = true;
+                }
+            }
+            None => not_in_vault.push(c.origin.clone()),
+        }
+        let verified =
+            args.no_verify || !c.secret || checks[i].as_ref().is_some_and(Checked::passes);
+        if !verified && placed[i].key().is_some() {
+            not_verified.push(c.origin.clone());
+        }
+    }
+    let can_rewrite = source.kind != SourceKind::Whole;
+
+    if args.dry_run {
+        let what = if args.shred && !other_values && !args.rewrite {
+            "overwrite and delete"
+        } else if can_rewrite {
+            "rewrite (secrets become tv:// references)"
+        } else {
+            "keep (it holds more than the tokens)"
+        };
+        let cond = if args.shred {
+            " once every value is stored and verified"
+        } else {
+            ""
+        };
+        printer.note(&format!("Would {what} {path}{cond}."));
+        return Ok(false);
+    }
+
+    if args.shred && (!not_in_vault.is_empty() || !not_verified.is_empty()) {
+        let mut why = Vec::new();
+        if !not_in_vault.is_empty() {
+            why.push(format!("not imported: {}", not_in_vault.join(", ")));
+        }
+        if !not_verified.is_empty() {
+            why.push(format!(
+                "not verified live: {} (run again when the check works, or pass --no-verify)",
+                not_verified.join(", ")
+            ));
+        }
+        printer.warning(&format!(
+            "{path} was not shredded and is unchanged: {}",
+            why.join("; ")
+        ));
+        return Ok(false);
+    }
+
+    if args.shred && !other_values && !args.rewrite {
+        shred_file(&source.path, &source.text)?;
+        printer.note(&format!(
+            "Shredded {path}: overwritten with zeros, synced and deleted. Start programs with `tokenvault run` to give them the tokens."
+        ));
+        return Ok(true);
+    }
+    if !can_rewrite {
+        printer.warning(&format!(
+            "{path} holds more than the tokens tokenvault imported, so it was kept; remove the tokens from it by hand"
+        ));
+        return Ok(false);
+    }
+    if replacements.is_empty() {
+        printer.note(&format!("{path}: no secret to replace."));
+        return Ok(false);
+    }
+    let new_text = match source.kind {
+        SourceKind::Dotenv => {
+            let lines: Vec<(usize, &str)> = replacements
+                .iter()
+                .filter_map(|(i, r)| found.candidates[*i].line.map(|l| (l, r.as_str())))
+                .collect();
+            dotenv::replace_values(&source.text, &lines).map_err(|e| {
+                hinted(
+                    format!("{path}:{}: cannot rewrite: {}", e.line, e.message),
+                    "the file is unchanged; the values are in the vault",
+                )
+            })?
+        }
+        SourceKind::Json => {
+            let pairs: Vec<(&Secret, &str)> = replacements
+                .iter()
+                .map(|(i, r)| (&found.candidates[*i].value, r.as_str()))
+                .collect();
+            rewrite_json(&source.text, &pairs).ok_or_else(|| {
+                hinted(
+                    format!("{path}: cannot replace the secrets by references without touching other values"),
+                    "the file is unchanged; the values are in the vault: edit the file by hand",
+                )
+            })?
+        }
+        SourceKind::Whole => unreachable!("checked above"),
+    };
+    let backup = rewrite_file(&source.path, &source.text, &new_text, args.shred)?;
+    let n = replacements.len();
+    let usage = if source.kind == SourceKind::Dotenv {
+        format!(" Use it with `tokenvault run --env-file {path} -- CMD`.")
+    } else {
+        String::new()
+    };
+    match backup {
+        Some(b) => printer.note(&format!(
+            "Rewrote {path}: {n} secret(s) replaced by tv:// references, everything else kept.{usage} The original is in {} — it still holds the plaintext: delete it once you are satisfied.",
+            b.display()
+        )),
+        None => printer.note(&format!(
+            "Rewrote {path}: {n} secret(s) replaced by tv:// references, everything else kept; the old bytes were overwritten with zeros (no plaintext backup).{usage}"
+        )),
+    }
+    Ok(true)
+}
+
+/// Replaces each secret's JSON string in `text` by its reference; `None` unless the result parses
+/// to exactly the old document with those strings replaced (so no other value can change).
+fn rewrite_json(text: &str, pairs: &[(&Secret, &str)]) -> Option<String> {
+    let mut expected: serde_json::Value = serde_json::from_str(text).ok()?;
+    let mut out = text.to_owned();
+    for (value, reference) in pairs {
+        let quoted = serde_json::to_string(value.expose_secret()).ok()?;
+        if !out.contains(&quoted) {
+            return None;
+        }
+        out = out.replace(&quoted, &serde_json::to_string(reference).ok()?);
+        replace_strings(&mut expected, value.expose_secret(), reference);
+    }
+    let got: serde_json::Value = serde_json::from_str(&out).ok()?;
+    (got == expected).then_some(out)
+}
+
+fn replace_strings(v: &mut serde_json::Value, from: &str, to: &str) {
+    match v {
+        serde_json::Value::String(s) if s == from => *s = to.to_owned(),
+        serde_json::Value::Array(a) => a.iter_mut().for_each(|x| replace_strings(x, from, to)),
+        serde_json::Value::Object(o) => o.values_mut().for_each(|x| replace_strings(x, from, to)),
+        _ => {}
+    }
+}
+
+/// Opens `path` for reading and writing without following a symlink, and checks that it still
+/// holds `expected` (what was parsed and imported).
+fn open_unchanged(path: &Path, expected: &str) -> Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut opts, libc::O_NOFOLLOW);
+    let mut file = opts.open(path).with_context(|| {
+        format!(
+            "opening {} to shred or rewrite it (a symlink there is refused); it is unchanged",
+            path.display()
+        )
+    })?;
+    let mut now = Vec::new();
+    file.read_to_end(&mut now)
+        .with_context(|| format!("reading {}", path.display()))?;
+    if now != expected.as_bytes() {
+        return Err(hinted(
+            format!(
+                "{} changed since it was read, so it was left alone",
+                path.display()
+            ),
+            "run the import again",
+        ));
+    }
+    Ok(file)
+}
+
+/// Overwrites the whole of `file` with zeros and syncs it.
+fn zero_fill(file: &mut std::fs::File, path: &Path) -> Result<()> {
+    let len = file.metadata()?.len();
+    file.rewind()?;
+    let zeros = [0u8; 8192];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(zeros.len() as u64) as usize;
+        file.write_all(&zeros[..n])
+            .with_context(|| format!("overwriting {}", path.display()))?;
+        left -= n as u64;
+    }
+    file.sync_all()
+        .with_context(|| format!("syncing {}", path.display()))?;
+    Ok(())
+}
+
+fn sync_parent(path: &Path) {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+}
+
+/// Overwrites `path` (which must still hold `expected`) with zeros of the same length, syncs it,
+/// then deletes it.
+fn shred_file(path: &Path, expected: &str) -> Result<()> {
+    let mut file = open_unchanged(path, expected)?;
+    zero_fill(&mut file, path)?;
+    drop(file);
+    std::fs::remove_file(path).with_context(|| {
+        format!(
+            "{} was overwritten with zeros but could not be deleted",
+            path.display()
+        )
+    })?;
+    sync_parent(path);
+    Ok(())
+}
+
+/// The first free `FILE.bak`, `FILE.bak.1`, … beside `path`.
+fn backup_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut candidate = path.with_file_name(format!("{name}.bak"));
+    let mut n = 1;
+    while candidate.symlink_metadata().is_ok() {
+        candidate = path.with_file_name(format!("{name}.bak.{n}"));
+        n += 1;
+    }
+    candidate
+}
+
+/// Replaces `path` (which must still hold `old`) by `new` atomically, keeping its mode. Without
+/// `shred_old` the old text is kept in a backup (0600), whose path is returned; with it there is
+/// no backup and the old bytes are overwritten with zeros once the new file is in place.
+fn rewrite_file(path: &Path, old: &str, new: &str, shred_old: bool) -> Result<Option<PathBuf>> {
+    let mut file = open_unchanged(path, old)?;
+    let meta = file.metadata()?;
+    let backup = if shred_old {
+        None
+    } else {
+        let b = backup_path(path);
+        fsutil::atomic_write(&b, old.as_bytes())?;
+        Some(b)
+    };
+    fsutil::atomic_write(path, new.as_bytes())?;
+    std::fs::set_permissions(path, meta.permissions())
+        .with_context(|| format!("restoring the mode of {}", path.display()))?;
+    if shred_old {
+        // The old inode is no longer reachable by its name; our descriptor still reaches it.
+        zero_fill(&mut file, path)?;
+    }
+    Ok(backup)
+}
+
+/// A source file's text. Text that is not UTF-8 is reported with the line where it stops being
+/// text (never with its bytes).
 fn read_source(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = good.iter().filter(|b| **b == b'\n').count() + 1;
+        hinted(
+            format!("{}:{line}: not UTF-8 text", path.display()),
+            "is this the right file? nothing was imported",
+        )
+    })
 }
 
 /// The candidate for `value` found under variable `var` (or no variable), or why it was skipped.
@@ -215,18 +711,14 @@ fn checked(
         item: provider.id.clone(),
         field: field.name.clone(),
         provider: provider.id.clone(),
+        secret: field.secret,
         value,
+        sources: Vec::new(),
+        line: None,
     })
 }
 
-fn push(found: &mut Found, r: Result<Candidate, (String, String)>) {
-    match r {
-        Ok(c) => found.candidates.push(c),
-        Err(s) => found.skipped.push(s),
-    }
-}
-
-fn dotenv_file(catalogue: &Catalogue, path: &Path) -> Result<Found> {
+pub(crate) fn dotenv_file(catalogue: &Catalogue, path: &Path) -> Result<Found> {
     let text = read_source(path)?;
     let entries = dotenv::parse(&text).map_err(|e| {
         hinted(
@@ -235,10 +727,14 @@ fn dotenv_file(catalogue: &Catalogue, path: &Path) -> Result<Found> {
         )
     })?;
     let mut found = Found::default();
+    let source = found.add_source(path, SourceKind::Dotenv, &text);
     for e in entries {
         let origin = format!("{}:{} {}", path.display(), e.line, e.key);
-        let r = recognise(catalogue, origin, Some(&e.key), e.value);
-        push(&mut found, r);
+        let r = recognise(catalogue, origin, Some(&e.key), e.value).map(|mut c| {
+            c.line = Some(e.line);
+            c
+        });
+        found.push(Some(source), r);
     }
     Ok(found)
 }
@@ -250,7 +746,7 @@ fn environment(catalogue: &Catalogue, vars: &[String]) -> Result<Found> {
         match std::env::var(var) {
             Ok(v) => {
                 let r = recognise(catalogue, format!("${var}"), Some(var), v);
-                push(&mut found, r);
+                found.push(None, r);
             }
             Err(_) => unset.push(var.as_str()),
         }
@@ -277,17 +773,19 @@ const IPFS_KIT_FIELDS: &[(&str, &str, &str, &str)] = &[
 
 /// `~/.ipfs_kit/config.json` (or `file`): the keys of [`IPFS_KIT_FIELDS`]; other keys are reported
 /// as skipped. Invalid JSON is an error naming the line and column.
-fn ipfs_kit(catalogue: &Catalogue, file: Option<&Path>) -> Result<Found> {
+pub(crate) fn ipfs_kit_path() -> Option<PathBuf> {
+    envvars::get(envvars::HOME).map(|h| Path::new(&h).join(".ipfs_kit").join("config.json"))
+}
+
+pub(crate) fn ipfs_kit(catalogue: &Catalogue, file: Option<&Path>) -> Result<Found> {
     let path = match file {
         Some(f) => f.to_owned(),
-        None => envvars::get(envvars::HOME)
-            .map(|h| Path::new(&h).join(".ipfs_kit").join("config.json"))
-            .ok_or_else(|| {
-                hinted(
-                    "HOME is not set",
-                    "name the file: `tokenvault import ipfs-kit FILE`",
-                )
-            })?,
+        None => ipfs_kit_path().ok_or_else(|| {
+            hinted(
+                "HOME is not set",
+                "name the file: `tokenvault import ipfs-kit FILE`",
+            )
+        })?,
     };
     let text = read_source(&path)?;
     let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
@@ -309,32 +807,35 @@ fn ipfs_kit(catalogue: &Catalogue, file: Option<&Path>) -> Result<Found> {
         ));
     };
     let mut found = Found::default();
+    let source = found.add_source(&path, SourceKind::Json, &text);
     for (section, body) in top {
         let Some(body) = body.as_object() else {
+            // A top-level setting such as "version": stays in the file.
+            found.sources[source].other_values = true;
             continue;
         };
         for (key, value) in body {
             let origin = format!("{} {section}.{key}", path.display());
-            let Some((_, _, provider, field)) = IPFS_KIT_FIELDS
+            let skip = |why: &str| Err((origin.clone(), why.to_owned()));
+            let r = match IPFS_KIT_FIELDS
                 .iter()
                 .find(|(s, k, _, _)| s == section && k == key)
-            else {
-                found
-                    .skipped
-                    .push((origin, "not a setting tokenvault knows".to_owned()));
-                continue;
+            {
+                None => skip("not a setting tokenvault knows"),
+                Some((_, _, provider, field)) => match value.as_str() {
+                    None => skip("not a string"),
+                    Some("") => skip("empty"),
+                    Some(v) if Reference::is_uri(v) => skip("already a tv:// reference"),
+                    Some(v) => checked(
+                        catalogue,
+                        origin.clone(),
+                        provider,
+                        field,
+                        Secret::from_str_copy(v),
+                    ),
+                },
             };
-            let Some(value) = value.as_str() else {
-                found.skipped.push((origin, "not a string".to_owned()));
-                continue;
-            };
-            let value = Secret::from_str_copy(value);
-            if value.is_empty() {
-                found.skipped.push((origin, "empty".to_owned()));
-                continue;
-            }
-            let r = checked(catalogue, origin, provider, field, value);
-            push(&mut found, r);
+            found.push(Some(source), r);
         }
     }
     Ok(found)
@@ -342,7 +843,7 @@ fn ipfs_kit(catalogue: &Catalogue, file: Option<&Path>) -> Result<Found> {
 
 /// The Hub's token file: `$HF_TOKEN_PATH`, else `$HF_HOME/token`, else
 /// `${XDG_CACHE_HOME:-~/.cache}/huggingface/token` — as `huggingface_hub` resolves it.
-fn hf_token_path() -> Option<PathBuf> {
+pub(crate) fn hf_token_path() -> Option<PathBuf> {
     if let Some(p) = envvars::get(envvars::HF_TOKEN_PATH) {
         return Some(PathBuf::from(p));
     }
@@ -412,7 +913,7 @@ fn parse_ini(text: &str) -> Result<Vec<Section>, (usize, String)> {
     Ok(sections)
 }
 
-fn huggingface(catalogue: &Catalogue) -> Result<Found> {
+pub(crate) fn huggingface(catalogue: &Catalogue) -> Result<Found> {
     let Some(token_path) = hf_token_path() else {
         return Err(hinted(
             "cannot find the Hugging Face token file: HOME, HF_HOME and HF_TOKEN_PATH are all unset",
@@ -420,31 +921,51 @@ fn huggingface(catalogue: &Catalogue) -> Result<Found> {
         ));
     };
     let stored_path = token_path.with_file_name("stored_tokens");
-    let active = match std::fs::read_to_string(&token_path) {
-        Ok(t) => Some(t.trim().to_owned()).filter(|t| !t.is_empty()),
+    let token_text = match std::fs::read_to_string(&token_path) {
+        Ok(t) => Some(t),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => {
             return Err(anyhow::Error::new(e).context(format!("reading {}", token_path.display())))
         }
     };
-    let stored = match std::fs::read_to_string(&stored_path) {
-        Ok(t) => parse_ini(&t).map_err(|(line, msg)| {
+    let active = token_text
+        .as_deref()
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty());
+    let stored_text = match std::fs::read_to_string(&stored_path) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(anyhow::Error::new(e).context(format!("reading {}", stored_path.display())))
+        }
+    };
+    let stored = match &stored_text {
+        Some(t) => parse_ini(t).map_err(|(line, msg)| {
             hinted(
                 format!("{}:{line}: {msg}", stored_path.display()),
                 "fix that line (or `hf auth logout` and log in again) and import again; nothing was imported",
             )
         })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(e) => return Err(anyhow::Error::new(e).context(format!("reading {}", stored_path.display()))),
+        None => Vec::new(),
     };
     let mut found = Found::default();
+    let token_source = token_text
+        .as_deref()
+        .map(|t| found.add_source(&token_path, SourceKind::Whole, t));
+    let stored_source = stored_text
+        .as_deref()
+        .map(|t| found.add_source(&stored_path, SourceKind::Whole, t));
     let mut active_named = false;
     for (name, pairs) in stored {
+        if pairs.iter().any(|(k, _, _)| k != "hf_token") {
+            // Other settings (e.g. an expiry) live beside the token: the file is more than tokens.
+            if let Some(s) = stored_source {
+                found.sources[s].other_values = true;
+            }
+        }
         let Some((_, value, line)) = pairs.into_iter().find(|(k, _, _)| k == "hf_token") else {
-            found.skipped.push((
-                format!("{} [{name}]", stored_path.display()),
-                "no hf_token".to_owned(),
-            ));
+            let origin = format!("{} [{name}]", stored_path.display());
+            found.push(stored_source, Err((origin, "no hf_token".to_owned())));
             continue;
         };
         let is_active = active.as_deref() == Some(value.as_str());
@@ -456,12 +977,15 @@ fn huggingface(catalogue: &Catalogue) -> Result<Found> {
         );
         let r = recognise(catalogue, origin, Some(envvars::HF_TOKEN), value).map(|mut c| {
             // The active token is the one programs use: it becomes plain `huggingface`.
-            if !is_active {
+            if is_active {
+                // The token file holds the same value: it goes with this candidate.
+                c.sources.extend(token_source);
+            } else {
                 c.item = item_for_token_name(&name);
             }
             c
         });
-        push(&mut found, r);
+        found.push(stored_source, r);
     }
     if let (Some(value), false) = (active, active_named) {
         let r = recognise(
@@ -470,7 +994,7 @@ fn huggingface(catalogue: &Catalogue) -> Result<Found> {
             Some(envvars::HF_TOKEN),
             value,
         );
-        push(&mut found, r);
+        found.push(token_source, r);
     }
     if found.candidates.is_empty() && found.skipped.is_empty() {
         found.skipped.push((

@@ -72,7 +72,7 @@ fn set_value(
     // fail before the user pastes a token, not after.
     vault.store().get(&target.key)?;
 
-    let value = read_value(args.stdin, &shown)?;
+    let value = read_value("set", args.stdin, &shown)?;
     if value.is_empty() {
         return Err(hinted(
             format!("no value given for {shown}"),
@@ -131,7 +131,9 @@ fn set_value(
     Ok(Outcome::Success)
 }
 
-fn read_value(from_stdin: bool, shown: &str) -> Result<Secret> {
+/// The value for `shown`: from stdin with `--stdin`, else a hidden prompt (`command` names the
+/// subcommand in the advice for a missing terminal).
+pub(crate) fn read_value(command: &str, from_stdin: bool, shown: &str) -> Result<Secret> {
     if from_stdin {
         let mut buf = String::new();
         std::io::stdin()
@@ -151,7 +153,7 @@ fn read_value(from_stdin: bool, shown: &str) -> Result<Secret> {
     if !std::io::stdin().is_terminal() {
         return Err(hinted(
             "no terminal to ask for the value on",
-            format!("pipe it instead: `printf %s \"$TOKEN\" | tokenvault set {shown} --stdin` (values are never taken from the command line)"),
+            format!("pipe it instead: `printf %s \"$TOKEN\" | tokenvault {command} {shown} --stdin` (values are never taken from the command line)"),
         ));
     }
     prompt::hidden_prompt(&format!("Value for {shown} (input hidden): "))

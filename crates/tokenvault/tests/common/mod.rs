@@ -187,3 +187,4 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+pub mod hub;
