@@ -581,3 +581,26 @@ fn a_secured_config_launches_its_server_with_the_vault_token() {
         "the server saw the vault's token"
     );
 }
+
+#[test]
+fn doctor_names_plaintext_tokens_in_client_configs_with_the_fix() {
+    let mut s = Setup::new();
+    s.install("cursor");
+    let out = s.run(&["doctor"]);
+    let err = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(
+        err.contains(
+            ".cursor/mcp.json (Cursor server 'github', docker -e GITHUB_PERSONAL_ACCESS_TOKEN)"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("tokenvault mcp secure --client cursor --server hf"),
+        "{err}"
+    );
+    assert!(err.contains("ghp_"), "masked value shown: {err}");
+    assert_ok(&s.run(&["mcp", "secure"]));
+    let out = s.run(&["doctor"]);
+    let err = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!err.contains(".cursor/mcp.json ("), "{err}");
+}

@@ -279,11 +279,66 @@ const PLAINTEXT_FINDERS: &[fn(&Catalogue) -> PlaintextFinds] = &[
     mcp_client_configs,
 ];
 
-/// Plaintext secrets in the MCP clients' config files. HOOK: the MCP work (`mcp list` /
-/// `mcp secure`) owns reading those configs; it fills this in with one finding per secret and the
-/// fix `tokenvault mcp secure --client C --server S`. Until then it reports nothing.
-fn mcp_client_configs(_catalogue: &Catalogue) -> PlaintextFinds {
-    PlaintextFinds::default()
+/// Plaintext secrets in the MCP clients' config files, one finding per secret, each fixed by
+/// `tokenvault mcp secure --client C --server S` (or by hand for a token on a command line).
+fn mcp_client_configs(catalogue: &Catalogue) -> PlaintextFinds {
+    let mut out = PlaintextFinds::default();
+    let Ok(machine) = crate::mcp_files::machine() else {
+        return out;
+    };
+    for found in crate::mcp_files::discover(&machine, None) {
+        let servers = match crate::mcp_files::load(&found)
+            .and_then(|l| crate::cmd::mcp::inspect(&l, catalogue))
+        {
+            Ok(s) => s,
+            Err(e) => {
+                out.unreadable.push(format!("{e:#}"));
+                continue;
+            }
+        };
+        for server in servers {
+            for f in &server.findings {
+                let (provider, field) = match &f.provider {
+                    Some((p, field)) => (
+                        catalogue
+                            .get(p)
+                            .map(|p| p.name.clone())
+                            .unwrap_or_else(|| p.clone()),
+                        field.clone(),
+                    ),
+                    None => ("(unknown provider)".to_owned(), "secret".to_owned()),
+                };
+                let fix = if f.place.movable() {
+                    format!(
+                        "tokenvault mcp secure --client {} --server {}",
+                        found.client.id(),
+                        shell_word(Path::new(&server.name))
+                    )
+                } else {
+                    format!(
+                        "by hand: the token is in {} of server '{}' (see `tokenvault mcp secure --dry-run`)",
+                        f.place.describe(),
+                        server.name
+                    )
+                };
+                out.findings.push(PlaintextFinding {
+                    path: found.path.clone(),
+                    origin: format!(
+                        "{} ({} server '{}', {})",
+                        found.path.display(),
+                        found.client.name(),
+                        server.name,
+                        f.place.describe()
+                    ),
+                    provider,
+                    field,
+                    masked: crate::cmd::mcp::masked(catalogue, f),
+                    fix,
+                });
+            }
+        }
+    }
+    out
 }
 
 /// `path` as a shell word for a command the user can paste.
