@@ -114,7 +114,7 @@ pub struct McpListArgs {
     pub client: Option<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct McpSecureArgs {
     /// Only this client.
     #[arg(long, value_name = "CLIENT")]
@@ -432,6 +432,16 @@ pub enum ImportSource {
     Env {
         #[arg(required = true, value_name = "VAR")]
         vars: Vec<String>,
+    },
+    /// MCP client configs: the same as `tokenvault mcp secure` (secrets into the vault, servers
+    /// rewritten to launch through tokenvault, backups kept).
+    Mcp {
+        /// Only this client.
+        #[arg(long, value_name = "CLIENT")]
+        client: Option<String>,
+        /// Only the server with this name.
+        #[arg(long, value_name = "SERVER")]
+        server: Option<String>,
     },
 }
 

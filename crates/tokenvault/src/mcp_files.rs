@@ -295,3 +295,84 @@ pub fn unified_diff(old: &str, new: &str, name: &str) -> String {
         .header(&format!("{name} (now)"), &format!("{name} (secured)"))
         .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn setup(text: &str) -> (tempfile::TempDir, Loaded) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mcp.json");
+        std::fs::write(&path, text).unwrap();
+        let found = Found {
+            client: ClientId::Cursor,
+            scope: Scope::User,
+            path,
+        };
+        let loaded = load(&found).unwrap();
+        (dir, loaded)
+    }
+
+    #[test]
+    fn a_file_changed_after_reading_is_not_overwritten() {
+        let (dir, loaded) = setup("{\"mcpServers\": {}}\n");
+        // The client saves its own change between our read and our write.
+        std::fs::write(&loaded.found.path, "{\"mcpServers\": {\"new\": {}}}\n").unwrap();
+        let home = dir.path().join("home");
+        let e = rewrite(
+            &home,
+            &loaded,
+            "{}\n",
+            "{}\n",
+            "secure",
+            "2026-01-01T00:00:00Z",
+        )
+        .unwrap_err();
+        assert!(
+            format!("{e:#}").contains("changed while tokenvault was working on it"),
+            "{e:#}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(&loaded.found.path).unwrap(),
+            "{\"mcpServers\": {\"new\": {}}}\n"
+        );
+    }
+
+    #[test]
+    fn backups_are_private_listed_newest_first_and_never_collide() {
+        let (dir, loaded) = setup("{}\n");
+        let home = dir.path().join("home");
+        let now = "2026-01-01T00:00:00Z";
+        let a = rewrite(&home, &loaded, "{\"a\": 1}\n", "{}\n", "secure", now).unwrap();
+        let loaded = load(&loaded.found).unwrap();
+        let b = rewrite(
+            &home,
+            &loaded,
+            "{\"b\": 1}\n",
+            "{\"a\": 1}\n",
+            "add",
+            "2026-01-01T00:00:01Z",
+        )
+        .unwrap();
+        assert_ne!(a, b);
+        let list = backups(&home).unwrap();
+        assert_eq!(list.len(), 2);
+        assert_eq!(list[0].0.before, "add");
+        assert_eq!(std::fs::read_to_string(&list[1].1).unwrap(), "{}\n");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&a).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // Same second, same file: a second name.
+        let loaded = load(&loaded.found).unwrap();
+        let c = rewrite(
+            &home,
+            &loaded,
+            "{}\n",
+            "x",
+            "secure",
+            "2026-01-01T00:00:01Z",
+        )
+        .unwrap();
+        assert_ne!(c, b);
+    }
+}

@@ -604,3 +604,19 @@ fn doctor_names_plaintext_tokens_in_client_configs_with_the_fix() {
     let err = format!("{}{}", stdout(&out), stderr(&out));
     assert!(!err.contains(".cursor/mcp.json ("), "{err}");
 }
+
+#[test]
+fn import_mcp_is_mcp_secure() {
+    let mut s = Setup::new();
+    let path = s.install("windsurf");
+    let out = s.run(&["import", "mcp", "--dry-run"]);
+    assert_ok(&out);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), s.files[0].2);
+    let out = s.run(&["import", "mcp", "--shred"]);
+    assert_code(&out, 2);
+    let out = s.run(&["import", "mcp", "--client", "windsurf"]);
+    assert_ok(&out);
+    let text = std::fs::read_to_string(&path).unwrap();
+    s.assert_no_token(&text, "windsurf config");
+    assert_eq!(s.env.get("slack"), s.token("@SLACK@"));
+}

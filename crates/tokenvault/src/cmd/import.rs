@@ -131,6 +131,15 @@ pub fn run(ctx: &mut Ctx, args: &ImportArgs) -> Result<Outcome> {
         ImportSource::Dotenv { file } => dotenv_file(&catalogue, file)?,
         ImportSource::IpfsKit { file } => ipfs_kit(&catalogue, file.as_deref())?,
         ImportSource::Env { vars } => environment(&catalogue, vars)?,
+        ImportSource::Mcp { client, server } => {
+            // Moving a secret out of a client config is rewriting the config: `mcp secure`'s job.
+            let secure = crate::cli::McpSecureArgs {
+                client: client.clone(),
+                server: server.clone(),
+                dry_run: args.dry_run,
+            };
+            return crate::cmd::mcp::secure_run(ctx, &secure);
+        }
     };
     let dry_run = args.dry_run;
     let json_out = ctx.settings.global.json;
@@ -159,6 +168,10 @@ fn check_flags(args: &ImportArgs) -> Result<()> {
         ImportSource::Env { .. } if args.shred || args.rewrite => Err(hinted(
             "--shred and --rewrite work on files; environment variables are not files",
             "after importing, remove the variables from your shell profile and start programs with `tokenvault run`",
+        )),
+        ImportSource::Mcp { .. } if args.shred || args.rewrite => Err(hinted(
+            "--shred and --rewrite do not apply to MCP client configs",
+            "`tokenvault import mcp` rewrites each server to get its secrets from the vault and keeps a backup without secrets (`tokenvault mcp restore` undoes it)",
         )),
         ImportSource::Huggingface if args.rewrite => Err(hinted(
             "--rewrite works on dotenv and ipfs-kit files; the Hub's token files hold only tokens",
