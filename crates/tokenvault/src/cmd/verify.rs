@@ -398,6 +398,32 @@ fn live_row(row: &mut Row, live: Live, users: &[String], provider: Option<&Provi
 }
 
 pub fn run(ctx: &mut Ctx, args: &VerifyArgs) -> Result<Outcome> {
+    // Verifying reads values (and sends them to their provider): audited like any read.
+    let mut subject = crate::audit::Subject::default();
+    let result = verify_values(ctx, args, &mut subject);
+    if !subject.references.is_empty() {
+        let outcome = match &result {
+            Ok(Outcome::Success) => "ok".to_owned(),
+            Ok(Outcome::Negative) => "negative".to_owned(),
+            Ok(Outcome::Code(_)) => "unverified".to_owned(),
+            Err(e) => crate::audit::reason(e),
+        };
+        crate::audit::record(
+            ctx,
+            "verify",
+            subject.backend.as_deref(),
+            &subject.references,
+            &outcome,
+        );
+    }
+    result
+}
+
+fn verify_values(
+    ctx: &mut Ctx,
+    args: &VerifyArgs,
+    subject: &mut crate::audit::Subject,
+) -> Result<Outcome> {
     let json_out = ctx.settings.global.json;
     let printer = ctx.printer.clone();
     let catalogue = ctx.settings.catalogue.clone();
@@ -425,6 +451,8 @@ pub fn run(ctx: &mut Ctx, args: &VerifyArgs) -> Result<Outcome> {
         t
     };
     let profiles = profile_refs(&profiles_raw, &vault, &index);
+    subject.backend = Some(vault.kind().as_str().to_owned());
+    subject.references = targets.iter().map(Target::reference).collect();
     let keys: Vec<_> = targets.iter().map(|t| t.key.clone()).collect();
     let values = vault.store().get_many(&keys)?;
     let (mut negative, mut errors) = (false, false);
