@@ -8,7 +8,7 @@
 //! contains it: messages are made from the host name and ureq's error kind, never from the request.
 //! Before an answer is handed on, any echo of the credential in it is blanked out.
 //! Proxies come from `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` with `NO_PROXY` honoured (ureq reads
-//! them); a redirect never carries the `Authorization` header to another host (ureq's default).
+//! them). Redirects are not followed, so no credential header ever travels to another host.
 
 use crate::aws_sign::{self, AwsCredentials, RequestParts};
 use crate::envvars;
@@ -161,6 +161,10 @@ pub fn send(
         .timeout_connect(Some(CONNECT_TIMEOUT.min(total)))
         .timeout_global(Some(total))
         .http_status_as_error(false)
+        // No check is answered by a redirect, and ureq drops only `Authorization` when following
+        // one: an `x-api-key`, `x-goog-api-key` or `x-amz-security-token` header would travel on
+        // to wherever the redirect points. A 3xx is returned as the answer instead.
+        .max_redirects(0)
         .user_agent(format!("tokenvault/{}", env!("CARGO_PKG_VERSION")))
         .build()
         .into();

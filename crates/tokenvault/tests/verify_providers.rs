@@ -543,6 +543,39 @@ fn anthropic_uses_x_api_key_and_version_header() {
     }
 }
 
+#[test]
+fn a_redirect_is_not_followed_so_the_key_header_stays_home() {
+    let key = anthropic_key();
+    let elsewhere = start(Arc::new(|_: &Seen| ok(r#"{"data":[]}"#)));
+    let target = format!("{}/v1/models", elsewhere.url);
+    let redirecting = start(Arc::new(move |_: &Seen| {
+        (
+            307,
+            vec![("Location".into(), target.clone())],
+            String::new(),
+        )
+    }));
+    let mut env = Env::new();
+    env.vars
+        .push(("ANTHROPIC_BASE_URL".into(), redirecting.url.clone()));
+    env.set("anthropic", &key);
+    let out = env.run(&["verify"]);
+    assert_code(&out, 2);
+    let text = all_output(&out);
+    assert!(
+        text.contains("unexpected  Anthropic answered HTTP 307, which this check does not expect"),
+        "{text}"
+    );
+    assert!(text.contains("is ANTHROPIC_BASE_URL right?"), "{text}");
+    assert_eq!(redirecting.requests().len(), 1);
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the redirect was followed: {:?}",
+        elsewhere.requests()
+    );
+    assert_no_secret(&out, &key, "redirect");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Google
 
