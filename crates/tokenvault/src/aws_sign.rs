@@ -4,9 +4,9 @@
 //! [`sign`] is a function of the request parts, the credentials and the time, so it is tested with
 //! a fixed clock against botocore's signer (unit test below with values botocore produced; the
 //! integration test `verify_providers.rs` runs botocore itself). The credentials are copied into
-//! `aws-credential-types` only for the duration of one signature; the headers that carry them (the
-//! `Authorization` header names the key id, `x-amz-security-token` is the session token) are
-//! marked sensitive so that no Debug output of the request shows them.
+//! `aws-credential-types` (which zeroizes them on drop) for the duration of one signature; the
+//! headers that carry them (the `Authorization` header names the key id, `x-amz-security-token` is
+//! the session token) are marked sensitive so that no Debug output of the request shows them.
 
 use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign as sigv4_sign, SignableBody, SignableRequest, SigningSettings};

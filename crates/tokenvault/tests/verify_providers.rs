@@ -1064,6 +1064,17 @@ fn aws_sts_signature_matches_botocore_and_shows_the_caller() {
     );
     assert_eq!(sts.stand_in.requests().len(), 1);
     outs.push(out);
+    // Replacing the secret makes the stored result stale even though it sits on the key id.
+    env.set("aws-prod/secret_access_key", &secret);
+    let out = env.run(&["verify", "aws-prod"]);
+    assert_ok(&out);
+    assert_eq!(
+        sts.stand_in.requests().len(),
+        2,
+        "a stale AWS result was reused"
+    );
+    assert!(!stderr(&out).contains("reused"), "{}", stderr(&out));
+    outs.push(out);
     // The other fields of the item point at the check.
     let out = env.run(&["verify", "aws-prod/secret_access_key"]);
     assert!(

@@ -108,10 +108,13 @@ fn reusable(index: &Index, target: &Target, check: Check) -> Option<Live> {
         return None;
     }
     // A check over several fields (AWS) is stale once any of them was replaced.
+    let read =
+        |name: &str| name == target.key.field.as_str() || check.extra_fields().contains(&name);
     if item
         .fields
-        .values()
-        .any(|f| parse_time(&f.updated).is_none_or(|u| u > at))
+        .iter()
+        .filter(|(name, _)| read(name))
+        .any(|(_, f)| parse_time(&f.updated).is_none_or(|u| u > at))
     {
         return None;
     }
