@@ -1,10 +1,16 @@
 //! What a provider's live check answered, as data: the Hugging Face `whoami-v2` response parsed into
-//! account, organisations and token facts, and every HTTP or network outcome mapped to an
-//! explanation with a next step.
+//! account, organisations and token facts, every other provider's answer (in [`checks`]), and every
+//! HTTP or network outcome mapped to an explanation with a next step.
 //!
-//! The binary does the request (`verify_http.rs`) and hands the status, body and `Retry-After`
-//! header in; nothing here touches the network or the clock, so every outcome is a plain function
-//! test. No function here ever receives the token, so no message can contain it.
+//! The binary does the request (`verify_http.rs`) and hands the status, body and headers in;
+//! nothing here touches the network or the clock, so every outcome is a plain function test. No
+//! function here ever receives the token, so no message can contain it.
+
+mod checks;
+
+pub use checks::{
+    xml_text, Account, Answer, Check, CheckContext, Credential, Identity, RequestPlan,
+};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -262,7 +268,7 @@ pub fn parse_whoami(body: &str) -> Result<WhoAmI, ParseError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LiveOutcome {
     /// The provider accepted the token.
-    Valid(WhoAmI),
+    Valid(Account),
     /// The provider says no: the token is invalid (401) or refused (403). Exit 1.
     Rejected(Explanation),
     /// We could not get an answer (rate limit, server error, network). Exit 2.
@@ -294,64 +300,20 @@ pub fn interpret_hf(
     retry_after: Option<&str>,
     create_url: Option<&str>,
 ) -> LiveOutcome {
-    let create = create_url.unwrap_or("https://huggingface.co/settings/tokens");
-    match status {
-        200..=299 => match parse_whoami(body) {
-            Ok(w) => LiveOutcome::Valid(w),
-            Err(e) => LiveOutcome::Unknown(explain(
-                "bad-response",
-                format!("Hugging Face answered {status}, but {e}"),
-                "is HF_ENDPOINT pointing at the Hub (or a mirror that serves /api/whoami-v2)?"
-                    .to_owned(),
-            )),
+    let answer = Answer {
+        status,
+        body: body.to_owned(),
+        headers: retry_after
+            .map(|r| vec![("retry-after".to_owned(), r.to_owned())])
+            .unwrap_or_default(),
+    };
+    Check::HuggingFace.interpret(
+        &answer,
+        &CheckContext {
+            create_url,
+            ..CheckContext::default()
         },
-        401 => LiveOutcome::Rejected(explain(
-            "invalid",
-            format!(
-                "Hugging Face rejected the token (401{}): it is invalid, revoked or expired",
-                server_error_text(body)
-                    .map(|m| format!(": {m}"))
-                    .unwrap_or_default()
-            ),
-            format!("create a new token at {create}, then store it with `tokenvault set`"),
-        )),
-        403 => LiveOutcome::Rejected(explain(
-            "forbidden",
-            format!(
-                "Hugging Face refused the token (403{}): it is known but not allowed to read the account",
-                server_error_text(body)
-                    .map(|m| format!(": {m}"))
-                    .unwrap_or_default()
-            ),
-            format!("check the token's permissions and any organisation SSO or IP restrictions at {create}"),
-        )),
-        429 => LiveOutcome::Unknown(explain(
-            "rate-limited",
-            "Hugging Face rate-limited the check (429): whoami-v2 allows only a few calls".to_owned(),
-            match retry_after.and_then(|r| r.trim().parse::<u64>().ok()) {
-                Some(s) => format!("retry in {s} seconds; a recent result is reused unless you pass --fresh"),
-                None => "retry later; a recent result is reused unless you pass --fresh".to_owned(),
-            },
-        )),
-        500..=599 => LiveOutcome::Unknown(explain(
-            "server-error",
-            format!("Hugging Face answered {status} (a server-side problem; says nothing about the token)"),
-            "retry later; https://status.huggingface.co shows outages".to_owned(),
-        )),
-        other => LiveOutcome::Unknown(explain(
-            "unexpected",
-            format!("Hugging Face answered HTTP {other}, which a whoami-v2 check does not expect"),
-            "is HF_ENDPOINT right? a proxy or captive portal may be answering instead".to_owned(),
-        )),
-    }
-}
-
-/// The `error` text of a JSON error body, shortened; the Hub says e.g.
-/// `{"error":"Invalid credentials in Authorization header"}`.
-fn server_error_text(body: &str) -> Option<String> {
-    let v: Value = serde_json::from_str(body).ok()?;
-    let text = str_at(&v, "error")?;
-    Some(text.chars().take(200).collect())
+    )
 }
 
 /// Why a request got no HTTP answer.
@@ -369,8 +331,14 @@ pub enum NetworkFailure {
 }
 
 /// Explains a network failure reaching `host`; `proxy` is the proxy in use, if any (no
-/// credentials: the caller strips them).
-pub fn explain_network(failure: &NetworkFailure, host: &str, proxy: Option<&str>) -> Explanation {
+/// credentials: the caller strips them); `endpoint_var` is the variable that sets the endpoint
+/// (`HF_ENDPOINT`, `GITHUB_API_URL`, …).
+pub fn explain_network(
+    failure: &NetworkFailure,
+    host: &str,
+    proxy: Option<&str>,
+    endpoint_var: &str,
+) -> Explanation {
     let via = proxy.map(|p| format!(" via proxy {p}")).unwrap_or_default();
     let proxy_hint = if proxy.is_some() {
         "; check HTTPS_PROXY/HTTP_PROXY and NO_PROXY"
@@ -386,18 +354,17 @@ pub fn explain_network(failure: &NetworkFailure, host: &str, proxy: Option<&str>
         NetworkFailure::Dns => explain(
             "dns",
             format!("could not resolve {host}"),
-            format!("check your DNS or network connection (and HF_ENDPOINT){proxy_hint}"),
+            format!("check your DNS or network connection (and {endpoint_var}){proxy_hint}"),
         ),
         NetworkFailure::Tls(why) => explain(
             "tls",
             format!("TLS with {host}{via} failed: {why}"),
-            "a proxy or firewall may be intercepting HTTPS; check the system time and HF_ENDPOINT"
-                .to_owned(),
+            format!("a proxy or firewall may be intercepting HTTPS; check the system time and {endpoint_var}"),
         ),
         NetworkFailure::Connect(why) => explain(
             "connection",
             format!("could not connect to {host}{via}: {why}"),
-            format!("check your network and HF_ENDPOINT{proxy_hint}"),
+            format!("check your network and {endpoint_var}{proxy_hint}"),
         ),
         NetworkFailure::Proxy(why) => explain(
             "proxy",
@@ -518,12 +485,17 @@ mod tests {
             NetworkFailure::Other("x".into()),
         ]
         .iter()
-        .map(|f| explain_network(f, "huggingface.co", None).code)
+        .map(|f| explain_network(f, "huggingface.co", None, "HF_ENDPOINT").code)
         .collect();
         let mut dedup = codes.clone();
         dedup.dedup();
         assert_eq!(codes, dedup);
-        let e = explain_network(&NetworkFailure::Timeout, "h", Some("http://proxy:3128"));
+        let e = explain_network(
+            &NetworkFailure::Timeout,
+            "h",
+            Some("http://proxy:3128"),
+            "HF_ENDPOINT",
+        );
         assert!(e.message.contains("via proxy http://proxy:3128"));
     }
 }

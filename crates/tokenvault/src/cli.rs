@@ -48,7 +48,8 @@ pub enum Command {
     Show(ShowArgs),
     /// Delete a field, or a whole item.
     Rm(RmArgs),
-    /// Check stored values: format offline, then the provider's live check.
+    /// Check stored values: format offline, then the provider's live check (Hugging Face, GitHub,
+    /// OpenAI, Anthropic, Google, Slack, Stripe, AWS STS; see docs/verify.md).
     Verify(VerifyArgs),
     /// Move plaintext tokens into the vault: the Hub's token files, a .env file, the ipfs_kit
     /// config, or variables; --rewrite/--shred then remove the plaintext.

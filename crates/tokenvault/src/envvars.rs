@@ -18,6 +18,27 @@ pub const HF_TOKEN: &str = "HF_TOKEN";
 pub const HUGGING_FACE_HUB_TOKEN: &str = "HUGGING_FACE_HUB_TOKEN";
 /// The Hugging Face API base for live checks (default `https://huggingface.co`); tests point it at 127.0.0.1.
 pub const HF_ENDPOINT: &str = "HF_ENDPOINT";
+/// API bases of the other live checks, named as the providers' own SDKs and tools name them where
+/// they have such a variable (GitHub Actions, the openai and anthropic SDKs, the AWS SDKs). The
+/// checks read them through `Check::base_env` (tokenvault-core); a test keeps both lists in step.
+#[allow(dead_code)]
+pub const GITHUB_API_URL: &str = "GITHUB_API_URL";
+#[allow(dead_code)]
+pub const OPENAI_BASE_URL: &str = "OPENAI_BASE_URL";
+#[allow(dead_code)]
+pub const ANTHROPIC_BASE_URL: &str = "ANTHROPIC_BASE_URL";
+#[allow(dead_code)]
+pub const TOKENVAULT_GOOGLE_API_URL: &str = "TOKENVAULT_GOOGLE_API_URL";
+#[allow(dead_code)]
+pub const TOKENVAULT_SLACK_API_URL: &str = "TOKENVAULT_SLACK_API_URL";
+#[allow(dead_code)]
+pub const TOKENVAULT_STRIPE_API_URL: &str = "TOKENVAULT_STRIPE_API_URL";
+/// STS endpoint: the service-specific variable first, then the general one (the AWS SDKs' order);
+/// default `https://sts.{region}.amazonaws.com`.
+#[allow(dead_code)]
+pub const AWS_ENDPOINT_URL_STS: &str = "AWS_ENDPOINT_URL_STS";
+#[allow(dead_code)]
+pub const AWS_ENDPOINT_URL: &str = "AWS_ENDPOINT_URL";
 /// Total time limit of one live check in seconds (default 15; connecting is limited to 5).
 pub const TOKENVAULT_HTTP_TIMEOUT: &str = "TOKENVAULT_HTTP_TIMEOUT";
 /// Proxies for live checks. The HTTP client (ureq) reads them itself, with `ALL_PROXY` and the
@@ -65,6 +86,14 @@ pub const ALL: &[&str] = &[
     HF_TOKEN,
     HUGGING_FACE_HUB_TOKEN,
     HF_ENDPOINT,
+    GITHUB_API_URL,
+    OPENAI_BASE_URL,
+    ANTHROPIC_BASE_URL,
+    TOKENVAULT_GOOGLE_API_URL,
+    TOKENVAULT_SLACK_API_URL,
+    TOKENVAULT_STRIPE_API_URL,
+    AWS_ENDPOINT_URL_STS,
+    AWS_ENDPOINT_URL,
     TOKENVAULT_HTTP_TIMEOUT,
     HTTPS_PROXY,
     HTTP_PROXY,
@@ -78,6 +107,16 @@ pub const ALL: &[&str] = &[
 
 #[cfg(test)]
 mod tests {
+    /// Every live check's base-URL variable is one of ours (so the README test covers it).
+    #[test]
+    fn live_check_variables_are_listed() {
+        for check in tokenvault_core::verify::Check::ALL {
+            for var in check.base_env() {
+                assert!(super::ALL.contains(var), "{var} is not in envvars::ALL");
+            }
+        }
+    }
+
     /// Every variable we read is documented in the README.
     #[test]
     fn readme_documents_every_variable() {

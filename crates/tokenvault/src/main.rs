@@ -2,6 +2,7 @@
 //! outcome to an exit code (0 success, 1 negative answer, 2 error; a closed stdout is a quiet 0).
 
 mod audit;
+mod aws_sign;
 mod cli;
 mod cmd;
 mod config;

@@ -1,15 +1,19 @@
-//! The network half of live verification: one blocking HTTPS GET with a bearer token.
+//! The network half of live verification: one blocking HTTPS request per check, built from the
+//! check's [`RequestPlan`] with the credential where the plan says (a bearer token, an API-key
+//! header, or an AWS SigV4 signature — see `aws_sign.rs`).
 //!
 //! `tokenvault-core::verify` interprets what comes back; this module only sends the request and
 //! sorts failures into the kinds the user can act on (timeout, DNS, TLS, connection, proxy). The
-//! token travels only in the `Authorization` header, never in the URL, and no error built here
+//! credential travels only in headers marked sensitive, never in the URL, and no error built here
 //! contains it: messages are made from the host name and ureq's error kind, never from the request.
+//! Before an answer is handed on, any echo of the credential in it is blanked out.
 //! Proxies come from `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` with `NO_PROXY` honoured (ureq reads
-//! them); a redirect never carries the `Authorization` header to another host (ureq's default).
+//! them). Redirects are not followed, so no credential header ever travels to another host.
 
+use crate::aws_sign::{self, AwsCredentials, RequestParts};
 use crate::envvars;
-use std::time::Duration;
-use tokenvault_core::verify::NetworkFailure;
+use std::time::{Duration, SystemTime};
+use tokenvault_core::verify::{Answer, Check, Credential, NetworkFailure, RequestPlan};
 use tokenvault_core::Secret;
 
 /// Connect timeout: a reachable server accepts within this.
@@ -19,19 +23,45 @@ const TOTAL_TIMEOUT: Duration = Duration::from_secs(15);
 /// Far more than any whoami answer; stops a misconfigured endpoint from streaming forever.
 const MAX_BODY: u64 = 1 << 20;
 
-/// The Hugging Face API base: `HF_ENDPOINT` or the Hub, without a trailing slash.
-pub fn hf_endpoint() -> String {
-    envvars::get(envvars::HF_ENDPOINT)
-        .unwrap_or_else(|| "https://huggingface.co".to_owned())
+/// The API base of `check`: the first of its variables that is set, else its default (for STS,
+/// the regional endpoint of `region`), without a trailing slash.
+pub fn base_url(check: Check, region: &str) -> String {
+    check
+        .base_env()
+        .iter()
+        .find_map(|v| envvars::get(v))
+        .unwrap_or_else(|| check.default_base(region))
         .trim_end_matches('/')
         .to_owned()
 }
 
-/// An HTTP answer, whatever its status.
-pub struct Answer {
-    pub status: u16,
-    pub body: String,
-    pub retry_after: Option<String>,
+/// The credential of one check.
+pub enum Creds<'a> {
+    /// One token or API key.
+    Token(&'a Secret),
+    /// An AWS key pair (and session token), signed for `region`.
+    Aws {
+        keys: AwsCredentials<'a>,
+        region: &'a str,
+    },
+}
+
+impl Creds<'_> {
+    /// Every secret value, for blanking echoes out of answers.
+    fn values(&self) -> Vec<&str> {
+        match self {
+            Creds::Token(t) => vec![t.expose_secret()],
+            Creds::Aws { keys, .. } => [
+                Some(keys.access_key_id),
+                Some(keys.secret_access_key),
+                keys.session_token,
+            ]
+            .into_iter()
+            .flatten()
+            .map(Secret::expose_secret)
+            .collect(),
+        }
+    }
 }
 
 /// The host (and port) of `url`, for messages.
@@ -65,48 +95,130 @@ fn total_timeout() -> Duration {
         .unwrap_or(TOTAL_TIMEOUT)
 }
 
-/// `GET url` with `Authorization: Bearer <token>`.
-pub fn get_bearer(url: &str, token: &Secret) -> Result<Answer, NetworkFailure> {
+fn sensitive(value: &str) -> Result<ureq::http::HeaderValue, NetworkFailure> {
+    let mut v = ureq::http::HeaderValue::from_str(value).map_err(|_| {
+        NetworkFailure::Other(
+            "the stored value has characters an HTTP header cannot carry (not sent)".to_owned(),
+        )
+    })?;
+    v.set_sensitive(true);
+    Ok(v)
+}
+
+/// The headers that carry the credential, for this plan.
+fn credential_headers(
+    plan: &RequestPlan,
+    creds: &Creds<'_>,
+) -> Result<Vec<(String, ureq::http::HeaderValue)>, NetworkFailure> {
+    match (plan.credential, creds) {
+        (Credential::Bearer, Creds::Token(t)) => {
+            // Zeroized on drop; the header value itself is marked sensitive.
+            let bearer = zeroize::Zeroizing::new(format!("Bearer {}", t.expose_secret()));
+            Ok(vec![("authorization".to_owned(), sensitive(&bearer)?)])
+        }
+        (Credential::Header(name), Creds::Token(t)) => {
+            Ok(vec![(name.to_owned(), sensitive(t.expose_secret())?)])
+        }
+        (Credential::AwsSigV4 { service }, Creds::Aws { keys, region }) => {
+            let parts = RequestParts {
+                method: plan.method,
+                url: &plan.url,
+                headers: &plan.headers,
+                body: plan.body.unwrap_or("").as_bytes(),
+                region,
+                service,
+            };
+            let signed = aws_sign::sign(&parts, keys, SystemTime::now())
+                .map_err(|e| NetworkFailure::Other(e.to_string()))?;
+            signed
+                .into_iter()
+                .map(|h| {
+                    let v = if h.sensitive {
+                        sensitive(&h.value)?
+                    } else {
+                        ureq::http::HeaderValue::from_str(&h.value)
+                            .map_err(|e| NetworkFailure::Other(e.to_string()))?
+                    };
+                    Ok((h.name.to_owned(), v))
+                })
+                .collect()
+        }
+        _ => Err(NetworkFailure::Other(
+            "internal: the credential does not fit this check (not sent)".to_owned(),
+        )),
+    }
+}
+
+/// Sends `plan` with `creds` and returns the answer, whatever its status. `endpoint_var` names
+/// the variable that sets the endpoint, for the message of an invalid URL.
+pub fn send(
+    plan: &RequestPlan,
+    creds: &Creds<'_>,
+    endpoint_var: &str,
+) -> Result<Answer, NetworkFailure> {
     let total = total_timeout();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(CONNECT_TIMEOUT.min(total)))
         .timeout_global(Some(total))
         .http_status_as_error(false)
+        // No check is answered by a redirect, and ureq drops only `Authorization` when following
+        // one: an `x-api-key`, `x-goog-api-key` or `x-amz-security-token` header would travel on
+        // to wherever the redirect points. A 3xx is returned as the answer instead.
+        .max_redirects(0)
         .user_agent(format!("tokenvault/{}", env!("CARGO_PKG_VERSION")))
         .build()
         .into();
-    // Marked sensitive so that no Debug output of the request shows it; the temporary string is
-    // zeroized on drop.
-    let bearer = zeroize::Zeroizing::new(format!("Bearer {}", token.expose_secret()));
-    let mut auth = ureq::http::HeaderValue::from_str(&bearer).map_err(|_| {
-        NetworkFailure::Other(
-            "the stored value has characters an HTTP header cannot carry (not sent)".to_owned(),
-        )
-    })?;
-    auth.set_sensitive(true);
-    let response = agent
-        .get(url)
-        .header("Authorization", auth)
-        .header("Accept", "application/json")
-        .call();
-    let behind_proxy = proxy_for(url).is_some();
-    let mut response = response.map_err(|e| blame_proxy(classify(e), behind_proxy))?;
+    let bad_uri = || {
+        NetworkFailure::Other(format!(
+            "the endpoint URL is not valid (check {endpoint_var})"
+        ))
+    };
+    let uri: ureq::http::Uri = plan.url.parse().map_err(|_| bad_uri())?;
+    let mut builder = ureq::http::Request::builder().method(plan.method).uri(uri);
+    for (k, v) in &plan.headers {
+        builder = builder.header(*k, *v);
+    }
+    for (k, v) in credential_headers(plan, creds)? {
+        builder = builder.header(k, v);
+    }
+    let response = match plan.body {
+        Some(body) => builder
+            .body(body.as_bytes())
+            .map_err(|_| bad_uri())
+            .and_then(|r| agent.run(r).map_err(|e| classify(e, endpoint_var))),
+        None => builder
+            .body(())
+            .map_err(|_| bad_uri())
+            .and_then(|r| agent.run(r).map_err(|e| classify(e, endpoint_var))),
+    };
+    let behind_proxy = proxy_for(&plan.url).is_some();
+    let mut response = response.map_err(|f| blame_proxy(f, behind_proxy))?;
     let status = response.status().as_u16();
-    let retry_after = response
+    let secrets = creds.values();
+    let blank = |text: &str| {
+        let mut out = text.to_owned();
+        for s in &secrets {
+            if !s.is_empty() {
+                out = out.replace(s, "[value withheld]");
+            }
+        }
+        out
+    };
+    let headers = response
         .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_ascii_lowercase(), blank(v.to_str().ok()?))))
+        .collect();
     let body = response
         .body_mut()
         .with_config()
         .limit(MAX_BODY)
         .read_to_string()
-        .map_err(classify)?;
+        .map_err(|e| classify(e, endpoint_var))?;
     Ok(Answer {
         status,
-        body,
-        retry_after,
+        body: blank(&body),
+        headers,
     })
 }
 
@@ -122,7 +234,7 @@ fn blame_proxy(f: NetworkFailure, behind_proxy: bool) -> NetworkFailure {
 
 /// Sorts a ureq error into what the user can act on. Only the error's kind and its own text are
 /// used; ureq's errors do not include request headers.
-fn classify(e: ureq::Error) -> NetworkFailure {
+fn classify(e: ureq::Error, endpoint_var: &str) -> NetworkFailure {
     use std::io::ErrorKind;
     match e {
         ureq::Error::Timeout(_) => NetworkFailure::Timeout,
@@ -152,9 +264,9 @@ fn classify(e: ureq::Error) -> NetworkFailure {
             _ if io.to_string().contains("failed to lookup address") => NetworkFailure::Dns,
             _ => NetworkFailure::Connect(io.kind().to_string()),
         },
-        ureq::Error::BadUri(_) => {
-            NetworkFailure::Other("the endpoint URL is not valid (check HF_ENDPOINT)".to_owned())
-        }
+        ureq::Error::BadUri(_) => NetworkFailure::Other(format!(
+            "the endpoint URL is not valid (check {endpoint_var})"
+        )),
         ureq::Error::BodyExceedsLimit(_) => {
             NetworkFailure::Other("the answer is larger than 1 MiB".to_owned())
         }

@@ -451,16 +451,14 @@ fn providers_without_a_live_check_say_so() {
     let mut env = Env::new();
     env.vars.push(("HF_ENDPOINT".into(), hub.url.clone()));
     env.set(
-        "openai",
-        "sk-aBcDeFgHiJkLmNoPqRsTT3BlbkFJuVwXyZ0123456789abcd",
+        "storacha",
+        "MgCYbT1aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789+/aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789+/aBcDeFgHiJk=",
     );
     env.set("huggingface/test_repo", "acme/model");
-    let out = env.run(&["verify", "openai", "huggingface/test_repo"]);
+    let out = env.run(&["verify", "storacha", "huggingface/test_repo"]);
+    assert_ok(&out);
     let text = stdout(&out);
-    assert!(
-        text.contains("no live check for OpenAI in this build"),
-        "{text}"
-    );
+    assert!(text.contains("no live check for Storacha"), "{text}");
     assert!(
         text.contains("test_repo is not a credential field"),
         "{text}"

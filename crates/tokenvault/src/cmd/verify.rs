@@ -1,39 +1,50 @@
 //! `tokenvault verify [REF…]`: check stored values — the format offline, then the provider's live
-//! check (Hugging Face: `GET {HF_ENDPOINT}/api/whoami-v2`), unless `--offline`.
+//! check (one per catalogue `verify` key: Hugging Face whoami-v2, GitHub `/user`, OpenAI and
+//! Anthropic model lists, Google `v1beta/models`, Slack `auth.test`, Stripe `/v1/balance`, AWS STS
+//! `GetCallerIdentity`), unless `--offline`.
 //!
-//! Live answers are recorded in the index (`Verification`: time, outcome, account facts; never the
-//! value) and reused for ten minutes, because the Hub rate-limits whoami-v2 strictly; `--fresh`
-//! asks again. Exit 1 when a value is missing, malformed or rejected by its provider; 2 when a live
-//! check could not get an answer (network, rate limit), which says nothing about the token.
-//! `set` calls [`check_after_set`] to verify a value it just stored.
+//! Live answers are recorded in the index (`Verification`: time, outcome, account, scopes, expiry;
+//! never the value) and reused for ten minutes, because providers rate-limit these calls (the Hub
+//! strictly); `--fresh` asks again. A check that reads several fields (AWS: key id, secret,
+//! session token, region) is recorded on the provider's default field and not reused once any
+//! field of the item changed. Exit 1 when a value is missing, malformed, incomplete or rejected by
+//! its provider; 2 when a live check could not get an answer (network, rate limit), which says
+//! nothing about the token. `set` calls [`check_after_set`] to verify a value it just stored.
 
+use crate::aws_sign::AwsCredentials;
 use crate::cli::VerifyArgs;
 use crate::context::{now_rfc3339, Ctx, Outcome};
 use crate::printer::Printer;
 use crate::vault::{Target, Vault};
-use crate::verify_http;
+use crate::verify_http::{self, Creds};
 use anyhow::Result;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use tokenvault_core::verify::{explain_network, interpret_hf, Explanation, LiveOutcome, WhoAmI};
-use tokenvault_core::{FormatCheck, Provider, Secret};
+use tokenvault_core::verify::{
+    explain_network, Account, Check, CheckContext, Explanation, Identity, LiveOutcome, WhoAmI,
+};
+use tokenvault_core::{FieldName, FormatCheck, Provider, Secret};
 use tokenvault_store::index::{Index, Verification};
+use tokenvault_store::Key;
 
 /// How long a stored live result is reused without `--fresh`.
 const REUSE_SECS: i64 = 600;
-/// The `verify` name of the one live check this build implements.
-const HUGGINGFACE: &str = "huggingface";
+/// STS's region when the item stores none.
+const DEFAULT_AWS_REGION: &str = "us-east-1";
 
 /// What the live step found for one value.
 enum Live {
     Valid {
-        who: WhoAmI,
+        account: Account,
+        check: Check,
         /// When the reused result was obtained; `None` for a fresh answer.
         reused_from: Option<String>,
     },
     Rejected(Explanation),
     Unknown(Explanation),
-    /// The provider has no live check in this build (or the field is not its credential).
+    /// The check needs another field of the item that is not stored (AWS: the secret key).
+    Incomplete(Explanation),
+    /// The provider has no live check (or the field is not its credential).
     NotAvailable(String),
 }
 
@@ -75,33 +86,57 @@ fn provider_of<'a>(vault: &Vault<'a>, target: &Target) -> Option<&'a Provider> {
         .and_then(|p| vault.catalogue.get(p))
 }
 
-/// A stored result for this field younger than [`REUSE_SECS`], turned back into a [`Live`].
-fn reusable(index: &Index, target: &Target) -> Option<Live> {
-    let v = index
-        .items
-        .get(target.key.item.as_str())?
+fn parse_time(t: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+}
+
+/// A stored result for this field younger than [`REUSE_SECS`], from this check, with no field of
+/// the item changed since, turned back into a [`Live`].
+fn reusable(index: &Index, target: &Target, check: Check) -> Option<Live> {
+    let item = index.items.get(target.key.item.as_str())?;
+    let v = item
         .fields
         .get(target.key.field.as_str())?
         .verified
         .as_ref()?;
-    if v.extra.get("check").and_then(Value::as_str) != Some(HUGGINGFACE) {
+    if v.extra.get("check").and_then(Value::as_str) != Some(check.key()) {
         return None;
     }
-    let at =
-        time::OffsetDateTime::parse(&v.at, &time::format_description::well_known::Rfc3339).ok()?;
+    let at = parse_time(&v.at)?;
     let age = (time::OffsetDateTime::now_utc() - at).whole_seconds();
     if !(0..REUSE_SECS).contains(&age) {
         return None;
     }
+    // A check over several fields (AWS) is stale once any of them was replaced.
+    let read =
+        |name: &str| name == target.key.field.as_str() || check.extra_fields().contains(&name);
+    if item
+        .fields
+        .iter()
+        .filter(|(name, _)| read(name))
+        .any(|(_, f)| parse_time(&f.updated).is_none_or(|u| u > at))
+    {
+        return None;
+    }
     if v.ok {
-        let who: WhoAmI = serde_json::from_value(v.extra.get("whoami")?.clone()).ok()?;
+        let account = match check {
+            Check::HuggingFace => Account::HuggingFace(
+                serde_json::from_value::<WhoAmI>(v.extra.get("whoami")?.clone()).ok()?,
+            ),
+            _ => Account::Service(
+                serde_json::from_value::<Identity>(v.extra.get("identity")?.clone()).ok()?,
+            ),
+        };
         Some(Live::Valid {
-            who,
+            account,
+            check,
             reused_from: Some(v.at.clone()),
         })
     } else {
         let code = match v.extra.get("code").and_then(Value::as_str)? {
             "forbidden" => "forbidden",
+            "expired" => "expired",
+            "signature-mismatch" => "signature-mismatch",
             _ => "invalid",
         };
         Some(Live::Rejected(Explanation {
@@ -119,29 +154,39 @@ fn reusable(index: &Index, target: &Target) -> Option<Live> {
 
 /// Records a definite answer (valid or rejected) in the index. Failing to record is only a warning:
 /// the answer itself stands.
-fn record(vault: &Vault<'_>, target: &Target, live: &Live, printer: &Printer) {
-    let (ok, summary, extra) = match live {
+fn record(vault: &Vault<'_>, target: &Target, check: Check, live: &Live, printer: &Printer) {
+    let mut extra = BTreeMap::new();
+    extra.insert("check".to_owned(), json!(check.key()));
+    let (ok, summary) = match live {
         Live::Valid {
-            who,
+            account,
             reused_from: None,
+            ..
         } => {
-            let mut extra = BTreeMap::new();
-            extra.insert("check".to_owned(), json!(HUGGINGFACE));
-            extra.insert("whoami".to_owned(), json!(who));
-            if let Some(t) = &who.token {
-                extra.insert("role".to_owned(), json!(t.role.name()));
-                if let Some(e) = &t.expires_at {
-                    extra.insert("expires".to_owned(), json!(e));
+            extra.insert("account".to_owned(), json!(account.name()));
+            if let Some(s) = account.scopes() {
+                extra.insert("scopes".to_owned(), json!(s));
+            }
+            if let Some(e) = account.expires_at() {
+                extra.insert("expires".to_owned(), json!(e));
+            }
+            match account {
+                Account::HuggingFace(who) => {
+                    extra.insert("whoami".to_owned(), json!(who));
+                    if let Some(t) = &who.token {
+                        extra.insert("role".to_owned(), json!(t.role.name()));
+                    }
+                }
+                Account::Service(id) => {
+                    extra.insert("identity".to_owned(), json!(id));
                 }
             }
-            (true, who.summary(), extra)
+            (true, account.summary())
         }
         Live::Rejected(e) => {
-            let mut extra = BTreeMap::new();
-            extra.insert("check".to_owned(), json!(HUGGINGFACE));
             extra.insert("code".to_owned(), json!(e.code));
             extra.insert("hint".to_owned(), json!(e.hint));
-            (false, e.message.clone(), extra)
+            (false, e.message.clone())
         }
         _ => return,
     };
@@ -165,6 +210,38 @@ fn record(vault: &Vault<'_>, target: &Target, live: &Live, printer: &Printer) {
     }
 }
 
+/// The part of a key before its random part when that says what the key is (`sk_live` of
+/// `sk_live_…`): at most two short lower-case words. Not secret: masking shows more.
+fn key_prefix(value: &str) -> Option<String> {
+    let mut parts = value.splitn(3, '_');
+    let (a, b, rest) = (parts.next()?, parts.next()?, parts.next()?);
+    let word = |w: &str| (1..=4).contains(&w.len()) && w.bytes().all(|c| c.is_ascii_lowercase());
+    (word(a) && word(b) && !rest.is_empty()).then(|| format!("{a}_{b}"))
+}
+
+/// The other fields a check reads, from the store: name → value.
+fn extra_values(
+    vault: &Vault<'_>,
+    target: &Target,
+    check: Check,
+) -> Result<BTreeMap<&'static str, Secret>, String> {
+    let names = check.extra_fields();
+    let keys: Vec<Key> = names
+        .iter()
+        .filter_map(|f| FieldName::new(f).ok())
+        .map(|f| Key::new(target.key.item.clone(), f))
+        .collect();
+    let values = vault
+        .store()
+        .get_many(&keys)
+        .map_err(|e| format!("could not read the item's other fields: {e}"))?;
+    Ok(names
+        .iter()
+        .zip(values)
+        .filter_map(|(n, v)| v.map(|v| (*n, v)))
+        .collect())
+}
+
 /// The live check of one value. `fresh` skips a stored recent result.
 fn live_check(
     vault: &Vault<'_>,
@@ -177,28 +254,76 @@ fn live_check(
     let Some(provider) = provider_of(vault, target) else {
         return Live::NotAvailable("no provider known for this item, so no live check".to_owned());
     };
-    if provider.verify != HUGGINGFACE {
-        return Live::NotAvailable(format!("no live check for {} in this build", provider.name));
-    }
-    if target.key.field.as_str() != provider.default_field {
-        return Live::NotAvailable(format!("{} is not a credential field", target.key.field));
+    let Some(check) = Check::from_key(&provider.verify) else {
+        return Live::NotAvailable(format!("no live check for {}", provider.name));
+    };
+    let field = target.key.field.as_str();
+    if field != provider.default_field {
+        return Live::NotAvailable(if check.extra_fields().contains(&field) {
+            format!(
+                "checked online with tv://{}/{}",
+                target.key.item, provider.default_field
+            )
+        } else {
+            format!("{field} is not a credential field")
+        });
     }
     if !fresh {
-        if let Some(l) = reusable(index, target) {
+        if let Some(l) = reusable(index, target, check) {
             return l;
         }
     }
-    let endpoint = verify_http::hf_endpoint();
-    let url = format!("{endpoint}/api/whoami-v2");
-    let live = match verify_http::get_bearer(&url, value) {
-        Ok(a) => match interpret_hf(
-            a.status,
-            &a.body,
-            a.retry_after.as_deref(),
-            provider.create_url.as_deref(),
-        ) {
-            LiveOutcome::Valid(who) => Live::Valid {
-                who,
+    let item = target.key.item.as_str();
+    let extras = match extra_values(vault, target, check) {
+        Ok(e) => e,
+        Err(why) => {
+            return Live::Unknown(Explanation {
+                code: "backend",
+                message: why,
+                hint: "run `tokenvault doctor`".to_owned(),
+            })
+        }
+    };
+    let region = extras
+        .get("region")
+        .map(|r| r.expose_secret().trim().to_owned())
+        .unwrap_or_else(|| DEFAULT_AWS_REGION.to_owned());
+    let creds = match check {
+        Check::AwsSts => {
+            let Some(secret) = extras.get("secret_access_key") else {
+                return Live::Incomplete(Explanation {
+                    code: "incomplete",
+                    message: format!(
+                        "not checked online: STS needs tv://{item}/secret_access_key too, which is not stored"
+                    ),
+                    hint: format!("store it with `tokenvault set {item}/secret_access_key`"),
+                });
+            };
+            Creds::Aws {
+                keys: AwsCredentials {
+                    access_key_id: value,
+                    secret_access_key: secret,
+                    session_token: extras.get("session_token"),
+                },
+                region: &region,
+            }
+        }
+        _ => Creds::Token(value),
+    };
+    let base = verify_http::base_url(check, &region);
+    let plan = check.request(&base);
+    let endpoint_var = check.base_env().join(" or ");
+    let prefix = key_prefix(value.expose_secret());
+    let ctx = CheckContext {
+        create_url: provider.create_url.as_deref(),
+        key_prefix: prefix.as_deref(),
+        item: Some(item),
+    };
+    let live = match verify_http::send(&plan, &creds, &endpoint_var) {
+        Ok(a) => match check.interpret(&a, &ctx) {
+            LiveOutcome::Valid(account) => Live::Valid {
+                account,
+                check,
                 reused_from: None,
             },
             LiveOutcome::Rejected(e) => Live::Rejected(e),
@@ -206,11 +331,12 @@ fn live_check(
         },
         Err(f) => Live::Unknown(explain_network(
             &f,
-            &verify_http::host_of(&endpoint),
-            verify_http::proxy_for(&url).as_deref(),
+            &verify_http::host_of(&base),
+            verify_http::proxy_for(&plan.url).as_deref(),
+            &endpoint_var,
         )),
     };
-    record(vault, target, &live, printer);
+    record(vault, target, check, &live, printer);
     live
 }
 
@@ -226,11 +352,11 @@ struct Row {
 
 /// The least-privilege warning for a valid token, naming the profiles that use it.
 fn privilege_warning(
-    who: &WhoAmI,
+    account: &Account,
     users: &[String],
     provider: Option<&Provider>,
 ) -> Option<String> {
-    let base = who.privilege_warning()?;
+    let base = account.privilege_warning()?;
     let create = provider
         .and_then(|p| p.create_url.as_deref())
         .map(|u| format!(" (create one at {u})"))
@@ -244,16 +370,26 @@ fn privilege_warning(
 
 fn live_row(row: &mut Row, live: Live, users: &[String], provider: Option<&Provider>) {
     match live {
-        Live::Valid { who, reused_from } => {
+        Live::Valid {
+            account,
+            check,
+            reused_from,
+        } => {
             row.status = "valid";
-            row.detail = who.summary();
+            row.detail = account.summary();
             if let Some(at) = &reused_from {
                 row.hint = Some(format!("result from {at} reused; --fresh asks again"));
             }
-            row.warning = privilege_warning(&who, users, provider);
-            row.live = Some(json!({"account": who, "reused_from": reused_from}));
+            row.warning = privilege_warning(&account, users, provider);
+            row.live = Some(json!({
+                "check": check.key(),
+                "account": account,
+                "scopes": account.scopes(),
+                "expires": account.expires_at(),
+                "reused_from": reused_from,
+            }));
         }
-        Live::Rejected(e) | Live::Unknown(e) => {
+        Live::Rejected(e) | Live::Unknown(e) | Live::Incomplete(e) => {
             row.status = e.code;
             row.detail = e.message;
             row.hint = Some(e.hint);
@@ -265,6 +401,32 @@ fn live_row(row: &mut Row, live: Live, users: &[String], provider: Option<&Provi
 }
 
 pub fn run(ctx: &mut Ctx, args: &VerifyArgs) -> Result<Outcome> {
+    // Verifying reads values (and sends them to their provider): audited like any read.
+    let mut subject = crate::audit::Subject::default();
+    let result = verify_values(ctx, args, &mut subject);
+    if !subject.references.is_empty() {
+        let outcome = match &result {
+            Ok(Outcome::Success) => "ok".to_owned(),
+            Ok(Outcome::Negative) => "negative".to_owned(),
+            Ok(Outcome::Code(_)) => "unverified".to_owned(),
+            Err(e) => crate::audit::reason(e),
+        };
+        crate::audit::record(
+            ctx,
+            "verify",
+            subject.backend.as_deref(),
+            &subject.references,
+            &outcome,
+        );
+    }
+    result
+}
+
+fn verify_values(
+    ctx: &mut Ctx,
+    args: &VerifyArgs,
+    subject: &mut crate::audit::Subject,
+) -> Result<Outcome> {
     let json_out = ctx.settings.global.json;
     let printer = ctx.printer.clone();
     let catalogue = ctx.settings.catalogue.clone();
@@ -292,6 +454,8 @@ pub fn run(ctx: &mut Ctx, args: &VerifyArgs) -> Result<Outcome> {
         t
     };
     let profiles = profile_refs(&profiles_raw, &vault, &index);
+    subject.backend = Some(vault.kind().as_str().to_owned());
+    subject.references = targets.iter().map(Target::reference).collect();
     let keys: Vec<_> = targets.iter().map(|t| t.key.clone()).collect();
     let values = vault.store().get_many(&keys)?;
     let (mut negative, mut errors) = (false, false);
@@ -343,7 +507,7 @@ pub fn run(ctx: &mut Ctx, args: &VerifyArgs) -> Result<Outcome> {
         if !args.offline {
             let live = live_check(&vault, &index, t, &v, args.fresh, &printer);
             match &live {
-                Live::Rejected(_) => negative = true,
+                Live::Rejected(_) | Live::Incomplete(_) => negative = true,
                 Live::Unknown(_) => errors = true,
                 _ => {}
             }
@@ -405,10 +569,38 @@ pub fn check_after_set(
     let profiles = profile_refs(profiles, vault, &index);
     let shown = target.reference();
     let provider = provider_of(vault, target);
-    match live_check(vault, &index, target, value, true, printer) {
-        Live::Valid { who, .. } => {
-            printer.note(&format!("Verified {shown}: {}.", who.summary()));
-            if let Some(w) = privilege_warning(&who, &profiles_using(&profiles, &shown), provider) {
+    // A field that a check reads beside the credential (an AWS secret key, session token or
+    // region) is verified by checking the item's credential with it.
+    let anchor = provider.and_then(|p| {
+        let check = Check::from_key(&p.verify)?;
+        let field = target.key.field.as_str();
+        (field != p.default_field && check.extra_fields().contains(&field))
+            .then(|| FieldName::new(&p.default_field).ok())
+            .flatten()
+            .map(|f| Target {
+                key: Key::new(target.key.item.clone(), f),
+                provider: target.provider.clone(),
+            })
+    });
+    let anchor_value;
+    let (checked, value) = match &anchor {
+        Some(a) => match vault.store().get(&a.key)? {
+            Some(v) => {
+                anchor_value = v;
+                (a, &anchor_value)
+            }
+            // Checked once the credential itself is stored.
+            None => return Ok(Outcome::Success),
+        },
+        None => (target, value),
+    };
+    let checked_ref = checked.reference();
+    match live_check(vault, &index, checked, value, true, printer) {
+        Live::Valid { account, .. } => {
+            printer.note(&format!("Verified {checked_ref}: {}.", account.summary()));
+            if let Some(w) =
+                privilege_warning(&account, &profiles_using(&profiles, &checked_ref), provider)
+            {
                 printer.warning(&w);
             }
             Ok(Outcome::Success)
@@ -426,10 +618,30 @@ pub fn check_after_set(
             printer.hint(&format!(
                 "{}; then run `tokenvault verify {}`",
                 e.hint,
-                shown.trim_start_matches("tv://")
+                checked_ref.trim_start_matches("tv://")
             ));
             Ok(Outcome::Success)
         }
+        Live::Incomplete(e) => {
+            printer.note(&format!("{shown} was stored; {}.", e.message));
+            printer.hint(&e.hint);
+            Ok(Outcome::Success)
+        }
         Live::NotAvailable(_) => Ok(Outcome::Success),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_prefix;
+
+    #[test]
+    fn key_prefix_is_only_the_type_words() {
+        assert_eq!(key_prefix("sk_live_abc").as_deref(), Some("sk_live"));
+        assert_eq!(key_prefix("rk_test_abc").as_deref(), Some("rk_test"));
+        assert_eq!(key_prefix("ghp_abcdef"), None);
+        assert_eq!(key_prefix("github_pat_11AB_cd"), None);
+        assert_eq!(key_prefix("sk_live_"), None);
+        assert_eq!(key_prefix("AKIAIOSFODNN7EXAMPLE"), None);
     }
 }

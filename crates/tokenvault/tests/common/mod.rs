@@ -29,6 +29,19 @@ fn getrandom(buf: &mut [u8]) {
     std::io::Read::read_exact(&mut f, buf).unwrap();
 }
 
+/// The API-base variables of every live check (`Check::base_env`).
+pub const LIVE_CHECK_BASES: &[&str] = &[
+    "HF_ENDPOINT",
+    "GITHUB_API_URL",
+    "OPENAI_BASE_URL",
+    "ANTHROPIC_BASE_URL",
+    "TOKENVAULT_GOOGLE_API_URL",
+    "TOKENVAULT_SLACK_API_URL",
+    "TOKENVAULT_STRIPE_API_URL",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL",
+];
+
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub home: PathBuf,
@@ -81,10 +94,12 @@ impl Env {
             .env("TOKENVAULT_PASSPHRASE_FILE", &self.pass_file)
             .env("TOKENVAULT_SCRYPT_LOG_N", "10")
             .env("NO_COLOR", "1")
-            // `set` verifies online: never reach the real Hub from a test. Port 9 refuses at once;
-            // tests with a stand-in Hub override this through `vars`.
-            .env("HF_ENDPOINT", "http://127.0.0.1:9")
             .current_dir(self.dir.path());
+        // `set` verifies online: never reach a real provider from a test. Port 9 refuses at once;
+        // tests with a stand-in override these through `vars`.
+        for var in LIVE_CHECK_BASES {
+            c.env(var, "http://127.0.0.1:9");
+        }
         for (k, v) in &self.vars {
             c.env(k, v);
         }
