@@ -2,23 +2,16 @@
 //! *before* it replaces the current one, so a rejected token is never stored) and `import`
 //! (a source is shredded only after its values were checked).
 //!
-//! `verify` owns the checks themselves; this module calls their public pieces (`verify_http`
-//! sends, `tokenvault_core::verify` interprets) and records the result in the index in the same
-//! shape as `verify` does (`check`, `whoami`, `role`, `expires` / `code`, `hint`), so that `verify`
-//! reuses it and `status` reads its expiry. MERGE NOTE: once `verify` dispatches every provider's
-//! check through one public function, [`check`] should call that instead of knowing Hugging Face.
+//! `verify` owns the checks themselves (one dispatch by the catalogue's `verify` key); this module
+//! asks it to check a value that is not stored and records the answer in the index in the same
+//! shape as `verify` does, so that `verify` reuses it and `status` reads its expiry.
 
+use crate::cmd::verify::{check_unstored, verification_of, Live};
 use crate::printer::Printer;
 use crate::vault::{Target, Vault};
-use crate::verify_http;
-use serde_json::json;
-use std::collections::BTreeMap;
-use tokenvault_core::verify::{explain_network, interpret_hf, Explanation, LiveOutcome};
+use tokenvault_core::verify::Explanation;
 use tokenvault_core::{Catalogue, Secret};
 use tokenvault_store::index::Verification;
-
-/// The `verify` key of the one live check this build implements (as in `cmd/verify.rs`).
-const HUGGINGFACE: &str = "huggingface";
 
 /// How the live check of a value ended.
 pub enum Checked {
@@ -34,7 +27,7 @@ pub enum Checked {
     },
     /// No answer (network, rate limit): says nothing about the value.
     Unknown(Explanation),
-    /// The provider has no live check for this field (in this build).
+    /// The provider has no live check for this field (or not for a value alone).
     NotAvailable(String),
 }
 
@@ -49,63 +42,22 @@ pub fn check(
     let Some(p) = provider.and_then(|p| catalogue.get(p)) else {
         return Checked::NotAvailable("no provider known for this item".to_owned());
     };
-    if p.verify != HUGGINGFACE {
-        return Checked::NotAvailable(format!("no live check for {} in this build", p.name));
-    }
-    if field != p.default_field {
-        return Checked::NotAvailable(format!("{field} is not a credential field"));
-    }
-    let endpoint = verify_http::hf_endpoint();
-    let url = format!("{endpoint}/api/whoami-v2");
-    let outcome = match verify_http::get_bearer(&url, value) {
-        Ok(a) => interpret_hf(
-            a.status,
-            &a.body,
-            a.retry_after.as_deref(),
-            p.create_url.as_deref(),
-        ),
-        Err(f) => LiveOutcome::Unknown(explain_network(
-            &f,
-            &verify_http::host_of(&endpoint),
-            verify_http::proxy_for(&url).as_deref(),
-        )),
-    };
-    let mut extra = BTreeMap::new();
-    extra.insert("check".to_owned(), json!(HUGGINGFACE));
-    match outcome {
-        LiveOutcome::Valid(who) => {
-            extra.insert("whoami".to_owned(), json!(who));
-            if let Some(t) = &who.token {
-                extra.insert("role".to_owned(), json!(t.role.name()));
-                if let Some(e) = &t.expires_at {
-                    extra.insert("expires".to_owned(), json!(e));
-                }
-            }
-            let summary = who.summary();
-            Checked::Valid {
-                verification: Verification {
-                    at: now.to_owned(),
-                    ok: true,
-                    summary: summary.clone(),
-                    extra,
-                },
-                summary,
-            }
+    let (check, live) = check_unstored(p, field, value);
+    let verification = check.and_then(|c| verification_of(c, &live, now));
+    match (live, verification) {
+        (Live::Valid { account, .. }, Some(verification)) => Checked::Valid {
+            summary: account.summary(),
+            verification,
+        },
+        (Live::Rejected(explanation), Some(verification)) => Checked::Rejected {
+            explanation,
+            verification,
+        },
+        (Live::Unknown(e) | Live::Incomplete(e), _) => Checked::Unknown(e),
+        (Live::NotAvailable(why), _) => Checked::NotAvailable(why),
+        (Live::Valid { .. } | Live::Rejected(_), None) => {
+            Checked::NotAvailable("no live check".to_owned())
         }
-        LiveOutcome::Rejected(e) => {
-            extra.insert("code".to_owned(), json!(e.code));
-            extra.insert("hint".to_owned(), json!(e.hint));
-            Checked::Rejected {
-                verification: Verification {
-                    at: now.to_owned(),
-                    ok: false,
-                    summary: e.message.clone(),
-                    extra,
-                },
-                explanation: e,
-            }
-        }
-        LiveOutcome::Unknown(e) => Checked::Unknown(e),
     }
 }
 

@@ -33,7 +33,7 @@ const REUSE_SECS: i64 = 600;
 const DEFAULT_AWS_REGION: &str = "us-east-1";
 
 /// What the live step found for one value.
-enum Live {
+pub(crate) enum Live {
     Valid {
         account: Account,
         check: Check,
@@ -152,9 +152,9 @@ fn reusable(index: &Index, target: &Target, check: Check) -> Option<Live> {
     }
 }
 
-/// Records a definite answer (valid or rejected) in the index. Failing to record is only a warning:
-/// the answer itself stands.
-fn record(vault: &Vault<'_>, target: &Target, check: Check, live: &Live, printer: &Printer) {
+/// The index record of a definite answer (valid or rejected), stamped `at`; `None` for other
+/// outcomes and for a reused answer (already recorded).
+pub(crate) fn verification_of(check: Check, live: &Live, at: &str) -> Option<Verification> {
     let mut extra = BTreeMap::new();
     extra.insert("check".to_owned(), json!(check.key()));
     let (ok, summary) = match live {
@@ -188,26 +188,92 @@ fn record(vault: &Vault<'_>, target: &Target, check: Check, live: &Live, printer
             extra.insert("hint".to_owned(), json!(e.hint));
             (false, e.message.clone())
         }
-        _ => return,
+        _ => return None,
     };
-    let at = now_rfc3339();
+    Some(Verification {
+        at: at.to_owned(),
+        ok,
+        summary,
+        extra,
+    })
+}
+
+/// Records a definite answer (valid or rejected) in the index. Failing to record is only a warning:
+/// the answer itself stands.
+fn record(vault: &Vault<'_>, target: &Target, check: Check, live: &Live, printer: &Printer) {
+    let Some(v) = verification_of(check, live, &now_rfc3339()) else {
+        return;
+    };
     let result = vault.index_file.update(|idx| {
         if let Some(f) = idx
             .items
             .get_mut(target.key.item.as_str())
             .and_then(|m| m.fields.get_mut(target.key.field.as_str()))
         {
-            f.verified = Some(Verification {
-                at: at.clone(),
-                ok,
-                summary: summary.clone(),
-                extra: extra.clone(),
-            });
+            f.verified = Some(v.clone());
         }
     });
     if let Err(e) = result {
         printer.warning(&format!("could not record the result in the index: {e}"));
     }
+}
+
+/// The live check of a value that is not stored (yet): `rotate` checks a new token before it
+/// replaces the current one, `import` before it shreds a source. Single-credential checks only:
+/// AWS needs the item's other fields and is checked by `verify` once stored.
+pub(crate) fn check_unstored(
+    provider: &Provider,
+    field: &str,
+    value: &Secret,
+) -> (Option<Check>, Live) {
+    let Some(check) = Check::from_key(&provider.verify) else {
+        return (
+            None,
+            Live::NotAvailable(format!("no live check for {}", provider.name)),
+        );
+    };
+    if field != provider.default_field {
+        return (
+            None,
+            Live::NotAvailable(format!("{field} is not a credential field")),
+        );
+    }
+    if !check.extra_fields().is_empty() {
+        return (
+            None,
+            Live::NotAvailable(format!(
+                "{} keys are checked as a set once stored: run `tokenvault verify`",
+                provider.name
+            )),
+        );
+    }
+    let base = verify_http::base_url(check, DEFAULT_AWS_REGION);
+    let plan = check.request(&base);
+    let endpoint_var = check.base_env().join(" or ");
+    let prefix = key_prefix(value.expose_secret());
+    let ctx = CheckContext {
+        create_url: provider.create_url.as_deref(),
+        key_prefix: prefix.as_deref(),
+        item: None,
+    };
+    let live = match verify_http::send(&plan, &Creds::Token(value), &endpoint_var) {
+        Ok(a) => match check.interpret(&a, &ctx) {
+            LiveOutcome::Valid(account) => Live::Valid {
+                account,
+                check,
+                reused_from: None,
+            },
+            LiveOutcome::Rejected(e) => Live::Rejected(e),
+            LiveOutcome::Unknown(e) => Live::Unknown(e),
+        },
+        Err(f) => Live::Unknown(explain_network(
+            &f,
+            &verify_http::host_of(&base),
+            verify_http::proxy_for(&plan.url).as_deref(),
+            &endpoint_var,
+        )),
+    };
+    (Some(check), live)
 }
 
 /// The part of a key before its random part when that says what the key is (`sk_live` of
