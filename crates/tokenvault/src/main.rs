@@ -10,6 +10,7 @@ mod envvars;
 mod error;
 mod hardening;
 mod masked;
+mod mcp_bridge;
 mod printer;
 mod prompt;
 mod resolve;
