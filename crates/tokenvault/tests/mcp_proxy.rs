@@ -375,7 +375,7 @@ fn proxy_refused_connection_answers_each_request_with_an_error() {
 }
 
 #[test]
-fn proxy_resumes_dropped_streams_with_last_event_id() {
+fn proxy_resumes_dropped_streams_with_last_event_id_and_reports_an_expired_session() {
     let env = Env::new();
     let server = Server::start(&env, "sse_drop_server.py", &[], "unused");
     let mut p = RawProxy::start(&env, &["--url", &server.url]);
@@ -408,9 +408,18 @@ fn proxy_resumes_dropped_streams_with_last_event_id() {
         assert_eq!(r["session"], "s1");
         assert_eq!(r["protocol"], "2025-06-18");
     }
+    // A 404 for a request carrying the session id: the session expired, and the client is told.
+    p.send(json!({"jsonrpc": "2.0", "id": 3, "method": "test/expire"}));
+    let expired = p.next();
+    assert_eq!(expired["id"], 3);
+    assert_eq!(expired["error"]["data"]["httpStatus"], 404);
     let (code, stderr) = p.finish();
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(stderr.is_empty(), "{stderr}");
+    assert!(
+        stderr.contains("no longer knows this session (404)"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
     let records = server.wait_for("DELETE");
     assert_eq!(records.last().unwrap()["method"], "DELETE");
 }

@@ -2,7 +2,8 @@
 
 Usage: sse_drop_server.py PORT RECORD_FILE. The SDK servers never drop a stream on purpose, so
 this one does, on script:
-- initialize: a JSON answer with `Mcp-Session-Id: s1`; notifications: 202;
+- initialize: a pretty-printed (multi-line) JSON answer with `Mcp-Session-Id: s1`;
+  notifications: 202; `test/expire`: 404, as for a session the server forgot;
 - any other request: an SSE stream with `retry: 100`, `id: post-1` and a log notification, then the
   connection closes before the answer; a GET with `Last-Event-ID: post-1` delivers the answer;
 - the GET stream: the first connection sends `id: get-1` + a notification and closes; the
@@ -54,13 +55,17 @@ class Handler(BaseHTTPRequestHandler):
         if body.get("method") == "initialize":
             answer = json.dumps({"jsonrpc": "2.0", "id": body["id"], "result": {
                 "protocolVersion": "2025-06-18", "capabilities": {"logging": {}},
-                "serverInfo": {"name": "drop", "version": "1"}}}).encode()
+                "serverInfo": {"name": "drop", "version": "1"}}}, indent=2).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Mcp-Session-Id", "s1")
             self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
             self.wfile.write(answer)
+        elif body.get("method") == "test/expire":
+            self.send_response(404)  # what a server says once it forgot the session
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif "id" not in body or "method" not in body:
             self.send_response(202)
             self.send_header("Content-Length", "0")
