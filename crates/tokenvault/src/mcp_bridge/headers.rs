@@ -23,6 +23,8 @@ pub struct Header {
     pub value: Secret,
     /// The references its value was made from (`tv://ITEM/FIELD`), for messages.
     pub references: Vec<String>,
+    /// The vault values inside `value`, so that a server quoting one back is scrubbed too.
+    pub parts: Vec<Secret>,
 }
 
 impl Header {
@@ -173,6 +175,10 @@ fn render(
                     .iter()
                     .map(|r| r.to_string())
                     .collect(),
+                parts: template::references(segments)
+                    .iter()
+                    .filter_map(|r| values.get(*r).cloned())
+                    .collect(),
             })
         })
         .collect()
@@ -237,6 +243,7 @@ mod tests {
             name: name.into(),
             value: Secret::new(value.into()),
             references: vec![],
+            parts: vec![],
         }
     }
 

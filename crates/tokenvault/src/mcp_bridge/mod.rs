@@ -337,13 +337,17 @@ impl Out {
 
     /// `text` from the server, shortened, with every header value replaced.
     fn scrub(&self, text: &str) -> String {
-        let mut s: String = text.chars().take(300).collect();
+        // Replace before shortening: a cut through a token must not leave its first half.
+        let mut s = text.to_owned();
         for v in &self.concealed {
             if !v.is_empty() && s.contains(v.expose_secret()) {
                 s = s.replace(v.expose_secret(), "<concealed>");
             }
         }
-        s.replace(['\n', '\r'], " ")
+        s.chars()
+            .take(300)
+            .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+            .collect()
     }
 }
 
@@ -397,7 +401,16 @@ impl Bridge {
             out: Out {
                 printer: opts.printer,
                 told: Mutex::new(HashSet::new()),
-                concealed: opts.headers.into_iter().map(|h| h.value).collect(),
+                // Longest first, so a whole header value goes before the token inside it.
+                concealed: {
+                    let mut all: Vec<Secret> = opts
+                        .headers
+                        .into_iter()
+                        .flat_map(|h| std::iter::once(h.value).chain(h.parts))
+                        .collect();
+                    all.sort_by_key(|s| std::cmp::Reverse(s.len()));
+                    all
+                },
             },
         })
     }
@@ -947,6 +960,22 @@ fn worker(rx: Arc<Mutex<mpsc::Receiver<Job>>>, state: Arc<(Mutex<PoolState>, Con
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_text_is_scrubbed_of_header_values_and_the_tokens_inside() {
+        let out = Out {
+            printer: Printer::new(true, true),
+            told: Mutex::new(HashSet::new()),
+            concealed: vec![
+                Secret::new("Bearer hf_secretsecret".into()),
+                Secret::new("hf_secretsecret".into()),
+            ],
+        };
+        assert_eq!(
+            out.scrub("bad header Bearer hf_secretsecret;\ntoken hf_secretsecret"),
+            "bad header <concealed>; token <concealed>"
+        );
+    }
 
     #[test]
     fn read_line_is_bounded() {

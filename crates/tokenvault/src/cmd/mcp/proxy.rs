@@ -78,6 +78,7 @@ mod tests {
                 name: "Authorization".into(),
                 value: tokenvault_core::Secret::new("Bearer x".into()),
                 references: vec!["tv://huggingface/token".into()],
+                parts: vec![],
             }]
         };
         assert!(refuse_cleartext("http://example.com/mcp", h()).is_err());
