@@ -692,10 +692,7 @@ mod tests {
         assert_eq!(redact_argv(&argv(&["sh", path]), &cat), argv(&["sh", path]));
         let key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
         assert!(contains_known_secret(key, &cat));
-        assert_eq!(
-            redact_argv(&argv(&["sh", key]), &cat),
-            argv(&["sh", REDACTED])
-        );
+        assert_eq!(redact_argv(&argv(&["sh", key]), &cat), argv(&["sh", REDACTED]));
     }
 
     #[test]
