@@ -12,6 +12,7 @@ mod error;
 mod hardening;
 mod livecheck;
 mod masked;
+mod mcp_bridge;
 mod mcp_files;
 mod printer;
 mod prompt;

@@ -234,7 +234,7 @@ fn blame_proxy(f: NetworkFailure, behind_proxy: bool) -> NetworkFailure {
 
 /// Sorts a ureq error into what the user can act on. Only the error's kind and its own text are
 /// used; ureq's errors do not include request headers.
-fn classify(e: ureq::Error, endpoint_var: &str) -> NetworkFailure {
+pub(crate) fn classify(e: ureq::Error, endpoint_var: &str) -> NetworkFailure {
     use std::io::ErrorKind;
     match e {
         ureq::Error::Timeout(_) => NetworkFailure::Timeout,

@@ -1,0 +1,546 @@
+//! `tokenvault mcp proxy` between a real MCP stdio client (Python SDK) and a real MCP Streamable
+//! HTTP server (Python SDK FastMCP under uvicorn, behind a middleware that requires the vault's
+//! bearer token and records every request), in both response modes (SSE and JSON); the wrong
+//! token, a refused connection and a dropped SSE stream; and `tokenvault mcp headers`.
+//!
+//! The Python peers live in tests/mcp/; `scripts/test` installs the `mcp` package.
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod common;
+use common::*;
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const AUTH: &str = "Authorization: Bearer {{ tv://huggingface/token }}";
+
+fn peers() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp")
+}
+
+fn sha256_hex(s: &str) -> String {
+    let mut c = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    let out = c.wait_with_output().unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A Python server peer on 127.0.0.1, killed on drop.
+struct Server {
+    child: Child,
+    url: String,
+    record: PathBuf,
+}
+
+impl Server {
+    fn start(env: &Env, script: &str, args: &[&str], token: &str) -> Server {
+        let port = free_port();
+        let record = env.path(&format!("record-{port}.jsonl"));
+        let log = std::fs::File::create(env.path(&format!("server-{port}.log"))).unwrap();
+        let child = Command::new("python3")
+            .arg(peers().join(script))
+            .arg(port.to_string())
+            .arg(&record)
+            .args(args)
+            // The token reaches the server through its environment, not its argv.
+            .env("EXPECTED_TOKEN", token)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("python3 with the `mcp` package (scripts/test installs it)");
+        let server = Server {
+            child,
+            url: format!("http://127.0.0.1:{port}/mcp"),
+            record,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the {script} peer did not start; its log: {}",
+                std::fs::read_to_string(env.path(&format!("server-{port}.log")))
+                    .unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    fn records(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.record)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// Waits until a request with `method` was recorded.
+    fn wait_for(&self, method: &str) -> Vec<Value> {
+        self.wait_until(|e| e["method"] == method)
+    }
+
+    /// Waits (10 s at most) until a recorded request matches `pred`.
+    fn wait_until(&self, pred: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let r = self.records();
+            if r.iter().any(&pred) || Instant::now() > deadline {
+                return r;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the Python SDK stdio client, which launches `tokenvault mcp proxy` with the minimal
+/// environment a desktop client gives. Returns what it saw and the proxy's stderr.
+fn sdk_client(env: &Env, url: &str, header: &str, mode: &str) -> (Value, String) {
+    let errlog = env.path(&format!("proxy-stderr-{mode}.log"));
+    let params = json!({
+        "command": bin(),
+        "args": ["mcp", "proxy", "--url", url, "--header", header],
+        "env": {
+            "HOME": env.dir.path(),
+            "PATH": std::env::var("PATH").unwrap(),
+            "USER": "tester",
+            "TOKENVAULT_HOME": env.home,
+            "TOKENVAULT_PASSPHRASE_FILE": env.pass_file,
+            "TOKENVAULT_BACKEND": "file",
+        },
+        "errlog": errlog,
+        "mode": mode,
+    });
+    let out = Command::new("python3")
+        .arg(peers().join("proxy_client.py"))
+        .arg(params.to_string())
+        .output()
+        .expect("python3 with the `mcp` package (scripts/test installs it)");
+    assert_ok(&out);
+    let seen = serde_json::from_str(stdout(&out).trim())
+        .unwrap_or_else(|e| panic!("client output ({e}): {}", stdout(&out)));
+    (seen, std::fs::read_to_string(errlog).unwrap())
+}
+
+fn audit_log(env: &Env) -> String {
+    std::fs::read_to_string(env.home.join("audit.jsonl")).unwrap_or_default()
+}
+
+/// Everything a full session must show, in either response mode.
+fn full_session(json_responses: bool) {
+    let env = Env::new();
+    let token = hf_token();
+    env.set("huggingface", &token);
+    let args: &[&str] = if json_responses { &["--json"] } else { &[] };
+    let server = Server::start(&env, "http_server.py", args, &token);
+
+    let (seen, stderr) = sdk_client(&env, &server.url, AUTH, "full");
+
+    assert_eq!(seen["server"], "tokenvault-http-test-server");
+    assert_eq!(seen["tools"], json!(["announce", "echo", "slow"]));
+    assert_eq!(seen["echo"], "hi there");
+    assert_eq!(seen["slow"], "slept 2.0");
+    // A ping sent while the 2 s call runs is answered at once: requests are not serialised.
+    let ping = seen["ping_after"].as_f64().unwrap();
+    let slow = seen["slow_after"].as_f64().unwrap();
+    assert!(ping < 1.5 && slow >= 2.0, "ping {ping}s, slow {slow}s");
+    // A message the server sends on the GET stream, outside any request, reaches the client.
+    let logs = seen["logs"].as_array().unwrap();
+    assert!(
+        logs.contains(&json!("hello from the GET stream")),
+        "{logs:?}"
+    );
+    if !json_responses {
+        // The tool's log notification arrives as it is sent, not with the result 2 s later.
+        let at = seen["slow_log_after"]
+            .as_f64()
+            .expect("the tool's log message");
+        assert!(at < 1.0, "the notification came after {at}s: buffered");
+    }
+
+    // The token: in no argv, not on stderr, not in the audit log; the server saw it.
+    let cmdlines = seen["cmdlines"].to_string();
+    assert!(cmdlines.contains("proxy"), "{cmdlines}");
+    assert!(!cmdlines.contains(&token));
+    assert!(!stderr.contains(&token), "{stderr}");
+    assert!(
+        !stderr.contains("error"),
+        "no complaint in a good session: {stderr}"
+    );
+    let audit = audit_log(&env);
+    assert!(!audit.contains(&token));
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("\"mcp-proxy\"") && l.contains("tv://huggingface/token")),
+        "{audit}"
+    );
+
+    let records = server.wait_for("DELETE");
+    let fp = sha256_hex(&token);
+    assert!(records.len() >= 6, "{records:?}");
+    for r in &records {
+        assert_eq!(r["auth_ok"], true, "{r}");
+        assert_eq!(r["auth_sha256"], fp.as_str());
+        assert!(
+            r["user_agent"].as_str().unwrap().starts_with("tokenvault/"),
+            "{r}"
+        );
+    }
+    let first = &records[0];
+    assert_eq!(first["method"], "POST");
+    assert_eq!(first["accept"], "application/json, text/event-stream");
+    assert_eq!(first["content_type"], "application/json");
+    assert!(first["session"].is_null() && first["protocol"].is_null());
+    let expected_type = if json_responses {
+        "application/json"
+    } else {
+        "text/event-stream"
+    };
+    assert_eq!(first["response_type"], expected_type);
+    let session = records[1]["session"]
+        .as_str()
+        .expect("the session id")
+        .to_owned();
+    for r in &records[1..] {
+        assert_eq!(r["session"], session.as_str(), "{r}");
+        assert_eq!(r["protocol"], seen["protocol"], "{r}");
+    }
+    assert!(
+        records
+            .iter()
+            .any(|r| r["method"] == "GET" && r["accept"] == "text/event-stream"),
+        "the GET stream was opened"
+    );
+    // stdin EOF ended the session on the server.
+    let delete = records.iter().find(|r| r["method"] == "DELETE").unwrap();
+    assert_eq!(delete["status"], 200, "{delete}");
+}
+
+#[test]
+fn proxy_full_session_with_sse_responses() {
+    full_session(false);
+}
+
+#[test]
+fn proxy_full_session_with_json_responses() {
+    full_session(true);
+}
+
+#[test]
+fn proxy_wrong_token_gives_the_client_an_error_and_stderr_explains_401() {
+    let env = Env::new();
+    let token = hf_token();
+    let wrong = hf_token();
+    env.set("huggingface", &wrong);
+    let server = Server::start(&env, "http_server.py", &["--json"], &token);
+
+    let (seen, stderr) = sdk_client(&env, &server.url, AUTH, "init");
+    let error = seen["error"]
+        .as_str()
+        .expect("the client got an error, not a hang");
+    assert!(error.contains("401"), "{error}");
+    assert!(
+        stderr.contains("refused the credentials (401 Unauthorized)")
+            && stderr.contains("'Authorization' from tv://huggingface/token")
+            && stderr.contains("tokenvault verify huggingface")
+            && stderr.contains("tokenvault set huggingface/token"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{stderr}"
+    );
+    for text in [&stderr, &seen.to_string(), &audit_log(&env)] {
+        assert!(!text.contains(&wrong) && !text.contains(&token));
+    }
+    let records = server.records();
+    assert_eq!(records[0]["status"], 401);
+    assert_eq!(records[0]["auth_sha256"], sha256_hex(&wrong).as_str());
+}
+
+/// Runs the proxy with piped stdio; lines of stdout arrive on the channel.
+struct RawProxy {
+    child: Child,
+    stdin: Option<std::process::ChildStdin>,
+    lines: mpsc::Receiver<String>,
+}
+
+impl RawProxy {
+    fn start(env: &Env, args: &[&str]) -> RawProxy {
+        let mut child = env
+            .cmd()
+            .args(["mcp", "proxy"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                if tx.send(line.unwrap()).is_err() {
+                    return;
+                }
+            }
+        });
+        RawProxy {
+            stdin: child.stdin.take(),
+            child,
+            lines,
+        }
+    }
+
+    fn send(&mut self, msg: Value) {
+        let s = self.stdin.as_mut().unwrap();
+        writeln!(s, "{msg}").unwrap();
+        s.flush().unwrap();
+    }
+
+    fn next(&self) -> Value {
+        let line = self
+            .lines
+            .recv_timeout(Duration::from_secs(20))
+            .expect("a line from the proxy");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON on stdout ({e}): {line}"))
+    }
+
+    /// Closes stdin and returns (exit code, stderr).
+    fn finish(mut self) -> (Option<i32>, String) {
+        drop(self.stdin.take());
+        let out = self.child.wait_with_output().unwrap();
+        assert!(self.lines.try_recv().is_err(), "nothing more on stdout");
+        (out.status.code(), stderr(&out))
+    }
+}
+
+fn initialize(id: i64) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "1"}}})
+}
+
+#[test]
+fn proxy_refused_connection_answers_each_request_with_an_error() {
+    let env = Env::new();
+    let port = free_port(); // nothing listens there any more
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let mut p = RawProxy::start(&env, &["--url", &url]);
+    p.send(initialize(7));
+    let answer = p.next();
+    assert_eq!(answer["id"], 7);
+    assert_eq!(answer["jsonrpc"], "2.0");
+    let message = answer["error"]["message"].as_str().unwrap();
+    assert!(message.contains("could not connect"), "{message}");
+    p.send(json!({"jsonrpc": "2.0", "id": "b", "method": "tools/list"}));
+    assert_eq!(p.next()["id"], "b");
+    let (code, stderr) = p.finish();
+    assert_eq!(code, Some(0));
+    assert!(
+        stderr.contains(&format!("could not connect to 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("error:").count(), 1, "said once: {stderr}");
+}
+
+#[test]
+fn proxy_resumes_dropped_streams_with_last_event_id_and_reports_an_expired_session() {
+    let env = Env::new();
+    let server = Server::start(&env, "sse_drop_server.py", &[], "unused");
+    let mut p = RawProxy::start(&env, &["--url", &server.url]);
+    p.send(initialize(1));
+    assert_eq!(p.next()["result"]["serverInfo"]["name"], "drop");
+    p.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    p.send(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "x", "arguments": {}, "_meta": {"unknown": [1, {"kept": true}]}}}));
+    let mut got = Vec::new();
+    while got.len() < 4 {
+        got.push(p.next());
+    }
+    let answer = got.iter().find(|m| m["id"] == 2).expect("the answer");
+    assert_eq!(answer["result"]["content"][0]["text"], "resumed");
+    let logs: Vec<&Value> = got.iter().map(|m| &m["params"]["data"]).collect();
+    for expected in ["before the drop", "get one", "get two"] {
+        assert!(logs.contains(&&json!(expected)), "{got:?}");
+    }
+    let records = server.wait_until(|r| r["last_event_id"] == "get-2");
+    let resumed: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["method"] == "GET")
+        .map(|r| &r["last_event_id"])
+        .collect();
+    // The response stream resumed after post-1; the GET stream reconnected after get-1, get-2.
+    for id in ["post-1", "get-1", "get-2"] {
+        assert!(resumed.contains(&&json!(id)), "{records:?}");
+    }
+    for r in &records[1..] {
+        assert_eq!(r["session"], "s1");
+        assert_eq!(r["protocol"], "2025-06-18");
+    }
+    // A 404 for a request carrying the session id: the session expired, and the client is told.
+    p.send(json!({"jsonrpc": "2.0", "id": 3, "method": "test/expire"}));
+    let expired = p.next();
+    assert_eq!(expired["id"], 3);
+    assert_eq!(expired["error"]["data"]["httpStatus"], 404);
+    let (code, stderr) = p.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("no longer knows this session (404)"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
+    let records = server.wait_for("DELETE");
+    assert_eq!(records.last().unwrap()["method"], "DELETE");
+}
+
+#[test]
+fn proxy_missing_reference_fails_before_sending_anything() {
+    let env = Env::new();
+    env.set("huggingface", &hf_token());
+    let out = env.run_stdin(
+        &[
+            "mcp",
+            "proxy",
+            "--url",
+            "http://127.0.0.1:9/mcp",
+            "--header",
+            "Authorization: Bearer {{ tv://missing/token }}",
+        ],
+        Some(&format!("{}\n", initialize(1))),
+    );
+    assert_code(&out, 2);
+    assert!(stdout(&out).is_empty(), "nothing on stdout");
+    assert!(
+        stderr(&out).contains("tv://missing/token"),
+        "{}",
+        stderr(&out)
+    );
+    let audit = audit_log(&env);
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("\"mcp-proxy\"") && l.contains("tv://missing/token")),
+        "{audit}"
+    );
+}
+
+#[test]
+fn proxy_refuses_vault_values_over_plain_http_to_another_host() {
+    let env = Env::new();
+    env.set("huggingface", &hf_token());
+    let out = env.run(&[
+        "mcp",
+        "proxy",
+        "--url",
+        "http://example.com/mcp",
+        "--header",
+        AUTH,
+    ]);
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("plain http"), "{}", stderr(&out));
+}
+
+#[test]
+fn mcp_headers_prints_the_resolved_headers_as_json() {
+    let env = Env::new();
+    let token = hf_token();
+    env.set("huggingface", &token);
+    let out = env.run(&[
+        "mcp",
+        "headers",
+        "--header",
+        AUTH,
+        "--header",
+        "X-Plain: yes",
+    ]);
+    assert_ok(&out);
+    let v: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(
+        v,
+        json!({"Authorization": format!("Bearer {token}"), "X-Plain": "yes"})
+    );
+    assert!(!stderr(&out).contains(&token));
+    let audit = audit_log(&env);
+    assert!(!audit.contains(&token));
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("\"mcp-headers\"") && l.contains("tv://huggingface/token")),
+        "{audit}"
+    );
+}
+
+#[test]
+fn mcp_headers_unknown_reference_exits_2_naming_it() {
+    let env = Env::new();
+    env.set("huggingface", &hf_token());
+    let out = env.run(&[
+        "mcp",
+        "headers",
+        "--header",
+        AUTH,
+        "--header",
+        "X-Key: {{ tv://nope/key }}",
+    ]);
+    assert_code(&out, 2);
+    assert!(stdout(&out).is_empty());
+    assert!(stderr(&out).contains("tv://nope/key"), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("tv://huggingface"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn mcp_headers_rejects_a_header_without_a_colon_and_warns_about_literal_tokens() {
+    let env = Env::new();
+    let out = env.run(&["mcp", "headers", "--header", "Authorization Bearer x"]);
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("no ':'"), "{}", stderr(&out));
+    let token = hf_token();
+    let out = env.run(&[
+        "mcp",
+        "headers",
+        "--header",
+        &format!("Authorization: Bearer {token}"),
+    ]);
+    assert_ok(&out);
+    assert!(
+        stderr(&out).contains("typed on the command line"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains(&token));
+}
