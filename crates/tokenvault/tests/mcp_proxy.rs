@@ -544,3 +544,60 @@ fn mcp_headers_rejects_a_header_without_a_colon_and_warns_about_literal_tokens()
     );
     assert!(!stderr(&out).contains(&token));
 }
+
+/// End to end, as a desktop client: a remote entry with a plaintext bearer token is secured by
+/// `mcp secure` into a `mcp proxy` stdio entry; the client launches exactly what the rewritten
+/// config says, with a minimal environment, and reaches the server with the vault's token.
+#[test]
+fn a_remote_entry_secured_by_mcp_secure_reaches_the_server_through_the_proxy() {
+    let env = Env::new();
+    let token = hf_token();
+    let server = Server::start(&env, "http_server.py", &[], &token);
+    let config = env.dir.path().join(".cursor/mcp.json");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    let original = json!({"mcpServers": {"hf": {
+        "url": server.url,
+        "headers": {"Authorization": format!("Bearer {token}")}
+    }}});
+    std::fs::write(&config, serde_json::to_string_pretty(&original).unwrap()).unwrap();
+    let out = env.run(&["mcp", "secure", "--client", "cursor"]);
+    assert_ok(&out);
+    assert_no_secret(&out, &token, "mcp secure");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(!text.contains(&token), "{text}");
+    let secured: Value = serde_json::from_str(&text).unwrap();
+    let entry = &secured["mcpServers"]["hf"];
+    assert_eq!(entry["args"][0], "mcp");
+    assert_eq!(entry["args"][1], "proxy");
+
+    let errlog = env.path("secured-proxy-stderr.log");
+    let params = json!({
+        "command": entry["command"],
+        "args": entry["args"],
+        "env": {
+            "HOME": env.dir.path(),
+            "PATH": std::env::var("PATH").unwrap(),
+            "USER": "tester",
+            "TOKENVAULT_HOME": env.home,
+            "TOKENVAULT_PASSPHRASE_FILE": env.pass_file,
+            "TOKENVAULT_BACKEND": "file",
+        },
+        "errlog": errlog,
+        "mode": "full",
+    });
+    let out = Command::new("python3")
+        .arg(peers().join("proxy_client.py"))
+        .arg(params.to_string())
+        .output()
+        .expect("python3 with the `mcp` package (scripts/test installs it)");
+    assert_ok(&out);
+    assert_no_secret(&out, &token, "MCP client output");
+    let seen: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(seen["echo"], "hi there");
+    let records = server.wait_for("DELETE");
+    let fp = sha256_hex(&token);
+    assert!(!records.is_empty());
+    for r in &records {
+        assert_eq!(r["auth_sha256"], fp.as_str(), "{r}");
+    }
+}
