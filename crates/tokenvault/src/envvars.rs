@@ -1,5 +1,5 @@
 //! Every environment variable tokenvault reads, in one place, each documented (uv's rule).
-//! `docs/environment.md` and the README list the same names; a test keeps them in step.
+//! The README's "Environment variables" table lists the same names; a test keeps them in step.
 
 /// One directory for config, index, vault and audit log; overrides the platform directories.
 pub const TOKENVAULT_HOME: &str = "TOKENVAULT_HOME";
