@@ -1047,11 +1047,18 @@ mod tests {
         });
         let g = Arc::clone(&gate);
         pool.submit(move || {
+            // Report first, then open the gate: the order received is then always 2, 1.
+            tx.send(2).unwrap();
             *g.0.lock().unwrap() = true;
             g.1.notify_all();
-            tx.send(2).unwrap();
         });
-        let got: Vec<i32> = rx.iter().take(2).collect();
+        // A serial pool would never run the second job: fail after a while instead of hanging.
+        let got: Vec<i32> = (0..2)
+            .map(|_| {
+                rx.recv_timeout(Duration::from_secs(10))
+                    .expect("both jobs ran")
+            })
+            .collect();
         assert_eq!(got, vec![2, 1]);
         pool.wait_idle(Duration::from_secs(5));
         assert_eq!(pool.state.0.lock().unwrap().pending, 0);

@@ -72,7 +72,7 @@ async def main() -> None:
 
                 # A ping while a slow call is running must not wait for it.
                 start = time.monotonic() - t0
-                slow = asyncio.create_task(session.call_tool("slow", {"seconds": 2}))
+                slow = asyncio.create_task(session.call_tool("slow", {"seconds": 4}))
                 await asyncio.sleep(0.3)
                 await session.send_ping()
                 seen["ping_after"] = time.monotonic() - t0 - start
