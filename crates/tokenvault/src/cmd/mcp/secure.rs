@@ -166,6 +166,9 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
         printer.note("Dry run: nothing was stored or written.");
     } else {
         printer.hint("restart the client (or reload its MCP servers) to launch them through tokenvault; `tokenvault mcp restore` undoes this");
+        if backend_name.as_deref() == Some("file") {
+            printer.hint("clients start servers without a terminal, so the file vault cannot ask for its passphrase: run `tokenvault unlock --timeout 8h` before starting the client (or use the keychain backend)");
+        }
     }
     Ok(Outcome::Success)
 }
