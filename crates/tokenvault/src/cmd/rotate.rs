@@ -53,20 +53,30 @@ fn mask(vault: &Vault<'_>, target: &Target, value: &str) -> String {
     )
 }
 
-fn rotate(
-    ctx: &mut Ctx,
+/// The vault and the field `args` names, recorded in `subject` for the audit line.
+fn open_target<'c>(
+    ctx: &'c mut Ctx,
     args: &RotateArgs,
     subject: &mut crate::audit::Subject,
-) -> Result<Outcome> {
+) -> Result<(Vault<'c>, Target, String)> {
     let reference = super::parse_ref(&args.reference)?;
     subject.references = vec![reference.to_string()];
-    let printer = ctx.printer.clone();
     let vault = ctx.open_vault()?;
     subject.backend = Some(vault.kind().as_str().to_owned());
     let index = vault.load_index()?;
     let target = vault.target(&index, &reference, None)?;
     let shown = target.reference();
     subject.references = vec![shown.clone()];
+    Ok((vault, target, shown))
+}
+
+fn rotate(
+    ctx: &mut Ctx,
+    args: &RotateArgs,
+    subject: &mut crate::audit::Subject,
+) -> Result<Outcome> {
+    let printer = ctx.printer.clone();
+    let (vault, target, shown) = open_target(ctx, args, subject)?;
     let provider = provider_of(&vault, &target);
 
     // The current value must exist: rotation replaces something. Reading it first also reaches a
@@ -205,15 +215,8 @@ fn rollback(
     args: &RotateArgs,
     subject: &mut crate::audit::Subject,
 ) -> Result<Outcome> {
-    let reference = super::parse_ref(&args.reference)?;
-    subject.references = vec![reference.to_string()];
     let printer = ctx.printer.clone();
-    let vault = ctx.open_vault()?;
-    subject.backend = Some(vault.kind().as_str().to_owned());
-    let index = vault.load_index()?;
-    let target = vault.target(&index, &reference, None)?;
-    let shown = target.reference();
-    subject.references = vec![shown.clone()];
+    let (vault, target, shown) = open_target(ctx, args, subject)?;
     let previous_key = target.key.previous();
     let mut values = vault
         .store()
