@@ -562,7 +562,12 @@ impl Store for FileStore {
                 want: keys,
                 found: vec![None; keys.len()],
             };
-            this.scan(plaintext, &mut lookup)?;
+            if lookup_in_layout(plaintext, &mut lookup).is_none() {
+                // Not exactly our layout (edited by hand, written by another tool or version):
+                // the full scan decides, and reports what is wrong.
+                lookup.found = vec![None; keys.len()];
+                this.scan(plaintext, &mut lookup)?;
+            }
             Ok(lookup.found)
         })?;
         Ok(found.unwrap_or_else(|| vec![None; keys.len()]))
@@ -604,14 +609,8 @@ impl Store for FileStore {
                 }
             }
         }
-        let mut out = SecretBuf(Zeroizing::new(Vec::with_capacity(size_hint + 4096)));
-        let mut ser = serde_json::Serializer::with_formatter(&mut out, ItemPerLine::default());
-        doc.serialize(&mut ser)
+        let plaintext = write_document(&doc, size_hint)
             .map_err(|_| self.backend_error("could not serialise the vault document"))?;
-        // Through `SecretBuf`, so a growth here zeroizes the old buffer too.
-        out.write_all(b"\n")
-            .map_err(|_| self.backend_error("could not serialise the vault document"))?;
-        let plaintext = out.0;
         let fail = state.fail_next_write.take();
         let key = match new_key.as_ref() {
             Some(k) => k,
@@ -660,6 +659,16 @@ impl Store for FileStore {
         })?;
         Ok(Some(keys.unwrap_or_default()))
     }
+}
+
+/// The document in our layout ([`ItemPerLine`]), in a buffer that is wiped on drop.
+fn write_document(doc: &Doc, size_hint: usize) -> io::Result<Zeroizing<Vec<u8>>> {
+    let mut out = SecretBuf(Zeroizing::new(Vec::with_capacity(size_hint + 4096)));
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, ItemPerLine::default());
+    doc.serialize(&mut ser).map_err(io::Error::other)?;
+    // Through `SecretBuf`, so a growth here zeroizes the old buffer too.
+    out.write_all(b"\n")?;
+    Ok(out.0)
 }
 
 /// A growable buffer that zeroizes every buffer it outgrows (a plain `Vec` would leave copies of
@@ -951,6 +960,170 @@ impl<'de> Visitor<'de> for LookupFields<'_, '_, '_> {
     }
 }
 
+// ---- The fast path of `get` ---------------------------------------------------------------------
+//
+// A document our writer produced has a fixed layout (see [`ItemPerLine`]): the header, then one
+// line per item, `    "NAME": {"FIELD": "VALUE", …}`. `lookup_in_layout` checks that layout with a
+// strict hand-written recogniser (a JSON subset: exact separators, no `\u` escapes, no extra
+// top-level keys) that jumps from quote to quote, and hands only the wanted items' objects to
+// serde. It accepts only documents that the full scan also accepts, with the same result (checked
+// against it on random documents in the tests); on anything else it gives up and the full scan
+// runs. It must see every line even so: a document edited by hand could repeat an item (the full
+// scan keeps the last) or hide an object inside an item's line.
+
+/// How a document in our layout starts, up to the version number.
+const LAYOUT_HEAD: &[u8] = b"{\n  \"format\": \"tokenvault-vault\",\n  \"version\": ";
+
+/// Fills `lookup` from a document in exactly our layout; `None` (with `lookup.found` in any
+/// state) when the document is laid out otherwise.
+fn lookup_in_layout(plaintext: &[u8], lookup: &mut Lookup<'_>) -> Option<()> {
+    let mut cur = Cursor {
+        bytes: plaintext,
+        pos: 0,
+    };
+    cur.eat(LAYOUT_HEAD)?;
+    let version = cur.number()?;
+    if !(1..=VERSION).contains(&version) {
+        return None;
+    }
+    cur.eat(b",\n  \"items\": ")?;
+    cur.section(Slot::Current, lookup)?;
+    cur.eat(b",\n  \"previous\": ")?;
+    cur.section(Slot::Previous, lookup)?;
+    cur.eat(b"\n}\n")?;
+    (cur.pos == plaintext.len()).then_some(())
+}
+
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn eat(&mut self, literal: &[u8]) -> Option<()> {
+        let found = self.bytes.get(self.pos..)?.starts_with(literal);
+        found.then(|| self.pos += literal.len())
+    }
+
+    /// A JSON integer without sign, fraction or leading zero.
+    fn number(&mut self) -> Option<u64> {
+        let rest = &self.bytes[self.pos..];
+        let len = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let digits = &rest[..len];
+        if len == 0 || (len > 1 && digits[0] == b'0') {
+            return None;
+        }
+        self.pos += len;
+        std::str::from_utf8(digits).ok()?.parse().ok()
+    }
+
+    /// `{}`, or `{`, one line per item, `\n  }`.
+    fn section(&mut self, slot: Slot, lookup: &mut Lookup<'_>) -> Option<()> {
+        self.eat(b"{")?;
+        if self.eat(b"}").is_some() {
+            return Some(());
+        }
+        let wanted_here = lookup.want.iter().any(|k| k.slot == slot);
+        self.eat(b"\n")?;
+        loop {
+            self.eat(b"    ")?;
+            let name_start = self.pos;
+            let escaped = self.string()?;
+            let name = &self.bytes[name_start..self.pos];
+            self.eat(b": ")?;
+            let fields_start = self.pos;
+            self.fields()?;
+            if wanted_here {
+                // Wanted names are valid item names, which need no escape: compare bytes first.
+                let item: Cow<'_, str> = if escaped {
+                    Cow::Owned(serde_json::from_slice(name).ok()?)
+                } else {
+                    Cow::Borrowed("")
+                };
+                let raw = &name[1..name.len() - 1];
+                let wanted = |k: &Key| {
+                    k.slot == slot
+                        && if escaped {
+                            k.item.as_str() == item
+                        } else {
+                            k.item.as_str().as_bytes() == raw
+                        }
+                };
+                if lookup.want.iter().any(wanted) {
+                    let item = if escaped {
+                        item
+                    } else {
+                        Cow::Borrowed(std::str::from_utf8(raw).ok()?)
+                    };
+                    let mut de =
+                        serde_json::Deserializer::from_slice(&self.bytes[fields_start..self.pos]);
+                    let seed = LookupFields {
+                        lookup: &mut *lookup,
+                        slot,
+                        item: &item,
+                    };
+                    seed.deserialize(&mut de).ok()?;
+                    de.end().ok()?;
+                }
+            }
+            if self.eat(b",\n").is_some() {
+                continue;
+            }
+            return self.eat(b"\n  }");
+        }
+    }
+
+    /// `{}` or `{"FIELD": "VALUE", …}` on one line.
+    fn fields(&mut self) -> Option<()> {
+        self.eat(b"{")?;
+        if self.eat(b"}").is_some() {
+            return Some(());
+        }
+        loop {
+            self.string()?;
+            self.eat(b": ")?;
+            self.string()?;
+            if self.eat(b", ").is_none() {
+                return self.eat(b"}");
+            }
+        }
+    }
+
+    /// A JSON string (valid UTF-8, no raw control character) whose escapes are among those our
+    /// writer uses for printable text (`\u` escapes send the document to the full scan). `true`
+    /// when it has an escape. A plain byte loop: the strings are short, and one pass checks
+    /// everything.
+    fn string(&mut self) -> Option<bool> {
+        self.eat(b"\"")?;
+        let (bytes, start) = (self.bytes, self.pos);
+        let (mut i, mut escaped, mut ascii) = (start, false, true);
+        loop {
+            match *bytes.get(i)? {
+                b'"' => break,
+                b'\\' => match bytes.get(i + 1)? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {
+                        escaped = true;
+                        i += 2;
+                    }
+                    _ => return None,
+                },
+                0..=0x1f => return None,
+                0x80.. => {
+                    ascii = false;
+                    i += 1;
+                }
+                _ => i += 1,
+            }
+        }
+        // Escapes are ASCII, so they cannot split a UTF-8 sequence.
+        if !ascii && std::str::from_utf8(&bytes[start..i]).is_err() {
+            return None;
+        }
+        self.pos = i + 1;
+        Some(escaped)
+    }
+}
+
 /// Every key, values skipped; names are validated as they are met.
 #[derive(Default)]
 struct ListNames {
@@ -1164,6 +1337,258 @@ mod tests {
             "}\n",
         );
         assert_eq!(std::str::from_utf8(&plain).unwrap(), want);
+    }
+
+    /// A small deterministic generator (xorshift64), so failures reproduce.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+
+        fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+            from[self.below(from.len())]
+        }
+
+        fn text(&mut self, from: &[&str], max: usize) -> String {
+            (0..self.below(max + 1)).map(|_| self.pick(from)).collect()
+        }
+    }
+
+    const NAMES: &[&str] = &[
+        "hf",
+        "hf-work",
+        "hf-work.2",
+        "gh",
+        "a",
+        "a_b",
+        "0",
+        "item-1",
+    ];
+    /// Pieces of values and odd names: JSON punctuation, escapes, the needle's own shape.
+    const PIECES: &[&str] = &[
+        "x",
+        "hf_",
+        "\n",
+        "\"",
+        "\\",
+        ": {",
+        "\": {",
+        "},\n    \"",
+        "\n  }",
+        "é",
+        "€",
+        "/",
+        "\t",
+        "{}",
+        ",",
+        " ",
+    ];
+
+    fn random_doc(rng: &mut Rng, odd: bool) -> Doc {
+        let mut doc = Doc::default();
+        for slot in [Slot::Current, Slot::Previous] {
+            for _ in 0..rng.below(8) {
+                let item = if odd && rng.below(5) == 0 {
+                    rng.text(PIECES, 3)
+                } else {
+                    rng.pick(NAMES).to_owned()
+                };
+                let fields = doc.slot_mut(slot).entry(item).or_default();
+                for _ in 0..rng.below(4) {
+                    let field = if odd && rng.below(5) == 0 {
+                        rng.text(PIECES, 3)
+                    } else {
+                        rng.pick(&["token", "user", "url", "t"]).to_owned()
+                    };
+                    let mut value = rng.text(PIECES, 6);
+                    if odd && rng.below(10) == 0 {
+                        value.push('\u{1}'); // written as \u0001: the full scan's business
+                    }
+                    fields.insert(field, Secret::new(value));
+                }
+            }
+        }
+        if odd && rng.below(8) == 0 {
+            doc.extra
+                .push(("future".into(), serde_json::json!({"hf": {"token": "no"}})));
+        }
+        doc
+    }
+
+    /// What the full scan finds (`None`: it rejects the document).
+    fn reference(doc: &[u8], want: &[Key]) -> Option<Vec<Option<String>>> {
+        let mut l = Lookup {
+            want,
+            found: vec![None; want.len()],
+        };
+        let meta = scan_document(doc, &mut l).ok()?;
+        let version_ok = matches!(meta.version, Some(v) if (1..=VERSION).contains(&v));
+        (meta.format.as_deref() == Some(FORMAT) && version_ok).then(|| exposed(&l.found))
+    }
+
+    fn fast(doc: &[u8], want: &[Key]) -> Option<Vec<Option<String>>> {
+        let mut l = Lookup {
+            want,
+            found: vec![None; want.len()],
+        };
+        lookup_in_layout(doc, &mut l).map(|()| exposed(&l.found))
+    }
+
+    fn exposed(found: &[Option<Secret>]) -> Vec<Option<String>> {
+        found
+            .iter()
+            .map(|v| v.as_ref().map(|s| s.expose_secret().to_owned()))
+            .collect()
+    }
+
+    fn random_want(rng: &mut Rng) -> Vec<Key> {
+        (0..1 + rng.below(3))
+            .map(|_| {
+                let item = ItemName::new(rng.pick(NAMES)).unwrap();
+                let field = FieldName::new(rng.pick(&["token", "user", "t", "nope"])).unwrap();
+                let key = Key::new(item, field);
+                if rng.below(3) == 0 {
+                    key.previous()
+                } else {
+                    key
+                }
+            })
+            .collect()
+    }
+
+    /// Edits a document the way a hand, another JSON tool or a crafted payload might.
+    fn mangle(rng: &mut Rng, doc: &[u8]) -> Vec<u8> {
+        let text = String::from_utf8(doc.to_vec()).unwrap();
+        let edits: &[(&str, &str)] = &[
+            (",\n    \"", ", \""),  // two items on one line
+            ("\n    \"", "\n  \""), // another indentation
+            ("\n    \"", "\n\t\""),
+            ("\"hf\": ", "\"h\\u0066\": "), // an escaped name
+            ("\"hf\": ", "\"hf\" : "),
+            ("{\"token\": ", "{ \"token\": "),
+            ("\"version\": 1", "\"version\": 2"),
+            ("\"version\": 1", "\"version\": 01"),
+            ("\"version\": 1", "\"version\": 1.0"),
+            ("\"format\": \"tokenvault-vault\"", "\"format\": \"other\""),
+            ("\n}\n", "\n}\n\n"),
+            ("\n}\n", "\n} x"),
+            ("\n", "\r\n"),
+            ("}", "}}"),
+            ("\"", ""),
+            // An item line that closes `items` and opens another object, whose next lines look
+            // like items.
+            ("},\n    \"", "}}, \"zzz\": {\"x\": {\"y\": \"z\"},\n    \""),
+            (
+                "},\n    \"",
+                "}}, \"previous\": {\"x\": {\"y\": \"z\"},\n    \"",
+            ),
+        ];
+        let (from, to) = edits[rng.below(edits.len())];
+        let hits: Vec<usize> = text.match_indices(from).map(|(i, _)| i).collect();
+        let mut out = text.clone();
+        if !hits.is_empty() {
+            let at = hits[rng.below(hits.len())];
+            out.replace_range(at..at + from.len(), to);
+        }
+        // Sometimes a repeated line: the full scan keeps the last of two equal names.
+        if rng.below(4) == 0 {
+            let lines: Vec<&str> = out.lines().collect();
+            if lines.len() > 6 {
+                let i = 4 + rng.below(lines.len() - 6);
+                let dup = lines[i].trim_end_matches(',').to_owned() + ",";
+                let mut v: Vec<String> = lines.iter().map(|l| (*l).to_owned()).collect();
+                v.insert(i + 1 + rng.below(2), dup);
+                out = v.join("\n") + "\n";
+            }
+        }
+        out.into_bytes()
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_full_scan() {
+        let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+        let (mut fast_ours, mut fast_mangled, mut mangled) = (0, 0, 0);
+        for round in 0..3000 {
+            let odd = round % 2 == 1;
+            let doc = random_doc(&mut rng, odd);
+            let ours = write_document(&doc, 0).unwrap();
+            let mut variants: Vec<(&str, Vec<u8>)> = vec![
+                ("ours", ours.to_vec()),
+                ("minified", serde_json::to_vec(&doc).unwrap()),
+                ("pretty", serde_json::to_vec_pretty(&doc).unwrap()),
+            ];
+            for _ in 0..4 {
+                variants.push(("mangled", mangle(&mut rng, &ours)));
+            }
+            for (kind, bytes) in &variants {
+                for _ in 0..3 {
+                    let want = random_want(&mut rng);
+                    let expected = reference(bytes, &want);
+                    let got = fast(bytes, &want);
+                    let text = String::from_utf8_lossy(bytes);
+                    if *kind == "ours" {
+                        assert!(expected.is_some(), "our own document is rejected:\n{text}");
+                        // The fast path applies to what we write (but for \u escapes, an extra key).
+                        if !text.contains("\\u") && doc.extra.is_empty() {
+                            assert!(got.is_some(), "fast path skipped our layout:\n{text}");
+                            fast_ours += 1;
+                        }
+                    }
+                    if *kind == "mangled" {
+                        mangled += 1;
+                        fast_mangled += usize::from(got.is_some());
+                    }
+                    if got.is_some() {
+                        assert_eq!(got, expected, "{kind}, {want:?}:\n{text}");
+                    }
+                }
+            }
+        }
+        // Both outcomes were exercised: edited documents the fast path still took, and others.
+        assert!(fast_ours > 1000 && fast_mangled > 100 && fast_mangled < mangled);
+    }
+
+    #[test]
+    fn fast_path_misses_nothing_of_a_written_vault() {
+        // Through the store: edited payloads (minified, pretty, two items on a line, an item hidden
+        // in an extra key) written as age files give what the full scan gives.
+        let dir = tempfile::tempdir().unwrap();
+        let st = store(&dir.path().join("vault"));
+        let keys: Vec<Key> = ["hf/token", "hf-work/token", "gh/token", "hf/user"]
+            .iter()
+            .map(|k| Key::parse(k).unwrap())
+            .collect();
+        st.apply(&[
+            Change::Set(keys[0].clone(), Secret::from_str_copy("1\n\"hf-work\": {")),
+            Change::Set(keys[1].clone(), Secret::from_str_copy("2")),
+            Change::Set(keys[2].clone(), Secret::from_str_copy("3")),
+        ])
+        .unwrap();
+        let want = |v: [Option<&str>; 4]| v.map(|x| x.map(str::to_owned)).to_vec();
+        let get = |st: &FileStore| exposed(&st.get_many(&keys).unwrap());
+        assert_eq!(
+            get(&st),
+            want([Some("1\n\"hf-work\": {"), Some("2"), Some("3"), None])
+        );
+        let key = st.state().key.clone().unwrap();
+        let docs: [&[u8]; 4] = [
+            br#"{"format":"tokenvault-vault","version":1,"items":{"hf":{"token":"a"},"gh":{"token":"b"}},"previous":{}}"#,
+            b"{\n  \"format\": \"tokenvault-vault\",\n  \"version\": 1,\n  \"items\": {\n    \"gh\": {\"token\": \"b\"}, \"hf\": {\"token\": \"a\"}\n  },\n  \"previous\": {}\n}\n",
+            b"{\n  \"format\": \"tokenvault-vault\",\n  \"version\": 1,\n  \"items\": {\n    \"gh\": {\"token\": \"b\"}}, \"x\": {\"y\": {\"z\": \"w\"},\n    \"hf\": {\"token\": \"no\"}\n  },\n  \"previous\": {}\n}\n",
+            b"{\n  \"format\": \"tokenvault-vault\",\n  \"version\": 1,\n  \"items\": {\n    \"hf\": {\"token\": \"old\"},\n    \"hf\": {\"token\": \"a\"},\n    \"gh\": {\"token\": \"b\"}\n  },\n  \"previous\": {}\n}\n",
+        ];
+        for (i, doc) in docs.iter().enumerate() {
+            fsutil::atomic_write(st.vault_path(), &key.encrypt(doc).unwrap()).unwrap();
+            let expected = reference(doc, &keys).unwrap();
+            assert_eq!(get(&st), expected, "document {i}");
+            let hf = if i == 2 { None } else { Some("a") };
+            assert_eq!(expected, want([hf, None, Some("b"), None]), "document {i}");
+        }
     }
 
     #[test]

@@ -5,15 +5,18 @@
 //! unlocking a vault and on stores that cannot enumerate. Timestamps are RFC 3339 strings that the
 //! caller passes in; this module does not read the clock.
 //!
-//! The file is JSON written with one item per line. That keeps it readable and lets
-//! [`IndexFile::load_item`] — on the path of every `get` and `run` — find one item with a substring
-//! search and parse only its line instead of the whole index (10,000 items are megabytes). A file
-//! edited by hand into another layout still loads, through the full parse.
+//! The file is JSON written with one item per line, items sorted by name. That keeps it readable
+//! and lets [`IndexFile::load_item`] — on the path of every `get` and `run` — find one item by a
+//! binary search over the lines, reading a few KiB and parsing only that line instead of the whole
+//! index (10,000 items are megabytes). A file edited by hand into another layout still loads,
+//! through a substring search or the full parse.
 
 use crate::fsutil::{atomic_write, check_private_file, FileLock};
 use crate::{BackendKind, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 pub const INDEX_VERSION: u64 = 1;
@@ -241,15 +244,26 @@ impl IndexFile {
         Ok(view)
     }
 
-    /// One item's metadata, without parsing the rest of the index when the file has our
-    /// one-item-per-line layout.
+    /// One item's metadata, without reading the rest of the index when the file has our sorted
+    /// one-item-per-line layout (a binary search over its lines, [`find_item_line`]).
     pub fn load_item(&self, item: &str) -> Result<Option<ItemMeta>, StoreError> {
         check_private_file(&self.path)?;
-        let bytes = match std::fs::read(&self.path) {
-            Ok(b) => b,
+        let mut file = match File::open(&self.path) {
+            Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(StoreError::io("reading", &self.path, e)),
         };
+        let io_err = |e| StoreError::io("reading", &self.path, e);
+        let len = file.metadata().map_err(io_err)?.len();
+        if let Some(line) = find_item_line(&mut file, len, item).map_err(io_err)? {
+            if let Some(meta) = parse_item_line(&line) {
+                return Ok(Some(meta));
+            }
+        }
+        // Not found by the search (absent, or a file not in our sorted layout): read it all.
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        file.seek(SeekFrom::Start(0)).map_err(io_err)?;
+        file.read_to_end(&mut bytes).map_err(io_err)?;
         if bytes.starts_with(LINE_LAYOUT_HEAD) {
             let needle = format!("\n{}:", serde_json::Value::String(item.to_owned()));
             let found = memchr::memmem::find(&bytes, needle.as_bytes());
@@ -298,6 +312,113 @@ impl IndexFile {
 
 /// How every index we write starts; [`IndexFile::load_item`] relies on the layout after it.
 const LINE_LAYOUT_HEAD: &[u8] = b"{\"version\":";
+
+/// How many bytes one probe of [`find_item_line`] reads; most lines fit.
+const PROBE: usize = 1024;
+
+/// Finds `item`'s line by binary search over the lines of an index in our layout, whose items are
+/// written sorted (a `BTreeMap`): a few small reads instead of megabytes. Only a line whose name
+/// is exactly `item` is returned, so a file in another layout, unsorted or damaged can make this
+/// miss (`None`: the caller then reads the whole file) but never return another item's line.
+fn find_item_line(file: &mut File, len: u64, item: &str) -> io::Result<Option<Vec<u8>>> {
+    let mut line = Vec::new();
+    let first = read_line(file, 0, &mut line)?;
+    let head_ok = line.starts_with(LINE_LAYOUT_HEAD)
+        && line.ends_with(b",\"items\":{")
+        && line[LINE_LAYOUT_HEAD.len()..line.len() - b",\"items\":{".len()]
+            .iter()
+            .all(u8::is_ascii_digit);
+    if !head_ok {
+        return Ok(None);
+    }
+    // Invariants: `lo` starts a line; lines starting before `lo` hold names below `item`, lines
+    // starting at or after `hi` names above it (or the closing `}}`).
+    let (mut lo, mut hi) = (first, len);
+    while hi - lo > 4 * PROBE as u64 {
+        let mid = lo + (hi - lo) / 2;
+        // `mid` is inside some line (or starts one, which is then skipped): go to the next line.
+        let start = read_line(file, mid, &mut line)?;
+        if start >= hi {
+            break;
+        }
+        read_line(file, start, &mut line)?;
+        match line_name(&line).map(|name| name.as_ref().cmp(item)) {
+            Some(std::cmp::Ordering::Less) => lo = start,
+            Some(std::cmp::Ordering::Equal) => return Ok(Some(line)),
+            Some(std::cmp::Ordering::Greater) | None => hi = start,
+        }
+    }
+    let mut pos = lo;
+    while pos < hi {
+        let next = read_line(file, pos, &mut line)?;
+        if line_name(&line).is_some_and(|name| name == item) {
+            return Ok(Some(line));
+        }
+        pos = next;
+    }
+    Ok(None)
+}
+
+/// Reads the line starting at `start` into `line` (without its `\n`); returns where the next line
+/// starts (the file's length after the last line).
+fn read_line(file: &mut File, start: u64, line: &mut Vec<u8>) -> io::Result<u64> {
+    line.clear();
+    file.seek(SeekFrom::Start(start))?;
+    let mut chunk = [0u8; PROBE];
+    loop {
+        let n = match file.read(&mut chunk) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            return Ok(start + line.len() as u64);
+        }
+        if let Some(i) = memchr::memchr(b'\n', &chunk[..n]) {
+            line.extend_from_slice(&chunk[..i]);
+            return Ok(start + line.len() as u64 + 1);
+        }
+        line.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// The item name of a `"name":{…}` line, unescaped.
+fn line_name(line: &[u8]) -> Option<std::borrow::Cow<'_, str>> {
+    let end = name_end(line)?;
+    let quoted = &line[..end - 1];
+    if !quoted.contains(&b'\\') {
+        return std::str::from_utf8(&quoted[1..])
+            .ok()
+            .map(std::borrow::Cow::Borrowed);
+    }
+    serde_json::from_slice::<String>(&line[..end])
+        .ok()
+        .map(std::borrow::Cow::Owned)
+}
+
+/// Where the JSON string that starts `line` ends (just after its closing quote), when it is
+/// followed by `:`.
+fn name_end(line: &[u8]) -> Option<usize> {
+    if line.first() != Some(&b'"') {
+        return None;
+    }
+    let mut i = 1;
+    while i < line.len() {
+        match line[i] {
+            b'\\' => i += 2,
+            b'"' => return (line.get(i + 1) == Some(&b':')).then_some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The metadata on an item's line (`"name":{…}` with an optional trailing comma).
+fn parse_item_line(line: &[u8]) -> Option<ItemMeta> {
+    let value = &line[name_end(line)? + 1..];
+    let value = value.strip_suffix(b",").unwrap_or(value);
+    serde_json::from_slice(value).ok()
+}
 
 /// `{"version":1,"items":{` then one `"name":{…}` per line, then `}}`.
 fn serialize(index: &Index) -> Result<Vec<u8>, StoreError> {
@@ -369,6 +490,108 @@ mod tests {
         .unwrap();
         assert_eq!(f.load_item("aws").unwrap().as_ref(), idx.items.get("aws"));
         assert_eq!(f.load().unwrap(), idx);
+    }
+
+    /// A small deterministic generator (xorshift64), so failures reproduce.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+    }
+
+    #[test]
+    fn binary_search_agrees_with_the_full_parse() {
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let alphabet: Vec<&str> = vec![
+            "a", "b", "z", "0", "9", "-", ".", "_", "\"", "\\", ":", "é", "\n",
+        ];
+        for round in 0..6 {
+            let dir = tempfile::tempdir().unwrap();
+            let f = IndexFile::new(dir.path());
+            let count = [0, 1, 2, 50, 700, 3000][round];
+            let mut names = std::collections::BTreeSet::new();
+            while names.len() < count {
+                let len = 1 + rng.below(12);
+                let name: String = (0..len)
+                    .map(|_| alphabet[rng.below(alphabet.len())])
+                    .collect();
+                // Prefixes of each other too: `hf`, `hf-work`.
+                if rng.below(4) == 0 {
+                    names.insert(format!("{name}-work"));
+                }
+                names.insert(name);
+            }
+            f.update(|i| {
+                for (n, name) in names.iter().enumerate() {
+                    // Some lines much longer than one probe.
+                    let fields = if n % 97 == 0 { 40 } else { 1 + n % 3 };
+                    for k in 0..fields {
+                        i.record_set(
+                            BackendKind::File,
+                            Some("huggingface"),
+                            name,
+                            &format!("field-{k}"),
+                            "hf_ab…wxyz".into(),
+                            false,
+                            "2026-01-01T00:00:00Z",
+                        );
+                    }
+                }
+            })
+            .unwrap();
+            let idx = f.load().unwrap();
+            let mut probes: Vec<String> = names.iter().cloned().collect();
+            for _ in 0..200 {
+                let len = 1 + rng.below(12);
+                probes.push(
+                    (0..len)
+                        .map(|_| alphabet[rng.below(alphabet.len())])
+                        .collect(),
+                );
+            }
+            probes.extend(["", "a-wor", "\u{10ffff}", "\"version\"", "items"].map(String::from));
+            let bytes = std::fs::read(f.path()).unwrap();
+            for name in &probes {
+                let expected = idx.items.get(name.as_str());
+                assert_eq!(f.load_item(name).unwrap().as_ref(), expected, "{name:?}");
+                // The search alone never returns another item's line.
+                let mut file = File::open(f.path()).unwrap();
+                let line = find_item_line(&mut file, bytes.len() as u64, name).unwrap();
+                if let Some(line) = line {
+                    assert_eq!(parse_item_line(&line).as_ref(), expected, "{name:?}");
+                } else {
+                    assert!(expected.is_none(), "sorted layout, but {name:?} was missed");
+                }
+            }
+            // Our layout, but unsorted (edited by hand): still right, through the fallback.
+            let text = String::from_utf8(bytes).unwrap();
+            let mut lines: Vec<&str> = text.lines().collect();
+            let last = lines.len() - 1;
+            lines[1..last].reverse();
+            let mut body: Vec<String> = lines[1..last]
+                .iter()
+                .map(|l| l.trim_end_matches(',').to_owned())
+                .collect();
+            if body.len() > 1 {
+                let mid = body.len() / 2;
+                body.swap(0, mid);
+            }
+            let unsorted = format!("{}\n{}\n{}\n", lines[0], body.join(",\n"), lines[last]);
+            crate::fsutil::atomic_write(f.path(), unsorted.as_bytes()).unwrap();
+            assert_eq!(f.load().unwrap(), idx);
+            for name in &probes {
+                assert_eq!(
+                    f.load_item(name).unwrap().as_ref(),
+                    idx.items.get(name.as_str()),
+                    "unsorted: {name:?}"
+                );
+            }
+        }
     }
 
     #[test]
