@@ -9,6 +9,8 @@ use serde::Deserialize;
 
 /// The catalogue that ships with tokenvault.
 pub const BUILTIN_TOML: &str = include_str!("../../../rules/providers.toml");
+/// The same catalogue as JSON, converted by `build.rs`: what every command parses at start.
+const BUILTIN_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/providers.json"));
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogueError {
@@ -200,7 +202,12 @@ pub struct Catalogue {
 impl Catalogue {
     /// The built-in catalogue. It is tested at build time, so failing here is a bug.
     pub fn builtin() -> Self {
-        match Catalogue::parse_with(BUILTIN_TOML, "rules/providers.toml", false) {
+        let raw =
+            serde_json::from_str::<RawCatalogue>(BUILTIN_JSON).map_err(|e| CatalogueError::Toml {
+                origin: "rules/providers.toml".to_owned(),
+                message: e.to_string(),
+            });
+        match raw.and_then(|raw| Catalogue::from_raw(raw, "rules/providers.toml", false)) {
             Ok(c) => c,
             Err(e) => panic!("built-in provider catalogue is invalid: {e}"),
         }
@@ -219,6 +226,10 @@ impl Catalogue {
             origin: origin.to_owned(),
             message: e.to_string(),
         })?;
+        Catalogue::from_raw(raw, origin, validate)
+    }
+
+    fn from_raw(raw: RawCatalogue, origin: &str, validate: bool) -> Result<Self, CatalogueError> {
         let mut providers = Vec::with_capacity(raw.provider.len());
         for p in raw.provider {
             providers.push(compile(p, origin, validate)?);
@@ -491,6 +502,15 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("scan_keywords"), "{e}");
+    }
+
+    #[test]
+    fn the_json_built_from_the_catalogue_is_the_catalogue() {
+        let from_toml = Catalogue::parse_with(BUILTIN_TOML, "rules/providers.toml", false).unwrap();
+        assert_eq!(
+            format!("{:?}", Catalogue::builtin()),
+            format!("{from_toml:?}")
+        );
     }
 
     #[test]
