@@ -3,7 +3,9 @@
 //! History scans every blob once. `git log --raw` (tree diffs only: cheap, no content diffs, no
 //! rename detection) lists, oldest commit first, the blobs each commit introduced; the first
 //! (commit, path) that introduced a blob owns it. `git cat-file --batch` then streams each of those
-//! blobs exactly once to the scanning threads. A token that stays in a file across later edits is
+//! blobs exactly once to the scanning threads. Inflating the blobs is most of git's work and one
+//! process uses one core, so one `cat-file` runs per CPU, each given all versions of its share of
+//! the paths; the parser tells each process's reader which blob every answer is. A token that stays in a file across later edits is
 //! found again in each later version of the file, so findings are de-duplicated by (path, rule,
 //! value digest) keeping the oldest commit: a token added in one commit and removed in a later one
 //! is reported once, with the commit that added it. This reads less than `git log -p` (which has
