@@ -3,7 +3,9 @@
 //! History scans every blob once. `git log --raw` (tree diffs only: cheap, no content diffs, no
 //! rename detection) lists, oldest commit first, the blobs each commit introduced; the first
 //! (commit, path) that introduced a blob owns it. `git cat-file --batch` then streams each of those
-//! blobs exactly once to the scanning threads. A token that stays in a file across later edits is
+//! blobs exactly once to the scanning threads. Inflating the blobs is most of git's work and one
+//! process uses one core, so one `cat-file` runs per CPU, each given all versions of its share of
+//! the paths; the parser tells each process's reader which blob every answer is. A token that stays in a file across later edits is
 //! found again in each later version of the file, so findings are de-duplicated by (path, rule,
 //! value digest) keeping the oldest commit: a token added in one commit and removed in a later one
 //! is reported once, with the commit that added it. This reads less than `git log -p` (which has
@@ -49,7 +51,13 @@ pub struct GitOptions {
     pub since: Option<String>,
     /// Scanning threads; 0 means one per CPU.
     pub threads: usize,
+    /// `git cat-file` processes inflating blobs side by side; 0 means one per CPU (at most
+    /// [`MAX_CAT_FILES`]). Inflating blobs is most of the work, and one process uses one core.
+    pub cat_files: usize,
 }
+
+/// The most `git cat-file` processes a history scan starts.
+pub const MAX_CAT_FILES: usize = 4;
 
 impl GitOptions {
     pub fn new(repo: PathBuf) -> GitOptions {
@@ -58,6 +66,7 @@ impl GitOptions {
             revs: Vec::new(),
             since: None,
             threads: 0,
+            cat_files: 0,
         }
     }
 }
@@ -109,7 +118,7 @@ struct Blob {
 /// Parses `git log --raw -z --format=%x01%H%x00%an%x00%ae%x00%aI` output.
 fn parse_log(
     r: &mut dyn BufRead,
-    on_blob: &mut dyn FnMut(&str),
+    on_blob: &mut dyn FnMut(&str, &[u8]),
 ) -> Result<(Vec<Arc<Commit>>, Vec<Blob>), std::io::Error> {
     let mut commits: Vec<Arc<Commit>> = Vec::new();
     let mut blobs = Vec::new();
@@ -174,7 +183,7 @@ fn parse_log(
             .entry(tok.clone())
             .or_insert_with(|| Arc::from(String::from_utf8_lossy(&tok).as_ref()))
             .clone();
-        on_blob(new_oid);
+        on_blob(new_oid, &tok);
         blobs.push(Blob {
             commit: commits.len() - 1,
             path,
@@ -234,37 +243,59 @@ pub fn scan_history(
         .spawn()
         .map_err(GitError::Spawn)?;
     let log_out = log.stdout.take().ok_or_else(|| spawn_failed("log"))?;
-    let mut cat = git(&opts.repo)
-        .args(["cat-file", "--batch", "--buffer"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(GitError::Spawn)?;
-    let (Some(cat_in), Some(cat_out)) = (cat.stdin.take(), cat.stdout.take()) else {
-        return Err(spawn_failed("cat-file"));
-    };
     let threads = if opts.threads == 0 {
         std::thread::available_parallelism().map_or(2, |n| n.get())
     } else {
         opts.threads
     };
+    let cat_files = match opts.cat_files {
+        0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        n => n,
+    }
+    .clamp(1, MAX_CAT_FILES);
+    let mut cats = Vec::with_capacity(cat_files);
+    let mut feeds = Vec::with_capacity(cat_files);
+    let mut outs = Vec::with_capacity(cat_files);
+    for _ in 0..cat_files {
+        let mut cat = git(&opts.repo)
+            .args(["cat-file", "--batch", "--buffer"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(GitError::Spawn)?;
+        let (Some(cat_in), Some(cat_out)) = (cat.stdin.take(), cat.stdout.take()) else {
+            return Err(spawn_failed("cat-file"));
+        };
+        // Each process learns, in order, which blob each object it answers is.
+        let (index_tx, index_rx) = crossbeam_channel::unbounded::<usize>();
+        cats.push(cat);
+        feeds.push((std::io::BufWriter::new(cat_in), index_tx));
+        outs.push((cat_out, index_rx));
+    }
     let stats = Stats::default();
     let raws: Mutex<Vec<Raw>> = Mutex::new(Vec::new());
     let (work_tx, work_rx) = crossbeam_channel::bounded::<(usize, Vec<u8>)>(threads * 4);
     let (pool_tx, pool_rx) = crossbeam_channel::unbounded::<Vec<u8>>();
     let (parsed, read_result) = std::thread::scope(|scope| {
         let parser = scope.spawn(move || {
-            let mut feed = std::io::BufWriter::new(cat_in);
+            let mut feeds = feeds;
+            let mut next_index = 0usize;
             let parsed = parse_log(
                 &mut BufReader::with_capacity(1 << 16, log_out),
-                &mut |oid| {
+                &mut |oid, path| {
+                    // All versions of a path go to one process: its delta base cache then holds
+                    // the bases that the next version is a delta against.
+                    let (feed, index_tx) = &mut feeds[path_slot(path, cat_files)];
+                    let _ = index_tx.send(next_index);
+                    next_index += 1;
                     // A closed pipe means cat-file died; the reader reports it.
                     let _ = writeln!(feed, "{oid}");
                 },
             );
-            let _ = feed.flush();
-            drop(feed);
+            for (mut feed, _) in feeds {
+                let _ = feed.flush();
+            }
             parsed
         });
         for _ in 0..threads {
@@ -293,14 +324,34 @@ pub fn scan_history(
         }
         drop(work_rx);
         drop(pool_tx);
-        let read_result = read_blobs(cat_out, &work_tx, &pool_rx, reporter);
+        let readers: Vec<_> = outs
+            .into_iter()
+            .map(|(out, index_rx)| {
+                let (work_tx, pool_rx) = (work_tx.clone(), pool_rx.clone());
+                scope.spawn(move || read_blobs(out, &index_rx, &work_tx, &pool_rx, reporter))
+            })
+            .collect();
         drop(work_tx);
+        let mut read_result = Ok(());
+        for reader in readers {
+            let r = reader.join().unwrap_or_else(|_| {
+                Err(GitError::Failed {
+                    what: "cat-file".into(),
+                    stderr: "the blob reader panicked".into(),
+                })
+            });
+            if read_result.is_ok() {
+                read_result = r;
+            }
+        }
         let parsed = parser
             .join()
             .unwrap_or_else(|_| Err(std::io::Error::other("the git log parser panicked")));
         (parsed, read_result)
     });
-    let _ = cat.wait();
+    for mut cat in cats {
+        let _ = cat.wait();
+    }
     let out = log.wait_with_output().map_err(|source| GitError::Io {
         what: "log".into(),
         source,
@@ -341,9 +392,20 @@ pub fn scan_history(
     Ok(stats)
 }
 
-/// Reads `git cat-file --batch` output: blob `i` is the `i`-th id the parser fed it.
+/// Which `git cat-file` process reads the blobs of `path`.
+fn path_slot(path: &[u8], slots: usize) -> usize {
+    // FNV-1a: stable and cheap; any spread will do.
+    let h = path.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    });
+    (h % slots as u64) as usize
+}
+
+/// Reads one `git cat-file --batch` output: its `i`-th object is the blob whose index `indices`
+/// yields `i`-th.
 fn read_blobs(
     out: std::process::ChildStdout,
+    indices: &crossbeam_channel::Receiver<usize>,
     work: &crossbeam_channel::Sender<(usize, Vec<u8>)>,
     pool: &crossbeam_channel::Receiver<Vec<u8>>,
     reporter: &dyn Reporter,
@@ -354,14 +416,17 @@ fn read_blobs(
     };
     let mut r = BufReader::with_capacity(1 << 20, out);
     let mut header = String::new();
-    let mut i = 0usize;
     loop {
         header.clear();
         if r.read_line(&mut header).map_err(io)? == 0 {
             return Ok(());
         }
-        let index = i;
-        i += 1;
+        let Ok(index) = indices.recv() else {
+            return Err(GitError::Failed {
+                what: "cat-file".into(),
+                stderr: "it answered more objects than it was asked for".into(),
+            });
+        };
         // `<oid> <type> <size>`, or `<oid> missing`.
         let mut parts = header.split_ascii_whitespace();
         let (Some(oid), Some(kind), Some(size)) = (parts.next(), parts.next(), parts.next()) else {
@@ -424,4 +489,166 @@ pub fn scan_staged(
         }
     }
     Ok(stats)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::rules::RuleSet;
+    use crate::source::Collect;
+    use std::collections::BTreeMap;
+    use tokenvault_core::Catalogue;
+
+    /// A deterministic generator, so a failure can be replayed.
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn next(&mut self, n: usize) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((self.0 >> 33) % n as u64) as usize
+        }
+
+        fn token(&mut self) -> String {
+            const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+            let body: String = (0..34)
+                .map(|_| ALNUM[self.next(ALNUM.len())] as char)
+                .collect();
+            format!("hf_{body}")
+        }
+    }
+
+    /// Where a planted token must be reported: (commit id, path, line).
+    type Expected = BTreeMap<String, (String, String, u64)>;
+
+    /// A repository of `commits` commits over 30 files, built with `git fast-import`. Every 9th
+    /// commit adds a token to some file; now and then a later commit removes an earlier token.
+    fn history(dir: &Path, commits: usize) -> Expected {
+        let ok = |c: &mut Command| assert!(c.status().unwrap().success());
+        ok(Command::new("git").args(["init", "-q"]).arg(dir));
+        let mut rng = Lcg(7);
+        let mut files: Vec<Vec<String>> = (0..30)
+            .map(|f| (0..20).map(|l| format!("// file {f} line {l}")).collect())
+            .collect();
+        let mut stream = Vec::new();
+        let mut planted: Vec<(usize, String, usize, usize)> = Vec::new(); // mark, token, file, line
+        for c in 0..commits {
+            let mut changed = vec![rng.next(files.len()), rng.next(files.len())];
+            for &f in &changed {
+                let at = rng.next(files[f].len() + 1);
+                files[f].insert(at, format!("// change {c}"));
+            }
+            if c % 9 == 4 {
+                let (f, token) = (rng.next(files.len()), rng.token());
+                let at = rng.next(files[f].len() + 1);
+                files[f].insert(at, format!("HF_TOKEN = \"{token}\""));
+                planted.push((c + 1, token, f, at + 1));
+                changed.push(f);
+            }
+            if c % 13 == 0 && planted.len() > 1 {
+                let (_, token, f, _) = &planted[rng.next(planted.len() - 1)];
+                let line = format!("HF_TOKEN = \"{token}\"");
+                files[*f].retain(|l| *l != line);
+                changed.push(*f);
+            }
+            changed.sort_unstable();
+            changed.dedup();
+            let msg = format!("commit {c}");
+            stream.extend_from_slice(
+                format!(
+                    "commit refs/heads/main\nmark :{}\ncommitter T <t@example.com> {} +0000\ndata {}\n{msg}\n",
+                    c + 1,
+                    1_600_000_000 + c,
+                    msg.len()
+                )
+                .as_bytes(),
+            );
+            if c > 0 {
+                stream.extend_from_slice(format!("from :{c}\n").as_bytes());
+            }
+            for f in changed {
+                let data = files[f].join("\n") + "\n";
+                stream.extend_from_slice(
+                    format!("M 100644 inline src/f{f}.py\ndata {}\n{data}\n", data.len())
+                        .as_bytes(),
+                );
+            }
+        }
+        stream.extend_from_slice(b"done\n");
+        let marks = dir.join("marks");
+        let mut fi = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["fast-import", "--quiet", "--done"])
+            .arg(format!("--export-marks={}", marks.display()))
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        fi.stdin.take().unwrap().write_all(&stream).unwrap();
+        assert!(fi.wait().unwrap().success());
+        let marks: HashMap<String, String> = std::fs::read_to_string(marks)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let (m, id) = l.split_once(' ').unwrap();
+                (m.to_owned(), id.to_owned())
+            })
+            .collect();
+        planted
+            .into_iter()
+            .map(|(mark, token, f, line)| {
+                let commit = marks[&format!(":{mark}")].clone();
+                (token, (commit, format!("src/f{f}.py"), line as u64))
+            })
+            .collect()
+    }
+
+    fn scan(dir: &Path, cat_files: usize, threads: usize) -> Vec<(String, String, u64, String)> {
+        let scanner = Scanner::new(
+            RuleSet::from_catalogue(&Catalogue::builtin()).unwrap(),
+            None,
+        )
+        .unwrap();
+        let mut opts = GitOptions::new(dir.to_path_buf());
+        opts.cat_files = cat_files;
+        opts.threads = threads;
+        let c = Collect::default();
+        scan_history(&scanner, &opts, &c).unwrap();
+        assert!(c.errors.lock().unwrap().is_empty());
+        c.take()
+            .into_iter()
+            .map(|h| {
+                let commit = h.commit.unwrap().id.clone();
+                (commit, h.path, h.finding.line, h.finding.masked)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn history_findings_do_not_depend_on_how_many_cat_files_read_the_blobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let expected = history(dir.path(), 600);
+        assert!(expected.len() > 60);
+        let one = scan(dir.path(), 1, 1);
+        // Each planted token once, with the commit that added it, even when a later commit
+        // removed it; nothing else.
+        assert_eq!(one.len(), expected.len(), "{one:?}");
+        for (token, (commit, path, line)) in &expected {
+            let masked = tokenvault_core::mask(token, Some("hf_"));
+            assert!(
+                one.contains(&(commit.clone(), path.clone(), *line, masked)),
+                "{token} not reported at {commit} {path}:{line}"
+            );
+        }
+        for (cat_files, threads) in [(2, 2), (3, 1), (4, 3)] {
+            assert_eq!(
+                scan(dir.path(), cat_files, threads),
+                one,
+                "{cat_files} cat-files"
+            );
+        }
+    }
 }
