@@ -12,6 +12,7 @@ use super::clients::ClientId;
 use super::config::Op;
 use super::detect::{Finding, Place};
 use super::server::{secured, Remote, Secured, Stdio, Transport};
+use crate::dotenv::shell_quote;
 use crate::{Reference, Secret};
 use serde_json::{json, Value};
 
@@ -124,11 +125,6 @@ fn rewrite_stdio(s: &Stdio, moving: &[(&Finding, &Reference)], tokenvault: &str)
     ops.push(Op::Set(path(&s.base, &[s.command_key]), json!(tokenvault)));
     ops.push(Op::Set(path(&s.base, &["args"]), json!(new_args)));
     ops
-}
-
-/// `'text'` for a POSIX shell.
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "'\\''"))
 }
 
 /// Each header as `Name: value`, secret values replaced by `{{ tv://… }}`; `only_secret` keeps

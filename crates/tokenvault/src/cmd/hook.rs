@@ -11,6 +11,7 @@ use crate::context::{Ctx, Outcome};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use tokenvault_core::dotenv::shell_quote;
 
 /// Marks a hook file as ours.
 const MARKER: &str = "# tokenvault hook:";
@@ -21,11 +22,6 @@ pub fn run(ctx: &mut Ctx, args: &HookArgs) -> Result<Outcome> {
     match &args.action {
         HookAction::Install(a) => install(ctx, a),
     }
-}
-
-/// Single-quotes `s` for sh.
-fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
 }
 
 const REFUSAL_COMMIT: &str = r#"
@@ -48,7 +44,7 @@ const REFUSAL_NEXT: &str = r#"  - Keep it in the vault instead: `tokenvault set 
 
 /// The hook script for `kind` (`pre-commit` or `pre-push`).
 pub fn script(kind: &str, binary: &Path) -> String {
-    let bin = sh_quote(&binary.to_string_lossy());
+    let bin = shell_quote(&binary.to_string_lossy());
     let check = if kind == "pre-push" {
         // stdin: `<local ref> <local sha> <remote ref> <remote sha>` per pushed ref.
         r#"input=$(cat)
