@@ -186,6 +186,30 @@ impl<'a> Vault<'a> {
         Ok(Written { replaced, masked })
     }
 
+    /// Every current value the vault holds, with its key (to recognise a value stored before).
+    pub fn held_values(&self, index: &Index) -> Result<Vec<(Key, Secret)>> {
+        let keys = self.keys(index)?;
+        let values = self.store().get_many(&keys)?;
+        Ok(keys
+            .into_iter()
+            .zip(values)
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect())
+    }
+
+    /// [`Vault::write`], then reads the value back: only a value that reads back equal may
+    /// replace its plaintext source (an import, a client config).
+    pub fn write_verified(&self, target: &Target, value: &Secret, now: &str) -> Result<Written> {
+        let written = self.write(target, value, now)?;
+        if self.store().get(&target.key)?.as_ref() != Some(value) {
+            return Err(crate::error::hinted(
+                format!("{} did not read back after storing", target.reference()),
+                "the plaintext source was left as it is; check the backend with `tokenvault doctor`",
+            ));
+        }
+        Ok(written)
+    }
+
     /// Every stored key of this backend: what the index knows, plus, for the OS keychain, what
     /// the store itself enumerates (entries added with other tools, such as `secret-tool`). The
     /// file vault is written only by tokenvault, which keeps the index in step, so listing it

@@ -196,13 +196,7 @@ fn import(
     let audited = &mut subject.references;
     let index = vault.load_index()?;
     // What the vault holds now, to recognise values that are already in it.
-    let keys = vault.keys(&index)?;
-    let values = vault.store().get_many(&keys)?;
-    let mut held: Vec<(Key, Secret)> = keys
-        .into_iter()
-        .zip(values)
-        .filter_map(|(k, v)| v.map(|v| (k, v)))
-        .collect();
+    let mut held = vault.held_values(&index)?;
     let now = now_rfc3339();
     let mut rows = Vec::new();
     let mut placed = Vec::with_capacity(found.candidates.len());
@@ -249,15 +243,8 @@ fn import(
             }
             (None, None) => {
                 if !dry_run {
-                    vault.write(&target, &c.value, &now)?;
                     // Counts only once it reads back.
-                    let back = vault.store().get(&key)?;
-                    if back.as_ref() != Some(&c.value) {
-                        return Err(hinted(
-                            format!("{reference} did not read back after storing"),
-                            "the source is untouched; check the backend with `tokenvault doctor`",
-                        ));
-                    }
+                    vault.write_verified(&target, &c.value, &now)?;
                     audited.push(reference.clone());
                 }
                 // What the vault holds (or would hold) now: later candidates compare against it.

@@ -13,7 +13,7 @@ use crate::cli::McpSecureArgs;
 use crate::context::{now_rfc3339, Ctx, Outcome};
 use crate::error::hinted;
 use crate::mcp_files;
-use crate::vault::{Target, Vault};
+use crate::vault::Target;
 use anyhow::Result;
 use tokenvault_core::mcp::{secure, Finding, Place};
 use tokenvault_core::{Catalogue, FieldName, ItemName, Reference, Secret};
@@ -75,7 +75,7 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
         };
         backend_name = vault.as_ref().map(|v| v.kind().as_str().to_owned());
         let mut held = match &vault {
-            Some(v) => held_values(v)?,
+            Some(v) => v.held_values(&v.load_index()?)?,
             None => Vec::new(),
         };
         for (mut loaded, servers) in work {
@@ -97,7 +97,11 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
                     let reference = Reference::parse(&format!("tv://{}/{}", key.item, key.field))?;
                     if new && !args.dry_run {
                         if let Some(v) = &vault {
-                            store_verified(v, &key, provider, &f.value, &now)?;
+                            let target = Target {
+                                key: key.clone(),
+                                provider,
+                            };
+                            v.write_verified(&target, &f.value, &now)?;
                         }
                     }
                     lines.push(format!(
@@ -171,40 +175,6 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
         }
     }
     Ok(Outcome::Success)
-}
-
-/// Every current value the vault holds, with its key (to reuse a value stored before).
-fn held_values(vault: &Vault<'_>) -> Result<Vec<(Key, Secret)>> {
-    let index = vault.load_index()?;
-    let keys = vault.keys(&index)?;
-    let values = vault.store().get_many(&keys)?;
-    Ok(keys
-        .into_iter()
-        .zip(values)
-        .filter_map(|(k, v)| v.map(|v| (k, v)))
-        .collect())
-}
-
-/// Stores a value and reads it back; only then may a config stop holding it.
-fn store_verified(
-    vault: &Vault<'_>,
-    key: &Key,
-    provider: Option<String>,
-    value: &Secret,
-    now: &str,
-) -> Result<()> {
-    let target = Target {
-        key: key.clone(),
-        provider,
-    };
-    vault.write(&target, value, now)?;
-    if vault.store().get(key)?.as_ref() != Some(value) {
-        return Err(hinted(
-            format!("{} did not read back after storing", target.reference()),
-            "no config was changed; check the backend with `tokenvault doctor`",
-        ));
-    }
-    Ok(())
 }
 
 /// Lowercase name safe for an item or field: other characters become `-`.
