@@ -423,12 +423,24 @@ pub fn name_looks_secret(name: &str) -> bool {
 /// Does `text`, or any word in it, match a secret format of the catalogue? Words are split at
 /// whitespace, quotes and `=,;&?`, then again at `:@/` (URLs with credentials, `Bearer` headers).
 pub fn contains_known_secret(text: &str, catalogue: &Catalogue) -> bool {
-    let detect = |s: &str| !s.is_empty() && catalogue.detect_value(s).is_some();
-    if detect(text) {
-        return true;
+    known_secret_in(text, catalogue).is_some()
+}
+
+/// The first part of `text` (the whole, or a word split as [`contains_known_secret`] splits)
+/// that matches a secret format of the catalogue.
+pub fn known_secret_in<'t>(text: &'t str, catalogue: &Catalogue) -> Option<&'t str> {
+    let detect = |s: &&str| !s.is_empty() && catalogue.detect_value(s).is_some();
+    if detect(&text) {
+        return Some(text);
     }
     text.split(|c: char| c.is_whitespace() || "\"'=,;&?".contains(c))
-        .any(|word| detect(word) || word.split([':', '@', '/']).any(detect))
+        .find_map(|word| {
+            if detect(&word) {
+                Some(word)
+            } else {
+                word.split([':', '@', '/']).find(detect)
+            }
+        })
 }
 
 /// The parent's argv as it may be logged: an element that holds a known token format becomes

@@ -5,7 +5,7 @@
 //! `{{ tv://… }}`, `tv://…`) are not secrets.
 
 use super::server::Transport;
-use crate::audit::name_looks_secret;
+use crate::audit::{known_secret_in, name_looks_secret};
 use crate::{Catalogue, Secret};
 
 /// Where in the entry a secret sits.
@@ -111,23 +111,6 @@ fn named_secret(catalogue: &Catalogue, name: &str, value: &str) -> bool {
         return false;
     }
     (name_looks_secret(name) && !trivially_public(value)) || catalogue.detect_value(value).is_some()
-}
-
-/// The first token-format word of `text` (split as the audit redaction splits).
-fn token_in(text: &str, catalogue: &Catalogue) -> Option<String> {
-    let detect = |s: &str| !s.is_empty() && catalogue.detect_value(s).is_some();
-    if detect(text) {
-        return Some(text.to_owned());
-    }
-    for word in text.split(|c: char| c.is_whitespace() || "\"'=,;&?".contains(c)) {
-        if detect(word) {
-            return Some(word.to_owned());
-        }
-        if let Some(w) = word.split([':', '@', '/']).find(|w| detect(w)) {
-            return Some(w.to_owned());
-        }
-    }
-    None
 }
 
 /// Every plaintext secret in a server of the given shape, in entry order.
@@ -237,8 +220,8 @@ fn find_in_args(args: &[String], catalogue: &Catalogue, out: &mut Vec<Finding>) 
             i += 1;
             continue;
         }
-        if let Some(token) = token_in(arg, catalogue) {
-            out.push(arg_finding(i, &token, catalogue));
+        if let Some(token) = known_secret_in(arg, catalogue) {
+            out.push(arg_finding(i, token, catalogue));
         }
         i += 1;
     }
