@@ -161,21 +161,22 @@ pub fn check_rewritable(path: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Replaces the config at `loaded` with `new_text`, after saving `backup_text` as its backup.
-/// Returns the backup's path.
+/// Replaces `found`'s file, read as `original`, with `new_text`, after saving `backup_text` as
+/// its backup. Returns the backup's path.
 pub fn rewrite(
     home: &Path,
-    loaded: &Loaded,
+    found: &Found,
+    original: &str,
     new_text: &str,
     backup_text: &str,
     before: &str,
     now: &str,
 ) -> Result<PathBuf> {
-    let path = &loaded.found.path;
+    let path = &found.path;
     check_rewritable(path)?;
     fsutil::ensure_private_dir(home)?;
     let _lock = fsutil::FileLock::exclusive(&lock_path(home))?;
-    let backup = save_backup(home, &loaded.found, backup_text, before, now).map_err(|e| {
+    let backup = save_backup(home, found, backup_text, before, now).map_err(|e| {
         hinted(
             format!("cannot write the backup of {}: {e:#}", path.display()),
             format!(
@@ -185,12 +186,12 @@ pub fn rewrite(
         )
     })?;
     let current = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    if current != loaded.text.as_bytes() {
+    if current != original.as_bytes() {
         return Err(hinted(
             format!(
                 "{} changed while tokenvault was working on it (is {} running and saving it?)",
                 path.display(),
-                loaded.found.client.name()
+                found.client.name()
             ),
             "nothing was written; run the command again",
         ));
@@ -321,7 +322,8 @@ mod tests {
         let home = dir.path().join("home");
         let e = rewrite(
             &home,
-            &loaded,
+            &loaded.found,
+            &loaded.text,
             "{}\n",
             "{}\n",
             "secure",
@@ -343,11 +345,21 @@ mod tests {
         let (dir, loaded) = setup("{}\n");
         let home = dir.path().join("home");
         let now = "2026-01-01T00:00:00Z";
-        let a = rewrite(&home, &loaded, "{\"a\": 1}\n", "{}\n", "secure", now).unwrap();
+        let a = rewrite(
+            &home,
+            &loaded.found,
+            &loaded.text,
+            "{\"a\": 1}\n",
+            "{}\n",
+            "secure",
+            now,
+        )
+        .unwrap();
         let loaded = load(&loaded.found).unwrap();
         let b = rewrite(
             &home,
-            &loaded,
+            &loaded.found,
+            &loaded.text,
             "{\"b\": 1}\n",
             "{\"a\": 1}\n",
             "add",
@@ -366,7 +378,8 @@ mod tests {
         let loaded = load(&loaded.found).unwrap();
         let c = rewrite(
             &home,
-            &loaded,
+            &loaded.found,
+            &loaded.text,
             "{}\n",
             "x",
             "secure",

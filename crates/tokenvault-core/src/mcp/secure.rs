@@ -326,10 +326,9 @@ pub fn backup_text(original: &str, stored: &[(Secret, Reference)]) -> String {
         }
         let marker = format!("{MARK_OPEN}{reference}{MARK_CLOSE}");
         text = text.replace(value, &marker);
-        let escaped = serde_json::to_string(value).unwrap_or_default();
-        let escaped = escaped.trim_matches('"');
+        let escaped = json_escaped(value);
         if escaped != value {
-            text = text.replace(escaped, &marker);
+            text = text.replace(&escaped, &marker);
         }
     }
     text
@@ -354,13 +353,21 @@ pub fn backup_references(backup: &str) -> Vec<Reference> {
     out
 }
 
-/// A backup's text with each marker replaced: by the value `lookup` gives (JSON-escaped when
-/// `json`), or, when it gives none, by the bare reference (`tv://ITEM/FIELD`).
-pub fn restore_text(
-    backup: &str,
-    json_escape: bool,
-    lookup: &dyn Fn(&Reference) -> Option<Secret>,
-) -> String {
+/// `value` as it stands between the quotes of a JSON string (TOML basic strings take the same
+/// escapes for the characters tokens hold).
+fn json_escaped(value: &str) -> String {
+    let quoted = serde_json::to_string(value).unwrap_or_default();
+    // Exactly one quote off each end: a value may itself end in an (escaped) quote.
+    quoted
+        .strip_prefix('"')
+        .and_then(|q| q.strip_suffix('"'))
+        .unwrap_or(value)
+        .to_owned()
+}
+
+/// A backup's text with each marker replaced: by the value `lookup` gives, escaped as in the
+/// config's strings, or, when it gives none, by the bare reference (`tv://ITEM/FIELD`).
+pub fn restore_text(backup: &str, lookup: &dyn Fn(&Reference) -> Option<Secret>) -> String {
     let mut out = String::with_capacity(backup.len());
     let mut rest = backup;
     while let Some(start) = rest.find(MARK_OPEN) {
@@ -372,11 +379,7 @@ pub fn restore_text(
         };
         let inner = &after[..end];
         match Reference::parse(inner).ok().and_then(|r| lookup(&r)) {
-            Some(secret) if json_escape => {
-                let escaped = serde_json::to_string(secret.expose_secret()).unwrap_or_default();
-                out.push_str(escaped.trim_matches('"'));
-            }
-            Some(secret) => out.push_str(secret.expose_secret()),
+            Some(secret) => out.push_str(&json_escaped(secret.expose_secret())),
             None => out.push_str(inner),
         }
         rest = &after[end + MARK_CLOSE.len()..];
@@ -559,11 +562,23 @@ mod tests {
         );
         assert_eq!(backup_references(&backup), vec![r1.clone(), r2.clone()]);
         let lookup = |r: &Reference| stored.iter().find(|(_, x)| x == r).map(|(s, _)| s.clone());
-        assert_eq!(restore_text(&backup, true, &lookup), original);
-        let without = restore_text(&backup, true, &|_| None);
+        assert_eq!(restore_text(&backup, &lookup), original);
+        let without = restore_text(&backup, &|_| None);
         assert!(
             without.contains("\"HF_TOKEN\": \"tv://huggingface/token\""),
             "{without}"
         );
+    }
+
+    #[test]
+    fn a_value_ending_in_a_quote_round_trips() {
+        let value = Secret::from_str_copy("zq9\"");
+        let original = "{\"K\": \"zq9\\\"\"}".to_owned();
+        let r = Reference::parse("tv://x/token").unwrap();
+        let stored = vec![(value.clone(), r.clone())];
+        let backup = backup_text(&original, &stored);
+        assert!(!backup.contains("zq9"), "{backup}");
+        let lookup = |x: &Reference| (x == &r).then(|| value.clone());
+        assert_eq!(restore_text(&backup, &lookup), original);
     }
 }

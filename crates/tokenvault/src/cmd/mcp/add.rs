@@ -79,7 +79,7 @@ pub fn run(ctx: &mut Ctx, args: &McpAddArgs) -> Result<Outcome> {
         path: path.clone(),
     };
     let exists = std::fs::symlink_metadata(&path).is_ok();
-    let loaded = if exists {
+    let mut loaded = if exists {
         mcp_files::load(&found)?
     } else {
         Loaded {
@@ -88,15 +88,16 @@ pub fn run(ctx: &mut Ctx, args: &McpAddArgs) -> Result<Outcome> {
             found: found.clone(),
         }
     };
-    let mut doc = Document::parse(client.format(), &loaded.text)?;
-    doc.add_server(
-        &[client.servers_key().to_owned()],
-        &args.name,
-        &entry,
-        args.force,
-    )
-    .map_err(|e| hinted(format!("{}: {e}", path.display()), "nothing was changed"))?;
-    let mut new_text = doc.to_text();
+    loaded
+        .doc
+        .add_server(
+            &[client.servers_key().to_owned()],
+            &args.name,
+            &entry,
+            args.force,
+        )
+        .map_err(|e| hinted(format!("{}: {e}", path.display()), "nothing was changed"))?;
+    let mut new_text = loaded.doc.to_text();
     if !new_text.ends_with('\n') {
         new_text.push('\n');
     }
@@ -105,7 +106,15 @@ pub fn run(ctx: &mut Ctx, args: &McpAddArgs) -> Result<Outcome> {
     if exists {
         // The file may hold plaintext secrets of other servers: the backup keeps them (0600, in
         // tokenvault's private directory) exactly as the file does.
-        mcp_files::rewrite(&home, &loaded, &new_text, &loaded.text, "add", &now)?;
+        mcp_files::rewrite(
+            &home,
+            &found,
+            &loaded.text,
+            &new_text,
+            &loaded.text,
+            "add",
+            &now,
+        )?;
     } else {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| {

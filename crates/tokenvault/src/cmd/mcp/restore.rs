@@ -67,7 +67,7 @@ pub fn run(ctx: &mut Ctx, args: &McpRestoreArgs) -> Result<Outcome> {
             Vec::new()
         };
         let lookup = |r: &Reference| values.iter().find(|(x, _)| x == r).map(|(_, v)| v.clone());
-        let restored = secure::restore_text(&backup, true, &lookup);
+        let restored = secure::restore_text(&backup, &lookup);
         // Refuse to write what the client could not read.
         Document::parse(client.format(), &restored).map_err(|e| {
             hinted(
@@ -95,12 +95,7 @@ pub fn run(ctx: &mut Ctx, args: &McpRestoreArgs) -> Result<Outcome> {
                 continue;
             }
             Some(text) => {
-                let loaded = mcp_files::Loaded {
-                    doc: Document::parse(client.format(), "")?,
-                    text: text.clone(),
-                    found: found.clone(),
-                };
-                mcp_files::rewrite(&home, &loaded, &restored, &text, "restore", &now)?;
+                mcp_files::rewrite(&home, &found, &text, &restored, &text, "restore", &now)?;
             }
             None => {
                 tokenvault_store::fsutil::atomic_write(&meta.path, restored.as_bytes())?;

@@ -140,8 +140,15 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
                 continue;
             }
             let backup_text = secure::backup_text(&loaded.text, &stored);
-            let backup =
-                mcp_files::rewrite(&home, &loaded, &new_text, &backup_text, "secure", &now)?;
+            let backup = mcp_files::rewrite(
+                &home,
+                &loaded.found,
+                &loaded.text,
+                &new_text,
+                &backup_text,
+                "secure",
+                &now,
+            )?;
             printer.line(&format!("secured {label}"))?;
             for l in &lines {
                 printer.line(l)?;
