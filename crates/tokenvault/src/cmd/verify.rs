@@ -247,16 +247,36 @@ pub(crate) fn check_unstored(
             )),
         );
     }
-    let base = verify_http::base_url(check, DEFAULT_AWS_REGION);
+    let live = ask(
+        check,
+        provider,
+        value,
+        &Creds::Token(value),
+        DEFAULT_AWS_REGION,
+        None,
+    );
+    (Some(check), live)
+}
+
+/// Sends `check`'s request with `creds` and reads the provider's answer.
+fn ask(
+    check: Check,
+    provider: &Provider,
+    value: &Secret,
+    creds: &Creds<'_>,
+    region: &str,
+    item: Option<&str>,
+) -> Live {
+    let base = verify_http::base_url(check, region);
     let plan = check.request(&base);
     let endpoint_var = check.base_env().join(" or ");
     let prefix = key_prefix(value.expose_secret());
     let ctx = CheckContext {
         create_url: provider.create_url.as_deref(),
         key_prefix: prefix.as_deref(),
-        item: None,
+        item,
     };
-    let live = match verify_http::send(&plan, &Creds::Token(value), &endpoint_var) {
+    match verify_http::send(&plan, creds, &endpoint_var) {
         Ok(a) => match check.interpret(&a, &ctx) {
             LiveOutcome::Valid(account) => Live::Valid {
                 account,
@@ -272,8 +292,7 @@ pub(crate) fn check_unstored(
             verify_http::proxy_for(&plan.url).as_deref(),
             &endpoint_var,
         )),
-    };
-    (Some(check), live)
+    }
 }
 
 /// The part of a key before its random part when that says what the key is (`sk_live` of
@@ -376,32 +395,7 @@ fn live_check(
         }
         _ => Creds::Token(value),
     };
-    let base = verify_http::base_url(check, &region);
-    let plan = check.request(&base);
-    let endpoint_var = check.base_env().join(" or ");
-    let prefix = key_prefix(value.expose_secret());
-    let ctx = CheckContext {
-        create_url: provider.create_url.as_deref(),
-        key_prefix: prefix.as_deref(),
-        item: Some(item),
-    };
-    let live = match verify_http::send(&plan, &creds, &endpoint_var) {
-        Ok(a) => match check.interpret(&a, &ctx) {
-            LiveOutcome::Valid(account) => Live::Valid {
-                account,
-                check,
-                reused_from: None,
-            },
-            LiveOutcome::Rejected(e) => Live::Rejected(e),
-            LiveOutcome::Unknown(e) => Live::Unknown(e),
-        },
-        Err(f) => Live::Unknown(explain_network(
-            &f,
-            &verify_http::host_of(&base),
-            verify_http::proxy_for(&plan.url).as_deref(),
-            &endpoint_var,
-        )),
-    };
+    let live = ask(check, provider, value, &creds, &region, Some(item));
     record(vault, target, check, &live, printer);
     live
 }
