@@ -514,18 +514,6 @@ fn add_writes_references_only_and_refuses_literal_tokens() {
     );
 }
 
-fn sha256_hex(s: &str) -> String {
-    use std::io::Write;
-    let mut c = Command::new("sha256sum")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    c.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
-    let out = c.wait_with_output().unwrap();
-    String::from_utf8(out.stdout).unwrap()[..64].to_owned()
-}
-
 /// End to end, as a desktop client does it: read the secured config, start the server command
 /// it names with a minimal environment, handshake and call a tool with the real MCP SDK client;
 /// the server saw the vault's token.

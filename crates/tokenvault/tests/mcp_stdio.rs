@@ -8,25 +8,6 @@ use common::*;
 use std::path::Path;
 use std::process::Command;
 
-fn sha256_hex(s: &str) -> String {
-    let out = Command::new("sha256sum")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            use std::io::Write;
-            c.stdin.take().unwrap().write_all(s.as_bytes())?;
-            c.wait_with_output()
-        })
-        .unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned()
-}
-
 #[test]
 fn mcp_server_through_run_sees_the_token_and_stdout_is_pure_json_rpc() {
     let env = Env::new();
