@@ -12,23 +12,12 @@
 
 mod common;
 
+use common::standin::{start, Seen, StandIn};
 use common::*;
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
-
-/// One request as the stand-in saw it.
-#[derive(Debug, Clone)]
-struct Seen {
-    target: String,
-    authorization: Option<String>,
-}
-
-struct Hub {
-    url: String,
-    seen: Arc<Mutex<Vec<Seen>>>,
-}
+use std::io::Write;
+use std::net::TcpListener;
+use std::sync::Arc;
 
 /// `(status, extra headers, body)` per bearer token; unknown tokens get the Hub's 401.
 type Answers = HashMap<String, (u16, Vec<(&'static str, String)>, String)>;
@@ -57,87 +46,31 @@ fn fine_grained_body() -> String {
     )
 }
 
-fn serve(mut stream: TcpStream, answers: &Answers, seen: &Mutex<Vec<Seen>>) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-        return;
-    }
-    let mut authorization = None;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-            break;
+/// The Hub stand-in: `GET /api/whoami-v2` answered by bearer token, anything else 404.
+fn start_hub(answers: Answers) -> StandIn {
+    start(Arc::new(move |req: &Seen| {
+        if !req.target.ends_with("/api/whoami-v2") {
+            return (404, vec![], r#"{"error":"Not found"}"#.to_owned());
         }
-        if let Some((k, v)) = line.split_once(':') {
-            if k.eq_ignore_ascii_case("authorization") {
-                authorization = Some(v.trim().to_owned());
-            }
-        }
-    }
-    let target = request_line
-        .split_whitespace()
-        .nth(1)
-        .unwrap_or("")
-        .to_owned();
-    seen.lock().unwrap().push(Seen {
-        target: target.clone(),
-        authorization: authorization.clone(),
-    });
-    let token = authorization
-        .as_deref()
-        .and_then(|a| a.strip_prefix("Bearer "))
-        .unwrap_or("");
-    let (status, headers, body) = if !target.ends_with("/api/whoami-v2") {
-        (404, vec![], r#"{"error":"Not found"}"#.to_owned())
-    } else {
-        answers
-            .get(token)
-            .cloned()
-            .unwrap_or((401, vec![], UNAUTHORIZED.to_owned()))
-    };
-    let reason = match status {
-        200 => "OK",
-        401 => "Unauthorized",
-        429 => "Too Many Requests",
-        _ => "Other",
-    };
-    let mut head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(body.as_bytes());
-    let _ = stream.flush();
-}
-
-fn start_hub(answers: Answers) -> Hub {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let answers = Arc::new(answers);
-    let seen2 = seen.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let (answers, seen) = (answers.clone(), seen2.clone());
-            std::thread::spawn(move || serve(stream, &answers, &seen));
-        }
-    });
-    Hub { url, seen }
-}
-
-impl Hub {
-    fn requests(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
+        let token = req
+            .header("authorization")
+            .and_then(|a| a.strip_prefix("Bearer "))
+            .unwrap_or("");
+        let (status, headers, body) =
+            answers
+                .get(token)
+                .cloned()
+                .unwrap_or((401, vec![], UNAUTHORIZED.to_owned()));
+        let headers = headers
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        (status, headers, body)
+    }))
 }
 
 /// An env whose `HF_ENDPOINT` is the stand-in, with `token` stored as tv://huggingface/token.
-fn env_with(hub: &Hub, token: &str) -> Env {
+fn env_with(hub: &StandIn, token: &str) -> Env {
     let mut env = Env::new();
     env.vars.push(("HF_ENDPOINT".into(), hub.url.clone()));
     env.set("huggingface", token);
@@ -174,7 +107,7 @@ fn read_token_shows_account_orgs_name_and_role() {
     assert_eq!(reqs.len(), 1, "{reqs:?}");
     assert_eq!(reqs[0].target, "/api/whoami-v2");
     assert_eq!(
-        reqs[0].authorization.as_deref(),
+        reqs[0].header("authorization"),
         Some(format!("Bearer {token}").as_str())
     );
     assert!(!reqs[0].target.contains(&token), "token in the URL");
@@ -570,7 +503,7 @@ fn huggingface_hub_client_sees_the_vault_token_through_run() {
     let reqs = hub.requests();
     assert!(
         reqs.iter().any(|r| r.target.ends_with("/api/whoami-v2")
-            && r.authorization.as_deref() == Some(format!("Bearer {token}").as_str())),
+            && r.header("authorization") == Some(format!("Bearer {token}").as_str())),
         "{reqs:?}"
     );
 }

@@ -3,9 +3,8 @@
 //! read token, every other token the Hub's 401 body. It records the bearer tokens it received so a
 //! test can tell which values were checked. (Same answers as the fuller stand-in in `verify_hf.rs`.)
 
+use super::standin::{start, Seen, StandIn};
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
 pub const UNAUTHORIZED: &str = r#"{"error":"Invalid credentials in Authorization header"}"#;
@@ -23,26 +22,32 @@ pub fn read_token_body(expires_at: Option<&str>) -> String {
 pub struct Hub {
     pub url: String,
     valid: Arc<Mutex<HashSet<String>>>,
-    seen: Arc<Mutex<Vec<String>>>,
+    stand_in: StandIn,
 }
 
 impl Hub {
     /// Starts the stand-in; `valid` tokens are accepted.
     pub fn start(valid: &[&str]) -> Hub {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
         let valid = Arc::new(Mutex::new(
             valid.iter().map(|s| s.to_string()).collect::<HashSet<_>>(),
         ));
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let (v, s) = (valid.clone(), seen.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let (v, s) = (v.clone(), s.clone());
-                std::thread::spawn(move || serve(stream, &v, &s));
+        let v = valid.clone();
+        let stand_in = start(Arc::new(move |req: &Seen| {
+            let json = |status, body: String| (status, vec![], body);
+            if !req.target.contains("/api/whoami-v2") {
+                return json(404, r#"{"error":"Not found"}"#.to_owned());
             }
-        });
-        Hub { url, valid, seen }
+            if v.lock().unwrap().contains(&bearer(req)) {
+                json(200, read_token_body(None))
+            } else {
+                json(401, UNAUTHORIZED.to_owned())
+            }
+        }));
+        Hub {
+            url: stand_in.url.clone(),
+            valid,
+            stand_in,
+        }
     }
 
     /// Accept `token` from now on.
@@ -52,42 +57,14 @@ impl Hub {
 
     /// The bearer tokens received, in order.
     pub fn tokens_seen(&self) -> Vec<String> {
-        self.seen.lock().unwrap().clone()
+        self.stand_in.requests().iter().map(bearer).collect()
     }
 }
 
-fn serve(mut stream: TcpStream, valid: &Mutex<HashSet<String>>, seen: &Mutex<Vec<String>>) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-        return;
-    }
-    let mut token = String::new();
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            if k.eq_ignore_ascii_case("authorization") {
-                token = v.trim().trim_start_matches("Bearer ").to_owned();
-            }
-        }
-    }
-    seen.lock().unwrap().push(token.clone());
-    let whoami = request_line.contains("/api/whoami-v2");
-    let (status, body) = if whoami && valid.lock().unwrap().contains(&token) {
-        (200, read_token_body(None))
-    } else if whoami {
-        (401, UNAUTHORIZED.to_owned())
-    } else {
-        (404, r#"{"error":"Not found"}"#.to_owned())
-    };
-    let head = format!(
-        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(body.as_bytes());
-    let _ = stream.flush();
+/// The request's bearer token ("" without one).
+fn bearer(req: &Seen) -> String {
+    req.header("authorization")
+        .unwrap_or("")
+        .trim_start_matches("Bearer ")
+        .to_owned()
 }

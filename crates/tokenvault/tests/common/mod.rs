@@ -221,3 +221,4 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 pub mod hub;
+pub mod standin;
