@@ -138,7 +138,7 @@ pub fn run(ctx: &mut Ctx, args: &ImportArgs) -> Result<Outcome> {
                 server: server.clone(),
                 dry_run: args.dry_run,
             };
-            return crate::cmd::mcp::secure_run(ctx, &secure);
+            return crate::cmd::mcp::secure::run(ctx, &secure);
         }
     };
     let dry_run = args.dry_run;

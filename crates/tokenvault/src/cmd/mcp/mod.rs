@@ -6,16 +6,11 @@ mod headers;
 mod list;
 mod proxy;
 mod restore;
-mod secure;
+pub mod secure;
 
 use crate::cli::McpCommand;
 use crate::context::{Ctx, Outcome};
 use anyhow::{Context, Result};
-
-/// `mcp secure`, for `import mcp`.
-pub fn secure_run(ctx: &mut Ctx, args: &crate::cli::McpSecureArgs) -> Result<Outcome> {
-    secure::run(ctx, args)
-}
 
 pub fn run(ctx: &mut Ctx, cmd: &McpCommand) -> Result<Outcome> {
     match cmd {
