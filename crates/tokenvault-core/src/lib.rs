@@ -9,7 +9,9 @@
 pub mod audit;
 pub mod conceal;
 pub mod dotenv;
+pub mod endpoint;
 pub mod envplan;
+pub mod lookalike;
 pub mod mask;
 pub mod mcp;
 pub mod name;

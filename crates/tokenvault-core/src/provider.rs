@@ -213,6 +213,13 @@ impl Catalogue {
         }
     }
 
+    /// The built-in catalogue, parsed once per process and shared (the argument check, the
+    /// printer's scrubbing and the settings all start from it).
+    pub fn builtin_shared() -> &'static Catalogue {
+        static BUILTIN: std::sync::OnceLock<Catalogue> = std::sync::OnceLock::new();
+        BUILTIN.get_or_init(Catalogue::builtin)
+    }
+
     /// Parses a catalogue from TOML text. `origin` names the text in errors (a path). Every regex
     /// is compiled once to validate it.
     pub fn parse(text: &str, origin: &str) -> Result<Self, CatalogueError> {

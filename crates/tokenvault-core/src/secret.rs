@@ -67,10 +67,15 @@ impl fmt::Display for Secret {
     }
 }
 
-impl serde::Serialize for Secret {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.expose_secret())
-    }
+/// `Secret` deliberately does not implement `Serialize`: serialising would expose the value without
+/// a visible `expose_secret()`. A type that must write a value (the encrypted vault document) says
+/// so with `#[serde(serialize_with = "tokenvault_core::secret::serialize_exposed")]`, one reviewed
+/// call site like every other exposure.
+pub fn serialize_exposed<S: serde::Serializer>(
+    secret: &Secret,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(secret.expose_secret())
 }
 
 impl<'de> serde::Deserialize<'de> for Secret {
@@ -108,9 +113,16 @@ mod tests {
     }
 
     #[test]
-    fn serde_round_trip() {
+    fn serde_round_trip_only_through_the_explicit_serializer() {
+        #[derive(serde::Serialize)]
+        struct Doc {
+            #[serde(serialize_with = "serialize_exposed")]
+            v: Secret,
+        }
         let s = Secret::from_str_copy("v");
-        let json = serde_json::to_string(&s).unwrap();
+        let doc = serde_json::to_string(&Doc { v: s.clone() }).unwrap();
+        assert_eq!(doc, "{\"v\":\"v\"}");
+        let json = serde_json::to_string(s.expose_secret()).unwrap();
         assert_eq!(json, "\"v\"");
         let back: Secret = serde_json::from_str(&json).unwrap();
         assert_eq!(back, s);

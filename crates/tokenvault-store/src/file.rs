@@ -1232,13 +1232,31 @@ impl<'de> Collect<'de> for Doc {
     }
 }
 
+/// The values of one slot as they are written inside the encrypted document: the one place the
+/// file backend serialises values (`Secret` has no `Serialize` of its own).
+struct Exposed<'a>(&'a Items);
+
+impl Serialize for Exposed<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut items = s.serialize_map(Some(self.0.len()))?;
+        for (item, fields) in self.0 {
+            let exposed: BTreeMap<&str, &str> = fields
+                .iter()
+                .map(|(f, v)| (f.as_str(), v.expose_secret()))
+                .collect();
+            items.serialize_entry(item, &exposed)?;
+        }
+        items.end()
+    }
+}
+
 impl Serialize for Doc {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(Some(4 + self.extra.len()))?;
         map.serialize_entry("format", FORMAT)?;
         map.serialize_entry("version", &VERSION)?;
-        map.serialize_entry("items", &self.items)?;
-        map.serialize_entry("previous", &self.previous)?;
+        map.serialize_entry("items", &Exposed(&self.items))?;
+        map.serialize_entry("previous", &Exposed(&self.previous))?;
         for (k, v) in &self.extra {
             map.serialize_entry(k, v)?;
         }

@@ -3,6 +3,13 @@
 //!
 //! Everything tokenvault writes goes through [`atomic_write`], so a process killed mid-write or a full
 //! disk leaves either the old file or the new one, never a torn one.
+//!
+//! Temporary files: on Linux the new content is written into an anonymous file (`O_TMPFILE`), which
+//! has no name until it is complete and synced, so a writer killed while writing leaves nothing
+//! behind. Only then does it get a temporary name (for `rename` over the old file); that name carries
+//! the writer's pid, and [`remove_orphan_temps`] removes names whose writer is dead. Files that hold
+//! values for other programs (`export -o`, `inject -o`) use [`replace_without_temp_name`], which never
+//! gives the content a second name at all.
 
 use crate::StoreError;
 use std::fs::{self, File, OpenOptions};
@@ -123,26 +130,25 @@ pub fn atomic_write_with(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<(), StoreError> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "file".into());
-    let (tmp_path, file) = create_temp(dir, &name)?;
-    let result = (|| -> io::Result<()> {
-        let mut writer = io::BufWriter::new(&file);
-        fill(&mut writer)?;
-        writer.flush()?;
-        drop(writer);
-        file.sync_all()
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp_path);
+    let (dir, name) = dir_and_name(path);
+    remove_orphan_temps(path);
+    let (tmp_path, file) = match open_anonymous(dir) {
+        Some(file) => (None, file),
+        None => {
+            let (p, f) = create_temp(dir, &name)?;
+            (Some(p), f)
+        }
+    };
+    if let Err(e) = fill_and_sync(&file, fill) {
+        if let Some(p) = &tmp_path {
+            let _ = fs::remove_file(p);
+        }
         return Err(StoreError::io("writing", path, e));
     }
+    let tmp_path = match tmp_path {
+        Some(p) => p,
+        None => name_anonymous(&file, dir, &name)?,
+    };
     drop(file);
     if let Err(e) = fs::rename(&tmp_path, path) {
         let _ = fs::remove_file(&tmp_path);
@@ -152,15 +158,125 @@ pub fn atomic_write_with(
     Ok(())
 }
 
+/// Writes `bytes` to `path` (mode 0600) so that the content never has a second name, not even for a
+/// moment: on Linux an anonymous file is filled and synced, the old `path` removed, and the new file
+/// linked in its place. A writer killed at any point leaves the old file, no file, or the new one,
+/// and never a temporary copy beside it. For files that hold values (`export -o`, `inject -o`);
+/// elsewhere, or where the file system has no anonymous files, this is [`atomic_write`].
+pub fn replace_without_temp_name(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let (dir, _) = dir_and_name(path);
+    let Some(file) = open_anonymous(dir) else {
+        return atomic_write(path, bytes);
+    };
+    fill_and_sync(&file, |w| w.write_all(bytes)).map_err(|e| StoreError::io("writing", path, e))?;
+    match fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(StoreError::io("replacing", path, e)),
+    }
+    link_anonymous(&file, path).map_err(|e| StoreError::io("linking", path, e))?;
+    sync_dir(dir);
+    Ok(())
+}
+
+fn dir_and_name(path: &Path) -> (&Path, String) {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".into());
+    (dir, name)
+}
+
+fn fill_and_sync(file: &File, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let mut writer = io::BufWriter::new(file);
+    fill(&mut writer)?;
+    writer.flush()?;
+    drop(writer);
+    file.sync_all()
+}
+
+/// An unnamed file in `dir`, mode 0600 (Linux `O_TMPFILE`); `None` where that is not supported.
+#[cfg(target_os = "linux")]
+fn open_anonymous(dir: &Path) -> Option<File> {
+    let mut opts = OpenOptions::new();
+    opts.write(true).mode(0o600).custom_flags(libc::O_TMPFILE);
+    let file = opts.open(dir).ok()?;
+    // The mode is subject to the umask; make sure it is exactly 0600.
+    file.set_permissions(fs::Permissions::from_mode(0o600)).ok()?;
+    Some(file)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn open_anonymous(_dir: &Path) -> Option<File> {
+    None
+}
+
+/// Gives an anonymous file the name `target` (which must not exist).
+#[cfg(target_os = "linux")]
+fn link_anonymous(file: &File, target: &Path) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let from = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))?;
+    let to = CString::new(target.as_os_str().as_bytes())?;
+    // SAFETY: both paths are valid NUL-terminated strings that outlive the call; linkat reads them
+    // and touches no memory of ours. AT_SYMLINK_FOLLOW resolves the /proc magic link to the file.
+    let rc = unsafe {
+        libc::linkat(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn link_anonymous(_file: &File, _target: &Path) -> io::Result<()> {
+    Err(io::Error::other("anonymous files are not supported here"))
+}
+
+/// Names a complete anonymous file with a fresh temporary name in `dir`.
+fn name_anonymous(file: &File, dir: &Path, name: &str) -> Result<PathBuf, StoreError> {
+    for _ in 0..100u32 {
+        let tmp = temp_name(dir, name)?;
+        match link_anonymous(file, &tmp) {
+            Ok(()) => return Ok(tmp),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(StoreError::io("naming the temporary file in", dir, e)),
+        }
+    }
+    Err(StoreError::io(
+        "naming the temporary file in",
+        dir,
+        io::Error::other("too many name collisions"),
+    ))
+}
+
+/// `.NAME.PID-RANDOM.tmp` in `dir`: the pid tells [`remove_orphan_temps`] whose it is.
+fn temp_name(dir: &Path, name: &str) -> Result<PathBuf, StoreError> {
+    let mut rnd = [0u8; 6];
+    getrandom::getrandom(&mut rnd).map_err(|e| StoreError::Backend {
+        backend: "file",
+        message: format!("no randomness for a temporary name: {e}"),
+    })?;
+    let suffix: String = rnd.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(dir.join(format!(".{name}.{}-{suffix}.tmp", std::process::id())))
+}
+
 fn create_temp(dir: &Path, name: &str) -> Result<(PathBuf, File), StoreError> {
     for attempt in 0..100u32 {
-        let mut rnd = [0u8; 6];
-        getrandom::getrandom(&mut rnd).map_err(|e| StoreError::Backend {
-            backend: "file",
-            message: format!("no randomness for a temporary name: {e}"),
-        })?;
-        let suffix: String = rnd.iter().map(|b| format!("{b:02x}")).collect();
-        let tmp = dir.join(format!(".{name}.{suffix}.tmp"));
+        let tmp = temp_name(dir, name)?;
         let mut opts = OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
@@ -176,6 +292,47 @@ fn create_temp(dir: &Path, name: &str) -> Result<(PathBuf, File), StoreError> {
         dir,
         io::Error::other("too many name collisions"),
     ))
+}
+
+/// Removes the temporary files of writers of `path` that died before renaming them (their pid, in
+/// the name, is no longer running). Safe without a lock: a live writer's pid is running.
+pub fn remove_orphan_temps(path: &Path) {
+    let (dir, name) = dir_and_name(path);
+    let prefix = format!(".{name}.");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let n = e.file_name();
+        let n = n.to_string_lossy();
+        let Some(middle) = n.strip_prefix(&prefix).and_then(|r| r.strip_suffix(".tmp")) else {
+            continue;
+        };
+        let Some(pid) = middle.split_once('-').and_then(|(p, _)| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if !process_alive(pid) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+/// Whether a process with this pid exists (Unix: signal 0). Elsewhere, assume it does.
+fn process_alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return true;
+        };
+        // SAFETY: kill with signal 0 sends nothing; it only checks that the process exists.
+        let rc = unsafe { libc::kill(pid, 0) };
+        rc == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
 }
 
 /// Removes temporary files that writers of `path` left behind when they were killed. Call it only
@@ -265,6 +422,31 @@ mod tests {
             .collect();
         names.sort();
         assert_eq!(names, [".index.json.0123456789ab.tmp", "vault.age"]);
+    }
+
+    #[test]
+    fn temps_of_dead_writers_are_removed_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.env");
+        let dead = dir.path().join(".out.env.999999999-0123456789ab.tmp");
+        let live = dir.path().join(format!(".out.env.{}-0123456789ab.tmp", std::process::id()));
+        fs::write(&dead, b"x").unwrap();
+        fs::write(&live, b"y").unwrap();
+        remove_orphan_temps(&p);
+        assert!(!dead.exists());
+        assert!(live.exists());
+    }
+
+    #[test]
+    fn replace_without_temp_name_creates_and_replaces_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.env");
+        replace_without_temp_name(&p, b"one").unwrap();
+        replace_without_temp_name(&p, b"two").unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        #[cfg(unix)]
+        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[cfg(unix)]

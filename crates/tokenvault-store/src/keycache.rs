@@ -13,6 +13,9 @@ use std::time::Duration;
 use zeroize::Zeroizing;
 
 /// Somewhere to keep a derived key for a while, so later processes need no passphrase.
+/// The longest time a key may stay cached (`unlock --timeout` at most): seven days.
+pub const MAX_CACHE_TIME: Duration = Duration::from_secs(7 * 86_400);
+
 pub trait KeyCache: Send + Sync {
     fn load(&self, id: &str) -> Option<Zeroizing<Vec<u8>>>;
     fn store(&self, id: &str, data: &[u8], timeout: Option<Duration>) -> Result<(), StoreError>;
@@ -128,7 +131,10 @@ mod kernel {
                 if let Some(t) = timeout {
                     // Round up: a timeout of 0 would mean "never expires".
                     let secs = t.as_secs() + u64::from(t.subsec_nanos() > 0);
-                    let secs = usize::try_from(secs.max(1)).unwrap_or(usize::MAX);
+                    // Never past the longest cache `unlock` offers: the kernel takes an unsigned
+                    // int, and a larger number would wrap, 2^32 seconds to 0, "never expires".
+                    let secs = secs.clamp(1, super::MAX_CACHE_TIME.as_secs());
+                    let secs = usize::try_from(secs).unwrap_or(1);
                     key.set_timeout(secs)
                         .map_err(|e| unavailable("setting the timeout", e))?;
                 }

@@ -265,6 +265,9 @@ pub struct ExportArgs {
     /// Output file (created 0600; refused if it is a symlink or tracked by git). Default: stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
+    /// Print values even when stdout is a terminal (refused otherwise: they would stay in the scrollback).
+    #[arg(long)]
+    pub reveal: bool,
 }
 
 #[derive(Debug, Args)]
@@ -275,6 +278,9 @@ pub struct InjectArgs {
     /// Output file (created 0600). Default: stdout.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<std::path::PathBuf>,
+    /// Print the result even when stdout is a terminal (refused otherwise: values would stay in the scrollback).
+    #[arg(long)]
+    pub reveal: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -448,7 +454,7 @@ pub enum ImportSource {
 
 #[derive(Debug, Args)]
 pub struct UnlockArgs {
-    /// How long the key stays cached: e.g. 30m, 8h, 2d (default 8h).
+    /// How long the key stays cached: e.g. 30m, 8h, 2d (default 8h, at most 7d).
     #[arg(long, default_value = "8h", value_name = "DURATION")]
     pub timeout: String,
 }

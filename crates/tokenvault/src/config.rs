@@ -51,7 +51,7 @@ impl ConfigFile {
 
     /// The built-in catalogue extended by the config's `[[provider]]` tables.
     pub fn catalogue(&self) -> Result<Catalogue> {
-        let mut cat = Catalogue::builtin();
+        let mut cat = Catalogue::builtin_shared().clone();
         if !self.config.provider.is_empty() {
             #[derive(serde::Serialize)]
             struct Wrapper<'a> {

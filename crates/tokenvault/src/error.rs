@@ -30,3 +30,34 @@ pub fn hint_of(e: &anyhow::Error) -> Option<String> {
             .and_then(StoreError::hint)
     })
 }
+
+/// The error's message, each cause once: a cause whose text an earlier one already contains
+/// (an error type that prints its source as part of its own message) is not repeated.
+pub fn message_of(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || parts.iter().any(|p| p.contains(&text)) {
+            continue;
+        }
+        parts.push(text);
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_in_the_message_is_said_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("inner problem")]
+        struct Inner;
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer: {0}")]
+        struct Outer(#[source] Inner);
+        let e = anyhow::Error::new(Outer(Inner)).context("running the command");
+        assert_eq!(message_of(&e), "running the command: outer: inner problem");
+    }
+}

@@ -1,6 +1,7 @@
 //! tokenvault's entry point: a switchboard. Harden the process, parse, run one command, map the
 //! outcome to an exit code (0 success, 1 negative answer, 2 error; a closed stdout is a quiet 0).
 
+mod argguard;
 mod audit;
 mod aws_sign;
 mod cli;
@@ -30,22 +31,39 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     hardening::harden_process();
+    // First, while the process has one thread: no child may inherit the vault's passphrase.
+    prompt::take_from_environment();
     context::session_bus_fallback();
-    let cli = Cli::parse();
+    printer::install_panic_hook();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let early = Printer::new(false, false);
+    if let Err(e) = argguard::check(
+        args.get(1..).unwrap_or_default(),
+        tokenvault_core::Catalogue::builtin_shared(),
+    ) {
+        return report(&early, &e);
+    }
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => return early.clap_error(&e),
+    };
     let printer = Printer::new(cli.global.quiet, cli.global.no_color);
     match run(cli, printer.clone()) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Negative) => ExitCode::from(1),
         Ok(Outcome::Code(c)) => ExitCode::from(u8::try_from(c).unwrap_or(2)),
         Err(e) if e.downcast_ref::<BrokenPipe>().is_some() => ExitCode::SUCCESS,
-        Err(e) => {
-            printer.error(&format!("{e:#}"));
-            if let Some(h) = error::hint_of(&e) {
-                printer.hint(&h);
-            }
-            ExitCode::from(2)
-        }
+        Err(e) => report(&printer, &e),
     }
+}
+
+/// Prints an error (each cause once) and its hint; exit code 2.
+fn report(printer: &Printer, e: &anyhow::Error) -> ExitCode {
+    printer.error(&error::message_of(e));
+    if let Some(h) = error::hint_of(e) {
+        printer.hint(&h);
+    }
+    ExitCode::from(2)
 }
 
 fn run(cli: Cli, printer: Printer) -> anyhow::Result<Outcome> {

@@ -6,6 +6,8 @@
 //! not an error: the printer reports it and `main` exits quietly.
 
 use std::io::{self, IsTerminal, Write};
+use tokenvault_core::lookalike::scrub;
+use tokenvault_core::Catalogue;
 
 #[derive(Debug, Clone)]
 pub struct Printer {
@@ -51,7 +53,11 @@ impl Printer {
         self.line(&text)
     }
 
+    /// Every message goes through here: any word in it that looks like a secret (a provider's
+    /// token format, or a long random-looking string) is replaced before it is written, whatever
+    /// path the text took to get here.
     fn message(&self, label: &str, code: &str, text: &str) {
+        let text = &*scrub(text, Catalogue::builtin_shared());
         let mut err = io::stderr().lock();
         let _ = if label.is_empty() {
             writeln!(err, "{text}")
@@ -60,6 +66,21 @@ impl Printer {
         } else {
             writeln!(err, "{label}: {text}")
         };
+    }
+
+    /// A command-line error from clap, with any secret-looking word hidden; `--help` and
+    /// `--version` go to stdout as clap prints them.
+    pub fn clap_error(&self, e: &clap::Error) -> std::process::ExitCode {
+        use clap::error::ErrorKind;
+        if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+            let _ = e.print();
+            let code = if e.use_stderr() { 2 } else { 0 };
+            return std::process::ExitCode::from(code);
+        }
+        let text = e.render().to_string();
+        let text = scrub(&text, Catalogue::builtin_shared());
+        let _ = io::stderr().lock().write_all(text.as_bytes());
+        std::process::ExitCode::from(2)
     }
 
     pub fn error(&self, text: &str) {
@@ -84,4 +105,26 @@ impl Printer {
             self.message("", "", text);
         }
     }
+}
+
+/// A panic prints where it happened and its message, with any secret-looking word hidden, and
+/// asks for a report (the default hook would print the raw message).
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let text = scrub(&payload, Catalogue::builtin_shared());
+        let _ = writeln!(
+            io::stderr().lock(),
+            "error: tokenvault crashed{at}: {text}\nhint: this is a bug; please report it"
+        );
+    }));
 }

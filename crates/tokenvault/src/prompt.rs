@@ -1,19 +1,77 @@
 //! Where the binary gets passphrases and values: environment, passphrase file, or a hidden prompt
 //! on the controlling terminal. The store library never prompts; it calls [`PassphraseSource`].
+//!
+//! The passphrase variables are taken out of the process environment the moment `main` starts
+//! ([`take_from_environment`]), before any thread or child exists: no child we start — `run`'s
+//! command, `run --mask`'s child, git, a hook — can inherit the key to the whole vault, whatever code
+//! path starts it. Everything that needs them reads the captured copy here.
 
 use crate::envvars;
+use std::ffi::OsString;
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use tokenvault_core::Secret;
 use tokenvault_store::{fsutil, PassphraseSource, StoreError};
+
+/// The passphrase settings found in the environment at start.
+#[derive(Default)]
+struct Captured {
+    file: Option<PathBuf>,
+    value: Option<Secret>,
+}
+
+static CAPTURED: OnceLock<Captured> = OnceLock::new();
+
+/// Environment variables that grant access to the vault: never passed on to any child.
+pub fn grants_vault_access(var: &str) -> bool {
+    var.starts_with(envvars::TOKENVAULT_PASSPHRASE)
+}
+
+/// Moves `TOKENVAULT_PASSPHRASE`, `TOKENVAULT_PASSPHRASE_FILE` (and any other
+/// `TOKENVAULT_PASSPHRASE*`) from the environment into this process's memory. Call once, first thing
+/// in `main`, while the process has one thread (changing the environment is only sound then).
+pub fn take_from_environment() {
+    let mut captured = Captured::default();
+    let vars: Vec<OsString> = std::env::vars_os()
+        .map(|(k, _)| k)
+        .filter(|k| k.to_str().is_some_and(grants_vault_access))
+        .collect();
+    for var in vars {
+        if var == envvars::TOKENVAULT_PASSPHRASE_FILE {
+            captured.file = std::env::var_os(&var).map(PathBuf::from);
+        } else if var == envvars::TOKENVAULT_PASSPHRASE {
+            captured.value = std::env::var_os(&var)
+                .and_then(|v| v.into_string().ok())
+                .map(Secret::new);
+        }
+        std::env::remove_var(&var);
+    }
+    let _ = CAPTURED.set(captured);
+}
+
+fn captured() -> &'static Captured {
+    CAPTURED.get_or_init(Captured::default)
+}
+
+/// Whether `TOKENVAULT_PASSPHRASE` was set when we started.
+pub fn passphrase_in_environment() -> bool {
+    captured().value.is_some()
+}
+
+/// Whether a passphrase comes from the environment or a passphrase file, so opening the file vault
+/// asks nobody.
+pub fn passphrase_configured() -> bool {
+    captured().value.is_some() || captured().file.is_some()
+}
 
 /// Passphrase from `TOKENVAULT_PASSPHRASE_FILE`, `TOKENVAULT_PASSPHRASE`, or the terminal.
 pub struct CliPassphrase;
 
 impl CliPassphrase {
     fn configured(&self) -> Result<Option<Secret>, StoreError> {
-        if let Some(file) = std::env::var_os(envvars::TOKENVAULT_PASSPHRASE_FILE) {
-            let path = Path::new(&file);
+        if let Some(file) = &captured().file {
+            let path = file.as_path();
             let bytes = fsutil::read_private(path)?.ok_or_else(|| StoreError::Locked {
                 what: "the file vault".into(),
                 hint: format!(
@@ -31,8 +89,8 @@ impl CliPassphrase {
             zeroize::Zeroize::zeroize(&mut text);
             return Ok(Some(Secret::new(line)));
         }
-        if let Ok(p) = std::env::var(envvars::TOKENVAULT_PASSPHRASE) {
-            return Ok(Some(Secret::new(p)));
+        if let Some(p) = &captured().value {
+            return Ok(Some(p.clone()));
         }
         Ok(None)
     }

@@ -10,6 +10,23 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use tokenvault_store::fsutil;
 
+/// Refuses to print values to a terminal without `--reveal` (they would stay in the scrollback
+/// and in a screen share), as `get` does; `alternative` says what else the user can do.
+pub fn refuse_terminal(
+    printer: &Printer,
+    output: Option<&Path>,
+    reveal: bool,
+    alternative: &str,
+) -> Result<()> {
+    if output.is_none() && !reveal && printer.stdout_is_terminal() {
+        return Err(hinted(
+            "refusing to print secrets to the terminal",
+            format!("{alternative}, or pass --reveal"),
+        ));
+    }
+    Ok(())
+}
+
 /// Delivers rendered values: to stdout, or to `output` written safely; then records `action` in
 /// the audit log with its outcome. Returns the path when a file was written.
 pub fn deliver<'p>(
@@ -53,7 +70,7 @@ pub fn write(path: &Path, bytes: &[u8], printer: &Printer) -> Result<()> {
             ));
         }
     }
-    fsutil::atomic_write(&abs, bytes)?;
+    fsutil::replace_without_temp_name(&abs, bytes)?;
     if let Some(top) = repo {
         if let Some(gitignore) = ignore_file(&top, &abs)? {
             printer.note(&format!(

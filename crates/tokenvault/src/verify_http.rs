@@ -156,6 +156,11 @@ pub fn send(
     creds: &Creds<'_>,
     endpoint_var: &str,
 ) -> Result<Answer, NetworkFailure> {
+    if let Some(why) = tokenvault_core::endpoint::cleartext_refused(&plan.url) {
+        return Err(NetworkFailure::Other(format!(
+            "{why} (check {endpoint_var}); the credential was not sent"
+        )));
+    }
     let total = total_timeout();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_connect(Some(CONNECT_TIMEOUT.min(total)))

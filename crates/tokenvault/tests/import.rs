@@ -534,8 +534,23 @@ fn rewrite_replaces_secrets_with_references_that_run_env_file_resolves() {
     );
     #[cfg(unix)]
     assert_eq!(mode(&file), 0o640);
-    let backup = env.path("app.env.bak");
-    assert_eq!(std::fs::read_to_string(&backup).unwrap(), text);
+    // Issue "No secret escapes", 5: no plaintext copy beside the file, where git would not
+    // ignore it; the backup is in tokenvault's private directory.
+    assert!(!env.path("app.env.bak").exists());
+    let beside: Vec<_> = std::fs::read_dir(env.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("app.env") && n != "app.env")
+        .collect();
+    assert!(beside.is_empty(), "{beside:?}");
+    let backups: Vec<_> = std::fs::read_dir(env.home.join("backups"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    let backup = &backups[0];
+    assert!(backup.file_name().unwrap().to_string_lossy().starts_with("app.env."));
+    assert_eq!(std::fs::read_to_string(backup).unwrap(), text);
     #[cfg(unix)]
     assert_eq!(mode(&backup), 0o600);
     assert!(
@@ -573,7 +588,7 @@ fn rewrite_replaces_secrets_with_references_that_run_env_file_resolves() {
         stderr(&again)
     );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), rewritten);
-    assert!(!env.path("app.env.bak.1").exists());
+    assert_eq!(std::fs::read_dir(env.home.join("backups")).unwrap().count(), 1);
 }
 
 #[test]

@@ -167,7 +167,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
             });
         }
     }
-    if envvars::get(envvars::TOKENVAULT_PASSPHRASE).is_some() {
+    if crate::prompt::passphrase_in_environment() {
         checks.push(Check {
             hint: Some(
                 "prefer TOKENVAULT_PASSPHRASE_FILE (a 0600 file) or `tokenvault unlock`".into(),
@@ -175,7 +175,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
             ..check(
                 "passphrase",
                 Level::Info,
-                "TOKENVAULT_PASSPHRASE is set: every child process of this shell can read it",
+                "TOKENVAULT_PASSPHRASE is set: every other program this shell starts can read it (tokenvault itself never passes it on)",
             )
         });
     }

@@ -11,6 +11,12 @@ use tokenvault_core::envplan::EnvValue;
 use zeroize::Zeroizing;
 
 pub fn run(ctx: &mut Ctx, args: &ExportArgs) -> Result<Outcome> {
+    crate::secretfile::refuse_terminal(
+        &ctx.printer,
+        args.output.as_deref(),
+        args.reveal,
+        "write a file with -o FILE (0600, git-ignored), pipe it (`eval \"$(tokenvault export --format sh …)\"`), or use `tokenvault run`",
+    )?;
     let plan = build_plan(ctx, &args.sources)?;
     if plan.is_empty() {
         return Err(crate::error::hinted(

@@ -12,7 +12,8 @@
 //!
 //! Afterwards, the files themselves: `--rewrite` (dotenv, ipfs-kit) replaces each imported
 //! secret's value in the file by its `tv://` reference, keeping everything else byte for byte and
-//! the original as a backup. `--shred` acts only on a file whose every value is in the vault (read
+//! the original as a backup in tokenvault's private directory (`backups/`, never beside the file,
+//! where git would not ignore it). `--shred` acts only on a file whose every value is in the vault (read
 //! back equal) and whose every secret passed the live check: the file is overwritten with zeros,
 //! synced and deleted — or, when it also holds other values (or with `--rewrite`), rewritten with
 //! references and its old bytes overwritten, with no plaintext backup. A file that changed since it
@@ -337,8 +338,11 @@ fn import(
     }
 
     if args.shred || args.rewrite {
+        let backups = ctx.settings.paths.home.join("backups");
         for (i, source) in found.sources.iter().enumerate() {
-            let changed = settle_source(args, found, i, source, &placed, &checks, &printer)?;
+            let changed = settle_source(
+                args, found, i, source, &placed, &checks, &printer, &backups,
+            )?;
             if changed {
                 // The references now standing in for the values.
                 for (c, p) in found.candidates.iter().zip(&placed) {
@@ -371,6 +375,7 @@ fn settle_source(
     placed: &[Placed],
     checks: &[Option<Checked>],
     printer: &crate::printer::Printer,
+    backups: &Path,
 ) -> Result<bool> {
     let path = source.path.display();
     let mine: Vec<usize> = (0..found.candidates.len())
@@ -484,7 +489,12 @@ fn settle_source(
         }
         SourceKind::Whole => unreachable!("checked above"),
     };
-    let backup = rewrite_file(&source.path, &source.text, &new_text, args.shred)?;
+    let backup = rewrite_file(
+        &source.path,
+        &source.text,
+        &new_text,
+        (!args.shred).then_some(backups),
+    )?;
     let n = replacements.len();
     let usage = if source.kind == SourceKind::Dotenv {
         format!(" Use it with `tokenvault run --env-file {path} -- CMD`.")
@@ -493,7 +503,7 @@ fn settle_source(
     };
     match backup {
         Some(b) => printer.note(&format!(
-            "Rewrote {path}: {n} secret(s) replaced by tv:// references, everything else kept.{usage} The original is in {} — it still holds the plaintext: delete it once you are satisfied.",
+            "Rewrote {path}: {n} secret(s) replaced by tv:// references, everything else kept.{usage} The original is kept privately in {} (0600, outside the project, so it cannot be committed) — it still holds the plaintext: delete it once you are satisfied, or pass --shred next time to keep no copy.",
             b.display()
         )),
         None => printer.note(&format!(
@@ -598,38 +608,48 @@ fn shred_file(path: &Path, expected: &str) -> Result<()> {
     Ok(())
 }
 
-/// The first free `FILE.bak`, `FILE.bak.1`, … beside `path`.
-fn backup_path(path: &Path) -> PathBuf {
+/// A new backup path for `path` in the private directory `dir`: `NAME.TIMESTAMP.bak`, never
+/// beside the file, where git would not ignore it and a `git add .` would commit the plaintext.
+fn backup_path(dir: &Path, path: &Path) -> PathBuf {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut candidate = path.with_file_name(format!("{name}.bak"));
+        .unwrap_or_else(|| "file".into());
+    let stamp = now_rfc3339().replace(':', "");
+    let mut candidate = dir.join(format!("{name}.{stamp}.bak"));
     let mut n = 1;
     while candidate.symlink_metadata().is_ok() {
-        candidate = path.with_file_name(format!("{name}.bak.{n}"));
+        candidate = dir.join(format!("{name}.{stamp}.{n}.bak"));
         n += 1;
     }
     candidate
 }
 
-/// Replaces `path` (which must still hold `old`) by `new` atomically, keeping its mode. Without
-/// `shred_old` the old text is kept in a backup (0600), whose path is returned; with it there is
-/// no backup and the old bytes are overwritten with zeros once the new file is in place.
-fn rewrite_file(path: &Path, old: &str, new: &str, shred_old: bool) -> Result<Option<PathBuf>> {
+/// Replaces `path` (which must still hold `old`) by `new` atomically, keeping its mode. With a
+/// `backup_dir` (tokenvault's private directory) the old text is kept there (0600), and its path
+/// returned; without, there is no backup and the old bytes are overwritten with zeros once the new
+/// file is in place.
+fn rewrite_file(
+    path: &Path,
+    old: &str,
+    new: &str,
+    backup_dir: Option<&Path>,
+) -> Result<Option<PathBuf>> {
     let mut file = open_unchanged(path, old)?;
     let meta = file.metadata()?;
-    let backup = if shred_old {
-        None
-    } else {
-        let b = backup_path(path);
-        fsutil::atomic_write(&b, old.as_bytes())?;
-        Some(b)
+    let backup = match backup_dir {
+        None => None,
+        Some(dir) => {
+            fsutil::ensure_private_dir(dir)?;
+            let b = backup_path(dir, path);
+            fsutil::atomic_write(&b, old.as_bytes())?;
+            Some(b)
+        }
     };
     fsutil::atomic_write(path, new.as_bytes())?;
     std::fs::set_permissions(path, meta.permissions())
         .with_context(|| format!("restoring the mode of {}", path.display()))?;
-    if shred_old {
+    if backup_dir.is_none() {
         // The old inode is no longer reachable by its name; our descriptor still reaches it.
         zero_fill(&mut file, path)?;
     }

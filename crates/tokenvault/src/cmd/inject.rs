@@ -12,6 +12,12 @@ use tokenvault_core::template;
 use zeroize::Zeroizing;
 
 pub fn run(ctx: &mut Ctx, args: &InjectArgs) -> Result<Outcome> {
+    crate::secretfile::refuse_terminal(
+        &ctx.printer,
+        args.output.as_deref(),
+        args.reveal,
+        "write a file with -o FILE (created 0600) or pipe the result into the program that reads it",
+    )?;
     let name = args.input.display().to_string();
     let text = if name == "-" {
         let mut s = String::new();

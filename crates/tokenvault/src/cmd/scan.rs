@@ -9,7 +9,6 @@
 
 use crate::cli::{ScanArgs, ScanFormat};
 use crate::context::{Ctx, Outcome};
-use crate::envvars;
 use crate::printer::{BrokenPipe, Printer};
 use crate::settings::BackendChoice;
 use crate::vault::{Backend, Vault};
@@ -130,8 +129,7 @@ impl Reporter for Out<'_> {
 /// The vault's values, when the vault opens without asking anyone anything.
 fn vault_values(ctx: &mut Ctx) -> Result<Vec<ExactValue>> {
     let choice: BackendChoice = ctx.choose_backend()?;
-    let has_env_passphrase = envvars::get(envvars::TOKENVAULT_PASSPHRASE).is_some()
-        || envvars::get(envvars::TOKENVAULT_PASSPHRASE_FILE).is_some();
+    let has_env_passphrase = crate::prompt::passphrase_configured();
     let vault = if choice.kind == BackendKind::File && !has_env_passphrase {
         // Only the key `tokenvault unlock` cached: never a prompt.
         let store = FileStore::new(

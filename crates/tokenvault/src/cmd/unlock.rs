@@ -7,9 +7,11 @@ use crate::context::{Ctx, Outcome};
 use crate::error::hinted;
 use anyhow::Result;
 use std::time::Duration;
-use tokenvault_store::BackendKind;
+use tokenvault_store::{keycache, BackendKind};
 
-/// Parses `90s`, `30m`, `8h`, `2d` (a bare number is seconds).
+/// Parses `90s`, `30m`, `8h`, `2d` (a bare number is seconds) for `unlock --timeout`: more than
+/// zero and at most seven days ([`keycache::MAX_CACHE_TIME`]); an unlocked vault is readable by
+/// every process of the user, so "forever" is not on offer.
 pub fn parse_duration(text: &str) -> Result<Duration> {
     let t = text.trim();
     let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
@@ -19,11 +21,11 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
             "use e.g. 90s, 30m, 8h or 2d",
         )
     })?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+    let unit_secs: u64 = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
         _ => {
             return Err(hinted(
                 format!("'{text}' has an unknown unit"),
@@ -31,10 +33,18 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
             ))
         }
     };
+    let max = keycache::MAX_CACHE_TIME.as_secs();
+    let secs = n.checked_mul(unit_secs).unwrap_or(u64::MAX);
     if secs == 0 {
         return Err(hinted(
             "the timeout must be longer than zero",
             "use e.g. 8h",
+        ));
+    }
+    if secs > max {
+        return Err(hinted(
+            format!("'{text}' is longer than the longest unlock, 7 days"),
+            "use at most 7d; every process of your user can read an unlocked vault, so keep the window short (e.g. 8h) and `tokenvault lock` when done",
         ));
     }
     Ok(Duration::from_secs(secs))

@@ -14,6 +14,7 @@ use tokenvault_core::dotenv::shell_quote;
 use tokenvault_core::envplan::EnvValue;
 
 pub fn run(ctx: &mut Ctx, args: &WrapperArgs) -> Result<Outcome> {
+    check_name(&args.name)?;
     // Validate the sources now so a typo fails here, not when the client launches the server.
     let plan = build_plan(ctx, &args.sources)?;
     if plan
@@ -109,8 +110,32 @@ fn sh_script(name: &str, tv: &Path, args: &[String], home: Option<&str>) -> Stri
     s
 }
 
+/// NAME goes into the script's comment line: a newline (or any control character) in it would end
+/// the comment and start a command of the attacker's choosing.
+fn check_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.chars().count() > 128 || name.chars().any(char::is_control) {
+        return Err(hinted(
+            "the wrapper's NAME must be one line of at most 128 printable characters",
+            "use a short label such as hf-mcp; it only appears in the script's comment",
+        ));
+    }
+    Ok(())
+}
+
+/// PowerShell's single-quoted string. PowerShell takes the typographic single quotes
+/// (U+2018–U+201B) as quote characters too, so each of them is doubled like `'`; nothing else is
+/// special inside single quotes (no `$` expansion, no backtick escapes).
 fn ps_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('\'');
+    for c in s.chars() {
+        if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
+            out.push(c);
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
 }
 
 fn powershell_script(name: &str, tv: &Path, args: &[String], home: Option<&str>) -> String {
@@ -129,7 +154,7 @@ fn powershell_script(name: &str, tv: &Path, args: &[String], home: Option<&str>)
 }
 
 fn cmd_quote(s: &str) -> Result<String> {
-    if s.contains('"') || s.contains('\n') {
+    if s.contains('"') || s.chars().any(char::is_control) {
         return Err(hinted(
             format!("cannot quote '{s}' safely for cmd.exe"),
             "use --shell powershell for arguments with quotes",
@@ -205,5 +230,33 @@ mod tests {
             "{cmd}"
         );
         assert!(cmd_script("x", Path::new("a"), &["say \"hi\"".into()], None).is_err());
+        assert!(cmd_script("x", Path::new("a"), &["a\rb".into()], None).is_err());
+    }
+
+    /// Issue "No secret escapes", 7: PowerShell honours the typographic quotes as string ends.
+    #[test]
+    fn powershell_doubles_every_quote_character_it_honours() {
+        for q in ['\'', '\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}'] {
+            let arg = format!("x{q}; Remove-Item -Recurse ~ ;{q}");
+            let quoted = ps_quote(&arg);
+            let doubled = format!("{q}{q}");
+            assert_eq!(quoted.matches(&doubled).count(), 2, "{quoted}");
+            // Inside the outer quotes, every quote character comes in pairs.
+            let inner = &quoted[1..quoted.len() - 1];
+            let mut chars = inner.chars().peekable();
+            while let Some(c) = chars.next() {
+                if matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}') {
+                    assert_eq!(chars.next(), Some(c), "{quoted}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_name_with_a_newline_or_control_character_is_refused() {
+        for bad in ["hf\nrm -rf ~", "hf\r\ncalc", "a\u{1b}[2J", ""] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_name("hf-mcp (work)").is_ok());
     }
 }

@@ -46,19 +46,13 @@ fn check_url(url: &str) -> Result<()> {
 
 /// Vault values only travel encrypted, except to this machine (local servers and tests).
 fn refuse_cleartext(url: &str, headers: Vec<headers::Header>) -> Result<Vec<headers::Header>> {
-    let Some((scheme, host)) = scheme_and_host(url) else {
-        return Ok(headers);
-    };
-    let loopback = host == "localhost"
-        || host
-            .trim_matches(['[', ']'])
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    if scheme == "http" && !loopback && headers.iter().any(|h| !h.references.is_empty()) {
-        return Err(hinted(
-            format!("refusing to send vault values over plain http to {host}"),
-            "use the server's https:// URL (plain http is allowed only to this machine)",
-        ));
+    if headers.iter().any(|h| !h.references.is_empty()) {
+        if let Some(why) = tokenvault_core::endpoint::cleartext_refused(url) {
+            return Err(hinted(
+                why,
+                "use the server's https:// URL (plain http is allowed only to this machine)",
+            ));
+        }
     }
     Ok(headers)
 }
