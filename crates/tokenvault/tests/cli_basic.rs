@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
+use common::pty::in_pty;
 use common::*;
 
 #[test]
@@ -233,22 +234,4 @@ fn get_refuses_a_terminal_without_reveal() {
     let out = in_pty(&env, "get huggingface --reveal");
     assert_ok(&out);
     assert!(stdout(&out).contains(&token));
-}
-
-/// Runs `tokenvault ARGS` with a pseudo-terminal as stdout (util-linux `script`, Debian bsdutils).
-fn in_pty(env: &Env, args: &str) -> std::process::Output {
-    let c = env.cmd();
-    let mut script = std::process::Command::new("script");
-    script.env_clear();
-    for (k, v) in c.get_envs() {
-        if let Some(v) = v {
-            script.env(k, v);
-        }
-    }
-    script
-        .env("TERM", "dumb")
-        .args(["-qec", &format!("{} {args}", bin()), "/dev/null"])
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("`script` (Debian bsdutils) is needed for terminal tests")
 }

@@ -15,12 +15,17 @@ use tokenvault_store::{keycache, BackendKind};
 pub fn parse_duration(text: &str) -> Result<Duration> {
     let t = text.trim();
     let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
-    let n: u64 = num.parse().map_err(|_| {
-        hinted(
-            format!("'{text}' is not a duration"),
-            "use e.g. 90s, 30m, 8h or 2d",
-        )
-    })?;
+    let n: u64 = match num.parse() {
+        Ok(n) => n,
+        // All digits, but more than a u64 holds: far longer than any allowed timeout.
+        Err(_) if !num.is_empty() => u64::MAX,
+        Err(_) => {
+            return Err(hinted(
+                format!("'{text}' is not a duration"),
+                "use e.g. 90s, 30m, 8h or 2d",
+            ))
+        }
+    };
     let unit_secs: u64 = match unit {
         "" | "s" => 1,
         "m" => 60,

@@ -221,4 +221,5 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 pub mod hub;
+pub mod pty;
 pub mod standin;

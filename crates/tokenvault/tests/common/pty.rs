@@ -1,0 +1,25 @@
+//! Running the binary with a pseudo-terminal as its stdout (util-linux `script`, Debian bsdutils),
+//! for the commands that refuse to print values to a terminal.
+
+use super::{bin, Env};
+
+/// Runs `tokenvault ARGS` (a shell-quoted string) with a terminal as stdout.
+pub fn in_pty(env: &Env, args: &str) -> std::process::Output {
+    let c = env.cmd();
+    let mut script = std::process::Command::new("script");
+    script.env_clear();
+    for (k, v) in c.get_envs() {
+        if let Some(v) = v {
+            script.env(k, v);
+        }
+    }
+    if let Some(dir) = c.get_current_dir() {
+        script.current_dir(dir);
+    }
+    script
+        .env("TERM", "dumb")
+        .args(["-qec", &format!("{} {args}", bin()), "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("`script` (Debian bsdutils) is needed for terminal tests")
+}
