@@ -458,7 +458,8 @@ pub fn redact_argv(argv: &[String], catalogue: &Catalogue) -> Vec<String> {
             let plain_name = !name.is_empty() && !name.contains(char::is_whitespace);
             if plain_name {
                 if !value.is_empty()
-                    && (name_looks_secret(name) || contains_known_secret(value, catalogue))
+                    && (name_looks_secret(name)
+                        || crate::lookalike::secret_lookalike(value, catalogue).is_some())
                 {
                     out.push(format!("{name}={REDACTED}"));
                 } else {
@@ -467,7 +468,9 @@ pub fn redact_argv(argv: &[String], catalogue: &Catalogue) -> Vec<String> {
                 continue;
             }
         }
-        if contains_known_secret(arg, catalogue) {
+        // A provider's format, or a long random-looking word (the generic rule the printer
+        // scrubs messages with): `--api-key Zq3x…` of an unknown service is a secret too.
+        if crate::lookalike::secret_lookalike(arg, catalogue).is_some() {
             out.push(REDACTED.to_owned());
             continue;
         }
@@ -733,6 +736,9 @@ mod tests {
                 &format!("Authorization: Bearer {HF}"),
                 "tokenvault",
                 "run",
+                "--api-key",
+                "Zq3xV9pL2mK7rT1wY8bN4cJ6",
+                "--opaque=Zq3xV9pL2mK7rT1wY8bN4cJ6",
             ]),
             &cat,
         );
@@ -753,6 +759,9 @@ mod tests {
                 "<redacted>",
                 "tokenvault",
                 "run",
+                "--api-key",
+                "<redacted>",
+                "--opaque=<redacted>",
             ])
         );
         let joined = got.join(" ");

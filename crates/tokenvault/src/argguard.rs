@@ -32,7 +32,7 @@ pub fn check(args: &[OsString], catalogue: &Catalogue) -> anyhow::Result<()> {
             };
             return Err(hinted(
                 format!(
-                    "argument {} ({shown}) looks like {}, not a reference or a name; tokenvault never takes a value on the command line",
+                    "argument {} ({shown}) looks like {}, not a reference or a name; values are never taken from the command line",
                     i + 1,
                     look.describe()
                 ),

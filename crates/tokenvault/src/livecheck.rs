@@ -62,11 +62,6 @@ pub fn check(
 }
 
 impl Checked {
-    /// Whether the value may count as verified: accepted, or nothing to check it with.
-    pub fn passes(&self) -> bool {
-        matches!(self, Checked::Valid { .. } | Checked::NotAvailable(_))
-    }
-
     fn verification(&self) -> Option<&Verification> {
         match self {
             Checked::Valid { verification, .. } | Checked::Rejected { verification, .. } => {

@@ -477,7 +477,7 @@ fn add_writes_references_only_and_refuses_literal_tokens() {
     ]);
     assert_code(&out, 2);
     assert!(
-        stderr(&out).contains("holds a token in plain text"),
+        stderr(&out).contains("looks like a Hugging Face token"),
         "{}",
         stderr(&out)
     );

@@ -515,7 +515,7 @@ fn mcp_headers_unknown_reference_exits_2_naming_it() {
 }
 
 #[test]
-fn mcp_headers_rejects_a_header_without_a_colon_and_warns_about_literal_tokens() {
+fn mcp_headers_rejects_a_header_without_a_colon_and_refuses_literal_tokens() {
     let env = Env::new();
     let out = env.run(&["mcp", "headers", "--header", "Authorization Bearer x"]);
     assert_code(&out, 2);
@@ -527,13 +527,15 @@ fn mcp_headers_rejects_a_header_without_a_colon_and_warns_about_literal_tokens()
         "--header",
         &format!("Authorization: Bearer {token}"),
     ]);
-    assert_ok(&out);
+    // A token typed on the command line is refused before anything runs (it would sit in the
+    // client's config and in process listings), and never echoed.
+    assert_code(&out, 2);
     assert!(
-        stderr(&out).contains("typed on the command line"),
+        stderr(&out).contains("looks like a Hugging Face token"),
         "{}",
         stderr(&out)
     );
-    assert!(!stderr(&out).contains(&token));
+    assert_no_secret(&out, &token, "mcp headers with a literal token");
 }
 
 /// End to end, as a desktop client: a remote entry with a plaintext bearer token is secured by

@@ -327,7 +327,7 @@ fn network_failures_each_have_their_own_message() {
     env.vars.retain(|(k, _)| k != "HF_ENDPOINT");
     env.vars.push((
         "HF_ENDPOINT".into(),
-        "http://hub.tokenvault-test.invalid".into(),
+        "https://hub.tokenvault-test.invalid".into(),
     ));
     let out = env.run(&["verify"]);
     assert_code(&out, 2);

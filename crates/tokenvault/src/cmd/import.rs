@@ -340,9 +340,11 @@ fn import(
     if args.shred || args.rewrite {
         let backups = ctx.settings.paths.home.join("backups");
         for (i, source) in found.sources.iter().enumerate() {
-            let changed = settle_source(
-                args, found, i, source, &placed, &checks, &printer, &backups,
-            )?;
+            let to = Settling {
+                printer: &printer,
+                backups: &backups,
+            };
+            let changed = settle_source(args, found, i, source, &placed, &checks, &to)?;
             if changed {
                 // The references now standing in for the values.
                 for (c, p) in found.candidates.iter().zip(&placed) {
@@ -367,6 +369,12 @@ fn import(
 
 /// Rewrites, shreds or keeps one source file after the import; says which and why. Returns
 /// whether the file was changed.
+/// Where settling a source reports, and where it keeps backups (tokenvault's private directory).
+struct Settling<'a> {
+    printer: &'a crate::printer::Printer,
+    backups: &'a Path,
+}
+
 fn settle_source(
     args: &ImportArgs,
     found: &Found,
@@ -374,9 +382,9 @@ fn settle_source(
     source: &SourceFile,
     placed: &[Placed],
     checks: &[Option<Checked>],
-    printer: &crate::printer::Printer,
-    backups: &Path,
+    to: &Settling<'_>,
 ) -> Result<bool> {
+    let (printer, backups) = (to.printer, to.backups);
     let path = source.path.display();
     let mine: Vec<usize> = (0..found.candidates.len())
         .filter(|&i| found.candidates[i].sources.contains(&index))
@@ -402,10 +410,20 @@ fn settle_source(
             }
             None => not_in_vault.push(c.origin.clone()),
         }
-        let verified =
-            args.no_verify || !c.secret || checks[i].as_ref().is_some_and(Checked::passes);
+        // Only a value the provider accepted counts: "no live check" or "no answer" says nothing
+        // about the value, so its plaintext source is not destroyed (`--no-verify` says otherwise).
+        let verified = args.no_verify
+            || !c.secret
+            || matches!(checks[i].as_ref(), Some(Checked::Valid { .. }));
         if !verified && placed[i].key().is_some() {
-            not_verified.push(c.origin.clone());
+            let why = match checks[i].as_ref() {
+                None => "not checked".to_owned(),
+                Some(Checked::Valid { .. }) => "verified".to_owned(),
+                Some(Checked::Rejected { explanation, .. }) => explanation.message.clone(),
+                Some(Checked::Unknown(e)) => format!("could not check: {}", e.message),
+                Some(Checked::NotAvailable(why)) => format!("could not check: {why}"),
+            };
+            not_verified.push(format!("{} ({why})", c.origin));
         }
     }
     let can_rewrite = source.kind != SourceKind::Whole;

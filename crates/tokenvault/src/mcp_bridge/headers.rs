@@ -4,7 +4,8 @@
 //! `mcp headers`' JSON.
 //!
 //! Nothing here ever quotes a header's value: errors name the header and the references, because a
-//! value typed on the command line may itself be a token pasted by mistake (for which we warn).
+//! value typed on the command line may itself be a token pasted by mistake (`argguard` refuses those
+//! before parsing; the warning here stays for any other way a literal reaches this code).
 
 use crate::audit::Subject;
 use crate::context::Ctx;
