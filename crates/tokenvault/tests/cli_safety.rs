@@ -131,13 +131,12 @@ fn empty_passphrase_is_refused_on_creation() {
 fn no_passphrase_available_says_how_to_unlock() {
     let env = Env::new();
     env.set("huggingface", &hf_token());
-    let out = env
-        .cmd()
-        .env_remove("TOKENVAULT_PASSPHRASE_FILE")
-        .args(["get", "huggingface"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = env.output(
+        env.cmd()
+            .env_remove("TOKENVAULT_PASSPHRASE_FILE")
+            .args(["get", "huggingface"])
+            .stdin(Stdio::null()),
+    );
     assert_code(&out, 2);
     let err = stderr(&out);
     assert!(err.contains("locked"), "{err}");
@@ -213,14 +212,13 @@ fn world_readable_vault_or_index_is_refused_with_fix() {
 #[test]
 fn keychain_backend_without_a_session_bus_is_a_clear_error() {
     let env = Env::new();
-    let out = env
-        .cmd()
-        .env("TOKENVAULT_BACKEND", "keychain")
-        .env("XDG_RUNTIME_DIR", env.path("no-runtime-dir"))
-        .args(["set", "huggingface", "--stdin"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = env.output(
+        env.cmd()
+            .env("TOKENVAULT_BACKEND", "keychain")
+            .env("XDG_RUNTIME_DIR", env.path("no-runtime-dir"))
+            .args(["set", "huggingface", "--stdin"])
+            .stdin(Stdio::null()),
+    );
     assert_code(&out, 2);
     let err = stderr(&out);
     assert!(err.contains("keychain backend is unavailable"), "{err}");
@@ -271,12 +269,12 @@ fn unlock_lets_processes_without_a_passphrase_in_and_lock_shuts_them_out() {
     let token = hf_token();
     env.set("huggingface", &token);
     let no_pass = |args: &[&str]| {
-        env.cmd()
-            .env_remove("TOKENVAULT_PASSPHRASE_FILE")
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+        env.output(
+            env.cmd()
+                .env_remove("TOKENVAULT_PASSPHRASE_FILE")
+                .args(args)
+                .stdin(Stdio::null()),
+        )
     };
     assert_code(&no_pass(&["get", "huggingface"]), 2);
     let out = env.run(&["unlock", "--timeout", "5m"]);

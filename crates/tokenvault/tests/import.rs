@@ -138,7 +138,7 @@ fn environment_variables_by_name() {
     let hf = hf_token();
     let mut c = env.cmd();
     c.args(["import", "env", "HF_TOKEN"]).env("HF_TOKEN", &hf);
-    let out = c.output().unwrap();
+    let out = env.output(&mut c);
     assert_ok(&out);
     assert!(
         stdout(&out).contains("$HF_TOKEN  imported  tv://huggingface/token"),

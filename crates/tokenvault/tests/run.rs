@@ -147,13 +147,12 @@ fn missing_references_are_all_named_and_the_child_never_starts() {
 fn locked_vault_says_how_to_unlock() {
     let env = Env::new();
     env.set("huggingface", &hf_token());
-    let out = env
-        .cmd()
-        .env_remove("TOKENVAULT_PASSPHRASE_FILE")
-        .args(["run", "-e", "HF_TOKEN=huggingface", "--", "true"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = env.output(
+        env.cmd()
+            .env_remove("TOKENVAULT_PASSPHRASE_FILE")
+            .args(["run", "-e", "HF_TOKEN=huggingface", "--", "true"])
+            .stdin(Stdio::null()),
+    );
     assert_code(&out, 2);
     assert!(
         stderr(&out).contains("tokenvault unlock"),

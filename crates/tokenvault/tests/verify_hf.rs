@@ -492,7 +492,7 @@ fn huggingface_hub_client_sees_the_vault_token_through_run() {
         .env("HF_HUB_DISABLE_UPDATE_CHECK", "1")
         .env("NO_COLOR", "1")
         .stdin(std::process::Stdio::null());
-    let out = c.output().unwrap();
+    let out = env.output(&mut c);
     assert_ok(&out);
     let text = stdout(&out);
     assert!(
