@@ -242,6 +242,7 @@ impl LeakCheck {
                 }
             }
         }
+        problems.dedup();
         problems
     }
 
@@ -388,14 +389,17 @@ fn subcommand(words: &[&str]) -> String {
     }
 }
 
-/// Whether the command's job is to print values on stdout.
+/// Whether the command's job is to print values on stdout: `get`, `export`/`inject` without
+/// `-o`, `run` (its child prints what it wants) unless `--mask`, `git-credential get`,
+/// `mcp headers`.
 fn prints_values(args: &[String], words: &[&str]) -> bool {
-    let to_file = args
-        .iter()
-        .take_while(|a| *a != "--")
+    let ours = || args.iter().take_while(|a| *a != "--");
+    let to_file = ours()
         .any(|a| a == "-o" || a == "--output" || a.starts_with("--output=") || a.starts_with("-o"));
+    let masked = ours().any(|a| a == "--mask");
     match words {
-        ["get", ..] | ["run", ..] => true,
+        ["get", ..] => true,
+        ["run", ..] => !masked,
         ["export" | "inject", ..] => !to_file,
         ["git-credential", "get", ..] | ["mcp", "headers", ..] => true,
         _ => false,
