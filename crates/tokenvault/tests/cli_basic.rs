@@ -245,10 +245,12 @@ fn in_pty(env: &Env, args: &str) -> std::process::Output {
             script.env(k, v);
         }
     }
-    script
+    let out = script
         .env("TERM", "dumb")
         .args(["-qec", &format!("{} {args}", bin()), "/dev/null"])
         .stdin(std::process::Stdio::null())
         .output()
-        .expect("`script` (Debian bsdutils) is needed for terminal tests")
+        .expect("`script` (Debian bsdutils) is needed for terminal tests");
+    let args: Vec<&str> = args.split_whitespace().collect();
+    env.check(&args, out)
 }

@@ -63,14 +63,13 @@ fn the_token_appears_in_no_output_but_get_and_in_no_plain_file() {
 fn set_process_cmdline_never_holds_the_value() {
     let env = Env::new();
     let token = hf_token();
-    let mut child = env
-        .cmd()
-        .args(["set", "huggingface", "--stdin"])
+    env.secret(&token);
+    let mut c = env.cmd();
+    c.args(["set", "huggingface", "--stdin"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
     // While it waits for the value on stdin, read its argv as every local user could.
     std::thread::sleep(std::time::Duration::from_millis(100));
     let cmdline = std::fs::read(format!("/proc/{}/cmdline", child.id())).unwrap();
@@ -78,7 +77,7 @@ fn set_process_cmdline_never_holds_the_value() {
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(token.as_bytes()).unwrap();
     drop(stdin);
-    let out = child.wait_with_output().unwrap();
+    let out = env.check(&Env::args_of(&c), child.wait_with_output().unwrap());
     assert_ok(&out);
     let cmdline = String::from_utf8_lossy(&cmdline);
     assert!(
@@ -284,22 +283,20 @@ fn unlock_lets_processes_without_a_passphrase_in_and_lock_shuts_them_out() {
     assert_ok(&got);
     assert_eq!(stdout(&got).trim_end(), token);
     // Writes work too, without re-deriving the key.
+    env.secret("ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789");
     let mut c = env.cmd();
-    c.env_remove("TOKENVAULT_PASSPHRASE_FILE");
-    let set = c
+    c.env_remove("TOKENVAULT_PASSPHRASE_FILE")
         .args(["set", "github", "--stdin"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut set = set;
+        .stderr(Stdio::piped());
+    let mut set = c.spawn().unwrap();
     set.stdin
         .take()
         .unwrap()
         .write_all(b"ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789")
         .unwrap();
-    assert_ok(&set.wait_with_output().unwrap());
+    assert_ok(&env.check(&Env::args_of(&c), set.wait_with_output().unwrap()));
     let doctor = no_pass(&["doctor"]);
     assert!(stdout(&doctor).contains("unlocked"), "{}", stdout(&doctor));
     assert_ok(&env.run(&["lock"]));
