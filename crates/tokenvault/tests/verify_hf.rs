@@ -484,7 +484,8 @@ fn huggingface_hub_client_sees_the_vault_token_through_run() {
             "from huggingface_hub import whoami; print('user=' + whoami()['name'])",
         ]
     };
-    let mut args = vec!["run", "-e", "HF_TOKEN=tv://huggingface/token", "--"];
+    let probe = env.env_probe(&["HF_TOKEN"]);
+    let mut args = vec!["run", "-e", "HF_TOKEN=tv://huggingface/token", "--", &probe];
     args.extend(cmd);
     let mut c = env.cmd();
     c.args(&args)
