@@ -383,12 +383,13 @@ pub fn command_words(args: &[String]) -> Vec<&str> {
     words
 }
 
-/// `mcp headers`, `profile set`, `git-credential get`; otherwise the first word.
+/// `mcp headers`, `profile set`, `git-credential get`, `audit verify`; otherwise the first word.
 fn subcommand(words: &[&str]) -> String {
     match words {
-        [first @ ("mcp" | "profile" | "git-credential" | "hook" | "audit"), second, ..] => {
+        [first @ ("mcp" | "profile" | "git-credential" | "hook"), second, ..] => {
             format!("{first} {second}")
         }
+        ["audit", "verify", ..] => "audit verify".to_owned(),
         [first, ..] => first.to_string(),
         [] => "(none)".to_owned(),
     }
