@@ -264,6 +264,9 @@ fn the_parent_is_recorded_and_secrets_in_its_argv_are_redacted() {
     let token = hf_token();
     env.set("huggingface", &token);
     let other = hf_token();
+    for secret in [&other[..], "hunter2-correct", "opaque-key-value"] {
+        env.secret(secret);
+    }
     // `; :` keeps sh from exec'ing the binary in its own place: sh stays our parent. Its argv
     // carries secrets the way `env HF_TOKEN=… tokenvault run …` would.
     let out = sh(&env)
@@ -280,6 +283,7 @@ fn the_parent_is_recorded_and_secrets_in_its_argv_are_redacted() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
+    let out = env.check(&["get", "huggingface"], out);
     assert_ok(&out);
     let text = log_text(&env);
     for secret in [&token, &other, "hunter2-correct", "opaque-key-value"] {

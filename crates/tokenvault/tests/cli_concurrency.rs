@@ -17,20 +17,19 @@ fn eight_concurrent_set_processes_all_land() {
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let mut child = env
-                .cmd()
-                .args(["set", &format!("huggingface-{i}"), "--stdin", "--no-verify"])
+            env.secret(t);
+            let mut c = env.cmd();
+            c.args(["set", &format!("huggingface-{i}"), "--stdin", "--no-verify"])
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
+                .stderr(Stdio::piped());
+            let mut child = c.spawn().unwrap();
             child.stdin.take().unwrap().write_all(t.as_bytes()).unwrap();
-            child
+            (Env::args_of(&c), child)
         })
         .collect();
-    for c in children {
-        assert_ok(&c.wait_with_output().unwrap());
+    for (args, c) in children {
+        assert_ok(&env.check(&args, c.wait_with_output().unwrap()));
     }
     for (i, t) in tokens.iter().enumerate() {
         assert_eq!(&env.get(&format!("huggingface-{i}")), t, "item {i}");
@@ -49,25 +48,25 @@ fn eight_concurrent_creators_of_a_new_vault_all_land() {
     let env = Env::new();
     let children: Vec<_> = (0..8)
         .map(|i| {
-            let mut child = env
-                .cmd()
-                .args(["set", &format!("item{i}"), "--stdin"])
+            let value = format!("value-number-{i}");
+            env.secret(&value);
+            let mut c = env.cmd();
+            c.args(["set", &format!("item{i}"), "--stdin"])
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
+                .stderr(Stdio::piped());
+            let mut child = c.spawn().unwrap();
             child
                 .stdin
                 .take()
                 .unwrap()
-                .write_all(format!("value-number-{i}").as_bytes())
+                .write_all(value.as_bytes())
                 .unwrap();
-            child
+            (Env::args_of(&c), child)
         })
         .collect();
-    for c in children {
-        assert_ok(&c.wait_with_output().unwrap());
+    for (args, c) in children {
+        assert_ok(&env.check(&args, c.wait_with_output().unwrap()));
     }
     for i in 0..8 {
         assert_eq!(env.get(&format!("item{i}")), format!("value-number-{i}"));
@@ -105,14 +104,13 @@ fn set_killed_at_random_points_leaves_old_or_new_value() {
     let mut killed_mid_way = 0;
     for round in 0..20 {
         let new_value = format!("value-round-{round:04}-{}", rng.next() % 1000);
-        let mut child = env
-            .cmd()
-            .args(["set", "target", "--stdin"])
+        env.secret(&new_value);
+        let mut c = env.cmd();
+        c.args(["set", "target", "--stdin"])
             .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
         child
             .stdin
             .take()
@@ -128,7 +126,8 @@ fn set_killed_at_random_points_leaves_old_or_new_value() {
             std::thread::sleep(Duration::from_micros(200));
         }
         let _ = child.kill(); // SIGKILL
-        let status = child.wait().unwrap();
+        let out = env.check(&Env::args_of(&c), child.wait_with_output().unwrap());
+        let status = out.status;
         if !status.success() {
             killed_mid_way += 1;
         }

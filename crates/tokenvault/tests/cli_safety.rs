@@ -63,14 +63,13 @@ fn the_token_appears_in_no_output_but_get_and_in_no_plain_file() {
 fn set_process_cmdline_never_holds_the_value() {
     let env = Env::new();
     let token = hf_token();
-    let mut child = env
-        .cmd()
-        .args(["set", "huggingface", "--stdin"])
+    env.secret(&token);
+    let mut c = env.cmd();
+    c.args(["set", "huggingface", "--stdin"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
     // While it waits for the value on stdin, read its argv as every local user could.
     std::thread::sleep(std::time::Duration::from_millis(100));
     let cmdline = std::fs::read(format!("/proc/{}/cmdline", child.id())).unwrap();
@@ -78,7 +77,7 @@ fn set_process_cmdline_never_holds_the_value() {
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(token.as_bytes()).unwrap();
     drop(stdin);
-    let out = child.wait_with_output().unwrap();
+    let out = env.check(&Env::args_of(&c), child.wait_with_output().unwrap());
     assert_ok(&out);
     let cmdline = String::from_utf8_lossy(&cmdline);
     assert!(
@@ -131,13 +130,12 @@ fn empty_passphrase_is_refused_on_creation() {
 fn no_passphrase_available_says_how_to_unlock() {
     let env = Env::new();
     env.set("huggingface", &hf_token());
-    let out = env
-        .cmd()
-        .env_remove("TOKENVAULT_PASSPHRASE_FILE")
-        .args(["get", "huggingface"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = env.output(
+        env.cmd()
+            .env_remove("TOKENVAULT_PASSPHRASE_FILE")
+            .args(["get", "huggingface"])
+            .stdin(Stdio::null()),
+    );
     assert_code(&out, 2);
     let err = stderr(&out);
     assert!(err.contains("locked"), "{err}");
@@ -213,14 +211,13 @@ fn world_readable_vault_or_index_is_refused_with_fix() {
 #[test]
 fn keychain_backend_without_a_session_bus_is_a_clear_error() {
     let env = Env::new();
-    let out = env
-        .cmd()
-        .env("TOKENVAULT_BACKEND", "keychain")
-        .env("XDG_RUNTIME_DIR", env.path("no-runtime-dir"))
-        .args(["set", "huggingface", "--stdin"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = env.output(
+        env.cmd()
+            .env("TOKENVAULT_BACKEND", "keychain")
+            .env("XDG_RUNTIME_DIR", env.path("no-runtime-dir"))
+            .args(["set", "huggingface", "--stdin"])
+            .stdin(Stdio::null()),
+    );
     assert_code(&out, 2);
     let err = stderr(&out);
     assert!(err.contains("keychain backend is unavailable"), "{err}");
@@ -271,12 +268,12 @@ fn unlock_lets_processes_without_a_passphrase_in_and_lock_shuts_them_out() {
     let token = hf_token();
     env.set("huggingface", &token);
     let no_pass = |args: &[&str]| {
-        env.cmd()
-            .env_remove("TOKENVAULT_PASSPHRASE_FILE")
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
+        env.output(
+            env.cmd()
+                .env_remove("TOKENVAULT_PASSPHRASE_FILE")
+                .args(args)
+                .stdin(Stdio::null()),
+        )
     };
     assert_code(&no_pass(&["get", "huggingface"]), 2);
     let out = env.run(&["unlock", "--timeout", "5m"]);
@@ -286,22 +283,20 @@ fn unlock_lets_processes_without_a_passphrase_in_and_lock_shuts_them_out() {
     assert_ok(&got);
     assert_eq!(stdout(&got).trim_end(), token);
     // Writes work too, without re-deriving the key.
+    env.secret("ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789");
     let mut c = env.cmd();
-    c.env_remove("TOKENVAULT_PASSPHRASE_FILE");
-    let set = c
+    c.env_remove("TOKENVAULT_PASSPHRASE_FILE")
         .args(["set", "github", "--stdin"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut set = set;
+        .stderr(Stdio::piped());
+    let mut set = c.spawn().unwrap();
     set.stdin
         .take()
         .unwrap()
         .write_all(b"ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789")
         .unwrap();
-    assert_ok(&set.wait_with_output().unwrap());
+    assert_ok(&env.check(&Env::args_of(&c), set.wait_with_output().unwrap()));
     let doctor = no_pass(&["doctor"]);
     assert!(stdout(&doctor).contains("unlocked"), "{}", stdout(&doctor));
     assert_ok(&env.run(&["lock"]));

@@ -34,36 +34,36 @@ fn finds_planted_tokens_masked_with_the_command_that_fixes_them() {
     let hub = Hub::start(&[&active, &saved]);
     let mut env = Env::new();
     env.vars.push(("HF_ENDPOINT".into(), hub.url.clone()));
+    for t in [&active, &saved, &deep] {
+        env.secret(t);
+    }
     let home = env.dir.path().to_owned();
 
     // The Hub's files at their default place ($HOME/.cache/huggingface).
     let hf_dir = home.join(".cache/huggingface");
     std::fs::create_dir_all(&hf_dir).unwrap();
-    std::fs::write(hf_dir.join("token"), &active).unwrap();
-    std::fs::write(
+    env.fixture(hf_dir.join("token"), &active);
+    env.fixture(
         hf_dir.join("stored_tokens"),
         format!("[laptop]\nhf_token = {active}\n\n[saved]\nhf_token = {saved}\n"),
-    )
-    .unwrap();
+    );
     // A project's .env (the harness runs commands in the test directory), and one inside a
     // dependency directory, which is not looked at.
     let proj = home.join("proj");
     std::fs::create_dir_all(proj.join("node_modules/pkg")).unwrap();
     let dotenv = proj.join(".env");
-    std::fs::write(&dotenv, format!("# local\nHF_TOKEN={in_env}\nPORT=8080\n")).unwrap();
-    std::fs::write(
+    env.fixture(&dotenv, format!("# local\nHF_TOKEN={in_env}\nPORT=8080\n"));
+    env.fixture(
         proj.join("node_modules/pkg/.env"),
         format!("HF_TOKEN={deep}\n"),
-    )
-    .unwrap();
+    );
     let ipfs_dir = home.join(".ipfs_kit");
     std::fs::create_dir_all(&ipfs_dir).unwrap();
     let ipfs_config = ipfs_dir.join("config.json");
-    std::fs::write(
+    env.fixture(
         &ipfs_config,
         format!("{{\"huggingface\": {{\"token\": \"{ipfs}\"}}, \"version\": 3}}\n"),
-    )
-    .unwrap();
+    );
 
     let out = env.run(&["doctor"]);
     assert_code(&out, 1);

@@ -225,6 +225,8 @@ fn sh_wrapper_holds_references_only_and_works_end_to_end() {
         .arg("extra")
         .output()
         .unwrap();
+    // The wrapper execs `tokenvault run`.
+    let run = env.check(&["run", "(through the wrapper)"], run);
     assert_ok(&run);
     assert_eq!(stdout(&run), format!("{token} extra"));
 

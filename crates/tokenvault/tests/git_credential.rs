@@ -74,7 +74,15 @@ impl<'a> Git<'a> {
             .unwrap()
             .write_all(input.as_bytes())
             .unwrap();
-        child.wait_with_output().unwrap()
+        let out = child.wait_with_output().unwrap();
+        // git runs `tokenvault git-credential OP`: fill → get, approve → store, reject → erase.
+        let op = match args {
+            ["credential", "fill"] => "get",
+            ["credential", "approve"] => "store",
+            ["credential", "reject"] => "erase",
+            _ => panic!("git {args:?}: which helper operation?"),
+        };
+        self.env.check(&["git-credential", op], out)
     }
 
     fn fill(&self, host: &str) -> Output {
@@ -214,6 +222,7 @@ fn approve_and_reject_leave_the_vault_unchanged() {
     let index_before = std::fs::read(env.home.join("index.json")).ok();
 
     let other = hf_token();
+    env.secret(&other);
     let input =
         format!("protocol=https\nhost=huggingface.co\nusername=hf_user\npassword={other}\n\n");
     for op in ["approve", "reject"] {
@@ -247,21 +256,19 @@ fn a_locked_vault_answers_nothing_and_says_how_to_unlock() {
 
     // The helper alone: exit 0, nothing on stdout, one line on stderr.
     let mut c = env.cmd();
-    c.env_remove("TOKENVAULT_PASSPHRASE_FILE");
-    let mut child = c
+    c.env_remove("TOKENVAULT_PASSPHRASE_FILE")
         .args(["git-credential", "get"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
     child
         .stdin
         .take()
         .unwrap()
         .write_all(b"protocol=https\nhost=huggingface.co\n\n")
         .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = env.check(&Env::args_of(&c), child.wait_with_output().unwrap());
     assert_ok(&out);
     assert_eq!(stdout(&out), "");
     let err = stderr(&out);
@@ -287,6 +294,7 @@ fn a_locked_vault_answers_nothing_and_says_how_to_unlock() {
 #[test]
 fn store_and_erase_read_and_discard_their_input() {
     let env = Env::new();
+    env.secret("whatever");
     for op in ["store", "erase"] {
         let out = env.run_stdin(
             &["git-credential", op],

@@ -20,14 +20,13 @@ fn dotenv_dry_run_then_import_then_again() {
     let env = Env::new();
     let hf = hf_token();
     let secret = aws_secret();
+    for v in [&hf, &secret] {
+        env.secret(v);
+    }
     let file = env.path("app.env");
-    std::fs::write(
-        &file,
-        format!(
+    env.fixture(&file, format!(
             "# app settings\nHF_TOKEN={hf}\nHUGGING_FACE_HUB_TOKEN=\"{hf}\"\nexport AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\nAWS_SECRET_ACCESS_KEY='{secret}'\nAWS_REGION=eu-west-1\nDEBUG=1\nMODEL=tv://huggingface/test_repo\n"
-        ),
-    )
-    .unwrap();
+        ));
     let file_s = file.display().to_string();
 
     let dry = env.run(&["import", "dotenv", &file_s, "--dry-run"]);
@@ -101,7 +100,9 @@ fn a_different_stored_value_is_never_overwritten() {
     let old = hf_token();
     env.set("huggingface", &old);
     let file = env.path(".env");
-    std::fs::write(&file, format!("HF_TOKEN={}\n", hf_token())).unwrap();
+    let new = hf_token();
+    env.secret(&new);
+    env.fixture(&file, format!("HF_TOKEN={new}\n"));
     let out = env.run(&["import", "dotenv", &file.display().to_string()]);
     assert_code(&out, 1);
     assert!(
@@ -118,8 +119,9 @@ fn a_different_stored_value_is_never_overwritten() {
 fn malformed_dotenv_names_file_and_line_and_imports_nothing() {
     let env = Env::new();
     let hf = hf_token();
+    env.secret(&hf);
     let file = env.path("broken.env");
-    std::fs::write(&file, format!("HF_TOKEN={hf}\nOK=1\nthis line is wrong\n")).unwrap();
+    env.fixture(&file, format!("HF_TOKEN={hf}\nOK=1\nthis line is wrong\n"));
     let out = env.run(&["import", "dotenv", &file.display().to_string()]);
     assert_code(&out, 2);
     let err = stderr(&out);
@@ -136,9 +138,10 @@ fn malformed_dotenv_names_file_and_line_and_imports_nothing() {
 fn environment_variables_by_name() {
     let env = Env::new();
     let hf = hf_token();
+    env.secret(&hf);
     let mut c = env.cmd();
     c.args(["import", "env", "HF_TOKEN"]).env("HF_TOKEN", &hf);
-    let out = c.output().unwrap();
+    let out = env.output(&mut c);
     assert_ok(&out);
     assert!(
         stdout(&out).contains("$HF_TOKEN  imported  tv://huggingface/token"),
@@ -171,6 +174,8 @@ fn huggingface_token_files_written_by_huggingface_hub() {
     let mut env = Env::new();
     let hf_home = env.path("hf-home");
     let (work, personal) = (hf_token(), hf_token());
+    env.secret(&work);
+    env.secret(&personal);
     // huggingface_hub's own writers: the stored_tokens INI file and the active token file.
     let script = "import sys\nfrom huggingface_hub.utils._auth import _save_token\nfrom huggingface_hub._login import _set_active_token\n_save_token(sys.argv[1], 'Work Token')\n_save_token(sys.argv[2], 'personal')\n_set_active_token('personal', add_to_git_credential=False)\n";
     let st = std::process::Command::new(&python)
@@ -180,6 +185,9 @@ fn huggingface_token_files_written_by_huggingface_hub() {
         .unwrap();
     assert!(st.success());
     assert!(hf_home.join("stored_tokens").exists() && hf_home.join("token").exists());
+    // Plaintext fixtures, written by huggingface_hub for the test.
+    env.test_file("hf-home/stored_tokens");
+    env.test_file("hf-home/token");
     env.vars
         .push(("HF_HOME".into(), hf_home.display().to_string()));
 
@@ -215,11 +223,11 @@ fn broken_stored_tokens_is_reported_with_line() {
     let hf_home = env.path("hf");
     std::fs::create_dir_all(&hf_home).unwrap();
     let hf = hf_token();
-    std::fs::write(
+    env.secret(&hf);
+    env.fixture(
         hf_home.join("stored_tokens"),
         format!("[a]\nhf_token = {hf}\n[b\n"),
-    )
-    .unwrap();
+    );
     env.vars.push((
         "HF_TOKEN_PATH".into(),
         hf_home.join("token").display().to_string(),
@@ -240,11 +248,12 @@ fn ipfs_kit_config_json() {
     let hf = hf_token();
     let secret = aws_secret();
     let storacha = "MgCYbT1aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789+/aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789+/aBcDeFgHiJk=";
+    for v in [&hf, &secret, storacha] {
+        env.secret(v);
+    }
     let dir = env.dir.path().join(".ipfs_kit");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("config.json"),
-        format!(
+    env.fixture(dir.join("config.json"), format!(
             r#"{{
   "huggingface": {{"token": "{hf}", "test_repo": "acme/test-model"}},
   "aws": {{"access_key_id": "AKIAIOSFODNN7EXAMPLE", "secret_access_key": "{secret}", "region": "us-east-1"}},
@@ -253,9 +262,7 @@ fn ipfs_kit_config_json() {
   "ipfs": {{"api": "/ip4/127.0.0.1/tcp/5001"}},
   "version": 3
 }}"#
-        ),
-    )
-    .unwrap();
+        ));
     // The default path is ~/.ipfs_kit/config.json (the harness sets HOME to the test directory).
     let dry = env.run(&["import", "--dry-run", "ipfs-kit"]);
     assert_ok(&dry);
@@ -297,14 +304,12 @@ fn ipfs_kit_config_json() {
 
     // Broken JSON: file, line and column; nothing imported.
     let broken = env.path("broken.json");
-    std::fs::write(
+    let other = hf_token();
+    env.secret(&other);
+    env.fixture(
         &broken,
-        format!(
-            "{{\n  \"huggingface\": {{\"token\": \"{}\"}},\n  oops\n}}\n",
-            hf_token()
-        ),
-    )
-    .unwrap();
+        format!("{{\n  \"huggingface\": {{\"token\": \"{other}\"}},\n  oops\n}}\n"),
+    );
     let out = env.run(&["import", "ipfs-kit", &broken.display().to_string()]);
     assert_code(&out, 2);
     assert!(
@@ -318,9 +323,13 @@ fn ipfs_kit_config_json() {
 
 use common::hub::Hub;
 
-fn env_with_hub(hub: &Hub) -> Env {
+/// An env whose Hub is `hub`, with `tokens` registered for the leak check.
+fn env_with_hub(hub: &Hub, tokens: &[&str]) -> Env {
     let mut env = Env::new();
     env.vars.push(("HF_ENDPOINT".into(), hub.url.clone()));
+    for t in tokens {
+        env.secret(t);
+    }
     env
 }
 
@@ -338,7 +347,8 @@ fn set_mode(p: &std::path::Path, m: u32) {
 
 /// A second name for `file`'s inode: after a shred it shows what happened to the old bytes.
 fn hard_link(env: &Env, file: &std::path::Path) -> std::path::PathBuf {
-    let link = env.path(&format!(
+    // The test's own name for the inode: what it holds is asserted where it is used.
+    let link = env.test_file(format!(
         "{}.inode",
         file.file_name().unwrap().to_string_lossy()
     ));
@@ -354,15 +364,15 @@ fn audit_log(env: &Env) -> String {
 fn shred_removes_only_sources_whose_tokens_verified() {
     let (good, bad) = (hf_token(), hf_token());
     let hub = Hub::start(&[&good]);
-    let mut env = env_with_hub(&hub);
+    let mut env = env_with_hub(&hub, &[&good, &bad]);
     let hf_home = env.path("hf");
     std::fs::create_dir_all(&hf_home).unwrap();
     // As huggingface_hub writes them: the active token, and every saved token by name.
     let token_file = hf_home.join("token");
     let stored = hf_home.join("stored_tokens");
-    std::fs::write(&token_file, &good).unwrap();
+    env.fixture(&token_file, &good);
     let stored_text = format!("[laptop]\nhf_token = {good}\n\n[old-ci]\nhf_token = {bad}\n\n");
-    std::fs::write(&stored, &stored_text).unwrap();
+    env.fixture(&stored, &stored_text);
     let link = hard_link(&env, &token_file);
     env.vars
         .push(("HF_HOME".into(), hf_home.display().to_string()));
@@ -426,11 +436,11 @@ fn shred_removes_only_sources_whose_tokens_verified() {
 fn shred_a_dotenv_of_tokens_only_and_rewrite_one_with_other_values() {
     let good = hf_token();
     let hub = Hub::start(&[&good]);
-    let env = env_with_hub(&hub);
+    let env = env_with_hub(&hub, &[&good]);
 
     // Tokens only: deleted after a zero fill.
     let only = env.path("only.env");
-    std::fs::write(&only, format!("# token\nHF_TOKEN={good}\n")).unwrap();
+    env.fixture(&only, format!("# token\nHF_TOKEN={good}\n"));
     let link = hard_link(&env, &only);
     let out = env.run(&["import", "dotenv", &only.display().to_string(), "--shred"]);
     assert_ok(&out);
@@ -441,7 +451,7 @@ fn shred_a_dotenv_of_tokens_only_and_rewrite_one_with_other_values() {
     // Other values too: rewritten with references, no plaintext backup, old bytes zeroed.
     let mixed = env.path("mixed.env");
     let text = format!("# app\nHF_TOKEN={good}\nDEBUG=1\n");
-    std::fs::write(&mixed, &text).unwrap();
+    env.fixture(&mixed, &text);
     #[cfg(unix)]
     set_mode(&mixed, 0o640);
     let link = hard_link(&env, &mixed);
@@ -478,10 +488,10 @@ fn shred_a_dotenv_of_tokens_only_and_rewrite_one_with_other_values() {
 fn shred_leaves_a_dotenv_with_a_rejected_token_byte_for_byte() {
     let bad = hf_token();
     let hub = Hub::start(&[]);
-    let env = env_with_hub(&hub);
+    let env = env_with_hub(&hub, &[&bad]);
     let file = env.path(".env");
     let text = format!("HF_TOKEN={bad}\n");
-    std::fs::write(&file, &text).unwrap();
+    env.fixture(&file, &text);
     let out = env.run(&["import", "dotenv", &file.display().to_string(), "--shred"]);
     assert_code(&out, 1);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
@@ -494,7 +504,7 @@ fn shred_leaves_a_dotenv_with_a_rejected_token_byte_for_byte() {
     // Unreachable provider: not verified, so not shredded either (unless --no-verify).
     let offline = Env::new();
     let file = offline.path(".env");
-    std::fs::write(&file, &text).unwrap();
+    env.fixture(&file, &text);
     let out = offline.run(&["import", "dotenv", &file.display().to_string(), "--shred"]);
     assert_ok(&out);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
@@ -514,11 +524,14 @@ fn rewrite_replaces_secrets_with_references_that_run_env_file_resolves() {
     let env = Env::new();
     let hf = hf_token();
     let secret = aws_secret();
+    for v in [&hf, &secret] {
+        env.secret(v);
+    }
     let file = env.path("app.env");
     let text = format!(
         "# app settings\r\nexport HF_TOKEN=\"{hf}\"  # main token\nAWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE\nAWS_SECRET_ACCESS_KEY='{secret}'\nAWS_REGION=eu-west-1\nDEBUG=1\n"
     );
-    std::fs::write(&file, &text).unwrap();
+    env.fixture(&file, &text);
     #[cfg(unix)]
     set_mode(&file, 0o640);
     let file_s = file.display().to_string();
@@ -602,13 +615,13 @@ fn rewrite_replaces_secrets_with_references_that_run_env_file_resolves() {
 fn ipfs_kit_shred_rewrites_the_json_keeping_other_settings() {
     let hf = hf_token();
     let hub = Hub::start(&[&hf]);
-    let env = env_with_hub(&hub);
     let secret = aws_secret();
+    let env = env_with_hub(&hub, &[&hf, &secret]);
     let file = env.path("ipfs.json");
     let text = format!(
         "{{\n  \"huggingface\": {{\"token\": \"{hf}\", \"test_repo\": \"acme/test-model\"}},\n  \"aws\": {{\"secret_access_key\": \"{secret}\", \"region\": \"us-east-1\"}},\n  \"version\": 3\n}}\n"
     );
-    std::fs::write(&file, &text).unwrap();
+    env.fixture(&file, &text);
     // Issue "Nothing lost, nothing forged", 7: the AWS secret alone cannot be checked live (STS
     // needs the key pair), so "could not check" means "not shredded", said for that value.
     let out = env.run(&["import", "ipfs-kit", &file.display().to_string(), "--shred"]);
@@ -654,9 +667,10 @@ fn ipfs_kit_shred_rewrites_the_json_keeping_other_settings() {
 fn malformed_sources_with_shred_are_reported_and_untouched() {
     let env = Env::new();
     let hf = hf_token();
+    env.secret(&hf);
     let file = env.path("broken.env");
     let text = format!("HF_TOKEN={hf}\nA='open\n");
-    std::fs::write(&file, &text).unwrap();
+    env.fixture(&file, &text);
     let out = env.run(&["import", "dotenv", &file.display().to_string(), "--shred"]);
     assert_code(&out, 2);
     assert!(
@@ -670,7 +684,7 @@ fn malformed_sources_with_shred_are_reported_and_untouched() {
     let binary = env.path("binary.env");
     let mut bytes = format!("HF_TOKEN={hf}\nB=ok\n").into_bytes();
     bytes.extend_from_slice(b"C=\xff\xfe\n");
-    std::fs::write(&binary, &bytes).unwrap();
+    env.fixture(&binary, &bytes);
     let out = env.run(&[
         "import",
         "dotenv",

@@ -10,6 +10,9 @@ use std::process::{Output, Stdio};
 use tokenvault_testkit::KeyringSession;
 
 fn tv(session: &KeyringSession, env: &Env, args: &[&str], stdin: Option<&str>) -> Output {
+    if let (Some(value), Some(&("set" | "rotate"))) = (stdin, args.first()) {
+        env.secret(stdin_value(value));
+    }
     let mut c = session.command(bin());
     c.env("TOKENVAULT_HOME", &env.home)
         .env("NO_COLOR", "1")
@@ -25,7 +28,7 @@ fn tv(session: &KeyringSession, env: &Env, args: &[&str], stdin: Option<&str>) -
     if let Some(s) = stdin {
         child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
     }
-    child.wait_with_output().unwrap()
+    env.check(args, child.wait_with_output().unwrap())
 }
 
 #[test]
@@ -71,6 +74,7 @@ fn keychain_is_chosen_when_usable_and_holds_the_values() {
     assert_eq!(String::from_utf8_lossy(&found.stdout), token);
 
     // A value put in with secret-tool is listed and read back.
+    env.secret("ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789");
     let st = session.secret_tool(
         &[
             "store",
@@ -99,6 +103,7 @@ fn keychain_is_chosen_when_usable_and_holds_the_values() {
     assert_eq!(refs, ["tv://github/token", "tv://huggingface/token"]);
     assert_no_secret(&list, &token, "list");
 
+    let probe = env.env_probe(&["GH", "HF_TOKEN"]);
     let run = tv(
         &session,
         &env,
@@ -109,6 +114,7 @@ fn keychain_is_chosen_when_usable_and_holds_the_values() {
             "-e",
             "HF_TOKEN=huggingface",
             "--",
+            &probe,
             "sh",
             "-c",
             "printf '%s %s' \"$GH\" \"$HF_TOKEN\"",
@@ -167,13 +173,11 @@ fn locked_keyring_is_a_clear_error_before_the_value_is_asked() {
     let env = Env::new();
     session.lock_collection().expect("lock the collection");
     let mut c = session.command(bin());
-    let out = c
-        .env("TOKENVAULT_HOME", &env.home)
+    c.env("TOKENVAULT_HOME", &env.home)
         .env("TOKENVAULT_BACKEND", "keychain")
         .args(["set", "huggingface"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+        .stdin(Stdio::null());
+    let out = env.output(&mut c);
     assert_code(&out, 2);
     let err = stderr(&out);
     assert!(err.contains("locked"), "{err}");

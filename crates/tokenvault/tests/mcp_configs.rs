@@ -86,10 +86,14 @@ impl Setup {
         let env = Env::new();
         let project = env.path("project");
         std::fs::create_dir_all(&project).unwrap();
+        let tokens = tokens();
+        for (_, t) in &tokens {
+            env.secret(t);
+        }
         Setup {
             env,
             project,
-            tokens: tokens(),
+            tokens,
             files: Vec::new(),
         }
     }
@@ -98,9 +102,7 @@ impl Setup {
         let (_, fixture, rel) = CLIENTS.iter().find(|c| c.0 == client).unwrap();
         let text = std::fs::read_to_string(fixtures().join(client).join(fixture)).unwrap();
         let text = render(&text, &self.tokens);
-        let path = self.env.dir.path().join(rel);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, &text).unwrap();
+        let path = self.env.fixture(rel, &text);
         set_mode(&path, 0o644);
         self.files.push((client, path.clone(), text));
         path
@@ -113,14 +115,13 @@ impl Setup {
     }
 
     fn run(&self, args: &[&str]) -> Output {
-        let out = self
-            .env
-            .cmd()
-            .current_dir(&self.project)
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap();
+        let out = self.env.output(
+            self.env
+                .cmd()
+                .current_dir(&self.project)
+                .args(args)
+                .stdin(std::process::Stdio::null()),
+        );
         self.assert_no_token(&stdout(&out), &format!("stdout of {args:?}"));
         self.assert_no_token(&stderr(&out), &format!("stderr of {args:?}"));
         out
@@ -311,7 +312,7 @@ fn bad_files_are_clear_errors_and_nothing_changes() {
         "{{\n  \"mcpServers\": {{\n    \"x\": {{\"env\": {{\"HF_TOKEN\": \"{}\"\n",
         s.token("@HF@")
     );
-    std::fs::write(&cursor, &broken).unwrap();
+    s.env.fixture(&cursor, &broken);
     let out = s.run(&["mcp", "secure"]);
     assert_code(&out, 2);
     let err = stderr(&out);
@@ -326,7 +327,7 @@ fn bad_files_are_clear_errors_and_nothing_changes() {
 
     // Invalid TOML.
     let codex = s.install("codex");
-    std::fs::write(&codex, "[mcp_servers.hf\ncommand = 'x'\n").unwrap();
+    s.env.fixture(&codex, "[mcp_servers.hf\ncommand = 'x'\n");
     let out = s.run(&["mcp", "secure"]);
     assert_code(&out, 2);
     assert!(
@@ -338,7 +339,7 @@ fn bad_files_are_clear_errors_and_nothing_changes() {
 
     // Duplicate server names.
     let dup = "{\"mcpServers\": {\"a\": {\"command\": \"x\"}, \"a\": {\"command\": \"y\"}}}";
-    std::fs::write(&cursor, dup).unwrap();
+    s.env.fixture(&cursor, dup);
     let out = s.run(&["mcp", "secure"]);
     assert_code(&out, 2);
     assert!(
@@ -533,7 +534,8 @@ fn a_secured_config_launches_its_server_with_the_vault_token() {
         "args": [server],
         "env": {"HF_TOKEN": token, "PYTHONUNBUFFERED": "1"}
     }}});
-    std::fs::write(&config, serde_json::to_string_pretty(&original).unwrap()).unwrap();
+    s.env
+        .fixture(&config, serde_json::to_string_pretty(&original).unwrap());
     let out = s.run(&["mcp", "secure"]);
     assert_ok(&out);
 
@@ -559,6 +561,8 @@ fn a_secured_config_launches_its_server_with_the_vault_token() {
         .arg(params.to_string())
         .output()
         .expect("python3 with the `mcp` package (scripts/test installs it)");
+    // The client started the secured entry's `tokenvault run`; what it prints is its summary.
+    let out = s.env.check(&["mcp", "(client of the secured entry)"], out);
     assert_ok(&out);
     assert_no_secret(&out, token, "MCP client output");
     let seen: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();

@@ -13,7 +13,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const AUTH: &str = "Authorization: Bearer {{ tv://huggingface/token }}";
@@ -40,8 +40,10 @@ struct Server {
 impl Server {
     fn start(env: &Env, script: &str, args: &[&str], token: &str) -> Server {
         let port = free_port();
-        let record = env.path(&format!("record-{port}.jsonl"));
-        let log = std::fs::File::create(env.path(&format!("server-{port}.log"))).unwrap();
+        env.secret(token);
+        // The peer's own files (what it saw, its log) are the test's, not the tool's.
+        let record = env.test_file(format!("record-{port}.jsonl"));
+        let log = std::fs::File::create(env.test_file(format!("server-{port}.log"))).unwrap();
         let child = Command::new("python3")
             .arg(peers().join(script))
             .arg(port.to_string())
@@ -108,7 +110,7 @@ impl Drop for Server {
 /// Runs the Python SDK stdio client, which launches `tokenvault mcp proxy` with the minimal
 /// environment a desktop client gives. Returns what it saw and the proxy's stderr.
 fn sdk_client(env: &Env, url: &str, header: &str, mode: &str) -> (Value, String) {
-    let errlog = env.path(&format!("proxy-stderr-{mode}.log"));
+    let errlog = env.test_file(format!("proxy-stderr-{mode}.log"));
     let params = json!({
         "command": bin(),
         "args": ["mcp", "proxy", "--url", url, "--header", header],
@@ -128,10 +130,22 @@ fn sdk_client(env: &Env, url: &str, header: &str, mode: &str) -> (Value, String)
         .arg(params.to_string())
         .output()
         .expect("python3 with the `mcp` package (scripts/test installs it)");
+    let out = env.check(&["mcp", "(proxy's client)"], out);
     assert_ok(&out);
     let seen = serde_json::from_str(stdout(&out).trim())
         .unwrap_or_else(|e| panic!("client output ({e}): {}", stdout(&out)));
-    (seen, std::fs::read_to_string(errlog).unwrap())
+    (seen, proxy_stderr(env, url, header, &errlog))
+}
+
+/// The stderr the proxy wrote to `errlog`, leak-checked as the proxy's.
+fn proxy_stderr(env: &Env, url: &str, header: &str, errlog: &Path) -> String {
+    let err = std::fs::read(errlog).unwrap();
+    let out = std::process::Output {
+        status: std::process::ExitStatus::default(),
+        stdout: Vec::new(),
+        stderr: err,
+    };
+    stderr(&env.check(&["mcp", "proxy", "--url", url, "--header", header], out))
 }
 
 fn audit_log(env: &Env) -> String {
@@ -279,37 +293,48 @@ fn proxy_wrong_token_gives_the_client_an_error_and_stderr_explains_401() {
     assert_eq!(records[0]["auth_sha256"], sha256_hex(&wrong).as_str());
 }
 
-/// Runs the proxy with piped stdio; lines of stdout arrive on the channel.
-struct RawProxy {
+/// Runs the proxy with piped stdio; lines of stdout arrive on the channel (and are kept for
+/// the leak check when it finishes).
+struct RawProxy<'a> {
+    env: &'a Env,
+    args: Vec<std::ffi::OsString>,
     child: Child,
     stdin: Option<std::process::ChildStdin>,
     lines: mpsc::Receiver<String>,
+    seen: Arc<Mutex<Vec<u8>>>,
 }
 
-impl RawProxy {
-    fn start(env: &Env, args: &[&str]) -> RawProxy {
-        let mut child = env
-            .cmd()
-            .args(["mcp", "proxy"])
+impl<'a> RawProxy<'a> {
+    fn start(env: &'a Env, args: &[&str]) -> RawProxy<'a> {
+        let mut c = env.cmd();
+        c.args(["mcp", "proxy"])
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, lines) = mpsc::channel();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let kept = seen.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
-                if tx.send(line.unwrap()).is_err() {
+                let line = line.unwrap();
+                kept.lock()
+                    .unwrap()
+                    .extend_from_slice(format!("{line}\n").as_bytes());
+                if tx.send(line).is_err() {
                     return;
                 }
             }
         });
         RawProxy {
+            env,
+            args: Env::args_of(&c),
             stdin: child.stdin.take(),
             child,
             lines,
+            seen,
         }
     }
 
@@ -330,8 +355,10 @@ impl RawProxy {
     /// Closes stdin and returns (exit code, stderr).
     fn finish(mut self) -> (Option<i32>, String) {
         drop(self.stdin.take());
-        let out = self.child.wait_with_output().unwrap();
+        let mut out = self.child.wait_with_output().unwrap();
         assert!(self.lines.try_recv().is_err(), "nothing more on stdout");
+        out.stdout = self.seen.lock().unwrap().clone();
+        let out = self.env.check(&self.args, out);
         (out.status.code(), stderr(&out))
     }
 }
@@ -521,6 +548,7 @@ fn mcp_headers_rejects_a_header_without_a_colon_and_refuses_literal_tokens() {
     assert_code(&out, 2);
     assert!(stderr(&out).contains("no ':'"), "{}", stderr(&out));
     let token = hf_token();
+    env.secret(&token);
     let out = env.run(&[
         "mcp",
         "headers",
@@ -552,7 +580,7 @@ fn a_remote_entry_secured_by_mcp_secure_reaches_the_server_through_the_proxy() {
         "url": server.url,
         "headers": {"Authorization": format!("Bearer {token}")}
     }}});
-    std::fs::write(&config, serde_json::to_string_pretty(&original).unwrap()).unwrap();
+    env.fixture(&config, serde_json::to_string_pretty(&original).unwrap());
     let out = env.run(&["mcp", "secure", "--client", "cursor"]);
     assert_ok(&out);
     assert_no_secret(&out, &token, "mcp secure");
@@ -563,7 +591,7 @@ fn a_remote_entry_secured_by_mcp_secure_reaches_the_server_through_the_proxy() {
     assert_eq!(entry["args"][0], "mcp");
     assert_eq!(entry["args"][1], "proxy");
 
-    let errlog = env.path("secured-proxy-stderr.log");
+    let errlog = env.test_file("secured-proxy-stderr.log");
     let params = json!({
         "command": entry["command"],
         "args": entry["args"],
@@ -583,6 +611,8 @@ fn a_remote_entry_secured_by_mcp_secure_reaches_the_server_through_the_proxy() {
         .arg(params.to_string())
         .output()
         .expect("python3 with the `mcp` package (scripts/test installs it)");
+    let out = env.check(&["mcp", "(proxy's client)"], out);
+    let _ = proxy_stderr(&env, "(secured entry)", "", &errlog);
     assert_ok(&out);
     assert_no_secret(&out, &token, "MCP client output");
     let seen: Value = serde_json::from_str(stdout(&out).trim()).unwrap();

@@ -15,11 +15,12 @@ fn mcp_server_through_run_sees_the_token_and_stdout_is_pure_json_rpc() {
     env.set("huggingface", &token);
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp");
     let server = dir.join("server.py");
-    let raw = env.path("server-stdout.log");
+    let raw = env.test_file("server-stdout.log");
+    let probe = env.env_probe(&["HF_TOKEN"]);
     // The server entry as a client config would hold it, with a tee on the server's stdout so the
     // test can check that every byte the client received was JSON-RPC from the server.
     let launch = format!(
-        "exec '{}' run -e HF_TOKEN=tv://huggingface/token -- python3 '{}' | tee '{}'",
+        "exec '{}' run -e HF_TOKEN=tv://huggingface/token -- '{probe}' python3 '{}' | tee '{}'",
         bin(),
         server.display(),
         raw.display()
@@ -40,6 +41,7 @@ fn mcp_server_through_run_sees_the_token_and_stdout_is_pure_json_rpc() {
         .arg(params.to_string())
         .output()
         .expect("python3 with the `mcp` package (scripts/test installs it)");
+    let out = env.check(&["mcp", "(client of a run entry)"], out);
     assert_ok(&out);
     assert_no_secret(&out, &token, "MCP client output");
     let seen: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();

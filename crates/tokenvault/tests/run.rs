@@ -18,12 +18,14 @@ fn child_gets_the_value_and_our_stdout_stays_empty() {
     let env = Env::new();
     let token = hf_token();
     env.set("huggingface", &token);
-    let out_file = env.path("seen");
+    let out_file = env.test_file("seen");
+    let probe = env.env_probe(&["HF_TOKEN"]);
     let out = env.run(&[
         "run",
         "-e",
         "HF_TOKEN=tv://huggingface/token",
         "--",
+        &probe,
         "sh",
         "-c",
         &format!(
@@ -46,13 +48,20 @@ fn the_value_is_never_in_the_childs_cmdline() {
     let env = Env::new();
     let token = hf_token();
     env.set("huggingface", &token);
-    let child = env
-        .cmd()
-        .args(["run", "-e", "HF_TOKEN=huggingface", "--", "sleep", "1"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let probe = env.env_probe(&["HF_TOKEN"]);
+    let mut c = env.cmd();
+    c.args([
+        "run",
+        "-e",
+        "HF_TOKEN=huggingface",
+        "--",
+        &probe,
+        "sleep",
+        "1",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    let child = c.spawn().unwrap();
     // exec replaced tokenvault: the same pid is now `sleep`.
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut cmdline = String::new();
@@ -77,7 +86,7 @@ fn the_value_is_never_in_the_childs_cmdline() {
         String::from_utf8_lossy(&environ).contains(&format!("HF_TOKEN={token}")),
         "value is in the child's environment"
     );
-    let out = child.wait_with_output().unwrap();
+    let out = env.check(&Env::args_of(&c), child.wait_with_output().unwrap());
     assert!(out.status.success());
     assert!(!stderr(&out).contains(&token));
 }
@@ -87,6 +96,7 @@ fn existing_variable_wins_unless_vault_wins() {
     let env = Env::new();
     let token = hf_token();
     env.set("huggingface", &token);
+    let probe = env.env_probe(&["HF_TOKEN"]);
     let show = |extra: &[&str], hf: Option<&str>| {
         let mut c = env.cmd();
         if let Some(v) = hf {
@@ -94,8 +104,8 @@ fn existing_variable_wins_unless_vault_wins() {
         }
         let mut args = vec!["run", "-e", "HF_TOKEN=huggingface"];
         args.extend_from_slice(extra);
-        args.extend_from_slice(&["--", "sh", "-c", "printf %s \"$HF_TOKEN\""]);
-        c.args(&args).stdin(Stdio::null()).output().unwrap()
+        args.extend_from_slice(&["--", &probe, "sh", "-c", "printf %s \"$HF_TOKEN\""]);
+        env.output(c.args(&args).stdin(Stdio::null()))
     };
     let out = show(&[], Some("from-the-environment"));
     assert_ok(&out);
@@ -147,13 +157,12 @@ fn missing_references_are_all_named_and_the_child_never_starts() {
 fn locked_vault_says_how_to_unlock() {
     let env = Env::new();
     env.set("huggingface", &hf_token());
-    let out = env
-        .cmd()
-        .env_remove("TOKENVAULT_PASSPHRASE_FILE")
-        .args(["run", "-e", "HF_TOKEN=huggingface", "--", "true"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = env.output(
+        env.cmd()
+            .env_remove("TOKENVAULT_PASSPHRASE_FILE")
+            .args(["run", "-e", "HF_TOKEN=huggingface", "--", "true"])
+            .stdin(Stdio::null()),
+    );
     assert_code(&out, 2);
     assert!(
         stderr(&out).contains("tokenvault unlock"),
@@ -170,6 +179,9 @@ fn works_in_the_minimal_environment_of_desktop_clients() {
     std::fs::create_dir_all(&home).unwrap();
     let token = hf_token();
     let user_cmd = |args: &[&str], stdin: Option<&str>| {
+        if let (Some(value), Some(&"set")) = (stdin, args.first()) {
+            env.secret(stdin_value(value));
+        }
         let mut c = std::process::Command::new(bin());
         c.env_clear()
             .env("HOME", &home)
@@ -187,11 +199,12 @@ fn works_in_the_minimal_environment_of_desktop_clients() {
         } else {
             drop(child.stdin.take());
         }
-        child.wait_with_output().unwrap()
+        env.check(args, child.wait_with_output().unwrap())
     };
     assert_ok(&user_cmd(&["set", "huggingface", "--stdin"], Some(&token)));
     assert_ok(&user_cmd(&["unlock", "--timeout", "2m"], None));
     // Exactly what a desktop client does: env -i HOME=… PATH=… USER=… CMD.
+    let probe = env.env_probe(&["HF_TOKEN"]);
     let out = std::process::Command::new("env")
         .args([
             "-i",
@@ -205,6 +218,7 @@ fn works_in_the_minimal_environment_of_desktop_clients() {
             "-e",
             "HF_TOKEN=tv://huggingface/token",
             "--",
+            &probe,
             "sh",
             "-c",
             "printf %s \"$HF_TOKEN\"",
@@ -212,6 +226,7 @@ fn works_in_the_minimal_environment_of_desktop_clients() {
         .stdin(Stdio::null())
         .output()
         .unwrap();
+    let out = env.check(&["run", "(desktop client)"], out);
     let _ = user_cmd(&["lock"], None);
     assert_ok(&out);
     assert_eq!(stdout(&out), token);
@@ -222,11 +237,13 @@ fn works_in_the_minimal_environment_of_desktop_clients() {
 fn exit_status_and_signals_belong_to_the_child() {
     let env = Env::new();
     env.set("huggingface", &hf_token());
+    let probe = env.env_probe(&["HF_TOKEN"]);
     let out = env.run(&[
         "run",
         "-e",
         "HF_TOKEN=huggingface",
         "--",
+        &probe,
         "sh",
         "-c",
         "exit 42",
@@ -245,33 +262,34 @@ fn exit_status_and_signals_belong_to_the_child() {
         .env("TOKENVAULT_BACKEND", "file")
         .output()
         .unwrap();
+    let out = env.check(&["run", "(through sh)"], out);
     assert_eq!(stdout(&out).trim(), "status=137");
 
     // SIGTERM sent to the process a client started reaches the child.
     let marker = env.path("got-term");
-    let mut child = env
-        .cmd()
-        .args([
-            "run",
-            "-e",
-            "HF_TOKEN=huggingface",
-            "--",
-            "sh",
-            "-c",
-            &format!(
-                "trap 'echo term > {}; exit 7' TERM; echo ready; while :; do sleep 0.05; done",
-                marker.display()
-            ),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut c = env.cmd();
+    c.args([
+        "run",
+        "-e",
+        "HF_TOKEN=huggingface",
+        "--",
+        &probe,
+        "sh",
+        "-c",
+        &format!(
+            "trap 'echo term > {}; exit 7' TERM; echo ready; while :; do sleep 0.05; done",
+            marker.display()
+        ),
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
     let mut first = [0u8; 6];
     std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut first).unwrap();
     assert_eq!(&first, b"ready\n");
     unsafe_kill(child.id(), 15);
-    let status = child.wait().unwrap();
+    let out = env.check(&Env::args_of(&c), child.wait_with_output().unwrap());
+    let status = out.status;
     assert_eq!(status.code(), Some(7), "{status:?}");
     assert_eq!(read(&marker).trim(), "term");
     let _ = status.signal();
@@ -296,11 +314,13 @@ fn env_file_references_resolve_and_plain_values_pass_through() {
         "# project settings\nHF_TOKEN=tv://huggingface/token\nexport MODEL_ID='org/model'\nEMPTY=\n",
     )
     .unwrap();
+    let probe = env.env_probe(&["HF_TOKEN"]);
     let out = env.run(&[
         "run",
         "--env-file",
         dotenv.to_str().unwrap(),
         "--",
+        &probe,
         "sh",
         "-c",
         "printf '%s|%s|%s' \"$HF_TOKEN\" \"$MODEL_ID\" \"${EMPTY-unset}\"",
@@ -332,11 +352,13 @@ fn profiles_set_list_use_rm() {
         "{}",
         stdout(&list)
     );
+    let probe = env.env_probe(&["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"]);
     let out = env.run(&[
         "run",
         "-p",
         "hf-mcp",
         "--",
+        &probe,
         "sh",
         "-c",
         "printf %s \"$HUGGING_FACE_HUB_TOKEN\"",

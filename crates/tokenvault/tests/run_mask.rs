@@ -23,8 +23,10 @@ fn setup() -> (Env, String) {
     (env, token)
 }
 
-/// `tokenvault run --mask -e HF_TOKEN=huggingface -- sh -c SCRIPT`.
+/// `tokenvault run --mask -e HF_TOKEN=huggingface -- PROBE sh -c SCRIPT` (the probe dumps the
+/// child's environment for the leak check).
 fn masked(env: &Env, script: &str) -> Command {
+    let probe = env.env_probe(&["HF_TOKEN"]);
     let mut c = env.cmd();
     c.args([
         "run",
@@ -32,6 +34,7 @@ fn masked(env: &Env, script: &str) -> Command {
         "-e",
         "HF_TOKEN=huggingface",
         "--",
+        &probe,
         "sh",
         "-c",
         script,
@@ -39,14 +42,17 @@ fn masked(env: &Env, script: &str) -> Command {
     c
 }
 
-fn output(mut c: Command) -> std::process::Output {
+fn output(env: &Env, mut c: Command) -> std::process::Output {
     c.stdin(Stdio::null());
     let child = c
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_output(child, Duration::from_secs(60))
+    env.check(
+        &Env::args_of(&c),
+        wait_output(child, Duration::from_secs(60)),
+    )
 }
 
 /// `wait_with_output` with a deadline, so a hang fails the test instead of stalling the suite.
@@ -78,10 +84,13 @@ fn split_at(at: usize) -> String {
 #[test]
 fn a_whole_value_is_concealed_on_stdout_and_stderr() {
     let (env, token) = setup();
-    let out = output(masked(
+    let out = output(
         &env,
-        r#"echo "token: $HF_TOKEN!"; echo "again $HF_TOKEN$HF_TOKEN" >&2; echo plain"#,
-    ));
+        masked(
+            &env,
+            r#"echo "token: $HF_TOKEN!"; echo "again $HF_TOKEN$HF_TOKEN" >&2; echo plain"#,
+        ),
+    );
     assert_ok(&out);
     assert_eq!(stdout(&out), "token: <concealed:HF_TOKEN>!\nplain\n");
     assert!(
@@ -102,7 +111,7 @@ fn a_value_split_across_two_writes_with_a_pause_is_concealed() {
              printf %s \"$head\" >&2; sleep 0.2; printf '%s\\n' \"$rest\" >&2",
             split_at(at)
         );
-        let out = output(masked(&env, &script));
+        let out = output(&env, masked(&env, &script));
         assert_ok(&out);
         assert_eq!(stdout(&out), "a <concealed:HF_TOKEN> b\n", "cut at {at}");
         assert!(
@@ -118,13 +127,16 @@ fn a_value_split_across_two_writes_with_a_pause_is_concealed() {
 fn a_prefix_that_is_not_the_value_comes_out_unchanged() {
     let (env, token) = setup();
     // The first 20 bytes of the value, then something else: harmless, released as it is.
-    let out = output(masked(
+    let out = output(
         &env,
-        &format!(
-            "{}printf %s \"$head\"; sleep 0.1; echo ' and no more'",
-            split_at(20)
+        masked(
+            &env,
+            &format!(
+                "{}printf %s \"$head\"; sleep 0.1; echo ' and no more'",
+                split_at(20)
+            ),
         ),
-    ));
+    );
     assert_ok(&out);
     assert_eq!(stdout(&out), format!("{} and no more\n", &token[..20]));
 }
@@ -196,14 +208,22 @@ fn interactive_output_is_not_held_back_and_stdin_reaches_the_child() {
     stdin.write_all(b"\n").unwrap();
     let all = out.until("end\n", Duration::from_secs(10));
     assert_eq!(all, "Name: hello bob, <concealed:HF_TOKEN>\nhf_end\n");
-    assert!(child.wait().unwrap().success());
+    drop(stdin);
+    let done = env.check(&Env::args_of(&c), child.wait_with_output().unwrap());
+    assert!(done.status.success());
     assert!(!all.contains(&token));
+    // What the collector saw is the masked stdout too.
+    let seen = std::process::Output {
+        stdout: all.into_bytes(),
+        ..done
+    };
+    env.check(&Env::args_of(&c), seen);
 }
 
 #[test]
 fn the_childs_exit_code_comes_back() {
     let (env, _) = setup();
-    let out = output(masked(&env, "echo bye; exit 42"));
+    let out = output(&env, masked(&env, "echo bye; exit 42"));
     assert_code(&out, 42);
     assert_eq!(stdout(&out), "bye\n");
 }
@@ -211,8 +231,8 @@ fn the_childs_exit_code_comes_back() {
 #[test]
 fn a_child_killed_by_a_signal_gives_128_plus_the_signal() {
     let (env, _) = setup();
-    assert_code(&output(masked(&env, "kill -KILL $$")), 137);
-    assert_code(&output(masked(&env, "kill -TERM $$")), 143);
+    assert_code(&output(&env, masked(&env, "kill -KILL $$")), 137);
+    assert_code(&output(&env, masked(&env, "kill -TERM $$")), 143);
 }
 
 #[test]
@@ -234,7 +254,10 @@ fn a_closed_stdout_ends_the_child_like_a_pipeline() {
         .read_exact(&mut first)
         .unwrap();
     drop(child.stdout.take());
-    let out = wait_output(child, Duration::from_secs(20));
+    let out = env.check(
+        &Env::args_of(&c),
+        wait_output(child, Duration::from_secs(20)),
+    );
     assert_code(&out, 128 + 13);
     assert_eq!(stderr(&out), "");
 }
@@ -276,7 +299,10 @@ fn signals_sent_to_tokenvault_reach_the_child() {
             .status()
             .unwrap();
         assert!(sent.success());
-        let out = wait_output(child, Duration::from_secs(20));
+        let out = env.check(
+            &Env::args_of(&c),
+            wait_output(child, Duration::from_secs(20)),
+        );
         assert_code(&out, 5);
         assert_eq!(
             std::fs::read_to_string(&marker).unwrap_or_default(),
@@ -297,7 +323,11 @@ fn signals_sent_to_tokenvault_reach_the_child() {
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
-    assert_code(&wait_output(child, Duration::from_secs(20)), 143);
+    let out = env.check(
+        &Env::args_of(&c),
+        wait_output(child, Duration::from_secs(20)),
+    );
+    assert_code(&out, 143);
 }
 
 /// Peak resident memory (VmHWM) of a running process, in KiB.
@@ -314,6 +344,7 @@ fn large_output_streams_with_bounded_memory() {
     // read sizes, the value straddles read boundaries at many different offsets. A second variable
     // holds the same value, and the child pauses at the end so we can sample memory before exit.
     const LINES: u64 = 5_000_000;
+    let probe = env.env_probe(&["HF_TOKEN", "SAME_TOKEN"]);
     let mut c = env.cmd();
     c.args([
         "run",
@@ -323,6 +354,7 @@ fn large_output_streams_with_bounded_memory() {
         "-e",
         "SAME_TOKEN=huggingface",
         "--",
+        &probe,
         "sh",
         "-c",
         &format!("yes \"ab $HF_TOKEN cdef\" | head -n {LINES}; sleep 0.5"),
@@ -354,6 +386,15 @@ fn large_output_streams_with_bounded_memory() {
     tv.stderr.take().unwrap().read_to_string(&mut err).unwrap();
     assert!(status.success(), "{status:?}: {err}");
     assert!(!err.contains(&token));
+    // stdout went to cksum (compared below); stderr goes through the leak check.
+    env.check(
+        &Env::args_of(&c),
+        std::process::Output {
+            status,
+            stdout: Vec::new(),
+            stderr: err.into_bytes(),
+        },
+    );
     let got = sum.wait_with_output().unwrap();
     // Both variables hold the same value: it is concealed under the first name.
     let want = Command::new("sh")

@@ -35,6 +35,17 @@ fn planted_examples() -> Vec<(String, String)> {
     out
 }
 
+/// Registers the planted example tokens (the value inside `value = "…"` for keyword rules).
+fn register_planted(env: &Env, planted: &[(String, String)]) {
+    for (_, line) in planted {
+        let value = line
+            .strip_prefix("value = \"")
+            .and_then(|l| l.strip_suffix('"'))
+            .unwrap_or(line);
+        env.secret(value);
+    }
+}
+
 fn git(dir: &Path, env: &Env, args: &[&str]) -> Output {
     let mut c = Command::new("git");
     c.current_dir(dir)
@@ -51,7 +62,9 @@ fn git(dir: &Path, env: &Env, args: &[&str]) -> Output {
     for (k, v) in &env.vars {
         c.env(k, v);
     }
-    c.output().unwrap()
+    // git runs `tokenvault scan` from the pre-commit hook: its output is scan's.
+    let out = c.output().unwrap();
+    env.check(&["scan", "(through git)"], out)
 }
 
 fn repo(env: &Env, name: &str) -> std::path::PathBuf {
@@ -73,7 +86,7 @@ fn repo(env: &Env, name: &str) -> std::path::PathBuf {
 }
 
 fn commit(dir: &Path, env: &Env, file: &str, text: &str, msg: &str) -> String {
-    std::fs::write(dir.join(file), text).unwrap();
+    env.fixture(dir.join(file), text);
     assert_ok(&git(dir, env, &["add", file]));
     assert_ok(&git(dir, env, &["commit", "-q", "--no-verify", "-m", msg]));
     stdout(&git(dir, env, &["rev-parse", "HEAD"]))
@@ -118,13 +131,14 @@ fn every_provider_token_is_found_masked_and_exit_is_1() {
     std::fs::create_dir_all(dir.join("nested")).unwrap();
     let planted = planted_examples();
     assert!(planted.len() >= 15, "{planted:?}");
+    register_planted(&env, &planted);
     let mut text = String::from("# settings\n");
     for (_, line) in &planted {
         text.push_str(line);
         text.push('\n');
     }
-    std::fs::write(dir.join("nested/settings.py"), &text).unwrap();
-    std::fs::write(dir.join("clean.txt"), "nothing to see\n").unwrap();
+    env.fixture(dir.join("nested/settings.py"), &text);
+    env.fixture(dir.join("clean.txt"), "nothing to see\n");
     let out = env.run(&["scan", "--no-vault", "--format", "json", "src"]);
     assert_code(&out, 1);
     let found = json_findings(&out);
@@ -168,11 +182,10 @@ fn vault_values_of_any_shape_are_found_with_their_base64_form() {
     let value = format!("q9#Lm2!vRt7&zW4pKx8{}", &hf_token()[3..13]);
     env.set("acme/password", &value);
     let b64 = base64(value.as_bytes());
-    std::fs::write(
+    env.fixture(
         env.path("notes.md"),
         format!("plain: {value}\n\nencoded: {b64}\n"),
-    )
-    .unwrap();
+    );
     let out = env.run(&["scan", "--format", "json", "notes.md"]);
     assert_code(&out, 1);
     assert_no_secret(&out, &value, "exact scan");
@@ -189,7 +202,7 @@ fn vault_values_of_any_shape_are_found_with_their_base64_form() {
     c.env_remove("TOKENVAULT_PASSPHRASE_FILE")
         .args(["scan", "notes.md"])
         .stdin(Stdio::null());
-    let out = c.output().unwrap();
+    let out = env.output(&mut c);
     assert_code(&out, 0);
     assert_eq!(
         stderr(&out)
@@ -209,6 +222,7 @@ fn vault_values_of_any_shape_are_found_with_their_base64_form() {
 fn stdin_allow_marker_and_baseline() {
     let env = Env::new();
     let token = hf_token();
+    env.secret(&token);
     let out = env.run_stdin(
         &["scan", "--no-vault", "-"],
         Some(&format!("a\nHF_TOKEN={token}\n")),
@@ -226,10 +240,10 @@ fn stdin_allow_marker_and_baseline() {
     );
     assert_code(&out, 0);
 
-    std::fs::write(env.path("a.env"), format!("HF_TOKEN={token}\n")).unwrap();
+    env.fixture(env.path("a.env"), format!("HF_TOKEN={token}\n"));
     let first = env.run(&["scan", "--no-vault", "--format", "json", "a.env"]);
     assert_code(&first, 1);
-    std::fs::write(env.path("baseline.json"), stdout(&first)).unwrap();
+    env.fixture(env.path("baseline.json"), stdout(&first));
     let out = env.run(&["scan", "--no-vault", "--baseline", "baseline.json", "a.env"]);
     assert_code(&out, 0);
     assert!(
@@ -239,15 +253,15 @@ fn stdin_allow_marker_and_baseline() {
     );
     // A new token in the same file is still reported.
     let other = hf_token();
-    std::fs::write(
+    env.secret(&other);
+    env.fixture(
         env.path("a.env"),
         format!("HF_TOKEN={token}\nOTHER={other}\n"),
-    )
-    .unwrap();
+    );
     let out = env.run(&["scan", "--no-vault", "--baseline", "baseline.json", "a.env"]);
     assert_code(&out, 1);
     assert_eq!(stdout(&out).lines().count(), 1, "{}", stdout(&out));
-    std::fs::write(env.path("bad.json"), "not json").unwrap();
+    env.fixture(env.path("bad.json"), "not json");
     assert_code(
         &env.run(&["scan", "--no-vault", "--baseline", "bad.json", "a.env"]),
         2,
@@ -259,6 +273,7 @@ fn git_history_reports_a_removed_token_once_with_the_commit_that_added_it() {
     let env = Env::new();
     let dir = repo(&env, "repo");
     let token = format!("ghp_{}Zz", &hf_token()[3..]);
+    env.secret(&token);
     let token = token.as_str();
     commit(&dir, &env, "README.md", "# project\n", "readme");
     let adding = commit(
@@ -326,11 +341,10 @@ fn the_pre_commit_hook_refuses_a_real_commit_of_a_token() {
     // A hook that was there before is kept and still runs.
     let hooks = dir.join(".git/hooks");
     std::fs::create_dir_all(&hooks).unwrap();
-    std::fs::write(
+    env.fixture(
         hooks.join("pre-commit"),
         "#!/bin/sh\ntouch \"$(git rev-parse --show-toplevel)/.previous-hook-ran\"\n",
-    )
-    .unwrap();
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -342,7 +356,7 @@ fn the_pre_commit_hook_refuses_a_real_commit_of_a_token() {
     }
     let mut c = env.cmd();
     c.current_dir(&dir).args(["hook", "install"]);
-    let out = c.output().unwrap();
+    let out = env.output(&mut c);
     assert_ok(&out);
     assert!(hooks.join("pre-commit.pre-tokenvault").exists());
     let hook = std::fs::read_to_string(hooks.join("pre-commit")).unwrap();
@@ -354,14 +368,14 @@ fn the_pre_commit_hook_refuses_a_real_commit_of_a_token() {
     let mut c = env.cmd();
     c.current_dir(&dir)
         .args(["hook", "install", "--pre-commit"]);
-    assert_ok(&c.output().unwrap());
+    assert_ok(&env.output(&mut c));
 
     let token = hf_token();
-    std::fs::write(
+    env.secret(&token);
+    env.fixture(
         dir.join("app.py"),
         format!("import os\nHF_TOKEN = \"{token}\"\n"),
-    )
-    .unwrap();
+    );
     assert_ok(&git(&dir, &env, &["add", "app.py"]));
     let out = git(&dir, &env, &["commit", "-m", "add app"]);
     assert!(
@@ -384,11 +398,10 @@ fn the_pre_commit_hook_refuses_a_real_commit_of_a_token() {
     );
     assert!(!dir.join(".previous-hook-ran").exists());
 
-    std::fs::write(
+    env.fixture(
         dir.join("app.py"),
         "import os\nHF_TOKEN = os.environ[\"HF_TOKEN\"]\n",
-    )
-    .unwrap();
+    );
     assert_ok(&git(&dir, &env, &["add", "app.py"]));
     let out = git(&dir, &env, &["commit", "-q", "-m", "add app"]);
     assert_ok(&out);
@@ -403,24 +416,25 @@ fn sarif_output_is_valid_sarif_2_1_0() {
     let env = Env::new();
     std::fs::create_dir_all(env.path("proj/dir with space")).unwrap();
     let mut text = String::new();
+    register_planted(&env, &planted_examples());
     for (_, line) in planted_examples() {
         text.push_str(&line);
         text.push('\n');
     }
-    std::fs::write(env.path("proj/dir with space/s.py"), &text).unwrap();
+    env.fixture(env.path("proj/dir with space/s.py"), &text);
     let out = env.run(&["scan", "--no-vault", "--format", "sarif", "proj"]);
     assert_code(&out, 1);
     let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(doc["version"], "2.1.0");
     assert!(doc["runs"][0]["results"].as_array().unwrap().len() >= 15);
     let sarif = env.path("out.sarif");
-    std::fs::write(&sarif, stdout(&out)).unwrap();
+    env.fixture(&sarif, stdout(&out));
     validate_sarif(&sarif);
     // An empty run is valid too.
-    std::fs::write(env.path("clean.txt"), "ok\n").unwrap();
+    env.fixture(env.path("clean.txt"), "ok\n");
     let out = env.run(&["scan", "--no-vault", "--format", "sarif", "clean.txt"]);
     assert_code(&out, 0);
-    std::fs::write(&sarif, stdout(&out)).unwrap();
+    env.fixture(&sarif, stdout(&out));
     validate_sarif(&sarif);
 }
 

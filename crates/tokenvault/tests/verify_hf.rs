@@ -484,7 +484,8 @@ fn huggingface_hub_client_sees_the_vault_token_through_run() {
             "from huggingface_hub import whoami; print('user=' + whoami()['name'])",
         ]
     };
-    let mut args = vec!["run", "-e", "HF_TOKEN=tv://huggingface/token", "--"];
+    let probe = env.env_probe(&["HF_TOKEN"]);
+    let mut args = vec!["run", "-e", "HF_TOKEN=tv://huggingface/token", "--", &probe];
     args.extend(cmd);
     let mut c = env.cmd();
     c.args(&args)
@@ -492,7 +493,7 @@ fn huggingface_hub_client_sees_the_vault_token_through_run() {
         .env("HF_HUB_DISABLE_UPDATE_CHECK", "1")
         .env("NO_COLOR", "1")
         .stdin(std::process::Stdio::null());
-    let out = c.output().unwrap();
+    let out = env.output(&mut c);
     assert_ok(&out);
     let text = stdout(&out);
     assert!(

@@ -1039,7 +1039,7 @@ fn aws_sts_errors_are_explained() {
         c.env_remove("AWS_ENDPOINT_URL_STS")
             .args(args)
             .stdin(std::process::Stdio::null());
-        c.output().unwrap()
+        env.output(&mut c)
     };
     let out = run(&["verify", "aws-gone", "aws-mixed", "aws-tmp"]);
     assert_code(&out, 1);

@@ -1,5 +1,7 @@
 //! Test harness: runs the real `tokenvault` binary in a fresh directory with a minimal,
-//! controlled environment (no session bus, so no keychain unless a test starts one).
+//! controlled environment (no session bus, so no keychain unless a test starts one). Every
+//! output it returns and every file the test leaves behind goes through the leak check of
+//! `leak.rs`.
 #![allow(dead_code)]
 
 use std::io::Write;
@@ -48,6 +50,14 @@ pub struct Env {
     pub pass_file: PathBuf,
     /// Extra variables for every command.
     pub vars: Vec<(String, String)>,
+    /// The leak check of every output, file and child environment (see `leak.rs`).
+    pub leaks: leak::LeakCheck,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        self.leaks.finish();
+    }
 }
 
 impl Env {
@@ -61,11 +71,13 @@ impl Env {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&pass_file, std::fs::Permissions::from_mode(0o600)).unwrap();
         }
+        let leaks = leak::LeakCheck::new(dir.path(), PASSPHRASE);
         Env {
             dir,
             home,
             pass_file,
             vars: vec![("TOKENVAULT_BACKEND".into(), "file".into())],
+            leaks,
         }
     }
 
@@ -106,11 +118,72 @@ impl Env {
         c
     }
 
+    /// Registers a value the test introduces (a fixture's token, a stand-in's token, …): no
+    /// output but a value-printing command's stdout, no file but a 0600 one or a `fixture`, and
+    /// no child environment but in the variables a probe allows may hold it. Returns it.
+    pub fn secret<'a>(&self, value: &'a str) -> &'a str {
+        self.leaks.secret(value);
+        value
+    }
+
+    /// Writes a plaintext fixture `rel` (relative to the test's directory, or an absolute path
+    /// in it), creating its directory; the file scan exempts it while it holds what was written.
+    pub fn fixture(&self, rel: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.dir.path().join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, contents.as_ref()).unwrap();
+        self.leaks.fixture_path(&path, Some(contents.as_ref()));
+        path
+    }
+
+    /// Marks `rel` (under the test's directory) as a file the test or a child it runs writes
+    /// itself, exempt from the file scan like a `fixture`. Returns its path.
+    pub fn test_file(&self, rel: impl AsRef<Path>) -> PathBuf {
+        let path = self.dir.path().join(rel);
+        self.leaks.fixture_path(&path, None);
+        path
+    }
+
+    /// A script to put before a `run` child's command (`-- PROBE sh -c …`): it dumps the
+    /// environment it got, then execs its arguments. On drop the dump must hold no
+    /// `TOKENVAULT_PASSPHRASE*` variable, no passphrase, and registered values only in `allowed`.
+    pub fn env_probe(&self, allowed: &[&str]) -> String {
+        self.leaks.env_probe(allowed)
+    }
+
+    /// Checks an output of the binary run with `args` outside `run`/`run_stdin` (a `cmd()`
+    /// spawned by hand, the binary started through git or a shell); returns it.
+    pub fn check<S: AsRef<std::ffi::OsStr>>(&self, args: &[S], out: Output) -> Output {
+        self.leaks.check(args, &out);
+        out
+    }
+
+    /// Runs a command built from `cmd()` (stdin null unless set) and checks its output.
+    pub fn output(&self, c: &mut Command) -> Output {
+        let out = c.output().unwrap();
+        let args: Vec<_> = c.get_args().map(|a| a.to_owned()).collect();
+        self.check(&args, out)
+    }
+
+    /// The arguments of `c`, for `check` after a `spawn`.
+    pub fn args_of(c: &Command) -> Vec<std::ffi::OsString> {
+        c.get_args().map(|a| a.to_owned()).collect()
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
         self.run_stdin(args, None)
     }
 
     pub fn run_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let args_owned: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let first = leak::command_words(&args_owned)
+            .first()
+            .map(|w| w.to_string());
+        if let (Some(input), Some("set" | "rotate")) = (stdin, first.as_deref()) {
+            self.secret(stdin_value(input));
+        }
         let mut c = self.cmd();
         c.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
         c.stdin(if stdin.is_some() {
@@ -130,7 +203,8 @@ impl Env {
                 );
             }
         }
-        child.wait_with_output().unwrap()
+        let out = child.wait_with_output().unwrap();
+        self.check(args, out)
     }
 
     /// `set REF --stdin` with `value`, asserting success.
@@ -147,6 +221,14 @@ impl Env {
             .unwrap()
             .trim_end_matches('\n')
             .to_owned()
+    }
+}
+
+/// The value `set`/`rotate --stdin` stores for `input`: without one trailing newline.
+pub fn stdin_value(input: &str) -> &str {
+    match input.strip_suffix('\n') {
+        Some(v) => v.strip_suffix('\r').unwrap_or(v),
+        None => input,
     }
 }
 
@@ -221,5 +303,6 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 pub mod hub;
+pub mod leak;
 pub mod pty;
 pub mod standin;

@@ -16,10 +16,12 @@ pub fn in_pty(env: &Env, args: &str) -> std::process::Output {
     if let Some(dir) = c.get_current_dir() {
         script.current_dir(dir);
     }
-    script
+    let out = script
         .env("TERM", "dumb")
         .args(["-qec", &format!("{} {args}", bin()), "/dev/null"])
         .stdin(std::process::Stdio::null())
         .output()
-        .expect("`script` (Debian bsdutils) is needed for terminal tests")
+        .expect("`script` (Debian bsdutils) is needed for terminal tests");
+    let args: Vec<&str> = args.split_whitespace().collect();
+    env.check(&args, out)
 }
