@@ -25,6 +25,19 @@ pub enum StoreError {
         supported: u64,
     },
 
+    /// The vault file is an older generation than this machine has already seen: a backup copied
+    /// over it, or an attacker bringing back a rotated-away token.
+    #[error("vault {} was rolled back: it is generation {found}, but generation {expected} was already seen here", path.display())]
+    Rollback {
+        path: PathBuf,
+        found: u64,
+        expected: u64,
+    },
+
+    /// The vault file is gone although this machine has used it (generation `generation`).
+    #[error("vault {} is missing, but this machine has used it (last seen at generation {generation})", path.display())]
+    VaultMissing { path: PathBuf, generation: u64 },
+
     #[error("{} is accessible by other users (mode {mode:o})", path.display())]
     InsecurePermissions { path: PathBuf, mode: u32 },
 
@@ -73,6 +86,14 @@ impl StoreError {
             StoreError::EmptyPassphrase => Some("choose a non-empty passphrase".into()),
             StoreError::Corrupt { path, .. } => Some(format!(
                 "the file was left as it is; restore it from a backup, or inspect it with `age -d {}`",
+                path.display()
+            )),
+            StoreError::Rollback { .. } => Some(
+                "nothing was read or changed; `tokenvault backup list` shows the generations kept; if you restored this file on purpose, run the command again with --accept-rollback (or use `tokenvault backup restore N`)"
+                    .into(),
+            ),
+            StoreError::VaultMissing { path, .. } => Some(format!(
+                "restore it with `tokenvault backup list` and `tokenvault backup restore N`, or from your own backup of {}; nothing was created in its place",
                 path.display()
             )),
             StoreError::UnsupportedVersion { .. } => {

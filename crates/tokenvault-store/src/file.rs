@@ -39,6 +39,14 @@ use zeroize::Zeroizing;
 pub const VAULT_FILE: &str = "vault.age";
 /// The lock file beside it.
 pub const LOCK_FILE: &str = "vault.lock";
+/// The generation this machine last saw, outside the vault: a vault file older than it is a
+/// rollback; a missing vault file beside it is a loss, not a fresh start.
+pub const SEEN_FILE: &str = "vault.seen";
+/// Where the last generations of the vault file are kept (hard links of the replaced files).
+pub const BACKUP_DIR: &str = "backups";
+/// How many replaced generations are kept by default.
+pub const DEFAULT_BACKUPS: usize = 5;
+
 /// The `format` marker of the decrypted document.
 pub const FORMAT: &str = "tokenvault-vault";
 /// The document version this tokenvault writes and the newest it reads.
@@ -58,8 +66,21 @@ pub struct FileStore {
     passphrase: Arc<dyn PassphraseSource>,
     cache: Arc<dyn KeyCache>,
     log_n: u8,
+    seen_path: PathBuf,
+    backups_dir: PathBuf,
+    keep_backups: usize,
+    accept_rollback: bool,
     cache_id: OnceLock<String>,
     state: Mutex<State>,
+}
+
+/// One kept generation of the vault file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Backup {
+    pub generation: u64,
+    pub path: PathBuf,
+    pub modified: Option<std::time::SystemTime>,
+    pub len: u64,
 }
 
 /// What this handle remembers between calls. Both parts are re-validated on every use (the key
@@ -157,6 +178,10 @@ impl FileStore {
             passphrase,
             cache,
             log_n: agefmt::DEFAULT_LOG_N,
+            seen_path: dir.join(SEEN_FILE),
+            backups_dir: dir.join(BACKUP_DIR),
+            keep_backups: DEFAULT_BACKUPS,
+            accept_rollback: false,
             cache_id: OnceLock::new(),
             state: Mutex::new(State::default()),
         }
@@ -169,8 +194,180 @@ impl FileStore {
         self
     }
 
+    /// How many replaced generations to keep in `backups/` (0: none).
+    pub fn with_backups(mut self, keep: usize) -> FileStore {
+        self.keep_backups = keep;
+        self
+    }
+
+    /// Accept a vault file older than the generation last seen (a restore done on purpose), and
+    /// remember its generation as the one seen.
+    pub fn with_accept_rollback(mut self, accept: bool) -> FileStore {
+        self.accept_rollback = accept;
+        self
+    }
+
     pub fn vault_path(&self) -> &Path {
         &self.vault
+    }
+
+    /// The generation this machine last saw (0 when none: a vault never used here).
+    pub fn seen_generation(&self) -> u64 {
+        std::fs::read_to_string(&self.seen_path)
+            .ok()
+            .and_then(|t| {
+                serde_json::from_str::<serde_json::Value>(&t)
+                    .ok()?
+                    .get("generation")?
+                    .as_u64()
+            })
+            .unwrap_or(0)
+    }
+
+    fn record_seen(&self, generation: u64) -> Result<(), StoreError> {
+        let text = format!("{{\"generation\": {generation}}}\n");
+        fsutil::atomic_write(&self.seen_path, text.as_bytes())
+    }
+
+    /// Refuses a decrypted document older than the generation seen here; records a newer one.
+    fn check_generation(&self, plaintext: &[u8]) -> Result<(), StoreError> {
+        let found = peek_generation(plaintext);
+        let seen = self.seen_generation();
+        if found < seen && !self.accept_rollback {
+            return Err(StoreError::Rollback {
+                path: self.vault.clone(),
+                found,
+                expected: seen,
+            });
+        }
+        if found != seen {
+            // Best effort on reads: a read-only directory must not stop a `get`.
+            let _ = self.record_seen(found);
+        }
+        Ok(())
+    }
+
+    /// The vault file is gone although a generation was seen here.
+    fn missing(&self) -> Option<StoreError> {
+        let generation = self.seen_generation();
+        (generation > 0).then(|| StoreError::VaultMissing {
+            path: self.vault.clone(),
+            generation,
+        })
+    }
+
+    /// The kept generations, newest first.
+    pub fn backups(&self) -> Result<Vec<Backup>, StoreError> {
+        let entries = match std::fs::read_dir(&self.backups_dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(StoreError::io("reading", &self.backups_dir, e)),
+        };
+        let mut out = Vec::new();
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let Some(generation) = name
+                .to_str()
+                .and_then(|n| n.strip_prefix("vault."))
+                .and_then(|n| n.strip_suffix(".age"))
+                .and_then(|n| n.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            let meta = e.metadata().ok();
+            out.push(Backup {
+                generation,
+                path: e.path(),
+                modified: meta.as_ref().and_then(|m| m.modified().ok()),
+                len: meta.map(|m| m.len()).unwrap_or(0),
+            });
+        }
+        out.sort_by(|a, b| b.generation.cmp(&a.generation));
+        Ok(out)
+    }
+
+    fn backup_path(&self, generation: u64) -> PathBuf {
+        self.backups_dir.join(format!("vault.{generation:08}.age"))
+    }
+
+    /// Keeps the vault file about to be replaced (generation `generation`) as a backup: a second
+    /// name for the same inode, so it costs nothing; a copy where hard links are not possible.
+    fn keep_backup(&self, generation: u64) -> Result<(), StoreError> {
+        if self.keep_backups == 0 || !self.vault.exists() {
+            return Ok(());
+        }
+        fsutil::ensure_private_dir(&self.backups_dir)?;
+        let target = self.backup_path(generation);
+        if !target.exists() && std::fs::hard_link(&self.vault, &target).is_err() {
+            let bytes =
+                std::fs::read(&self.vault).map_err(|e| StoreError::io("reading", &self.vault, e))?;
+            fsutil::atomic_write(&target, &bytes)?;
+        }
+        // Prune: the newest `keep_backups` stay.
+        for old in self.backups()?.into_iter().skip(self.keep_backups) {
+            let _ = std::fs::remove_file(&old.path);
+        }
+        Ok(())
+    }
+
+    /// Makes backup `generation` the current vault again, as a new generation (so it is a step
+    /// forward, not a rollback); the file it replaces is kept as a backup in turn. The backup is
+    /// opened with the key in memory or cache when it uses the same key, else with the passphrase.
+    /// Returns the keys the vault now holds.
+    pub fn restore_backup(&self, generation: u64) -> Result<Vec<Key>, StoreError> {
+        self.prepare_dir()?;
+        let source = self.backup_path(generation);
+        let _guard = FileLock::exclusive(&self.lock_path)?;
+        let bytes = match std::fs::read(&source) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(self.backend_error(format!(
+                    "there is no backup of generation {generation} (see `tokenvault backup list`)"
+                )))
+            }
+            Err(e) => return Err(StoreError::io("reading", &source, e)),
+        };
+        let mut buf = Zeroizing::new(bytes);
+        let mut state = self.state();
+        let key = {
+            let file = agefmt::parse(&buf).map_err(|e| self.age_error(e))?;
+            let cached = self
+                .cache
+                .load(&self.cache_id())
+                .and_then(|entry| VaultKey::from_cache_bytes(&entry).ok());
+            match [state.key.clone(), cached]
+                .into_iter()
+                .flatten()
+                .find(|k| file.uses(k))
+            {
+                Some(k) => k,
+                None => self.key_from_passphrase(&file)?,
+            }
+        };
+        agefmt::decrypt_in_place(&mut buf, &key).map_err(|e| self.age_error(e))?;
+        let mut doc = Doc::default();
+        self.scan(&buf, &mut doc)?;
+        // The current generation, read with the rollback check off: the current file may be the
+        // very rollback being repaired.
+        let current = match self.read_vault(None)? {
+            OnDisk::Changed(_, bytes) => {
+                let mut cur = Zeroizing::new(bytes);
+                let file = agefmt::parse(&cur).map_err(|e| self.age_error(e))?;
+                if file.uses(&key) {
+                    agefmt::decrypt_in_place(&mut cur, &key).map_err(|e| self.age_error(e))?;
+                    peek_generation(&cur)
+                } else {
+                    0
+                }
+            }
+            _ => 0,
+        };
+        doc.generation = current.max(self.seen_generation()).max(generation);
+        let keys = doc.keys();
+        self.commit(&mut state, &mut doc, &key, 0, current)?;
+        state.key = Some(key);
+        state.key_from_cache = false;
+        Ok(keys)
     }
 
     pub fn exists(&self) -> bool {
@@ -212,8 +409,10 @@ impl FileStore {
             self.key_from_passphrase(&file)?
         };
         agefmt::decrypt_in_place(&mut buf, &key).map_err(|e| self.age_error(e))?;
-        // Refuse to cache a key for a vault this version cannot use (newer format, damaged JSON).
+        // Refuse to cache a key for a vault this version cannot use (newer format, damaged JSON),
+        // or for one rolled back.
         self.scan(&buf, &mut Skip)?;
+        self.check_generation(&buf)?;
         let mut state = self.state();
         state.key = Some(key.clone());
         state.key_from_cache = false;
@@ -272,6 +471,44 @@ impl FileStore {
                 &std::path::absolute(&self.vault).unwrap_or_else(|_| self.vault.clone()),
             )),
         }
+    }
+
+    /// Writes `doc` as the next generation, encrypted with `key`, under the exclusive lock the
+    /// caller holds. The file it replaces (generation `replaced`) is kept as a backup first; the
+    /// new generation is recorded as seen once the file is in place.
+    fn commit(
+        &self,
+        state: &mut State,
+        doc: &mut Doc,
+        key: &VaultKey,
+        size_hint: usize,
+        replaced: u64,
+    ) -> Result<(), StoreError> {
+        doc.generation = doc.generation.max(self.seen_generation()) + 1;
+        let plaintext = write_document(doc, size_hint)
+            .map_err(|_| self.backend_error("could not serialise the vault document"))?;
+        let fail = state.fail_next_write.take();
+        let ciphertext = key.encrypt(&plaintext).map_err(|e| self.age_error(e))?;
+        // We hold the vault lock: a temporary file of the vault now belongs to a killed writer.
+        fsutil::remove_stale_temps(&self.vault);
+        self.keep_backup(replaced)?;
+        fsutil::atomic_write_with(&self.vault, |w| match fail {
+            Some(message) => {
+                w.write_all(&ciphertext[..ciphertext.len() / 2])?;
+                Err(io::Error::new(io::ErrorKind::StorageFull, message))
+            }
+            None => w.write_all(&ciphertext),
+        })?;
+        // The file is in place; failing to note its generation only weakens the rollback check
+        // until the next read notes it, so it is not an error of the write.
+        let _ = self.record_seen(doc.generation);
+        // Remember what we wrote, so the next read needs no decryption. Under the exclusive lock
+        // no other tokenvault can have replaced it since.
+        state.loaded = std::fs::metadata(&self.vault).ok().map(|meta| Loaded {
+            stamp: Stamp::new(&meta, &ciphertext),
+            plaintext,
+        });
+        Ok(())
     }
 
     /// The state, even after a panic in another thread: everything in it is re-validated on use.
@@ -414,6 +651,7 @@ impl FileStore {
             .as_ref()
             .ok_or_else(|| self.backend_error("no key after unlocking"))?;
         agefmt::decrypt_in_place(&mut buf, key).map_err(|e| self.age_error(e))?;
+        self.check_generation(&buf)?;
         state.loaded = Some(Loaded {
             stamp,
             plaintext: buf,
@@ -426,9 +664,14 @@ impl FileStore {
         &self,
         f: impl FnOnce(&Self, &[u8]) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
-        // No vault: nothing to read, and no reason to create a directory or lock file for it.
+        // No vault: nothing to read, and no reason to create a directory or lock file for it —
+        // unless this machine has used one here: then it was lost, and saying "not stored" for
+        // everything would hide that.
         if !self.dir.exists() || !self.vault.exists() {
-            return Ok(None);
+            return match self.missing() {
+                Some(e) => Err(e),
+                None => Ok(None),
+            };
         }
         self.check_dir()?;
         let _guard = FileLock::shared(&self.lock_path)?;
@@ -586,8 +829,13 @@ impl Store for FileStore {
                 .ok_or_else(|| self.backend_error("vault payload missing after reading"))?;
             let mut doc = Doc::default();
             self.scan(plaintext, &mut doc)?;
+            doc.generation = peek_generation(plaintext);
             (doc, None, plaintext.len())
         } else {
+            // A vault this machine has used is gone: never create an empty one in its place.
+            if let Some(e) = self.missing() {
+                return Err(e);
+            }
             (Doc::default(), Some(self.create_key()?), 0)
         };
         for change in changes {
@@ -609,36 +857,20 @@ impl Store for FileStore {
                 }
             }
         }
-        let plaintext = write_document(&doc, size_hint)
-            .map_err(|_| self.backend_error("could not serialise the vault document"))?;
-        let fail = state.fail_next_write.take();
-        let key = match new_key.as_ref() {
+        let created = new_key.is_some();
+        let key = match new_key {
             Some(k) => k,
             None => state
                 .key
-                .as_ref()
+                .clone()
                 .ok_or_else(|| self.backend_error("no key after reading the vault"))?,
         };
-        let ciphertext = key.encrypt(&plaintext).map_err(|e| self.age_error(e))?;
-        // We hold the vault lock: a temporary file of the vault now belongs to a killed writer.
-        fsutil::remove_stale_temps(&self.vault);
-        fsutil::atomic_write_with(&self.vault, |w| match fail {
-            Some(message) => {
-                w.write_all(&ciphertext[..ciphertext.len() / 2])?;
-                Err(io::Error::new(io::ErrorKind::StorageFull, message))
-            }
-            None => w.write_all(&ciphertext),
-        })?;
-        if let Some(k) = new_key {
-            state.key = Some(k);
+        let replaced = doc.generation;
+        self.commit(&mut state, &mut doc, &key, size_hint, replaced)?;
+        state.key = Some(key);
+        if created {
             state.key_from_cache = false;
         }
-        // Remember what we wrote, so the next read needs no decryption. Under the exclusive lock
-        // no other tokenvault can have replaced it since.
-        state.loaded = std::fs::metadata(&self.vault).ok().map(|meta| Loaded {
-            stamp: Stamp::new(&meta, &ciphertext),
-            plaintext,
-        });
         Ok(())
     }
 
@@ -777,6 +1009,7 @@ impl serde_json::ser::Formatter for ItemPerLine {
 struct Meta {
     format: Option<String>,
     version: Option<u64>,
+    generation: Option<u64>,
 }
 
 trait Collect<'de> {
@@ -815,6 +1048,7 @@ impl<'de, C: Collect<'de>> Visitor<'de> for TopVisitor<'_, C> {
             match &*key.0 {
                 "format" => meta.format = Some(map.next_value()?),
                 "version" => meta.version = Some(map.next_value()?),
+                "generation" => meta.generation = Some(map.next_value()?),
                 "items" => map.next_value_seed(SlotSeed {
                     collect: &mut *self.collect,
                     slot: Slot::Current,
@@ -974,6 +1208,30 @@ impl<'de> Visitor<'de> for LookupFields<'_, '_, '_> {
 /// How a document in our layout starts, up to the version number.
 const LAYOUT_HEAD: &[u8] = b"{\n  \"format\": \"tokenvault-vault\",\n  \"version\": ";
 
+/// The generation of a decrypted document: read from our layout's head when it is there (no full
+/// parse on the hot path), else from a full scan; 0 for a document without one (written before
+/// generations existed) or one that does not parse (its reader reports that).
+fn peek_generation(plaintext: &[u8]) -> u64 {
+    let mut cur = Cursor {
+        bytes: plaintext,
+        pos: 0,
+    };
+    let head = (|| {
+        cur.eat(LAYOUT_HEAD)?;
+        cur.number()?;
+        match cur.eat(b",\n  \"generation\": ") {
+            Some(()) => cur.number(),
+            None => Some(0),
+        }
+    })();
+    head.unwrap_or_else(|| {
+        scan_document(plaintext, &mut Skip)
+            .ok()
+            .and_then(|m| m.generation)
+            .unwrap_or(0)
+    })
+}
+
 /// Fills `lookup` from a document in exactly our layout; `None` (with `lookup.found` in any
 /// state) when the document is laid out otherwise.
 fn lookup_in_layout(plaintext: &[u8], lookup: &mut Lookup<'_>) -> Option<()> {
@@ -985,6 +1243,9 @@ fn lookup_in_layout(plaintext: &[u8], lookup: &mut Lookup<'_>) -> Option<()> {
     let version = cur.number()?;
     if !(1..=VERSION).contains(&version) {
         return None;
+    }
+    if cur.eat(b",\n  \"generation\": ").is_some() {
+        cur.number()?;
     }
     cur.eat(b",\n  \"items\": ")?;
     cur.section(Slot::Current, lookup)?;
@@ -1205,12 +1466,31 @@ type Items = BTreeMap<String, BTreeMap<String, Secret>>;
 /// tokenvault does not drop what a newer one of the same version added.
 #[derive(Default)]
 struct Doc {
+    /// Counts writes: every write stores one more than the last. Inside the encrypted payload, so
+    /// it cannot be changed without the key; a vault without one is generation 0.
+    generation: u64,
     items: Items,
     previous: Items,
     extra: Vec<(String, serde_json::Value)>,
 }
 
 impl Doc {
+    /// Every key the document holds, both slots.
+    fn keys(&self) -> Vec<Key> {
+        let mut out = Vec::new();
+        for (slot, items) in [(Slot::Current, &self.items), (Slot::Previous, &self.previous)] {
+            for (item, fields) in items {
+                for field in fields.keys() {
+                    if let (Ok(i), Ok(f)) = (ItemName::new(item), FieldName::new(field)) {
+                        let k = Key::new(i, f);
+                        out.push(if slot == Slot::Current { k } else { k.previous() });
+                    }
+                }
+            }
+        }
+        out
+    }
+
     fn slot_mut(&mut self, slot: Slot) -> &mut Items {
         match slot {
             Slot::Current => &mut self.items,
@@ -1252,9 +1532,10 @@ impl Serialize for Exposed<'_> {
 
 impl Serialize for Doc {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(4 + self.extra.len()))?;
+        let mut map = s.serialize_map(Some(5 + self.extra.len()))?;
         map.serialize_entry("format", FORMAT)?;
         map.serialize_entry("version", &VERSION)?;
+        map.serialize_entry("generation", &self.generation)?;
         map.serialize_entry("items", &Exposed(&self.items))?;
         map.serialize_entry("previous", &Exposed(&self.previous))?;
         for (k, v) in &self.extra {
@@ -1318,6 +1599,8 @@ mod tests {
         )
         .as_bytes();
         fsutil::atomic_write(st.vault_path(), &key.encrypt(doc).unwrap()).unwrap();
+        // Written without a generation, as by a tokenvault before generations existed.
+        std::fs::remove_file(dir.path().join("vault").join(SEEN_FILE)).unwrap();
         st.set(&Key::parse("b/y").unwrap(), &Secret::from_str_copy("2"))
             .unwrap();
         let bytes = std::fs::read(st.vault_path()).unwrap();
@@ -1347,6 +1630,7 @@ mod tests {
             "{\n",
             "  \"format\": \"tokenvault-vault\",\n",
             "  \"version\": 1,\n",
+            "  \"generation\": 1,\n",
             "  \"items\": {\n",
             "    \"gh\": {\"token\": \"g\"},\n",
             "    \"hf\": {\"token\": \"a\\\"b\", \"user\": \"me\"}\n",
@@ -1602,11 +1886,97 @@ mod tests {
         ];
         for (i, doc) in docs.iter().enumerate() {
             fsutil::atomic_write(st.vault_path(), &key.encrypt(doc).unwrap()).unwrap();
+            // Hand-written documents have no generation: as if written before generations.
+            let _ = std::fs::remove_file(dir.path().join("vault").join(SEEN_FILE));
             let expected = reference(doc, &keys).unwrap();
             assert_eq!(get(&st), expected, "document {i}");
             let hf = if i == 2 { None } else { Some("a") };
             assert_eq!(expected, want([hf, None, Some("b"), None]), "document {i}");
         }
+    }
+
+    /// Issue "Nothing lost, nothing forged", 2: a vault file copied back over a newer one (a
+    /// rotated-away token comes back) is refused, unless accepted on purpose.
+    #[test]
+    fn an_older_generation_is_refused_and_can_be_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let vdir = dir.path().join("vault");
+        let st = store(&vdir);
+        let k = Key::parse("hf/token").unwrap();
+        st.set(&k, &Secret::from_str_copy("old")).unwrap();
+        let old_copy = std::fs::read(st.vault_path()).unwrap();
+        st.set(&k, &Secret::from_str_copy("new")).unwrap();
+        fsutil::atomic_write(st.vault_path(), &old_copy).unwrap();
+        let fresh = store(&vdir);
+        match fresh.get(&k) {
+            Err(StoreError::Rollback {
+                found: 1,
+                expected: 2,
+                ..
+            }) => {}
+            other => panic!("expected a rollback error, got {other:?}"),
+        }
+        assert!(matches!(
+            fresh.set(&k, &Secret::from_str_copy("x")),
+            Err(StoreError::Rollback { .. })
+        ));
+        let accepting = store(&vdir).with_accept_rollback(true);
+        assert_eq!(accepting.get(&k).unwrap().unwrap().expose_secret(), "old");
+        // Accepted once: it is the generation seen now.
+        assert_eq!(store(&vdir).get(&k).unwrap().unwrap().expose_secret(), "old");
+    }
+
+    /// Issue "Nothing lost, nothing forged", 4: a missing vault file is an error, and nothing is
+    /// created in its place.
+    #[test]
+    fn a_missing_vault_is_reported_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let vdir = dir.path().join("vault");
+        let st = store(&vdir);
+        let k = Key::parse("hf/token").unwrap();
+        st.set(&k, &Secret::from_str_copy("v")).unwrap();
+        std::fs::remove_file(st.vault_path()).unwrap();
+        let fresh = store(&vdir);
+        assert!(matches!(
+            fresh.get(&k),
+            Err(StoreError::VaultMissing { generation: 1, .. })
+        ));
+        assert!(matches!(
+            fresh.set(&k, &Secret::from_str_copy("w")),
+            Err(StoreError::VaultMissing { .. })
+        ));
+        assert!(!fresh.vault_path().exists());
+    }
+
+    #[test]
+    fn replaced_generations_are_kept_pruned_and_restorable() {
+        let dir = tempfile::tempdir().unwrap();
+        let vdir = dir.path().join("vault");
+        let st = store(&vdir).with_backups(3);
+        let k = Key::parse("hf/token").unwrap();
+        for i in 1..=6 {
+            st.set(&k, &Secret::from_str_copy(&format!("v{i}"))).unwrap();
+        }
+        // Generations 1..=6 written; 2..=5 replaced; the newest three replaced ones kept.
+        let kept: Vec<u64> = st.backups().unwrap().iter().map(|b| b.generation).collect();
+        assert_eq!(kept, [5, 4, 3]);
+        #[cfg(unix)]
+        for b in st.backups().unwrap() {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(
+                std::fs::metadata(&b.path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
+        }
+        // Restoring generation 4 (value v4) is a step forward: generation 7.
+        let keys = st.restore_backup(4).unwrap();
+        assert!(keys.contains(&k));
+        let fresh = store(&vdir);
+        assert_eq!(fresh.get(&k).unwrap().unwrap().expose_secret(), "v4");
+        assert_eq!(fresh.seen_generation(), 7);
+        // The file it replaced (generation 6, v6) is now a backup in turn.
+        assert!(st.backups().unwrap().iter().any(|b| b.generation == 6));
+        assert!(st.restore_backup(1).is_err(), "pruned generations are gone");
     }
 
     #[test]

@@ -842,14 +842,15 @@ fn failed_write_keeps_previous_vault() {
     assert!(e.to_string().contains("No space left on device"), "{e}");
     assert_no_secret(&e, &[PASS, VALUE, "replacement"]);
     assert_eq!(vault_bytes(&dir), before, "previous vault intact");
-    let names: Vec<_> = fs::read_dir(&dir)
+    let mut names: Vec<_> = fs::read_dir(&dir)
         .unwrap()
-        .map(|e| e.unwrap().file_name())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
+    names.sort();
     assert_eq!(
-        names.len(),
-        2,
-        "only vault.age and vault.lock, no temporary file: {names:?}"
+        names,
+        ["backups", "vault.age", "vault.lock", "vault.seen"],
+        "no temporary file: {names:?}"
     );
     // Both this handle and a new one still see the previous value, and the next write works.
     assert_eq!(
@@ -987,8 +988,10 @@ fn stale_cache_entry_for_a_recreated_vault_is_ignored() {
     let (_tmp, dir, _) = filled_vault();
     let _forget = ForgetOnDrop(dir.clone());
     keyring_store(&dir, Some(PASS)).unlock(None).unwrap();
-    // The vault is deleted and created again with another passphrase (and so another header).
+    // The vault is deleted and created again with another passphrase (and so another header);
+    // starting over on purpose means removing the record of the generation seen too.
     fs::remove_file(dir.join("vault.age")).unwrap();
+    fs::remove_file(dir.join("vault.seen")).unwrap();
     store(&dir, Some("second passphrase"))
         .set(&key("a/b"), &secret("v"))
         .unwrap();

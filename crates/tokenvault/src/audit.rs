@@ -85,6 +85,8 @@ pub fn reason(e: &anyhow::Error) -> String {
                 StoreError::EmptyPassphrase => "empty passphrase",
                 StoreError::Corrupt { .. } => "vault damaged",
                 StoreError::UnsupportedVersion { .. } => "vault too new",
+                StoreError::Rollback { .. } => "vault rolled back",
+                StoreError::VaultMissing { .. } => "vault missing",
                 StoreError::InsecurePermissions { .. } => "insecure permissions",
                 StoreError::Unavailable { .. } => "backend unavailable",
                 StoreError::Io { .. } => "i/o error",
