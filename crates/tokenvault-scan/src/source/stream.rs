@@ -46,20 +46,6 @@ pub fn sniff(head: &[u8]) -> Encoding {
     }
 }
 
-/// Reads up to `buf.len()` bytes, fewer only at the end of the input.
-fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
-}
-
 fn fill(r: &mut dyn Read, buf: &mut Vec<u8>, want: usize) -> io::Result<bool> {
     let len = buf.len();
     if len >= want {
@@ -93,20 +79,17 @@ pub fn scan_reader_in(
     sink: &mut dyn Sink,
     chunk: usize,
 ) -> io::Result<Scanned> {
-    let mut head = [0u8; 2];
-    let n = read_full(r, &mut head)?;
-    let encoding = sniff(&head[..n]);
+    // The first window's bytes are read straight into `buf` (one read for most files), and the
+    // byte order mark is looked for there.
+    buf.clear();
+    fill(r, buf, chunk.max(1) + scanner.context())?;
+    let encoding = sniff(buf);
     let bytes = match encoding {
-        Encoding::Bytes => scan_windows(
-            scanner,
-            scratch,
-            &mut (&head[..n]).chain(r),
-            buf,
-            sink,
-            chunk,
-        )?,
+        Encoding::Bytes => scan_windows(scanner, scratch, r, buf, sink, chunk)?,
         Encoding::Utf16Le | Encoding::Utf16Be => {
-            let mut decoded = Utf16Decoder::new(r, encoding == Encoding::Utf16Be);
+            let head = std::mem::take(buf);
+            let mut decoded =
+                Utf16Decoder::new((&head[2..]).chain(r), encoding == Encoding::Utf16Be);
             scan_windows(scanner, scratch, &mut decoded, buf, sink, chunk)?
         }
     };
@@ -132,6 +115,7 @@ pub fn scan_bytes(
         encoding => {
             let mut decoded = Utf16Decoder::new(&data[2..], encoding == Encoding::Utf16Be);
             // Reading from memory cannot fail.
+            buf.clear();
             let bytes = scan_windows(scanner, scratch, &mut decoded, buf, sink, CHUNK).unwrap_or(0);
             Scanned { bytes, encoding }
         }
@@ -139,6 +123,7 @@ pub fn scan_bytes(
 }
 
 /// The window loop: reads `chunk` bytes more each round, keeps the context the engine needs.
+/// `buf` holds the input's first bytes already read, if any.
 fn scan_windows(
     scanner: &Scanner,
     scratch: &mut Scratch,
@@ -149,7 +134,6 @@ fn scan_windows(
 ) -> io::Result<u64> {
     let chunk = chunk.max(1);
     let context = scanner.context();
-    buf.clear();
     scratch.begin();
     let mut origin = Origin::default();
     let mut own_from = 0u64;
