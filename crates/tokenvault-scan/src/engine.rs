@@ -11,6 +11,17 @@
 //! computed for the few that survive. Nothing is allocated per line; a [`Scratch`] carries the
 //! per-thread regex caches between buffers.
 //!
+//! An input too large for memory is scanned in windows ([`Scanner::scan_window`]): each window owns
+//! a range of the input and carries [`Scanner::context`] bytes of the input on either side of it.
+//! What a finding depends on is bounded: a regex only ever runs inside a keyword's line window (at
+//! most [`MAX_WINDOW`] bytes either side of the keyword, so no rule's match is longer than
+//! `2 × MAX_WINDOW` plus a keyword, whatever its regex says), an exact match is at most the longest
+//! value's longest encoding, and the `tokenvault:allow` marker is looked for at most [`MAX_WINDOW`]
+//! bytes either side of a finding on its line. The state that chains from one keyword hit to the
+//! next (which rule windows are already searched, where the exact matcher resumes, candidates whose
+//! overlap cluster is not closed yet) is kept in the [`Scratch`] in absolute offsets, so a chunked
+//! scan reports exactly what one scan of the whole input would.
+//!
 //! A [`Finding`] never holds the value: only its masked form (`hf_ab…wxyz`, see
 //! `tokenvault_core::mask`) and an in-memory digest used to de-duplicate, which is never serialized.
 
@@ -25,8 +36,17 @@ use std::hash::{Hash, Hasher};
 /// The inline marker that suppresses findings on its line.
 pub const ALLOW_MARKER: &[u8] = b"tokenvault:allow";
 
-/// How far around a keyword hit a regex may look when a line is very long (minified files).
-const MAX_WINDOW: usize = 4096;
+/// How far around a keyword hit a regex may look when a line is very long (minified files); also
+/// how far from a finding the `tokenvault:allow` marker counts on such a line.
+pub const MAX_WINDOW: usize = 4096;
+
+/// A cluster of overlapping candidates that is still open this far behind a window's end is closed
+/// there (only a pathological chain of overlapping matches gets this long). Bounds what a chunked
+/// scan keeps from earlier windows.
+pub const MAX_PENDING: u64 = 1 << 20;
+
+/// Look-around assertions (`\b` and friends) read up to one UTF-8 character past a search span.
+const LOOK_AROUND: usize = 16;
 
 /// One leaked value. Offsets are bytes into the scanned input; `line` and `column` are 1-based
 /// (column in bytes).
@@ -79,32 +99,85 @@ impl<F: FnMut(Finding)> Sink for FnSink<F> {
     }
 }
 
-/// Where a buffer sits in a larger input (a chunk of a streamed file): its first byte's offset and
-/// line number (1-based).
+/// Where a buffer sits in a larger input (a chunk of a streamed file): its first byte's offset,
+/// line number (1-based), and the offset at which that line starts (for columns).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Origin {
     pub offset: u64,
     pub line: u64,
+    pub line_start: u64,
 }
 
 impl Default for Origin {
     fn default() -> Self {
-        Origin { offset: 0, line: 1 }
+        Origin {
+            offset: 0,
+            line: 1,
+            line_start: 0,
+        }
     }
 }
 
-/// Per-thread working memory, reused across buffers.
+impl Origin {
+    /// The origin of `skipped` bytes further on (which must be the start of this buffer).
+    pub fn advance(&mut self, skipped: &[u8]) {
+        let mut newlines = memchr::memchr_iter(b'\n', skipped);
+        if let Some(last) = newlines.next_back() {
+            self.line += 1 + newlines.count() as u64;
+            self.line_start = self.offset + last as u64 + 1;
+        }
+        self.offset += skipped.len() as u64;
+    }
+}
+
+/// A buffer that is part of a larger input, for [`Scanner::scan_window`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Where the buffer's first byte is.
+    pub origin: Origin,
+    /// The absolute range of the input this window owns: keyword hits and exact matches that
+    /// start in it are this window's. The buffer must hold [`Scanner::context`] bytes before it
+    /// (or start at the input's start) and after it (or end at the input's end).
+    pub own_from: u64,
+    pub own_to: u64,
+    /// The buffer ends where the input ends.
+    pub last: bool,
+}
+
+/// Per-thread working memory, reused across buffers; it also carries a chunked scan's state from
+/// one window to the next.
 pub struct Scratch {
     caches: Vec<meta::Cache>,
     caps: Vec<Captures>,
-    done_until: Vec<usize>,
+    /// Per rule, the absolute offset up to which its regex already searched the current line.
+    done_until: Vec<u64>,
+    /// Candidates (absolute offsets) whose overlap cluster may still grow.
     cands: Vec<Cand>,
+    /// Where the exact matcher's non-overlapping search goes on.
+    exact_resume: u64,
+}
+
+impl Scratch {
+    /// Forgets the previous input: the next window starts a new one.
+    pub fn begin(&mut self) {
+        self.done_until.iter_mut().for_each(|d| *d = 0);
+        self.cands.clear();
+        self.exact_resume = 0;
+    }
+
+    /// The first absolute offset the window after one owning up to `own_to` needs in its buffer.
+    pub fn needed_from(&self, own_to: u64, context: usize) -> u64 {
+        let pending = self.cands.iter().map(|c| c.start).min().unwrap_or(u64::MAX);
+        own_to
+            .saturating_sub(context as u64)
+            .min(pending.saturating_sub(MAX_WINDOW as u64))
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Cand {
-    start: usize,
-    end: usize,
+    start: u64,
+    end: u64,
     kind: RuleKind,
     /// Rule index, or exact pattern index for `RuleKind::Exact`.
     index: usize,
@@ -118,6 +191,8 @@ pub struct Scanner {
     kw_start: Vec<u32>,
     kw_rules: Vec<u32>,
     exact: Option<ExactMatcher>,
+    /// Bytes of context a window needs on each side of what it owns.
+    context: usize,
 }
 
 impl std::fmt::Debug for Scanner {
@@ -221,17 +296,31 @@ impl Scanner {
             kw_rules.extend_from_slice(o);
         }
         kw_start.push(kw_rules.len() as u32);
+        let exact = exact.filter(|e| !e.is_empty());
+        // A hit's line window reaches MAX_WINDOW bytes past the keyword's end, and look-around a
+        // little further; an exact match is at most its longest pattern. The window before a hit is
+        // MAX_WINDOW bytes, and the allow marker's reach is the same.
+        let longest_keyword = patterns.iter().map(String::len).max().unwrap_or(0);
+        let longest_exact = exact.as_ref().map_or(0, ExactMatcher::longest);
+        let context = MAX_WINDOW + longest_keyword.max(longest_exact) + LOOK_AROUND;
         Ok(Scanner {
             rules,
             keywords,
             kw_start,
             kw_rules,
-            exact: exact.filter(|e| !e.is_empty()),
+            exact,
+            context,
         })
     }
 
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// Bytes of the input a window needs on each side of the range it owns
+    /// (see [`Scanner::scan_window`]).
+    pub fn context(&self) -> usize {
+        self.context
     }
 
     /// How many vault values the exact matcher looks for.
@@ -258,6 +347,7 @@ impl Scanner {
                 .collect(),
             done_until: vec![0; self.rules.len()],
             cands: Vec::new(),
+            exact_resume: 0,
         }
     }
 
@@ -267,7 +357,7 @@ impl Scanner {
         self.scan_with(&mut scratch, hay, Origin::default(), sink)
     }
 
-    /// Scans `hay`, which starts at `origin` in its input, reusing `scratch`.
+    /// Scans `hay`, a whole input that starts at `origin`, reusing `scratch`.
     pub fn scan_with(
         &self,
         scratch: &mut Scratch,
@@ -275,43 +365,85 @@ impl Scanner {
         origin: Origin,
         sink: &mut dyn Sink,
     ) -> usize {
-        scratch.cands.clear();
-        scratch.done_until.iter_mut().for_each(|d| *d = 0);
+        scratch.begin();
+        let window = Window {
+            origin,
+            own_from: origin.offset,
+            own_to: origin.offset + hay.len() as u64,
+            last: true,
+        };
+        self.scan_window(scratch, hay, window, sink)
+    }
+
+    /// Scans one window of a larger input: the keyword hits and exact matches that start in
+    /// `window`'s own range, and reports the findings whose overlap cluster is closed (all of them
+    /// when the window is the last). Call [`Scratch::begin`] before an input's first window; windows
+    /// must come in order and own adjacent ranges. The findings of all windows are those one
+    /// [`Scanner::scan_with`] of the whole input reports.
+    pub fn scan_window(
+        &self,
+        scratch: &mut Scratch,
+        hay: &[u8],
+        window: Window,
+        sink: &mut dyn Sink,
+    ) -> usize {
+        let base = window.origin.offset;
+        let from = (window.own_from - base) as usize;
+        let to = ((window.own_to - base) as usize).min(hay.len());
         if let Some(ac) = &self.keywords {
-            let mut pos = 0;
+            let mut pos = from;
             while let Some(m) = ac.find(aho_corasick::Input::new(hay).span(pos..hay.len())) {
+                if m.start() >= to {
+                    break;
+                }
                 pos = m.start() + 1;
                 let p = m.pattern().as_usize();
                 let owners =
                     &self.kw_rules[self.kw_start[p] as usize..self.kw_start[p + 1] as usize];
                 for &ri in owners {
                     let ri = ri as usize;
-                    if m.start() < scratch.done_until[ri] {
+                    if base + (m.start() as u64) < scratch.done_until[ri] {
                         continue;
                     }
                     let (ws, we) = line_window(hay, m.start(), m.end());
-                    self.search_rule(scratch, ri, hay, ws, we);
-                    scratch.done_until[ri] = we;
+                    self.search_rule(scratch, ri, hay, base, ws, we);
+                    scratch.done_until[ri] = base + we as u64;
                 }
             }
         }
         if let Some(exact) = &self.exact {
-            for m in exact.ac.find_iter(hay) {
+            let pos = (scratch.exact_resume.max(window.own_from) - base) as usize;
+            for m in exact
+                .ac
+                .find_iter(aho_corasick::Input::new(hay).span(pos.min(hay.len())..hay.len()))
+            {
+                if m.start() >= to {
+                    break;
+                }
                 scratch.cands.push(Cand {
-                    start: m.start(),
-                    end: m.end(),
+                    start: base + m.start() as u64,
+                    end: base + m.end() as u64,
                     kind: RuleKind::Exact,
                     index: m.pattern().as_usize(),
                 });
+                scratch.exact_resume = base + m.end() as u64;
             }
         }
         if scratch.cands.is_empty() {
             return 0;
         }
-        self.report(scratch, hay, origin, sink)
+        self.report(scratch, hay, window, sink)
     }
 
-    fn search_rule(&self, scratch: &mut Scratch, ri: usize, hay: &[u8], ws: usize, we: usize) {
+    fn search_rule(
+        &self,
+        scratch: &mut Scratch,
+        ri: usize,
+        hay: &[u8],
+        base: u64,
+        ws: usize,
+        we: usize,
+    ) {
         let rule = &self.rules[ri];
         let mut at = ws;
         while at < we {
@@ -335,8 +467,8 @@ impl Scanner {
             };
             if e > s && rule.accepts(&hay[s..e]) {
                 scratch.cands.push(Cand {
-                    start: s,
-                    end: e,
+                    start: base + s as u64,
+                    end: base + e as u64,
                     kind: rule.kind,
                     index: ri,
                 });
@@ -353,15 +485,27 @@ impl Scanner {
         &self,
         scratch: &mut Scratch,
         hay: &[u8],
-        origin: Origin,
+        window: Window,
         sink: &mut dyn Sink,
     ) -> usize {
+        let origin = window.origin;
+        let base = origin.offset;
+        // Candidates of later windows start at or after this (a line window reaches MAX_WINDOW
+        // bytes back from its keyword): a cluster that ends there is closed.
+        let closed_before = if window.last {
+            u64::MAX
+        } else {
+            window.own_to.saturating_sub(MAX_WINDOW as u64)
+        };
         let cands = &mut scratch.cands;
+        // A total order, so the winner of a cluster does not depend on the order candidates were
+        // found in.
         cands.sort_unstable_by(|a, b| {
             a.start
                 .cmp(&b.start)
                 .then(b.kind.cmp(&a.kind))
                 .then(b.end.cmp(&a.end))
+                .then(a.index.cmp(&b.index))
         });
         let mut reported = 0;
         // Line counting is incremental: findings come in offset order.
@@ -376,6 +520,11 @@ impl Scanner {
                 cluster_end = cluster_end.max(cands[j].end);
                 j += 1;
             }
+            if cluster_end > closed_before && cands[i].start + MAX_PENDING >= window.own_to {
+                // Still open: the next window may add to it (and, clusters being in order, to
+                // none of the later ones either).
+                break;
+            }
             let cluster = &cands[i..j];
             i = j;
             let Some(win) = cluster
@@ -385,15 +534,23 @@ impl Scanner {
                 continue;
             };
             let exact = cluster.iter().find(|c| c.kind == RuleKind::Exact);
-            let start = win.start;
+            let start = (win.start - base) as usize;
+            let end = (win.end - base) as usize;
             line_no += memchr::memchr_iter(b'\n', &hay[line_pos..start]).count() as u64;
             line_pos = start;
-            let line_start = memchr::memrchr(b'\n', &hay[..start]).map_or(0, |p| p + 1);
-            let line_end = memchr::memchr(b'\n', &hay[start..]).map_or(hay.len(), |p| start + p);
-            if memchr::memmem::find(&hay[line_start..line_end], ALLOW_MARKER).is_some() {
+            let line_start = memchr::memrchr(b'\n', &hay[..start])
+                .map_or(origin.line_start, |p| base + p as u64 + 1);
+            // The marker counts on the finding's line, at most MAX_WINDOW bytes away from it.
+            let lo = line_start
+                .max(win.start.saturating_sub(MAX_WINDOW as u64))
+                .max(base)
+                - base;
+            let hi = (end + MAX_WINDOW).min(hay.len());
+            let line_end = memchr::memchr(b'\n', &hay[start..hi]).map_or(hi, |p| start + p);
+            if memchr::memmem::find(&hay[lo as usize..line_end], ALLOW_MARKER).is_some() {
                 continue;
             }
-            let value = &hay[win.start..win.end];
+            let value = &hay[start..end];
             let text = String::from_utf8_lossy(value);
             let mut finding = match win.kind {
                 RuleKind::Exact => self.exact_finding(win.index, &text),
@@ -419,14 +576,15 @@ impl Scanner {
             if let (Some(x), Some(e)) = (exact, &self.exact) {
                 finding.reference = Some(e.values[e.patterns[x.index].value].reference.clone());
             }
-            finding.start = origin.offset + start as u64;
-            finding.end = origin.offset + win.end as u64;
+            finding.start = win.start;
+            finding.end = win.end;
             finding.line = line_no;
-            finding.column = (start - line_start) as u64 + 1;
+            finding.column = win.start - line_start + 1;
             finding.digest = digest(value);
             sink.finding(finding);
             reported += 1;
         }
+        cands.drain(..i);
         reported
     }
 
@@ -519,12 +677,13 @@ mod tests {
             Origin {
                 offset: 100,
                 line: 7,
+                line_start: 90,
             },
             &mut out,
         );
         assert_eq!(out.len(), 1, "{out:?}");
         assert_eq!(out[0].rule, "huggingface/token");
-        assert_eq!((out[0].start, out[0].line), (109, 7));
+        assert_eq!((out[0].start, out[0].line, out[0].column), (109, 7, 20));
     }
 
     #[test]

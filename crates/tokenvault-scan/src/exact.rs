@@ -43,6 +43,8 @@ pub struct ExactMatcher {
     pub(crate) patterns: Vec<Pattern>,
     pub(crate) values: Vec<ValueMeta>,
     skipped: usize,
+    /// The longest pattern, in bytes: how far an exact match can reach.
+    longest: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -140,6 +142,7 @@ impl ExactMatcher {
             add(Zeroizing::new(percent_encode(raw, true)), Some("url"));
             add(Zeroizing::new(percent_encode(raw, false)), Some("url"));
         }
+        let longest = pats.iter().map(|p| p.len()).max().unwrap_or(0);
         let ac = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
             .build(pats.iter().map(|p| p.as_slice()))
@@ -152,12 +155,18 @@ impl ExactMatcher {
             patterns,
             values: metas,
             skipped,
+            longest,
         })
     }
 
     /// How many values were too short to look for.
     pub fn skipped(&self) -> usize {
         self.skipped
+    }
+
+    /// The longest byte string the matcher looks for (a value's longest encoding).
+    pub fn longest(&self) -> usize {
+        self.longest
     }
 
     /// How many values are looked for.

@@ -4,8 +4,9 @@
 //!
 //! For any bytes: scanning does not panic; findings lie inside the input, in offset order, with the
 //! line and column their offset implies; no masked form contains the value it masks (values of 12
-//! characters or more; shorter ones are fully masked); and scanning a prefix-split copy through the
-//! streaming reader finds the same findings as scanning the whole buffer.
+//! characters or more; shorter ones are fully masked); and scanning a copy through the streaming
+//! reader, in tiny reads and small windows, finds the same findings as scanning the whole buffer
+//! (unless the input starts with a UTF-16 byte order mark: the reader decodes those).
 
 use crate::engine::{Finding, Scanner};
 use crate::exact::{ExactMatcher, ExactValue};
@@ -73,14 +74,18 @@ pub fn check(scanner: &Scanner, data: &[u8]) {
     }
     let mut streamed: Vec<Finding> = Vec::new();
     let mut scratch = scanner.scratch();
-    let r = crate::source::stream::scan_reader(
+    // Small windows, so that even a short input is cut many times.
+    let chunk = 1 + data.len() % 61;
+    let r = crate::source::stream::scan_reader_in(
         scanner,
         &mut scratch,
         &mut Drip(data),
         &mut Vec::new(),
         &mut streamed,
-        false,
+        chunk,
     );
     assert!(r.is_ok(), "reading from memory failed");
-    assert_eq!(streamed, found, "streaming and whole-buffer scans differ");
+    if crate::source::stream::sniff(data) == crate::source::stream::Encoding::Bytes {
+        assert_eq!(streamed, found, "streaming and whole-buffer scans differ");
+    }
 }

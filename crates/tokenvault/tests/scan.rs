@@ -3,15 +3,19 @@
 //! printed whole), exit codes, a vault value of arbitrary shape found with its base64 form, the
 //! warning when the vault cannot open without a prompt, baselines, git history attributing a token
 //! to the commit that added it, a real `git commit` refused by the installed hook (and a previous
-//! hook kept and chained), and the SARIF output validated against the SARIF 2.1.0 schema.
+//! hook kept and chained), the SARIF output validated against the SARIF 2.1.0 schema, a blob and a
+//! file of hundreds of megabytes scanned in bounded memory, binary-looking files scanned, and UTF-16
+//! files decoded.
 
 #![allow(clippy::unwrap_used)]
 
 mod common;
 use common::*;
 use serde_json::Value;
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 use tokenvault_core::Catalogue;
 
 /// Every provider token example of the catalogue (secret fields that have a scan rule).
@@ -466,5 +470,259 @@ print("valid")
         "SARIF validation failed:\n{}\n{}",
         stdout(&out),
         stderr(&out)
+    );
+}
+
+/// Runs the binary with `args`, polling its peak resident set size (`VmHWM` in
+/// /proc/PID/status, in kB) until it exits. The high-water mark only grows, so the last reading is
+/// the peak up to a few milliseconds before the exit.
+fn run_measuring_rss(env: &Env, args: &[&str]) -> (Output, u64) {
+    let out_path = env.path("measured.out");
+    let err_path = env.path("measured.err");
+    let mut c = env.cmd();
+    c.args(args)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap());
+    let mut child = c.spawn().unwrap();
+    let status_file = format!("/proc/{}/status", child.id());
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut peak_kb = 0u64;
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file) {
+            if let Some(kb) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            {
+                peak_kb = peak_kb.max(kb);
+            }
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("tokenvault {args:?} did not finish in 300 s");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let out = Output {
+        status,
+        stdout: std::fs::read(&out_path).unwrap(),
+        stderr: std::fs::read(&err_path).unwrap(),
+    };
+    (out, peak_kb)
+}
+
+/// Writes `size` bytes of varied text lines to `path` with `token` planted on a line near the
+/// end; returns that line's number and the token's column.
+fn huge_text_file(path: &Path, size: usize, token: &str) -> (u64, u64) {
+    // One MiB of lines, written again and again (generating it line by line each time would be
+    // the slowest part of the test in a debug build).
+    let mut block = Vec::with_capacity(1 << 20);
+    let mut n = 0u64;
+    while block.len() < (1 << 20) - 200 {
+        n += 1;
+        block.extend_from_slice(
+            format!(
+                "{n:06} fn handler_{}(request: &Request) -> Response {{ let value = lookup({}); }}\n",
+                n * 7919 % 10007,
+                n * 31 % 997
+            )
+            .as_bytes(),
+        );
+    }
+    let lines_per_block = n;
+    let blocks = size / block.len();
+    let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
+    for _ in 0..blocks - 1 {
+        f.write_all(&block).unwrap();
+    }
+    let tail = format!("config = {{ \"hub\": \"{token}\" }}\n");
+    let half = block[..block.len() / 2]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .unwrap()
+        + 1;
+    f.write_all(&block[..half]).unwrap();
+    let before_tail = block[..half].iter().filter(|&&b| b == b'\n').count() as u64;
+    f.write_all(tail.as_bytes()).unwrap();
+    f.write_all(b"the end\n").unwrap();
+    f.flush().unwrap();
+    let line = (blocks as u64 - 1) * lines_per_block + before_tail + 1;
+    (line, tail.find(token).unwrap() as u64 + 1)
+}
+
+/// The bound a scan's memory stays under, whatever it reads.
+const RSS_LIMIT_KB: u64 = 256 * 1024;
+
+#[test]
+fn a_huge_blob_and_a_huge_file_are_scanned_in_bounded_memory() {
+    let env = Env::new();
+    let dir = repo(&env, "big");
+    let token = hf_token();
+    let size = 640 << 20;
+    let started = Instant::now();
+    let (line, column) = huge_text_file(&dir.join("huge.txt"), size, &token);
+    std::fs::write(dir.join("small.py"), "print('hello')\n").unwrap();
+    // `git add` streams a file this size straight into a pack (core.bigFileThreshold).
+    assert_ok(&git(&dir, &env, &["add", "huge.txt", "small.py"]));
+    assert_ok(&git(
+        &dir,
+        &env,
+        &["commit", "-q", "--no-verify", "-m", "big"],
+    ));
+    eprintln!(
+        "generated {size} bytes and committed them in {:?}",
+        started.elapsed()
+    );
+
+    for args in [
+        &["scan", "--no-vault", "--git", "--format", "json", "big"][..],
+        &["scan", "--no-vault", "--format", "json", "big"][..],
+    ] {
+        let started = Instant::now();
+        let (out, peak_kb) = run_measuring_rss(&env, args);
+        eprintln!(
+            "{args:?}: peak RSS {} MB in {:?}",
+            peak_kb / 1024,
+            started.elapsed()
+        );
+        assert_code(&out, 1);
+        assert_no_secret(&out, &token, "huge scan");
+        let found = json_findings(&out);
+        assert_eq!(found.len(), 1, "{found:?}");
+        let f = &found[0];
+        assert!(f["path"].as_str().unwrap().ends_with("huge.txt"), "{f}");
+        assert_eq!(f["rule"], "huggingface/token");
+        assert_eq!(
+            (f["line"].as_u64(), f["column"].as_u64()),
+            (Some(line), Some(column))
+        );
+        assert!(peak_kb > 0, "no reading of /proc/PID/status");
+        assert!(
+            peak_kb < RSS_LIMIT_KB,
+            "{args:?} peaked at {} MB of RSS",
+            peak_kb / 1024
+        );
+    }
+}
+
+#[test]
+fn a_token_after_nul_bytes_is_found() {
+    let env = Env::new();
+    let dir = repo(&env, "bin");
+    let token = hf_token();
+    // A PNG-like header (NUL bytes in the first 8 KiB), then text with a token.
+    let mut data = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\x01\0\0\0\x01\0\x08\x06\0\0\0".to_vec();
+    data.extend_from_slice(&[0u8; 3000]);
+    data.extend_from_slice(format!("\nsettings\nHF_TOKEN={token}\n").as_bytes());
+    std::fs::write(dir.join("image.png"), &data).unwrap();
+    assert_ok(&git(&dir, &env, &["add", "image.png"]));
+    assert_ok(&git(
+        &dir,
+        &env,
+        &["commit", "-q", "--no-verify", "-m", "bin"],
+    ));
+    for args in [
+        &["scan", "--no-vault", "--format", "json", "bin"][..],
+        &["scan", "--no-vault", "--git", "--format", "json", "bin"][..],
+    ] {
+        let out = env.run(args);
+        assert_code(&out, 1);
+        assert_no_secret(&out, &token, "binary scan");
+        let found = json_findings(&out);
+        assert_eq!(found.len(), 1, "{args:?}: {found:?}");
+        assert!(found[0]["path"].as_str().unwrap().ends_with("image.png"));
+        assert_eq!(
+            (found[0]["line"].as_u64(), found[0]["column"].as_u64()),
+            (Some(5), Some(10))
+        );
+    }
+}
+
+#[test]
+fn utf16_files_with_a_byte_order_mark_are_decoded() {
+    let env = Env::new();
+    let dir = repo(&env, "wide");
+    let le = hf_token();
+    let be = hf_token();
+    let encode = |text: &str, big_endian: bool| -> Vec<u8> {
+        let mut out: Vec<u8> = if big_endian {
+            vec![0xFE, 0xFF]
+        } else {
+            vec![0xFF, 0xFE]
+        };
+        for u in text.encode_utf16() {
+            out.extend_from_slice(&if big_endian {
+                u.to_be_bytes()
+            } else {
+                u.to_le_bytes()
+            });
+        }
+        out
+    };
+    // Windows tools write UTF-16 with CRLF; a non-ASCII line comes first.
+    let text =
+        |token: &str| format!("; caf\u{e9} settings\r\n[hub]\r\n\r\ntoken = \"{token}\"\r\n");
+    std::fs::write(dir.join("le.ini"), encode(&text(&le), false)).unwrap();
+    std::fs::write(dir.join("be.ini"), encode(&text(&be), true)).unwrap();
+    assert_ok(&git(&dir, &env, &["add", "le.ini", "be.ini"]));
+    assert_ok(&git(
+        &dir,
+        &env,
+        &["commit", "-q", "--no-verify", "-m", "wide"],
+    ));
+    for args in [
+        &["scan", "--no-vault", "--format", "json", "wide"][..],
+        &["scan", "--no-vault", "--git", "--format", "json", "wide"][..],
+    ] {
+        let out = env.run(args);
+        assert_code(&out, 1);
+        assert_no_secret(&out, &le, "utf-16 scan");
+        assert_no_secret(&out, &be, "utf-16 scan");
+        let mut found: Vec<(String, u64, u64, String)> = json_findings(&out)
+            .iter()
+            .map(|f| {
+                let path = f["path"].as_str().unwrap();
+                (
+                    path.rsplit('/').next().unwrap().to_owned(),
+                    f["line"].as_u64().unwrap(),
+                    f["column"].as_u64().unwrap(),
+                    f["rule"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        found.sort();
+        let rule = "huggingface/token".to_owned();
+        assert_eq!(
+            found,
+            vec![
+                ("be.ini".to_owned(), 4, 10, rule.clone()),
+                ("le.ini".to_owned(), 4, 10, rule)
+            ],
+            "{args:?}"
+        );
+    }
+    // Standard input is decoded the same way.
+    let mut c = env.cmd();
+    c.args(["scan", "--no-vault", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&encode(&text(&le), false))
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_code(&out, 1);
+    assert!(
+        stdout(&out).starts_with("-:4:10  huggingface/token"),
+        "{}",
+        stdout(&out)
     );
 }

@@ -3,7 +3,7 @@
 //! (`.env` is where tokens live) but never `.git/` itself. Each walker thread owns a scratch
 //! space and a read buffer, so scanning a file allocates nothing once the buffers have grown.
 
-use super::stream::{self, Scanned};
+use super::stream;
 use super::{Hit, Reporter, Stats};
 use crate::engine::{FnSink, Scanner};
 use ignore::{WalkBuilder, WalkState};
@@ -37,7 +37,7 @@ fn display(path: &std::path::Path) -> String {
         .unwrap_or_else(|| s.into_owned())
 }
 
-/// Walks `opts.paths` and scans every text file. Per-file problems go to `reporter.error`.
+/// Walks `opts.paths` and scans every file (binary or not; UTF-16 decoded, see [`stream`]). Per-file problems go to `reporter.error`.
 pub fn scan_paths(scanner: &Scanner, opts: &FsOptions, reporter: &dyn Reporter) -> Stats {
     let stats = Stats::default();
     let Some((first, rest)) = opts.paths.split_first() else {
@@ -91,13 +91,12 @@ pub fn scan_paths(scanner: &Scanner, opts: &FsOptions, reporter: &dyn Reporter) 
                     finding,
                 })
             });
-            match stream::scan_reader(scanner, &mut scratch, &mut file, &mut buf, &mut sink, true) {
-                Ok(Scanned::Text(n)) => {
+            match stream::scan_reader(scanner, &mut scratch, &mut file, &mut buf, &mut sink) {
+                Ok(scanned) => {
                     Stats::add(&stats.files, 1);
-                    Stats::add(&stats.bytes, n);
-                    reporter.progress(n);
+                    Stats::add(&stats.bytes, scanned.bytes);
+                    reporter.progress(scanned.bytes);
                 }
-                Ok(Scanned::Binary) => Stats::add(&stats.binary_skipped, 1),
                 Err(e) => {
                     Stats::add(&stats.errors, 1);
                     reporter.error(format!("cannot read {}: {e}", path.display()));
@@ -121,7 +120,7 @@ mod tests {
     use tokenvault_core::Catalogue;
 
     #[test]
-    fn walk_respects_gitignore_skips_binaries_and_git_dir_but_sees_dotfiles() {
+    fn walk_respects_gitignore_and_git_dir_scans_binaries_and_sees_dotfiles() {
         let dir = tempfile::tempdir().unwrap();
         let token = "hf_aBcDeFgHiJkLmNoPqRsTuVwXyZ01234567";
         let root = dir.path();
@@ -155,8 +154,12 @@ mod tests {
         hits.sort();
         assert_eq!(
             hits,
-            vec![(".env".to_owned(), 1), ("sub/code.py".to_owned(), 3)]
+            vec![
+                (".env".to_owned(), 1),
+                ("blob.bin".to_owned(), 1),
+                ("sub/code.py".to_owned(), 3)
+            ]
         );
-        assert_eq!(Stats::get(&stats.binary_skipped), 1);
+        assert_eq!(Stats::get(&stats.files), 4);
     }
 }

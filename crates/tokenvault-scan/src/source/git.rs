@@ -3,7 +3,10 @@
 //! History scans every blob once. `git log --raw` (tree diffs only: cheap, no content diffs, no
 //! rename detection) lists, oldest commit first, the blobs each commit introduced; the first
 //! (commit, path) that introduced a blob owns it. `git cat-file --batch` then streams each of those
-//! blobs exactly once to the scanning threads. Inflating the blobs is most of git's work and one
+//! blobs exactly once to the scanning threads (a blob larger than [`stream::CHUNK`] is scanned in
+//! windows as it is read, by the thread that reads it, so no blob is ever held whole: memory stays
+//! bounded whatever the repository holds). Every blob is scanned, binary-looking or not, and one
+//! that starts with a UTF-16 byte order mark is decoded first (see [`stream`]). Inflating the blobs is most of git's work and one
 //! process uses one core, so one `cat-file` runs per CPU, each given all versions of its share of
 //! the paths; the parser tells each process's reader which blob every answer is. A token that stays in a file across later edits is
 //! found again in each later version of the file, so findings are de-duplicated by (path, rule,
@@ -14,9 +17,8 @@
 //!
 //! Staged changes are the added lines of `git diff --cached` (see [`super::diff`]).
 
-use super::diff;
-use super::stream::is_binary;
-use super::{Commit, Hit, Reporter, Stats};
+use super::stream;
+use super::{diff, Commit, Hit, Reporter, Stats};
 use crate::engine::{FnSink, Origin, Scanner};
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -304,17 +306,15 @@ pub fn scan_history(
             let (raws, stats) = (&raws, &stats);
             scope.spawn(move || {
                 let mut scratch = scanner.scratch();
+                let mut decoded = Vec::new();
                 let mut local = Vec::new();
                 for (blob, data) in work_rx.iter() {
-                    if is_binary(&data) {
-                        Stats::add(&stats.binary_skipped, 1);
-                    } else {
-                        Stats::add(&stats.files, 1);
-                        Stats::add(&stats.bytes, data.len() as u64);
-                        let mut sink = FnSink(|finding| local.push(Raw { blob, finding }));
-                        scanner.scan_with(&mut scratch, &data, Origin::default(), &mut sink);
-                        reporter.progress(data.len() as u64);
-                    }
+                    let mut sink = FnSink(|finding| local.push(Raw { blob, finding }));
+                    let scanned =
+                        stream::scan_bytes(scanner, &mut scratch, &data, &mut decoded, &mut sink);
+                    Stats::add(&stats.files, 1);
+                    Stats::add(&stats.bytes, scanned.bytes);
+                    reporter.progress(scanned.bytes);
                     let _ = pool_tx.send(data);
                 }
                 if let Ok(mut r) = raws.lock() {
@@ -328,7 +328,12 @@ pub fn scan_history(
             .into_iter()
             .map(|(out, index_rx)| {
                 let (work_tx, pool_rx) = (work_tx.clone(), pool_rx.clone());
-                scope.spawn(move || read_blobs(out, &index_rx, &work_tx, &pool_rx, reporter))
+                let big = Big {
+                    scanner,
+                    raws: &raws,
+                    stats: &stats,
+                };
+                scope.spawn(move || read_blobs(out, &index_rx, &work_tx, &pool_rx, &big, reporter))
             })
             .collect();
         drop(work_tx);
@@ -401,13 +406,22 @@ fn path_slot(path: &[u8], slots: usize) -> usize {
     (h % slots as u64) as usize
 }
 
+/// What a blob reader needs to scan a large blob itself, as it reads it.
+struct Big<'a> {
+    scanner: &'a Scanner,
+    raws: &'a Mutex<Vec<Raw>>,
+    stats: &'a Stats,
+}
+
 /// Reads one `git cat-file --batch` output: its `i`-th object is the blob whose index `indices`
-/// yields `i`-th.
+/// yields `i`-th. Blobs up to [`stream::CHUNK`] bytes go whole to the scanning threads; larger ones
+/// are scanned here in windows as they are read.
 fn read_blobs(
     out: std::process::ChildStdout,
     indices: &crossbeam_channel::Receiver<usize>,
     work: &crossbeam_channel::Sender<(usize, Vec<u8>)>,
     pool: &crossbeam_channel::Receiver<Vec<u8>>,
+    big: &Big<'_>,
     reporter: &dyn Reporter,
 ) -> Result<(), GitError> {
     let io = |source| GitError::Io {
@@ -416,6 +430,9 @@ fn read_blobs(
     };
     let mut r = BufReader::with_capacity(1 << 20, out);
     let mut header = String::new();
+    // For large blobs, made on first use.
+    let mut scratch = None;
+    let mut window = Vec::new();
     loop {
         header.clear();
         if r.read_line(&mut header).map_err(io)? == 0 {
@@ -433,17 +450,51 @@ fn read_blobs(
             reporter.error(format!("git cat-file: object {} is missing", header.trim()));
             continue;
         };
-        let size: usize = size.parse().unwrap_or(0);
+        let size: u64 = size.parse().unwrap_or(0);
+        if kind != "blob" {
+            std::io::copy(&mut (&mut r).take(size + 1), &mut std::io::sink()).map_err(io)?;
+            reporter.error(format!("git cat-file: {oid} is a {kind}, not a blob"));
+            continue;
+        }
+        if size > stream::CHUNK as u64 {
+            let mut local = Vec::new();
+            let mut sink = FnSink(|finding| {
+                local.push(Raw {
+                    blob: index,
+                    finding,
+                })
+            });
+            let mut blob = (&mut r).take(size);
+            let scanned = stream::scan_reader(
+                big.scanner,
+                scratch.get_or_insert_with(|| big.scanner.scratch()),
+                &mut blob,
+                &mut window,
+                &mut sink,
+            )
+            .map_err(io)?;
+            // The decoder stops at the end of its text; the object ends where git said it does.
+            std::io::copy(&mut blob, &mut std::io::sink()).map_err(io)?;
+            if blob.limit() > 0 {
+                return Err(io(std::io::ErrorKind::UnexpectedEof.into()));
+            }
+            let mut nl = [0u8; 1];
+            r.read_exact(&mut nl).map_err(io)?;
+            Stats::add(&big.stats.files, 1);
+            Stats::add(&big.stats.bytes, scanned.bytes);
+            reporter.progress(scanned.bytes);
+            if let Ok(mut raws) = big.raws.lock() {
+                raws.append(&mut local);
+            }
+            continue;
+        }
+        let size = usize::try_from(size).unwrap_or(usize::MAX);
         let mut data = pool.try_recv().unwrap_or_default();
         data.clear();
         data.resize(size, 0);
         r.read_exact(&mut data).map_err(io)?;
         let mut nl = [0u8; 1];
         r.read_exact(&mut nl).map_err(io)?;
-        if kind != "blob" {
-            reporter.error(format!("git cat-file: {oid} is a {kind}, not a blob"));
-            continue;
-        }
         if work.send((index, data)).is_err() {
             return Ok(());
         }

@@ -50,7 +50,6 @@ pub trait Reporter: Send + Sync {
 pub struct Stats {
     pub files: AtomicU64,
     pub bytes: AtomicU64,
-    pub binary_skipped: AtomicU64,
     pub errors: AtomicU64,
     pub findings: AtomicU64,
 }

@@ -352,18 +352,10 @@ fn scan_stdin(scanner: &Scanner, out: &Out<'_>) -> Result<Stats> {
         })
     });
     let mut stdin = std::io::stdin().lock();
-    let scanned = source::stream::scan_reader(
-        scanner,
-        &mut scratch,
-        &mut stdin,
-        &mut buf,
-        &mut sink,
-        false,
-    )
-    .context("reading standard input")?;
-    if let source::stream::Scanned::Text(n) = scanned {
-        Stats::add(&stats.files, 1);
-        Stats::add(&stats.bytes, n);
-    }
+    let scanned =
+        source::stream::scan_reader(scanner, &mut scratch, &mut stdin, &mut buf, &mut sink)
+            .context("reading standard input")?;
+    Stats::add(&stats.files, 1);
+    Stats::add(&stats.bytes, scanned.bytes);
     Ok(stats)
 }
