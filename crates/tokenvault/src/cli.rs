@@ -33,6 +33,9 @@ pub struct GlobalArgs {
     /// No colour (also: NO_COLOR).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Accept a file vault older than the one this machine last saw (you restored it on purpose).
+    #[arg(long, global = true)]
+    pub accept_rollback: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -88,8 +91,28 @@ pub enum Command {
     Rotate(RotateArgs),
     /// What needs attention: stale, expiring, unverified or failed tokens, and references profiles miss.
     Status(StatusArgs),
+    /// The file vault's kept generations: list them, or make one current again.
+    #[command(subcommand)]
+    Backup(BackupCommand),
     /// Print shell completions.
     Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// The kept generations of the file vault, newest first (encrypted copies, 0600).
+    #[command(after_help = "Examples:\n  tokenvault backup list\n  tokenvault backup list --json")]
+    List,
+    /// Make generation N the current vault again (as a new generation; the current file is kept
+    /// as a backup in turn). The index follows what the restored vault holds.
+    #[command(after_help = "Examples:\n  tokenvault backup list\n  tokenvault backup restore 12")]
+    Restore(BackupRestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupRestoreArgs {
+    /// The generation to restore (see `tokenvault backup list`).
+    pub generation: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -20,6 +20,8 @@ pub struct Config {
     /// Profiles: name → { VAR = reference }.
     #[serde(default)]
     pub profiles: BTreeMap<String, BTreeMap<String, String>>,
+    /// How many replaced generations of the file vault to keep (default 5; 0 keeps none).
+    pub backups: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -38,7 +40,7 @@ impl ConfigFile {
         };
         let config: Config = toml::from_str(&text).map_err(|e| {
             anyhow::anyhow!(
-                "config file {} is not valid: {}\nhint: fix the file (allowed top-level keys: backend, provider, profiles) or move it away; nothing was changed",
+                "config file {} is not valid: {}\nhint: fix the file (allowed top-level keys: backend, backups, provider, profiles) or move it away; nothing was changed",
                 path.display(),
                 e.to_string().trim_end()
             )

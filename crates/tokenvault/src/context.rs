@@ -48,6 +48,14 @@ impl Ctx {
             keycache::default_cache(),
         )
         .with_log_n(self.settings.scrypt_log_n)
+        .with_backups(
+            self.settings
+                .config
+                .config
+                .backups
+                .unwrap_or(tokenvault_store::file::DEFAULT_BACKUPS),
+        )
+        .with_accept_rollback(self.settings.global.accept_rollback)
     }
 
     pub fn keychain_store(&self) -> KeychainStore {

@@ -95,6 +95,7 @@ fn run(cli: Cli, printer: Printer) -> anyhow::Result<Outcome> {
         Command::Mcp(a) => cmd::mcp::run(&mut ctx, a),
         Command::Rotate(a) => cmd::rotate::run(&mut ctx, a),
         Command::Status(a) => cmd::status::run(&mut ctx, a),
+        Command::Backup(a) => cmd::backup::run(&mut ctx, a),
         Command::Completions(_) => unreachable!("handled above"),
     }
 }

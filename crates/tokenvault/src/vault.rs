@@ -240,10 +240,82 @@ impl<'a> Vault<'a> {
         Ok(keys)
     }
 
+    /// Makes the index list exactly the fields the store holds (`held`: every key of both slots,
+    /// as the store enumerates it): a field the index lacks is added (masked from its value), a
+    /// field the store no longer has is dropped, and `has_previous` follows the store. For this
+    /// backend's entries only. Used after `backup restore`, and to repair an index that a crash
+    /// between the vault write and the index write left behind. Returns (added, dropped).
+    pub fn reconcile_index(&self, held: &[Key], now: &str) -> Result<(Vec<Key>, Vec<Key>)> {
+        let current: Vec<&Key> = held.iter().filter(|k| k.slot == Slot::Current).collect();
+        let values = self
+            .store()
+            .get_many(&current.iter().map(|k| (*k).clone()).collect::<Vec<_>>())?;
+        let index = self.load_index()?;
+        let kind = self.kind();
+        let mut added = Vec::new();
+        let mut dropped = Vec::new();
+        self.index_file.update(|idx| {
+            for (k, v) in current.iter().zip(&values) {
+                let (item, field) = (k.item.as_str(), k.field.as_str());
+                let has_previous = held.contains(&k.previous());
+                let known = idx.items.get(item).and_then(|m| m.fields.get(field));
+                match (known, v) {
+                    (Some(f), _) if f.has_previous == has_previous => {}
+                    (Some(_), _) => {
+                        if let Some(f) = idx
+                            .items
+                            .get_mut(item)
+                            .and_then(|m| m.fields.get_mut(field))
+                        {
+                            f.has_previous = has_previous;
+                        }
+                    }
+                    (None, Some(value)) => {
+                        let provider = self.provider_of(&index, item, None).map(|p| p.id.clone());
+                        let masked =
+                            mask_for(self.catalogue, provider.as_deref(), field, value.expose_secret());
+                        idx.record_set(kind, provider.as_deref(), item, field, masked, has_previous, now);
+                        added.push((*k).clone());
+                    }
+                    (None, None) => {}
+                }
+            }
+            let stale: Vec<(String, String)> = idx
+                .items
+                .iter()
+                .filter(|(_, m)| m.backend == kind)
+                .flat_map(|(item, m)| m.fields.keys().map(move |f| (item.clone(), f.clone())))
+                .filter(|(item, field)| {
+                    !current
+                        .iter()
+                        .any(|k| k.item.as_str() == item && k.field.as_str() == field)
+                })
+                .collect();
+            for (item, field) in stale {
+                idx.record_delete(&item, Some(&field));
+                if let (Ok(i), Ok(f)) = (tokenvault_core::ItemName::new(&item), FieldName::new(&field)) {
+                    dropped.push(Key::new(i, f));
+                }
+            }
+        })?;
+        Ok((added, dropped))
+    }
+
     /// Deletes a field (both slots) or, for a bare item reference, every field of the item.
     /// Returns the keys that existed.
     pub fn remove(&self, index: &Index, r: &Reference) -> Result<Vec<Key>> {
-        let all = self.keys(index)?;
+        // What the store itself holds, not only what the index says: after a crash between a
+        // vault write and its index write, the index can miss a field, and `rm ITEM` must not
+        // say "Deleted" while `get ITEM/FIELD` still answers. (The file vault enumerates once it
+        // is decrypted, which deleting needs anyway.)
+        let mut all = self.keys(index)?;
+        if matches!(self.backend, Backend::File(_)) {
+            if let Some(listed) = self.store().list()? {
+                all.extend(listed.into_iter().filter(|k| k.slot == Slot::Current));
+                all.sort();
+                all.dedup();
+            }
+        }
         let targets: Vec<Key> = match &r.field {
             Some(f) => vec![Key::new(r.item.clone(), f.clone())],
             None => all.into_iter().filter(|k| k.item == r.item).collect(),

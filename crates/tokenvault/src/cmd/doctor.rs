@@ -137,6 +137,21 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         if let Some(c) = permissions("vault permissions", &vault) {
             checks.push(c);
         }
+        vault_integrity(ctx, &store, &mut checks);
+    } else if let Some(generation) = Some(store.seen_generation()).filter(|g| *g > 0) {
+        checks.push(Check {
+            hint: Some(
+                "restore it: `tokenvault backup list`, then `tokenvault backup restore N`".into(),
+            ),
+            ..check(
+                "file vault",
+                Level::Problem,
+                format!(
+                    "{} is missing, but this machine has used it (last seen at generation {generation}); nothing will be created in its place",
+                    vault.display()
+                ),
+            )
+        });
     } else {
         checks.push(check(
             "file vault",
@@ -525,5 +540,85 @@ mod tests {
             shell_word(Path::new("/a b/it's.env")),
             "'/a b/it'\\''s.env'"
         );
+    }
+}
+
+/// With a key at hand (cached by `unlock`, or a passphrase from the environment; never a prompt):
+/// the vault decrypts, is not older than the generation seen here, and the index lists what it
+/// holds. Also how many generations are kept.
+fn vault_integrity(
+    ctx: &Ctx,
+    store: &tokenvault_store::file::FileStore,
+    checks: &mut Vec<Check>,
+) {
+    use tokenvault_store::{Slot, Store};
+    if let Ok(backups) = store.backups() {
+        if let (Some(newest), Some(oldest)) = (backups.first(), backups.last()) {
+            checks.push(check(
+                "vault backups",
+                Level::Info,
+                format!(
+                    "{} replaced generation(s) kept ({}…{}); `tokenvault backup list`",
+                    backups.len(),
+                    oldest.generation,
+                    newest.generation
+                ),
+            ));
+        }
+    }
+    if !(store.is_unlocked() || crate::prompt::passphrase_configured()) {
+        return;
+    }
+    let held = match store.list() {
+        Ok(k) => k.unwrap_or_default(),
+        Err(e) => {
+            checks.push(Check {
+                hint: e.hint(),
+                ..check("vault integrity", Level::Problem, e.to_string())
+            });
+            return;
+        }
+    };
+    let index = tokenvault_store::index::IndexFile::new(&ctx.settings.paths.home)
+        .load()
+        .unwrap_or_default();
+    let mut in_index: Vec<String> = index
+        .items
+        .iter()
+        .filter(|(_, m)| m.backend == tokenvault_store::BackendKind::File)
+        .flat_map(|(i, m)| m.fields.keys().map(move |f| format!("{i}/{f}")))
+        .collect();
+    let mut in_vault: Vec<String> = held
+        .iter()
+        .filter(|k| k.slot == Slot::Current)
+        .map(|k| format!("{}/{}", k.item, k.field))
+        .collect();
+    in_index.sort();
+    in_vault.sort();
+    if in_index == in_vault {
+        checks.push(check(
+            "vault integrity",
+            Level::Info,
+            format!(
+                "decrypts, generation {} (not rolled back), and the index lists exactly its {} field(s)",
+                store.seen_generation(),
+                in_vault.len()
+            ),
+        ));
+    } else {
+        let missing: Vec<&String> = in_vault.iter().filter(|k| !in_index.contains(k)).collect();
+        let extra: Vec<&String> = in_index.iter().filter(|k| !in_vault.contains(k)).collect();
+        checks.push(Check {
+            hint: Some("run `tokenvault unlock` to bring the index in line with the vault".into()),
+            ..check(
+                "vault integrity",
+                Level::Problem,
+                format!(
+                    "the index and the vault disagree: {} field(s) only in the vault, {} only in the index (the vault decides)",
+                    missing.len(),
+                    extra.len()
+                ),
+            )
+        });
     }
 }

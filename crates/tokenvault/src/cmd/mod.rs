@@ -1,6 +1,7 @@
 //! One file per subcommand, each `run(ctx, args) -> Result<Outcome>`.
 
 pub mod audit;
+pub mod backup;
 pub mod completions;
 pub mod doctor;
 pub mod export;

@@ -80,7 +80,30 @@ pub fn unlock(ctx: &mut Ctx, args: &UnlockArgs) -> Result<Outcome> {
         store.vault_path().display(),
         args.timeout
     ));
+    reconcile(ctx)?;
     Ok(Outcome::Success)
+}
+
+/// After unlocking, the plaintext index is checked against the vault (the authority): a field a
+/// crash left out of the index is added back, one the vault no longer holds is dropped, and each
+/// mismatch is reported, never believed.
+fn reconcile(ctx: &mut Ctx) -> Result<()> {
+    let vault = ctx.open_vault()?;
+    let held = vault.store().list()?.unwrap_or_default();
+    let (added, dropped) = vault.reconcile_index(&held, &crate::context::now_rfc3339())?;
+    for k in &added {
+        ctx.printer.warning(&format!(
+            "the index did not list tv://{}/{}, which the vault holds; added it",
+            k.item, k.field
+        ));
+    }
+    for k in &dropped {
+        ctx.printer.warning(&format!(
+            "the index listed tv://{}/{}, which the vault does not hold; dropped it",
+            k.item, k.field
+        ));
+    }
+    Ok(())
 }
 
 pub fn lock(ctx: &mut Ctx) -> Result<Outcome> {
