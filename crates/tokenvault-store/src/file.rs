@@ -282,7 +282,7 @@ impl FileStore {
                 len: meta.map(|m| m.len()).unwrap_or(0),
             });
         }
-        out.sort_by(|a, b| b.generation.cmp(&a.generation));
+        out.sort_by_key(|b| std::cmp::Reverse(b.generation));
         Ok(out)
     }
 
@@ -299,8 +299,8 @@ impl FileStore {
         fsutil::ensure_private_dir(&self.backups_dir)?;
         let target = self.backup_path(generation);
         if !target.exists() && std::fs::hard_link(&self.vault, &target).is_err() {
-            let bytes =
-                std::fs::read(&self.vault).map_err(|e| StoreError::io("reading", &self.vault, e))?;
+            let bytes = std::fs::read(&self.vault)
+                .map_err(|e| StoreError::io("reading", &self.vault, e))?;
             fsutil::atomic_write(&target, &bytes)?;
         }
         // Prune: the newest `keep_backups` stay.
@@ -1478,12 +1478,19 @@ impl Doc {
     /// Every key the document holds, both slots.
     fn keys(&self) -> Vec<Key> {
         let mut out = Vec::new();
-        for (slot, items) in [(Slot::Current, &self.items), (Slot::Previous, &self.previous)] {
+        for (slot, items) in [
+            (Slot::Current, &self.items),
+            (Slot::Previous, &self.previous),
+        ] {
             for (item, fields) in items {
                 for field in fields.keys() {
                     if let (Ok(i), Ok(f)) = (ItemName::new(item), FieldName::new(field)) {
                         let k = Key::new(i, f);
-                        out.push(if slot == Slot::Current { k } else { k.previous() });
+                        out.push(if slot == Slot::Current {
+                            k
+                        } else {
+                            k.previous()
+                        });
                     }
                 }
             }
@@ -1923,7 +1930,10 @@ mod tests {
         let accepting = store(&vdir).with_accept_rollback(true);
         assert_eq!(accepting.get(&k).unwrap().unwrap().expose_secret(), "old");
         // Accepted once: it is the generation seen now.
-        assert_eq!(store(&vdir).get(&k).unwrap().unwrap().expose_secret(), "old");
+        assert_eq!(
+            store(&vdir).get(&k).unwrap().unwrap().expose_secret(),
+            "old"
+        );
     }
 
     /// Issue "Nothing lost, nothing forged", 4: a missing vault file is an error, and nothing is
@@ -1955,7 +1965,8 @@ mod tests {
         let st = store(&vdir).with_backups(3);
         let k = Key::parse("hf/token").unwrap();
         for i in 1..=6 {
-            st.set(&k, &Secret::from_str_copy(&format!("v{i}"))).unwrap();
+            st.set(&k, &Secret::from_str_copy(&format!("v{i}")))
+                .unwrap();
         }
         // Generations 1..=6 written; 2..=5 replaced; the newest three replaced ones kept.
         let kept: Vec<u64> = st.backups().unwrap().iter().map(|b| b.generation).collect();

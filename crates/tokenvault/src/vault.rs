@@ -272,9 +272,21 @@ impl<'a> Vault<'a> {
                     }
                     (None, Some(value)) => {
                         let provider = self.provider_of(&index, item, None).map(|p| p.id.clone());
-                        let masked =
-                            mask_for(self.catalogue, provider.as_deref(), field, value.expose_secret());
-                        idx.record_set(kind, provider.as_deref(), item, field, masked, has_previous, now);
+                        let masked = mask_for(
+                            self.catalogue,
+                            provider.as_deref(),
+                            field,
+                            value.expose_secret(),
+                        );
+                        idx.record_set(
+                            kind,
+                            provider.as_deref(),
+                            item,
+                            field,
+                            masked,
+                            has_previous,
+                            now,
+                        );
                         added.push((*k).clone());
                     }
                     (None, None) => {}
@@ -293,7 +305,10 @@ impl<'a> Vault<'a> {
                 .collect();
             for (item, field) in stale {
                 idx.record_delete(&item, Some(&field));
-                if let (Ok(i), Ok(f)) = (tokenvault_core::ItemName::new(&item), FieldName::new(&field)) {
+                if let (Ok(i), Ok(f)) = (
+                    tokenvault_core::ItemName::new(&item),
+                    FieldName::new(&field),
+                ) {
                     dropped.push(Key::new(i, f));
                 }
             }

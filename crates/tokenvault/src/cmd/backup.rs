@@ -55,8 +55,10 @@ fn list(ctx: &mut Ctx) -> Result<Outcome> {
         ));
         return Ok(Outcome::Success);
     }
-    ctx.printer
-        .line(&format!("{:<11} {:<21} {:>8}", "GENERATION", "REPLACED", "BYTES"))?;
+    ctx.printer.line(&format!(
+        "{:<11} {:<21} {:>8}",
+        "GENERATION", "REPLACED", "BYTES"
+    ))?;
     for b in &backups {
         ctx.printer.line(&format!(
             "{:<11} {:<21} {:>8}",
@@ -74,7 +76,10 @@ fn list(ctx: &mut Ctx) -> Result<Outcome> {
 fn restore(ctx: &mut Ctx, generation: u64) -> Result<Outcome> {
     let vault = ctx.open_vault()?;
     let Backend::File(store) = &vault.backend else {
-        return Err(hinted("backups are kept by the file backend", "use --backend file"));
+        return Err(hinted(
+            "backups are kept by the file backend",
+            "use --backend file",
+        ));
     };
     let keys = store.restore_backup(generation)?;
     let (added, dropped) = vault.reconcile_index(&keys, &now_rfc3339())?;

@@ -519,38 +519,10 @@ fn dotenv_files_here(catalogue: &Catalogue) -> PlaintextFinds {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dotenv_names() {
-        for n in [".env", ".env.local", "app.env"] {
-            assert!(is_dotenv_name(n), "{n}");
-        }
-        for n in [".envrc", "env", ".env-", "environment"] {
-            assert!(!is_dotenv_name(n), "{n}");
-        }
-    }
-
-    #[test]
-    fn paths_become_shell_words() {
-        assert_eq!(shell_word(Path::new("/a/b/.env")), "/a/b/.env");
-        assert_eq!(
-            shell_word(Path::new("/a b/it's.env")),
-            "'/a b/it'\\''s.env'"
-        );
-    }
-}
-
 /// With a key at hand (cached by `unlock`, or a passphrase from the environment; never a prompt):
 /// the vault decrypts, is not older than the generation seen here, and the index lists what it
 /// holds. Also how many generations are kept.
-fn vault_integrity(
-    ctx: &Ctx,
-    store: &tokenvault_store::file::FileStore,
-    checks: &mut Vec<Check>,
-) {
+fn vault_integrity(ctx: &Ctx, store: &tokenvault_store::file::FileStore, checks: &mut Vec<Check>) {
     use tokenvault_store::{Slot, Store};
     if let Ok(backups) = store.backups() {
         if let (Some(newest), Some(oldest)) = (backups.first(), backups.last()) {
@@ -598,7 +570,7 @@ fn vault_integrity(
     if in_index == in_vault {
         checks.push(check(
             "vault integrity",
-            Level::Info,
+            Level::Ok,
             format!(
                 "decrypts, generation {} (not rolled back), and the index lists exactly its {} field(s)",
                 store.seen_generation(),
@@ -620,5 +592,29 @@ fn vault_integrity(
                 ),
             )
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dotenv_names() {
+        for n in [".env", ".env.local", "app.env"] {
+            assert!(is_dotenv_name(n), "{n}");
+        }
+        for n in [".envrc", "env", ".env-", "environment"] {
+            assert!(!is_dotenv_name(n), "{n}");
+        }
+    }
+
+    #[test]
+    fn paths_become_shell_words() {
+        assert_eq!(shell_word(Path::new("/a/b/.env")), "/a/b/.env");
+        assert_eq!(
+            shell_word(Path::new("/a b/it's.env")),
+            "'/a b/it'\\''s.env'"
+        );
     }
 }
