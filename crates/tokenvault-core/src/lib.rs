@@ -15,6 +15,7 @@ pub mod lookalike;
 pub mod mask;
 pub mod mcp;
 pub mod name;
+pub mod passphrase;
 pub mod provider;
 pub mod reference;
 pub mod secret;

@@ -14,6 +14,10 @@ pub enum StoreError {
     #[error("the passphrase is empty")]
     EmptyPassphrase,
 
+    /// A new passphrase below the minimum strength.
+    #[error("the new passphrase is too weak: {why}; nothing was written")]
+    WeakPassphrase { why: String },
+
     /// The file fails to decrypt or authenticate, is truncated, or is not a vault at all.
     #[error("vault {} is damaged or was modified: {reason}", path.display())]
     Corrupt { path: PathBuf, reason: String },
@@ -84,6 +88,10 @@ impl StoreError {
                     .into(),
             ),
             StoreError::EmptyPassphrase => Some("choose a non-empty passphrase".into()),
+            StoreError::WeakPassphrase { .. } => Some(
+                "choose a longer one; for a throwaway vault, set TOKENVAULT_ALLOW_WEAK_PASSPHRASE=1 (or pass --allow-weak to `passwd`)"
+                    .into(),
+            ),
             StoreError::Corrupt { path, .. } => Some(format!(
                 "the file was left as it is; restore it from a backup, or inspect it with `age -d {}`",
                 path.display()

@@ -310,6 +310,55 @@ impl FileStore {
         Ok(())
     }
 
+    /// A new file key for the vault: with `new_passphrase`, under that passphrase (`passwd`);
+    /// without, under the current one, asked again (`rekey`). A fresh scrypt salt, so the key a
+    /// process cached earlier (the kernel keyring's, or one read from memory) opens no later
+    /// version. The key cache entry is forgotten: `true` when there was one (unlock again).
+    pub fn change_key(&self, new_passphrase: Option<&Secret>) -> Result<bool, StoreError> {
+        self.check_dir()?;
+        let _guard = FileLock::exclusive(&self.lock_path)?;
+        let mut state = self.state();
+        if !self.load(&mut state)? {
+            return Err(self.missing().unwrap_or_else(|| {
+                StoreError::io("reading", &self.vault, io::ErrorKind::NotFound.into())
+            }));
+        }
+        let (mut doc, size_hint, log_n) = {
+            let plaintext = state
+                .loaded
+                .as_ref()
+                .map(|l| l.plaintext.as_slice())
+                .ok_or_else(|| self.backend_error("vault payload missing after reading"))?;
+            let mut doc = Doc::default();
+            self.scan(plaintext, &mut doc)?;
+            doc.generation = peek_generation(plaintext);
+            let log_n = state.key.as_ref().map_or(self.log_n, |k| k.log_n());
+            (doc, plaintext.len(), log_n)
+        };
+        let pass = match new_passphrase {
+            Some(p) => p.clone(),
+            None => self.existing_passphrase()?,
+        };
+        if pass.is_empty() {
+            return Err(StoreError::EmptyPassphrase);
+        }
+        // Without a new passphrase, make sure the one given opens the vault as it is now.
+        if new_passphrase.is_none() {
+            let bytes = std::fs::read(&self.vault)
+                .map_err(|e| StoreError::io("reading", &self.vault, e))?;
+            let file = agefmt::parse(&bytes).map_err(|e| self.age_error(e))?;
+            file.unlock(pass.expose_secret().as_bytes())
+                .map_err(|e| self.age_error(e))?;
+        }
+        let key = VaultKey::create(pass.expose_secret().as_bytes(), log_n)
+            .map_err(|e| self.age_error(e))?;
+        let replaced = doc.generation;
+        self.commit(&mut state, &mut doc, &key, size_hint, replaced)?;
+        state.key = Some(key);
+        state.key_from_cache = false;
+        self.cache.forget(&self.cache_id())
+    }
+
     /// Makes backup `generation` the current vault again, as a new generation (so it is a step
     /// forward, not a rollback); the file it replaces is kept as a backup in turn. The backup is
     /// opened with the key in memory or cache when it uses the same key, else with the passphrase.

@@ -83,6 +83,7 @@ pub fn reason(e: &anyhow::Error) -> String {
                 StoreError::Locked { .. } => "locked",
                 StoreError::WrongPassphrase { .. } => "wrong passphrase",
                 StoreError::EmptyPassphrase => "empty passphrase",
+                StoreError::WeakPassphrase { .. } => "weak passphrase",
                 StoreError::Corrupt { .. } => "vault damaged",
                 StoreError::UnsupportedVersion { .. } => "vault too new",
                 StoreError::Rollback { .. } => "vault rolled back",

@@ -91,11 +91,28 @@ pub enum Command {
     Rotate(RotateArgs),
     /// What needs attention: stale, expiring, unverified or failed tokens, and references profiles miss.
     Status(StatusArgs),
+    /// File backend: a new passphrase, and with it a new file key.
+    #[command(
+        after_help = "Examples:\n  tokenvault passwd\n  pass show tokenvault | tokenvault passwd --stdin"
+    )]
+    Passwd(PasswdArgs),
+    /// File backend: a new file key under the same passphrase (after a cached key may have leaked).
+    Rekey,
     /// The file vault's kept generations: list them, or make one current again.
     #[command(subcommand)]
     Backup(BackupCommand),
     /// Print shell completions.
     Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PasswdArgs {
+    /// Read the new passphrase from standard input (one line) instead of typing it twice.
+    #[arg(long)]
+    pub stdin: bool,
+    /// Accept a new passphrase below the minimum strength (at least 12 characters, 5 different).
+    #[arg(long)]
+    pub allow_weak: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -11,6 +11,8 @@ pub const TOKENVAULT_PASSPHRASE: &str = "TOKENVAULT_PASSPHRASE";
 pub const TOKENVAULT_PASSPHRASE_FILE: &str = "TOKENVAULT_PASSPHRASE_FILE";
 /// scrypt work factor (log2 N) for a NEW file vault; default 18. Lower only for tests or slow devices.
 pub const TOKENVAULT_SCRYPT_LOG_N: &str = "TOKENVAULT_SCRYPT_LOG_N";
+/// `1`: accept a weak passphrase for a new vault (a throwaway one).
+pub const TOKENVAULT_ALLOW_WEAK_PASSPHRASE: &str = "TOKENVAULT_ALLOW_WEAK_PASSPHRASE";
 /// Disables colour (https://no-color.org).
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Tokens that, when set, shadow the vault for programs that read them.
@@ -82,6 +84,7 @@ pub const ALL: &[&str] = &[
     TOKENVAULT_PASSPHRASE,
     TOKENVAULT_PASSPHRASE_FILE,
     TOKENVAULT_SCRYPT_LOG_N,
+    TOKENVAULT_ALLOW_WEAK_PASSPHRASE,
     NO_COLOR,
     HF_TOKEN,
     HUGGING_FACE_HUB_TOKEN,

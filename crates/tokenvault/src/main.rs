@@ -96,6 +96,8 @@ fn run(cli: Cli, printer: Printer) -> anyhow::Result<Outcome> {
         Command::Rotate(a) => cmd::rotate::run(&mut ctx, a),
         Command::Status(a) => cmd::status::run(&mut ctx, a),
         Command::Backup(a) => cmd::backup::run(&mut ctx, a),
+        Command::Passwd(a) => cmd::passwd::passwd(&mut ctx, a),
+        Command::Rekey => cmd::passwd::rekey(&mut ctx),
         Command::Completions(_) => unreachable!("handled above"),
     }
 }

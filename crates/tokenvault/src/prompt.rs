@@ -123,6 +123,7 @@ impl PassphraseSource for CliPassphrase {
 
     fn new_passphrase(&self, vault: &Path) -> Result<Option<Secret>, StoreError> {
         if let Some(p) = self.configured()? {
+            check_strength(&p, false)?;
             return Ok(Some(p));
         }
         if !has_terminal() {
@@ -148,6 +149,50 @@ impl PassphraseSource for CliPassphrase {
                 message: "the two passphrases did not match; nothing was created".into(),
             });
         }
+        check_strength(&first, false)?;
         Ok(Some(first))
     }
+}
+
+/// Refuses a weak new passphrase (see `tokenvault_core::passphrase`) unless `allow_weak` or
+/// `TOKENVAULT_ALLOW_WEAK_PASSPHRASE=1` says to take it anyway.
+pub fn check_strength(passphrase: &Secret, allow_weak: bool) -> Result<(), StoreError> {
+    if passphrase.is_empty() {
+        return Err(StoreError::EmptyPassphrase);
+    }
+    let allowed = allow_weak
+        || std::env::var(envvars::TOKENVAULT_ALLOW_WEAK_PASSPHRASE).is_ok_and(|v| v == "1");
+    match tokenvault_core::passphrase::weakness(passphrase.expose_secret()) {
+        Some(why) if !allowed => Err(StoreError::WeakPassphrase { why }),
+        _ => Ok(()),
+    }
+}
+
+/// A new passphrase for `passwd`: one line from stdin with `from_stdin`, else typed twice on the
+/// terminal. Checked for strength.
+pub fn read_new_passphrase(from_stdin: bool, allow_weak: bool) -> anyhow::Result<Secret> {
+    let new = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        Secret::from_input(line)
+    } else {
+        if !has_terminal() {
+            return Err(crate::error::hinted(
+                "no terminal to type the new passphrase on",
+                "pipe it in with --stdin (one line), e.g. from a password manager",
+            ));
+        }
+        let empty = || Secret::new(String::new());
+        let first = hidden_prompt("New passphrase: ").unwrap_or_else(empty);
+        let second = hidden_prompt("Repeat new passphrase: ").unwrap_or_else(empty);
+        if first != second {
+            return Err(crate::error::hinted(
+                "the two passphrases did not match; nothing was changed",
+                "run `tokenvault passwd` again",
+            ));
+        }
+        first
+    };
+    check_strength(&new, allow_weak)?;
+    Ok(new)
 }

@@ -197,3 +197,82 @@ fn set_killed_at_random_points_loses_nothing() {
     let text = stdout(&out) + &stderr(&out);
     assert!(text.contains("the index lists exactly its"), "{text}");
 }
+
+/// Reproduction 5: `passwd` changes the passphrase and the file key; `rekey` changes the file key
+/// under the same passphrase; a weak new passphrase is refused unless allowed explicitly.
+#[test]
+fn passwd_and_rekey_give_a_new_key_and_weak_passphrases_are_refused() {
+    let env = Env::new();
+    let token = hf_token();
+    env.set("huggingface", &token);
+    let header = |env: &Env| {
+        let bytes = std::fs::read(env.vault()).unwrap();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        text.lines().take(3).collect::<Vec<_>>().join("\n")
+    };
+    let before = header(&env);
+    let out = env.run(&["rekey"]);
+    assert_ok(&out);
+    let after_rekey = header(&env);
+    assert_ne!(before, after_rekey, "a new salt and wrapped file key");
+    assert_eq!(env.get("huggingface"), token);
+
+    // A weak new passphrase is refused, and nothing changes.
+    let out = env.run_stdin(&["passwd", "--stdin"], Some("short\n"));
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("too weak"), "{}", stderr(&out));
+    assert_eq!(header(&env), after_rekey);
+
+    let new_pass = "a brand new and long passphrase";
+    env.secret(new_pass);
+    let out = env.run_stdin(&["passwd", "--stdin"], Some(&format!("{new_pass}\n")));
+    assert_ok(&out);
+    // The old passphrase no longer opens the vault; the new one does.
+    let out = env.run(&["get", "huggingface"]);
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("wrong passphrase"),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.output(
+        env.cmd()
+            .env_remove("TOKENVAULT_PASSPHRASE_FILE")
+            .env("TOKENVAULT_PASSPHRASE", new_pass)
+            .args(["get", "huggingface"])
+            .stdin(Stdio::null()),
+    );
+    assert_ok(&out);
+    assert_eq!(stdout(&out).trim(), token);
+
+    // Creating a vault with a one-character passphrase is refused, unless allowed explicitly.
+    let fresh = Env::new();
+    let weak = |allow: bool| {
+        let mut c = fresh.cmd();
+        c.env_remove("TOKENVAULT_PASSPHRASE_FILE")
+            .env("TOKENVAULT_PASSPHRASE", "x")
+            .args(["set", "acme", "--stdin", "--no-verify"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if allow {
+            c.env("TOKENVAULT_ALLOW_WEAK_PASSPHRASE", "1");
+        }
+        let mut child = c.spawn().unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"acme-secret-value-1234")
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    fresh.secret("acme-secret-value-1234");
+    let out = fresh.check(&["set", "acme"], weak(false));
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("too weak"), "{}", stderr(&out));
+    assert!(!fresh.vault().exists());
+    let out = fresh.check(&["set", "acme"], weak(true));
+    assert_ok(&out);
+}

@@ -12,6 +12,7 @@ pub mod import;
 pub mod inject;
 pub mod list;
 pub mod mcp;
+pub mod passwd;
 pub mod profile;
 pub mod rm;
 pub mod rotate;

@@ -1,0 +1,79 @@
+//! `tokenvault passwd` / `tokenvault rekey`: the file vault's key lifecycle. Both write the vault
+//! as a new generation under a new file key (fresh scrypt salt), so a key cached or copied before
+//! opens no later version; `passwd` also changes the passphrase. The key cached by `unlock` is
+//! forgotten. Backups written before keep the key (and passphrase) they were written with.
+
+use crate::cli::PasswdArgs;
+use crate::context::{Ctx, Outcome};
+use crate::error::hinted;
+use anyhow::Result;
+use tokenvault_store::BackendKind;
+
+fn require_file(ctx: &mut Ctx, what: &str) -> Result<()> {
+    let choice = ctx.choose_backend()?;
+    if choice.kind != BackendKind::File {
+        return Err(hinted(
+            format!(
+                "`{what}` is for the file backend; this vault uses the {} backend",
+                choice.kind
+            ),
+            "the OS keychain is protected by your login password",
+        ));
+    }
+    if !ctx.file_store().exists() {
+        return Err(hinted(
+            "there is no file vault yet",
+            "store something first: `tokenvault set ITEM`",
+        ));
+    }
+    Ok(())
+}
+
+pub fn passwd(ctx: &mut Ctx, args: &PasswdArgs) -> Result<Outcome> {
+    require_file(ctx, "passwd")?;
+    let new = crate::prompt::read_new_passphrase(args.stdin, args.allow_weak)?;
+    let store = ctx.file_store();
+    let result = store.change_key(Some(&new));
+    crate::audit::record(ctx, "passwd", Some("file"), &[], outcome(&result));
+    let forgot = result?;
+    let mut note = format!(
+        "Changed the passphrase of {}; the vault has a new file key (generation {}).",
+        store.vault_path().display(),
+        store.seen_generation()
+    );
+    if forgot {
+        note.push_str(" The unlocked key was forgotten: run `tokenvault unlock` again.");
+    }
+    if crate::prompt::passphrase_configured() {
+        note.push_str(" Update TOKENVAULT_PASSPHRASE(_FILE) to the new passphrase.");
+    }
+    note.push_str(" Backups kept before this still open with the old passphrase.");
+    ctx.printer.note(&note);
+    Ok(Outcome::Success)
+}
+
+pub fn rekey(ctx: &mut Ctx) -> Result<Outcome> {
+    require_file(ctx, "rekey")?;
+    let store = ctx.file_store();
+    let result = store.change_key(None);
+    crate::audit::record(ctx, "rekey", Some("file"), &[], outcome(&result));
+    let forgot = result?;
+    let mut note = format!(
+        "The vault {} has a new file key (generation {}); keys cached or copied before open no later version.",
+        store.vault_path().display(),
+        store.seen_generation()
+    );
+    if forgot {
+        note.push_str(" The unlocked key was forgotten: run `tokenvault unlock` again.");
+    }
+    ctx.printer.note(&note);
+    Ok(Outcome::Success)
+}
+
+fn outcome<T, E>(r: &std::result::Result<T, E>) -> &'static str {
+    if r.is_ok() {
+        "ok"
+    } else {
+        "error"
+    }
+}
