@@ -7,8 +7,9 @@
 //! processes therefore never interleave or fork the chain. There is no fsync: the line is in the
 //! page cache, which every later reader sees, and only a machine crash in the next seconds could
 //! drop the newest lines — a cost we accept to keep `get` and `run` (which an MCP client pays on
-//! every launch) within a few milliseconds. A dropped tail never breaks the chain. A log that cannot be written costs the
-//! command one `warning:` on stderr, never its result and never a byte on stdout.
+//! every launch) within a few milliseconds. A dropped tail never breaks the chain. A log that cannot be written refuses a
+//! read before any value leaves ([`record_before_release`]; `audit_required = false` relaxes it);
+//! for other commands it costs one `warning:` on stderr, never a byte on stdout.
 
 use crate::context::{now_rfc3339, Ctx};
 use crate::printer::Printer;
@@ -23,6 +24,10 @@ use tokenvault_store::StoreError;
 
 #[cfg(unix)]
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+
+/// Set once an append failed in this process: later records are not attempted (each failure is
+/// reported once, as the refusal or the warning it caused).
+static LOG_FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// The log, in the tokenvault home.
 pub const LOG_FILE: &str = "audit.jsonl";
@@ -67,11 +72,65 @@ pub fn record(
         parent_cmdline,
     };
     let home = &ctx.settings.paths.home;
+    if LOG_FAILED.load(std::sync::atomic::Ordering::Relaxed) {
+        // Already reported once in this process (a refused read, or a warning): not again.
+        return;
+    }
     if let Err(e) = append(home, entry, &ctx.printer) {
+        LOG_FAILED.store(true, std::sync::atomic::Ordering::Relaxed);
         ctx.printer.warning(&format!(
             "could not write the audit log {}: {e:#}; the {action} itself went ahead (check the directory's permissions and free space)",
             log_path(home).display()
         ));
+    }
+}
+
+/// Appends the record of a read *before* the value leaves (`get`, `run`, `export`, `inject`), and
+/// refuses the read when the log cannot be written — as HashiCorp Vault refuses requests its audit
+/// devices cannot log — so that no value is handed out unrecorded. `audit_required = false` in the
+/// config relaxes it to a warning.
+pub fn record_before_release(
+    ctx: &Ctx,
+    action: &str,
+    backend: Option<&str>,
+    references: &[String],
+) -> Result<()> {
+    let (ppid, parent_name, parent_cmdline) = parent_process(&ctx.settings.catalogue);
+    let entry = Entry {
+        time: now_rfc3339(),
+        action: action.to_owned(),
+        references: references.to_vec(),
+        backend: backend.map(str::to_owned),
+        outcome: "ok".to_owned(),
+        pid: std::process::id(),
+        ppid,
+        parent_name,
+        parent_cmdline,
+    };
+    let home = &ctx.settings.paths.home;
+    let appended = append(home, entry, &ctx.printer);
+    if appended.is_err() {
+        LOG_FAILED.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    match appended {
+        Ok(()) => Ok(()),
+        Err(e) if ctx.settings.config.config.audit_required == Some(false) => {
+            ctx.printer.warning(&format!(
+                "could not write the audit log {}: {e:#}; the {action} went ahead because audit_required = false",
+                log_path(home).display()
+            ));
+            Ok(())
+        }
+        Err(e) => Err(crate::error::hinted(
+            format!(
+                "could not write the audit log {}: {e:#}; refusing to hand out values unrecorded",
+                log_path(home).display()
+            ),
+            format!(
+                "fix the log (its directory's permissions, free space), or set `audit_required = false` in {} to let reads go ahead unlogged",
+                ctx.settings.config.path.display()
+            ),
+        )),
     }
 }
 
@@ -124,6 +183,8 @@ pub fn outcome_of<T>(result: &Result<T>) -> String {
 pub struct Subject {
     pub references: Vec<String>,
     pub backend: Option<String>,
+    /// Already recorded by [`Subject::record_before_release`]: the final record is skipped.
+    pub recorded: bool,
 }
 
 impl Subject {
@@ -131,11 +192,22 @@ impl Subject {
         Subject {
             references: vec![reference.to_string()],
             backend: None,
+            recorded: false,
         }
+    }
+
+    /// [`record_before_release`] for this subject; the record at the end is then skipped.
+    pub fn record_before_release(&mut self, ctx: &Ctx, action: &str) -> Result<()> {
+        record_before_release(ctx, action, self.backend.as_deref(), &self.references)?;
+        self.recorded = true;
+        Ok(())
     }
 
     /// Appends the record for `action` with the outcome of `result`.
     pub fn record<T>(&self, ctx: &Ctx, action: &str, result: &Result<T>) {
+        if self.recorded && result.is_ok() {
+            return;
+        }
         record(
             ctx,
             action,

@@ -22,6 +22,8 @@ pub struct Config {
     pub profiles: BTreeMap<String, BTreeMap<String, String>>,
     /// How many replaced generations of the file vault to keep (default 5; 0 keeps none).
     pub backups: Option<usize>,
+    /// `false`: a read goes ahead (with a warning) when the audit log cannot be written.
+    pub audit_required: Option<bool>,
 }
 
 #[derive(Debug)]
@@ -40,7 +42,7 @@ impl ConfigFile {
         };
         let config: Config = toml::from_str(&text).map_err(|e| {
             anyhow::anyhow!(
-                "config file {} is not valid: {}\nhint: fix the file (allowed top-level keys: backend, backups, provider, profiles) or move it away; nothing was changed",
+                "config file {} is not valid: {}\nhint: fix the file (allowed top-level keys: backend, backups, audit_required, provider, profiles) or move it away; nothing was changed",
                 path.display(),
                 e.to_string().trim_end()
             )

@@ -72,32 +72,73 @@ fn run(cli: Cli, printer: Printer) -> anyhow::Result<Outcome> {
     }
     let settings = settings::Settings::load(cli.global.clone())?;
     let mut ctx = Ctx { settings, printer };
+    let result = dispatch(&cli, &mut ctx);
+    if let Some((action, references)) = audited(&cli.command) {
+        audit::record(&ctx, action, None, &references, &audit::outcome_of(&result));
+    }
+    result
+}
+
+/// Commands whose every run is recorded here, after the fact (those that read or change values
+/// record themselves, with the references they resolved): they change what can reach the vault
+/// (unlock, lock, profiles, wrappers, MCP servers) or read every value (scan).
+fn audited(command: &Command) -> Option<(&'static str, Vec<String>)> {
+    use cli::{McpCommand, ProfileCommand};
+    let refs = |sources: &cli::EnvSources| {
+        let mut r: Vec<String> = sources.env.clone();
+        r.extend(sources.profiles.iter().map(|p| format!("profile {p}")));
+        r
+    };
+    Some(match command {
+        Command::Unlock(_) => ("unlock", Vec::new()),
+        Command::Lock => ("lock", Vec::new()),
+        Command::Scan(_) => ("scan", Vec::new()),
+        Command::Profile(ProfileCommand::Set { name, pairs }) => ("profile-set", {
+            let mut r = vec![format!("profile {name}")];
+            r.extend(pairs.iter().cloned());
+            r
+        }),
+        Command::Profile(ProfileCommand::Rm { name }) => {
+            ("profile-rm", vec![format!("profile {name}")])
+        }
+        Command::Wrapper(a) => ("wrapper", refs(&a.sources)),
+        Command::Mcp(McpCommand::Add(a)) => ("mcp-add", {
+            let mut r = vec![format!("server {}", a.name)];
+            r.extend(a.env.iter().cloned());
+            r.extend(a.headers.iter().cloned());
+            r
+        }),
+        _ => return None,
+    })
+}
+
+fn dispatch(cli: &Cli, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
     match &cli.command {
-        Command::Set(a) => cmd::set::run(&mut ctx, a),
-        Command::Get(a) => cmd::get::run(&mut ctx, a),
-        Command::List => cmd::list::run(&mut ctx),
-        Command::Show(a) => cmd::show::run(&mut ctx, a),
-        Command::Rm(a) => cmd::rm::run(&mut ctx, a),
-        Command::Verify(a) => cmd::verify::run(&mut ctx, a),
-        Command::Import(a) => cmd::import::run(&mut ctx, a),
-        Command::Doctor => cmd::doctor::run(&mut ctx),
-        Command::Unlock(a) => cmd::unlock::unlock(&mut ctx, a),
-        Command::Lock => cmd::unlock::lock(&mut ctx),
-        Command::Run(a) => cmd::run::run(&mut ctx, a),
-        Command::Profile(a) => cmd::profile::run(&mut ctx, a),
-        Command::Export(a) => cmd::export::run(&mut ctx, a),
-        Command::Inject(a) => cmd::inject::run(&mut ctx, a),
-        Command::Wrapper(a) => cmd::wrapper::run(&mut ctx, a),
-        Command::GitCredential(a) => cmd::git_credential::run(&mut ctx, a),
-        Command::Audit(a) => cmd::audit::run(&mut ctx, a),
-        Command::Scan(a) => cmd::scan::run(&mut ctx, a),
-        Command::Hook(a) => cmd::hook::run(&mut ctx, a),
-        Command::Mcp(a) => cmd::mcp::run(&mut ctx, a),
-        Command::Rotate(a) => cmd::rotate::run(&mut ctx, a),
-        Command::Status(a) => cmd::status::run(&mut ctx, a),
-        Command::Backup(a) => cmd::backup::run(&mut ctx, a),
-        Command::Passwd(a) => cmd::passwd::passwd(&mut ctx, a),
-        Command::Rekey => cmd::passwd::rekey(&mut ctx),
+        Command::Set(a) => cmd::set::run(ctx, a),
+        Command::Get(a) => cmd::get::run(ctx, a),
+        Command::List => cmd::list::run(ctx),
+        Command::Show(a) => cmd::show::run(ctx, a),
+        Command::Rm(a) => cmd::rm::run(ctx, a),
+        Command::Verify(a) => cmd::verify::run(ctx, a),
+        Command::Import(a) => cmd::import::run(ctx, a),
+        Command::Doctor => cmd::doctor::run(ctx),
+        Command::Unlock(a) => cmd::unlock::unlock(ctx, a),
+        Command::Lock => cmd::unlock::lock(ctx),
+        Command::Run(a) => cmd::run::run(ctx, a),
+        Command::Profile(a) => cmd::profile::run(ctx, a),
+        Command::Export(a) => cmd::export::run(ctx, a),
+        Command::Inject(a) => cmd::inject::run(ctx, a),
+        Command::Wrapper(a) => cmd::wrapper::run(ctx, a),
+        Command::GitCredential(a) => cmd::git_credential::run(ctx, a),
+        Command::Audit(a) => cmd::audit::run(ctx, a),
+        Command::Scan(a) => cmd::scan::run(ctx, a),
+        Command::Hook(a) => cmd::hook::run(ctx, a),
+        Command::Mcp(a) => cmd::mcp::run(ctx, a),
+        Command::Rotate(a) => cmd::rotate::run(ctx, a),
+        Command::Status(a) => cmd::status::run(ctx, a),
+        Command::Backup(a) => cmd::backup::run(ctx, a),
+        Command::Passwd(a) => cmd::passwd::passwd(ctx, a),
+        Command::Rekey => cmd::passwd::rekey(ctx),
         Command::Completions(_) => unreachable!("handled above"),
     }
 }

@@ -27,8 +27,9 @@ pub fn refuse_terminal(
     Ok(())
 }
 
-/// Delivers rendered values: to stdout, or to `output` written safely; then records `action` in
-/// the audit log with its outcome. Returns the path when a file was written.
+/// Delivers rendered values: to stdout, or to `output` written safely, after recording `action` in
+/// the audit log (and a second record when the delivery then fails). Returns the path when a file
+/// was written.
 pub fn deliver<'p>(
     ctx: &crate::context::Ctx,
     action: &str,
@@ -36,11 +37,20 @@ pub fn deliver<'p>(
     output: Option<&'p Path>,
     text: &str,
 ) -> Result<Option<&'p Path>> {
+    // Recorded before any value leaves; a log that cannot be written refuses the delivery.
+    crate::audit::record_before_release(
+        ctx,
+        action,
+        subject.backend.as_deref(),
+        &subject.references,
+    )?;
     let outcome = match output {
         None => ctx.printer.data(text).map(|()| None),
         Some(path) => write(path, text.as_bytes(), &ctx.printer).map(|()| Some(path)),
     };
-    subject.record(ctx, action, &outcome);
+    if outcome.is_err() {
+        subject.record(ctx, action, &outcome);
+    }
     outcome
 }
 

@@ -320,13 +320,32 @@ fn the_parent_is_recorded_and_secrets_in_its_argv_are_redacted() {
 }
 
 #[test]
-fn a_log_that_cannot_be_written_warns_and_the_command_still_works() {
+fn a_log_that_cannot_be_written_refuses_reads_unless_relaxed() {
     let env = Env::new();
     let token = hf_token();
     env.set("huggingface", &token);
     // A directory where the log belongs: every append fails.
     std::fs::remove_file(log_path(&env)).unwrap();
     std::fs::create_dir(log_path(&env)).unwrap();
+    let out = env.run(&["get", "huggingface"]);
+    assert_code(&out, 2);
+    assert_eq!(stdout(&out), "", "no value handed out unrecorded");
+    let err = stderr(&out);
+    assert_eq!(
+        err.lines().count(),
+        2,
+        "one error and its hint, said once: {err}"
+    );
+    assert!(
+        err.starts_with("error: could not write the audit log"),
+        "{err}"
+    );
+    // Relaxed in the config: the value, and one warning.
+    std::fs::write(
+        env.home.join("config.toml"),
+        "backend = \"file\"\naudit_required = false\n",
+    )
+    .unwrap();
     let out = env.run(&["get", "huggingface"]);
     assert_ok(&out);
     assert_eq!(

@@ -276,3 +276,65 @@ fn passwd_and_rekey_give_a_new_key_and_weak_passphrases_are_refused() {
     let out = fresh.check(&["set", "acme"], weak(true));
     assert_ok(&out);
 }
+
+/// Reproduction 6: a log that cannot be written refuses the read (no value handed out
+/// unrecorded) unless the config relaxes it; and what changes access to the vault is recorded.
+#[test]
+fn the_audit_log_fails_closed_and_records_what_changes_access() {
+    let env = Env::new();
+    let token = hf_token();
+    env.set("huggingface", &token);
+    let log = env.home.join("audit.jsonl");
+    std::fs::remove_file(&log).unwrap();
+    std::fs::create_dir(&log).unwrap(); // no file can be opened there
+    for args in [
+        vec!["get", "huggingface"],
+        vec![
+            "run",
+            "-e",
+            "HF_TOKEN=huggingface",
+            "--",
+            "sh",
+            "-c",
+            "echo ran",
+        ],
+        vec!["export", "-e", "HF_TOKEN=huggingface"],
+    ] {
+        let out = env.run(&args);
+        assert_code(&out, 2);
+        assert!(!stdout(&out).contains(&token), "{args:?}");
+        assert!(
+            !stdout(&out).contains("ran"),
+            "{args:?}: the child must not start"
+        );
+        assert!(
+            stderr(&out).contains("refusing to hand out values unrecorded"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    std::fs::write(
+        env.home.join("config.toml"),
+        "backend = \"file\"\naudit_required = false\n",
+    )
+    .unwrap();
+    let out = env.run(&["get", "huggingface"]);
+    assert_ok(&out);
+    assert!(
+        stderr(&out).contains("audit_required = false"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_dir(&log).unwrap();
+
+    // What changes access is recorded.
+    assert_ok(&env.run(&["profile", "set", "hf", "HF_TOKEN=huggingface"]));
+    assert_ok(&env.run(&["wrapper", "hf", "-p", "hf", "-o", "w.sh", "--", "true"]));
+    let _ = env.run(&["scan", "."]);
+    let out = env.run(&["audit", "--json"]);
+    assert_ok(&out);
+    let text = stdout(&out);
+    for action in ["profile-set", "wrapper", "scan"] {
+        assert!(text.contains(&format!("\"{action}\"")), "{action}: {text}");
+    }
+}

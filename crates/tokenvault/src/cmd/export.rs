@@ -75,6 +75,7 @@ pub fn run(ctx: &mut Ctx, args: &ExportArgs) -> Result<Outcome> {
     let refs = crate::audit::Subject {
         references: ref_names,
         backend: Some(backend.to_owned()),
+        ..Default::default()
     };
     if let Some(path) =
         crate::secretfile::deliver(ctx, "export", &refs, args.output.as_deref(), &out)?

@@ -46,6 +46,8 @@ fn get_value(
                 out.push('\n');
             }
             let out = zeroize::Zeroizing::new(out);
+            let action = if args.previous { "get-previous" } else { "get" };
+            subject.record_before_release(ctx, action)?;
             ctx.printer.data(&out)?;
             Ok(Outcome::Success)
         }

@@ -65,6 +65,7 @@ pub fn run(ctx: &mut Ctx, args: &InjectArgs) -> Result<Outcome> {
     let refs = crate::audit::Subject {
         references: ref_names,
         backend: backend.map(str::to_owned),
+        ..Default::default()
     };
     crate::secretfile::deliver(ctx, "inject", &refs, args.output.as_deref(), &rendered)?;
     Ok(Outcome::Success)

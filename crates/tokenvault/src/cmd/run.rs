@@ -62,7 +62,7 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Outcome> {
         };
         env.push((e.var.clone(), value));
     }
-    crate::audit::record(ctx, "run", backend, &ref_names, "ok");
+    crate::audit::record_before_release(ctx, "run", backend, &ref_names)?;
 
     if args.mask {
         let conceal: Vec<(String, Secret)> = chosen
