@@ -338,3 +338,53 @@ fn the_audit_log_fails_closed_and_records_what_changes_access() {
         assert!(text.contains(&format!("\"{action}\"")), "{action}: {text}");
     }
 }
+
+/// 100 SIGKILLs at random points of `rm`: a value `rm` reported deleted never comes back, the
+/// vault always decrypts, and the index never lists a field the vault lost (after `unlock`).
+#[cfg(target_os = "linux")]
+#[test]
+fn rm_killed_at_random_points_resurrects_nothing() {
+    let env = Env::new();
+    let mut items = Vec::new();
+    for i in 0..100 {
+        let r = format!("gone{i}/token");
+        env.set(&r, &format!("value-to-delete-{i:04}-xyz"));
+        items.push(r);
+    }
+    let mut seed: u64 = u64::from(std::process::id()) | 1;
+    let mut deleted = Vec::new();
+    for r in &items {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let delay = std::time::Duration::from_micros(seed % 15_000);
+        let mut child = env
+            .cmd()
+            .args(["rm", r])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(delay);
+        let _ = child.kill();
+        if child.wait().unwrap().success() {
+            deleted.push(r.clone());
+        }
+    }
+    assert!(
+        deleted.len() <= 80,
+        "only {} of 100 were killed mid-way",
+        100 - deleted.len()
+    );
+    for r in &deleted {
+        let out = env.run(&["get", r]);
+        assert_code(&out, 2);
+    }
+    if env.run(&["unlock", "--timeout", "60s"]).status.success() {
+        let _ = env.run(&["lock"]);
+        let out = env.run(&["doctor"]);
+        let text = stdout(&out) + &stderr(&out);
+        assert!(text.contains("the index lists exactly its"), "{text}");
+    }
+}
