@@ -131,13 +131,14 @@ pub fn generic(word: &str) -> bool {
 }
 
 /// Shannon entropy of `bytes` in bits per byte.
+#[inline]
 pub fn shannon_entropy(bytes: &[u8]) -> f64 {
     if bytes.is_empty() {
         return 0.0;
     }
     let mut counts = [0u32; 256];
     for &b in bytes {
-        counts[b as usize] += 1;
+        counts[usize::from(b)] += 1;
     }
     let n = bytes.len() as f64;
     counts

@@ -4,24 +4,10 @@
 //! information; a real one has about 5 bits per character. Rules that ask for it (an `entropy` key
 //! in the catalogue) drop matches below their floor, as gitleaks does.
 
-/// Bits per byte of `bytes` (0 for empty input, at most 8).
+/// Bits per byte of `bytes` (0 for empty input, at most 8): the one computation, shared with the
+/// secret-lookalike test of messages and arguments.
 pub fn shannon(bytes: &[u8]) -> f64 {
-    if bytes.is_empty() {
-        return 0.0;
-    }
-    let mut counts = [0u32; 256];
-    for &b in bytes {
-        counts[usize::from(b)] += 1;
-    }
-    let len = bytes.len() as f64;
-    counts
-        .iter()
-        .filter(|&&c| c > 0)
-        .map(|&c| {
-            let p = f64::from(c) / len;
-            -p * p.log2()
-        })
-        .sum()
+    tokenvault_core::lookalike::shannon_entropy(bytes)
 }
 
 #[cfg(test)]

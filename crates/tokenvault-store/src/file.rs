@@ -323,18 +323,8 @@ impl FileStore {
                 StoreError::io("reading", &self.vault, io::ErrorKind::NotFound.into())
             }));
         }
-        let (mut doc, size_hint, log_n) = {
-            let plaintext = state
-                .loaded
-                .as_ref()
-                .map(|l| l.plaintext.as_slice())
-                .ok_or_else(|| self.backend_error("vault payload missing after reading"))?;
-            let mut doc = Doc::default();
-            self.scan(plaintext, &mut doc)?;
-            doc.generation = peek_generation(plaintext);
-            let log_n = state.key.as_ref().map_or(self.log_n, |k| k.log_n());
-            (doc, plaintext.len(), log_n)
-        };
+        let (mut doc, size_hint) = self.loaded_doc(&state)?;
+        let log_n = state.key.as_ref().map_or(self.log_n, |k| k.log_n());
         let pass = match new_passphrase {
             Some(p) => p.clone(),
             None => self.existing_passphrase()?,
@@ -520,6 +510,19 @@ impl FileStore {
                 &std::path::absolute(&self.vault).unwrap_or_else(|_| self.vault.clone()),
             )),
         }
+    }
+
+    /// The whole document of the vault `load` just read (for a write), and its size.
+    fn loaded_doc(&self, state: &State) -> Result<(Doc, usize), StoreError> {
+        let plaintext = state
+            .loaded
+            .as_ref()
+            .map(|l| l.plaintext.as_slice())
+            .ok_or_else(|| self.backend_error("vault payload missing after reading"))?;
+        let mut doc = Doc::default();
+        self.scan(plaintext, &mut doc)?;
+        doc.generation = peek_generation(plaintext);
+        Ok((doc, plaintext.len()))
     }
 
     /// Writes `doc` as the next generation, encrypted with `key`, under the exclusive lock the
@@ -871,15 +874,8 @@ impl Store for FileStore {
         let _guard = FileLock::exclusive(&self.lock_path)?;
         let mut state = self.state();
         let (mut doc, new_key, size_hint) = if self.load(&mut state)? {
-            let plaintext = state
-                .loaded
-                .as_ref()
-                .map(|l| l.plaintext.as_slice())
-                .ok_or_else(|| self.backend_error("vault payload missing after reading"))?;
-            let mut doc = Doc::default();
-            self.scan(plaintext, &mut doc)?;
-            doc.generation = peek_generation(plaintext);
-            (doc, None, plaintext.len())
+            let (doc, size_hint) = self.loaded_doc(&state)?;
+            (doc, None, size_hint)
         } else {
             // A vault this machine has used is gone: never create an empty one in its place.
             if let Some(e) = self.missing() {

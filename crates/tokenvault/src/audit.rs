@@ -50,17 +50,16 @@ pub fn lock_path(home: &Path) -> PathBuf {
     home.join(LOCK_FILE)
 }
 
-/// Appends one audit record: `action` (get, run, export, inject, set, rm, git-credential, …), the
-/// references involved (never values), and the outcome (`ok`, or a short reason).
-pub fn record(
+/// The record of `action` now, by this process, launched by its parent.
+fn new_entry(
     ctx: &Ctx,
     action: &str,
     backend: Option<&str>,
     references: &[String],
     outcome: &str,
-) {
+) -> Entry {
     let (ppid, parent_name, parent_cmdline) = parent_process(&ctx.settings.catalogue);
-    let entry = Entry {
+    Entry {
         time: now_rfc3339(),
         action: action.to_owned(),
         references: references.to_vec(),
@@ -70,7 +69,19 @@ pub fn record(
         ppid,
         parent_name,
         parent_cmdline,
-    };
+    }
+}
+
+/// Appends one audit record: `action` (get, run, export, inject, set, rm, git-credential, …), the
+/// references involved (never values), and the outcome (`ok`, or a short reason).
+pub fn record(
+    ctx: &Ctx,
+    action: &str,
+    backend: Option<&str>,
+    references: &[String],
+    outcome: &str,
+) {
+    let entry = new_entry(ctx, action, backend, references, outcome);
     let home = &ctx.settings.paths.home;
     if LOG_FAILED.load(std::sync::atomic::Ordering::Relaxed) {
         // Already reported once in this process (a refused read, or a warning): not again.
@@ -95,18 +106,7 @@ pub fn record_before_release(
     backend: Option<&str>,
     references: &[String],
 ) -> Result<()> {
-    let (ppid, parent_name, parent_cmdline) = parent_process(&ctx.settings.catalogue);
-    let entry = Entry {
-        time: now_rfc3339(),
-        action: action.to_owned(),
-        references: references.to_vec(),
-        backend: backend.map(str::to_owned),
-        outcome: "ok".to_owned(),
-        pid: std::process::id(),
-        ppid,
-        parent_name,
-        parent_cmdline,
-    };
+    let entry = new_entry(ctx, action, backend, references, "ok");
     let home = &ctx.settings.paths.home;
     let appended = append(home, entry, &ctx.printer);
     if appended.is_err() {

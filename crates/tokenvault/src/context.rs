@@ -101,6 +101,22 @@ impl Ctx {
         Ok(choice)
     }
 
+    /// Refuses a command that only the file backend has (`what`), naming the backend in use;
+    /// `instead` says what the keychain does in its place.
+    pub fn require_file_backend(&mut self, what: &str, instead: &str) -> Result<()> {
+        let choice = self.choose_backend()?;
+        if choice.kind != BackendKind::File {
+            return Err(crate::error::hinted(
+                format!(
+                    "`{what}` is for the file backend; this vault uses the {} backend",
+                    choice.kind
+                ),
+                instead,
+            ));
+        }
+        Ok(())
+    }
+
     /// Opens the vault for reading or writing.
     pub fn open_vault(&mut self) -> Result<Vault<'_>> {
         let choice = self.choose_backend()?;

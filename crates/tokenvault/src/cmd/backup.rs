@@ -9,19 +9,12 @@ use crate::error::hinted;
 use crate::vault::Backend;
 use anyhow::Result;
 use serde_json::json;
-use tokenvault_store::BackendKind;
 
 pub fn run(ctx: &mut Ctx, args: &BackupCommand) -> Result<Outcome> {
-    let choice = ctx.choose_backend()?;
-    if choice.kind != BackendKind::File {
-        return Err(hinted(
-            format!(
-                "backups are kept by the file backend; this vault uses the {} backend",
-                choice.kind
-            ),
-            "the OS keychain has its own backup (your login keyring is part of your system backup)",
-        ));
-    }
+    ctx.require_file_backend(
+        "backup",
+        "the OS keychain has its own backup (your login keyring is part of your system backup)",
+    )?;
     match args {
         BackupCommand::List => list(ctx),
         BackupCommand::Restore(a) => restore(ctx, a.generation),

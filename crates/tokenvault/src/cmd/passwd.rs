@@ -7,19 +7,9 @@ use crate::cli::PasswdArgs;
 use crate::context::{Ctx, Outcome};
 use crate::error::hinted;
 use anyhow::Result;
-use tokenvault_store::BackendKind;
 
 fn require_file(ctx: &mut Ctx, what: &str) -> Result<()> {
-    let choice = ctx.choose_backend()?;
-    if choice.kind != BackendKind::File {
-        return Err(hinted(
-            format!(
-                "`{what}` is for the file backend; this vault uses the {} backend",
-                choice.kind
-            ),
-            "the OS keychain is protected by your login password",
-        ));
-    }
+    ctx.require_file_backend(what, "the OS keychain is protected by your login password")?;
     if !ctx.file_store().exists() {
         return Err(hinted(
             "there is no file vault yet",

@@ -7,7 +7,7 @@ use crate::context::{Ctx, Outcome};
 use crate::error::hinted;
 use anyhow::Result;
 use std::time::Duration;
-use tokenvault_store::{keycache, BackendKind};
+use tokenvault_store::keycache;
 
 /// Parses `90s`, `30m`, `8h`, `2d` (a bare number is seconds) for `unlock --timeout`: more than
 /// zero and at most seven days ([`keycache::MAX_CACHE_TIME`]); an unlocked vault is readable by
@@ -56,17 +56,10 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
 }
 
 fn require_file(ctx: &mut Ctx, what: &str) -> Result<()> {
-    let choice = ctx.choose_backend()?;
-    if choice.kind != BackendKind::File {
-        return Err(hinted(
-            format!(
-                "`{what}` is for the file backend; this vault uses the {} backend",
-                choice.kind
-            ),
-            "the OS keychain locks and unlocks with your login session",
-        ));
-    }
-    Ok(())
+    ctx.require_file_backend(
+        what,
+        "the OS keychain locks and unlocks with your login session",
+    )
 }
 
 pub fn unlock(ctx: &mut Ctx, args: &UnlockArgs) -> Result<Outcome> {
