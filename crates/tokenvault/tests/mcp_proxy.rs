@@ -22,12 +22,21 @@ fn peers() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp")
 }
 
+/// A port for a peer server, distinct for every call in this process. Not the kernel's `bind(0)`:
+/// the port it hands out is free again once we close it, so two tests running in parallel could
+/// both be given it, and the second peer would then fail to bind while the first one answered its
+/// readiness check. Ports come from 20000–29999 (below Linux's ephemeral range), a block per pid.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let base = 20_000 + (std::process::id() % 250) as u16 * 40;
+    loop {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        assert!(n < 400, "no free port for a peer server");
+        let port = base + n % 40;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A Python server peer on 127.0.0.1, killed on drop.
