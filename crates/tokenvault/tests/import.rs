@@ -556,7 +556,7 @@ fn rewrite_replaces_secrets_with_references_that_run_env_file_resolves() {
         .filter(|n| n.starts_with("app.env") && n != "app.env")
         .collect();
     assert!(beside.is_empty(), "{beside:?}");
-    let backups: Vec<_> = std::fs::read_dir(env.home.join("backups"))
+    let backups: Vec<_> = std::fs::read_dir(env.home.join("backups").join("import"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
@@ -606,7 +606,9 @@ fn rewrite_replaces_secrets_with_references_that_run_env_file_resolves() {
     );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), rewritten);
     assert_eq!(
-        std::fs::read_dir(env.home.join("backups")).unwrap().count(),
+        std::fs::read_dir(env.home.join("backups").join("import"))
+            .unwrap()
+            .count(),
         1
     );
 }

@@ -12,7 +12,7 @@
 //!
 //! Afterwards, the files themselves: `--rewrite` (dotenv, ipfs-kit) replaces each imported
 //! secret's value in the file by its `tv://` reference, keeping everything else byte for byte and
-//! the original as a backup in tokenvault's private directory (`backups/`, never beside the file,
+//! the original as a backup in tokenvault's private directory (`backups/import/`, never beside the file,
 //! where git would not ignore it). `--shred` acts only on a file whose every value is in the vault (read
 //! back equal) and whose every secret passed the live check: the file is overwritten with zeros,
 //! synced and deleted — or, when it also holds other values (or with `--rewrite`), rewritten with
@@ -338,7 +338,7 @@ fn import(
     }
 
     if args.shred || args.rewrite {
-        let backups = ctx.settings.paths.home.join("backups");
+        let backups = ctx.settings.paths.home.join("backups").join("import");
         for (i, source) in found.sources.iter().enumerate() {
             let to = Settling {
                 printer: &printer,
