@@ -67,6 +67,8 @@ mod tests {
         ] {
             assert!(cleartext_refused(bad).is_some(), "{bad}");
         }
-        assert!(cleartext_refused("http://evil.example/").unwrap().contains("evil.example"));
+        assert!(cleartext_refused("http://evil.example/")
+            .unwrap()
+            .contains("evil.example"));
     }
 }

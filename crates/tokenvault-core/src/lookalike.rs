@@ -173,10 +173,8 @@ pub fn scrub<'t>(text: &'t str, catalogue: &Catalogue) -> Cow<'t, str> {
             Some(l) => {
                 // Keep trailing punctuation that the word test ignored ("…: hf_xxx.").
                 let core_end = word.trim_end_matches(|c: char| ".,;:!".contains(c)).len();
-                let core_start = word.len()
-                    - word
-                        .trim_start_matches(|c: char| ".,;:!".contains(c))
-                        .len();
+                let core_start =
+                    word.len() - word.trim_start_matches(|c: char| ".,;:!".contains(c)).len();
                 out.push_str(&word[..core_start]);
                 out.push_str(&format!("<hidden: {}>", l.describe()));
                 out.push_str(&word[core_end.max(core_start)..]);
@@ -256,7 +254,10 @@ mod tests {
         let plain = "not stored in the file backend: tv://huggingface/token";
         assert!(matches!(scrub(plain, &c), Cow::Borrowed(_)));
         let generic_msg = "bad value Zq3xV9pL2mK7rT1wY8bN4cJ6.";
-        assert_eq!(scrub(generic_msg, &c), "bad value <hidden: a secret value>.");
+        assert_eq!(
+            scrub(generic_msg, &c),
+            "bad value <hidden: a secret value>."
+        );
     }
 
     #[test]

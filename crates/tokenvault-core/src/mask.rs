@@ -61,12 +61,18 @@ mod tests {
     #[test]
     fn at_most_a_quarter_beyond_the_prefix_is_shown() {
         for len in 0..80 {
-            let v: String = "hf_".chars().chain((0..len).map(|i| (b'a' + (i % 26) as u8) as char)).collect();
+            let v: String = "hf_"
+                .chars()
+                .chain((0..len).map(|i| (b'a' + (i % 26) as u8) as char))
+                .collect();
             let m = mask(&v, Some("hf_"));
             let shown = m.chars().filter(|c| *c != '…' && *c != '•').count();
             let body = v.chars().count().saturating_sub(3);
             let beyond_prefix = shown.saturating_sub(3.min(shown));
-            assert!(beyond_prefix * 4 <= body.max(1) || m == FULL_MASK, "{v} → {m}");
+            assert!(
+                beyond_prefix * 4 <= body.max(1) || m == FULL_MASK,
+                "{v} → {m}"
+            );
         }
         assert_eq!(mask("abcdefghijklmnop", None), "…mnop");
     }

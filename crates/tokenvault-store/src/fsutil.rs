@@ -191,7 +191,10 @@ fn dir_and_name(path: &Path) -> (&Path, String) {
     (dir, name)
 }
 
-fn fill_and_sync(file: &File, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+fn fill_and_sync(
+    file: &File,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
     let mut writer = io::BufWriter::new(file);
     fill(&mut writer)?;
     writer.flush()?;
@@ -206,7 +209,8 @@ fn open_anonymous(dir: &Path) -> Option<File> {
     opts.write(true).mode(0o600).custom_flags(libc::O_TMPFILE);
     let file = opts.open(dir).ok()?;
     // The mode is subject to the umask; make sure it is exactly 0600.
-    file.set_permissions(fs::Permissions::from_mode(0o600)).ok()?;
+    file.set_permissions(fs::Permissions::from_mode(0o600))
+        .ok()?;
     Some(file)
 }
 
@@ -308,7 +312,10 @@ pub fn remove_orphan_temps(path: &Path) {
         let Some(middle) = n.strip_prefix(&prefix).and_then(|r| r.strip_suffix(".tmp")) else {
             continue;
         };
-        let Some(pid) = middle.split_once('-').and_then(|(p, _)| p.parse::<u32>().ok()) else {
+        let Some(pid) = middle
+            .split_once('-')
+            .and_then(|(p, _)| p.parse::<u32>().ok())
+        else {
             continue;
         };
         if !process_alive(pid) {
@@ -429,7 +436,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("out.env");
         let dead = dir.path().join(".out.env.999999999-0123456789ab.tmp");
-        let live = dir.path().join(format!(".out.env.{}-0123456789ab.tmp", std::process::id()));
+        let live = dir
+            .path()
+            .join(format!(".out.env.{}-0123456789ab.tmp", std::process::id()));
         fs::write(&dead, b"x").unwrap();
         fs::write(&live, b"y").unwrap();
         remove_orphan_temps(&p);
@@ -445,7 +454,10 @@ mod tests {
         replace_without_temp_name(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
         #[cfg(unix)]
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 

@@ -72,7 +72,12 @@ impl Printer {
     /// `--version` go to stdout as clap prints them.
     pub fn clap_error(&self, e: &clap::Error) -> std::process::ExitCode {
         use clap::error::ErrorKind;
-        if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+        if matches!(
+            e.kind(),
+            ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+        ) {
             let _ = e.print();
             let code = if e.use_stderr() { 2 } else { 0 };
             return std::process::ExitCode::from(code);

@@ -549,10 +549,14 @@ fn rewrite_replaces_secrets_with_references_that_run_env_file_resolves() {
         .collect();
     assert_eq!(backups.len(), 1, "{backups:?}");
     let backup = &backups[0];
-    assert!(backup.file_name().unwrap().to_string_lossy().starts_with("app.env."));
+    assert!(backup
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .starts_with("app.env."));
     assert_eq!(std::fs::read_to_string(backup).unwrap(), text);
     #[cfg(unix)]
-    assert_eq!(mode(&backup), 0o600);
+    assert_eq!(mode(backup), 0o600);
     assert!(
         stderr(&out).contains(&format!("tokenvault run --env-file {file_s}")),
         "{}",
@@ -588,7 +592,10 @@ fn rewrite_replaces_secrets_with_references_that_run_env_file_resolves() {
         stderr(&again)
     );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), rewritten);
-    assert_eq!(std::fs::read_dir(env.home.join("backups")).unwrap().count(), 1);
+    assert_eq!(
+        std::fs::read_dir(env.home.join("backups")).unwrap().count(),
+        1
+    );
 }
 
 #[test]

@@ -39,7 +39,9 @@ fn run_children_never_inherit_the_passphrase() {
             let env_lines = lines(&out);
             let what = format!("passphrase from a {how}, mask={mask}");
             assert!(
-                !env_lines.iter().any(|l| l.starts_with("TOKENVAULT_PASSPHRASE")),
+                !env_lines
+                    .iter()
+                    .any(|l| l.starts_with("TOKENVAULT_PASSPHRASE")),
                 "{what}: {env_lines:?}"
             );
             assert!(!stdout(&out).contains(PASSPHRASE), "{what}");
@@ -69,7 +71,9 @@ fn a_token_where_a_reference_belongs_is_refused_without_echo() {
         vec!["export", "-e", &pair],
         vec!["profile", "set", "hf", &pair],
         vec!["wrapper", "hf", "-e", &pair, "-o", "w.sh", "--", "true"],
-        vec!["mcp", "add", "hf", "--client", "cursor", "-e", &pair, "--", "npx", "srv"],
+        vec![
+            "mcp", "add", "hf", "--client", "cursor", "-e", &pair, "--", "npx", "srv",
+        ],
         vec!["set", &pair],
         vec!["set", &field],
         vec!["get", &token],
@@ -82,7 +86,10 @@ fn a_token_where_a_reference_belongs_is_refused_without_echo() {
     ];
     for args in &cases {
         let out = env.run(args);
-        let shown: Vec<&str> = args.iter().map(|a| if a.contains(&token) { "<token>" } else { a }).collect();
+        let shown: Vec<&str> = args
+            .iter()
+            .map(|a| if a.contains(&token) { "<token>" } else { a })
+            .collect();
         assert_code(&out, 2);
         assert_no_secret(&out, &token, &format!("{shown:?}"));
         let err = stderr(&out);
@@ -91,7 +98,10 @@ fn a_token_where_a_reference_belongs_is_refused_without_echo() {
             1,
             "{shown:?}: {err}"
         );
-        assert!(err.contains("`tokenvault set huggingface`"), "{shown:?}: {err}");
+        assert!(
+            err.contains("`tokenvault set huggingface`"),
+            "{shown:?}: {err}"
+        );
         assert_eq!(err.matches("error:").count(), 1, "{shown:?}: {err}");
     }
     assert!(!env.path("w.sh").exists());
@@ -113,7 +123,11 @@ fn a_value_inside_any_error_message_is_hidden() {
     let out = env.run(&["run", "-p", "hf", "--", "true"]);
     assert_code(&out, 2);
     assert_no_secret(&out, &token, "profile holding a token");
-    assert!(stderr(&out).contains("<hidden: a Hugging Face token>"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("<hidden: a Hugging Face token>"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// Reproduction 3: `export` and `inject` refuse a terminal without `--reveal`, as `get` does.
@@ -128,7 +142,10 @@ fn export_and_inject_refuse_a_terminal_without_reveal() {
         assert_code(&out, 2);
         let text = stdout(&out) + &stderr(&out);
         assert!(!text.contains(&token), "{args}");
-        assert!(text.contains("refusing to print secrets to the terminal"), "{args}: {text}");
+        assert!(
+            text.contains("refusing to print secrets to the terminal"),
+            "{args}: {text}"
+        );
         let out = in_pty(&env, &format!("{args} --reveal"));
         assert_ok(&out);
         assert!(stdout(&out).contains(&token), "{args} --reveal");
@@ -163,9 +180,16 @@ fn mcp_secure_never_activates_a_placeholder_it_did_not_write() {
         .unwrap();
     assert_no_secret(&out, &token, "mcp secure");
     assert_no_secret(&out, aws_secret, "mcp secure");
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), config, "the config must stay as it was");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        config,
+        "the config must stay as it was"
+    );
     let err = stderr(&out);
-    assert!(err.contains("X-Exfil") && err.contains("attacker.example"), "{err}");
+    assert!(
+        err.contains("X-Exfil") && err.contains("attacker.example"),
+        "{err}"
+    );
 }
 
 /// Reproduction 6: live checks send a token over plain http only to this machine.
@@ -226,7 +250,10 @@ fn wrapper_scripts_cannot_be_injected() {
     ]);
     assert_ok(&out);
     let ps = std::fs::read_to_string(env.path("w.ps1")).unwrap();
-    assert!(ps.contains("'a\u{2019}\u{2019}; Remove-Item -Recurse ~; \u{2018}\u{2018}'"), "{ps}");
+    assert!(
+        ps.contains("'a\u{2019}\u{2019}; Remove-Item -Recurse ~; \u{2018}\u{2018}'"),
+        "{ps}"
+    );
 }
 
 /// Reproduction 8: `export -o` killed at random points leaves no plaintext file beside the target:
@@ -255,7 +282,9 @@ fn killed_exports_leave_no_plaintext_temp_files() {
     let mut seed: u64 = std::process::id().into();
     let mut killed = 0;
     for round in 0..100 {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let delay = std::time::Duration::from_micros((seed >> 33) % 12_000);
         if round % 3 == 0 {
             let _ = std::fs::remove_file(&target);
@@ -283,12 +312,19 @@ fn killed_exports_leave_no_plaintext_temp_files() {
             "round {round}: files beside the target: {names:?}"
         );
         if target.exists() {
-            assert_eq!(std::fs::read_to_string(&target).unwrap(), full, "round {round}");
+            assert_eq!(
+                std::fs::read_to_string(&target).unwrap(),
+                full,
+                "round {round}"
+            );
             let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "round {round}");
         }
     }
-    assert!(killed >= 30, "only {killed} of 100 exports were killed before they finished");
+    assert!(
+        killed >= 30,
+        "only {killed} of 100 exports were killed before they finished"
+    );
 }
 
 /// Reproduction 9: `unlock --timeout 4294967296` (2^32 s wraps to "never expires" in the kernel)

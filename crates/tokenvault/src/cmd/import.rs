@@ -340,9 +340,8 @@ fn import(
     if args.shred || args.rewrite {
         let backups = ctx.settings.paths.home.join("backups");
         for (i, source) in found.sources.iter().enumerate() {
-            let changed = settle_source(
-                args, found, i, source, &placed, &checks, &printer, &backups,
-            )?;
+            let changed =
+                settle_source(args, found, i, source, &placed, &checks, &printer, &backups)?;
             if changed {
                 // The references now standing in for the values.
                 for (c, p) in found.candidates.iter().zip(&placed) {
