@@ -11,6 +11,8 @@ pub mod conceal;
 pub mod dotenv;
 pub mod endpoint;
 pub mod envplan;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gitcred;
 pub mod lookalike;
 pub mod mask;
