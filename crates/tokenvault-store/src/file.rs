@@ -882,11 +882,24 @@ struct Lookup<'k> {
     found: Vec<Option<Secret>>,
 }
 
+impl Lookup<'_> {
+    /// Drops what was found for the wanted keys that `which` selects.
+    fn forget(&mut self, which: impl Fn(&Key) -> bool) {
+        for (k, found) in self.want.iter().zip(self.found.iter_mut()) {
+            if which(k) {
+                *found = None;
+            }
+        }
+    }
+}
+
 impl<'de> Collect<'de> for Lookup<'_> {
     fn slot<D: Deserializer<'de>>(&mut self, slot: Slot, d: D) -> Result<(), D::Error> {
         if !self.want.iter().any(|k| k.slot == slot) {
             return IgnoredAny::deserialize(d).map(|_| ());
         }
+        // A repeated section replaces the earlier one, as in the full document (last one wins).
+        self.forget(|k| k.slot == slot);
         d.deserialize_map(LookupItems { lookup: self, slot })
     }
 }
@@ -931,6 +944,11 @@ struct LookupFields<'l, 'k, 'i> {
 impl<'de> DeserializeSeed<'de> for LookupFields<'_, '_, '_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        // A repeated item replaces the earlier one whole, as in the full document (where a
+        // write keeps only the last): a field only the earlier one has is not found.
+        let (slot, item) = (self.slot, self.item);
+        self.lookup
+            .forget(|k| k.slot == slot && k.item.as_str() == item);
         d.deserialize_map(self)
     }
 }
