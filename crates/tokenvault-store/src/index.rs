@@ -276,21 +276,32 @@ impl IndexFile {
         file.seek(SeekFrom::Start(0)).map_err(io_err)?;
         file.read_to_end(&mut bytes).map_err(io_err)?;
         if bytes.starts_with(LINE_LAYOUT_HEAD) {
-            let needle = format!("\n{}:", serde_json::Value::String(item.to_owned()));
-            let found = memchr::memmem::find(&bytes, needle.as_bytes());
-            let Some(start) = found else {
-                return Ok(None);
-            };
-            let line_start = start + needle.len();
-            let line_end = bytes[line_start..]
-                .iter()
-                .position(|b| *b == b'\n')
-                .map_or(bytes.len(), |p| line_start + p);
-            let line = bytes[line_start..line_end]
-                .strip_suffix(b",")
-                .unwrap_or(&bytes[line_start..line_end]);
-            if let Ok(meta) = serde_json::from_slice::<ItemMeta>(line) {
-                return Ok(Some(meta));
+            let quoted = serde_json::Value::String(item.to_owned()).to_string();
+            let needle = format!("\n{quoted}:");
+            match memchr::memmem::find(&bytes, needle.as_bytes()) {
+                Some(start) => {
+                    let line_start = start + needle.len();
+                    let line_end = bytes[line_start..]
+                        .iter()
+                        .position(|b| *b == b'\n')
+                        .map_or(bytes.len(), |p| line_start + p);
+                    let line = bytes[line_start..line_end]
+                        .strip_suffix(b",")
+                        .unwrap_or(&bytes[line_start..line_end]);
+                    if let Ok(meta) = serde_json::from_slice::<ItemMeta>(line) {
+                        return Ok(Some(meta));
+                    }
+                }
+                // Absent for sure only when the name appears nowhere, not even written another
+                // way (`\u` or `\/` escapes); otherwise (several items on a line, a file
+                // minified by another tool) the full parse decides.
+                None if memchr::memmem::find(&bytes, quoted.as_bytes()).is_none()
+                    && memchr::memmem::find(&bytes, b"\\u").is_none()
+                    && memchr::memmem::find(&bytes, b"\\/").is_none() =>
+                {
+                    return Ok(None);
+                }
+                None => {}
             }
         }
         let mut index = self.parse(&bytes)?;
