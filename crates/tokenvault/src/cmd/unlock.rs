@@ -39,7 +39,7 @@ pub fn parse_duration(text: &str) -> Result<Duration> {
         }
     };
     let max = keycache::MAX_CACHE_TIME.as_secs();
-    let secs = n.checked_mul(unit_secs).unwrap_or(u64::MAX);
+    let secs = n.saturating_mul(unit_secs);
     if secs == 0 {
         return Err(hinted(
             "the timeout must be longer than zero",
