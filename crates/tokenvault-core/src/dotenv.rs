@@ -132,7 +132,12 @@ pub fn replace_values(text: &str, replacements: &[(usize, &str)]) -> Result<Stri
         };
         out.push_str(&chunk[..p.span.start]);
         out.push_str(new);
-        out.push_str(&chunk[p.span.end..]);
+        let tail = &chunk[p.span.end..];
+        if tail.starts_with('#') {
+            // `A='v'# note` read `v`; unquoted, `A=new# note` would read `new# note`.
+            out.push(' ');
+        }
+        out.push_str(tail);
         done += 1;
     }
     if done != replacements.len() {
