@@ -52,14 +52,16 @@ pub enum Op {
 /// A parsed config document that can be edited and written back.
 pub enum Document {
     Json(CstRootNode),
-    Toml(toml_edit::DocumentMut),
+    /// The document, and whether its text ended without a newline (toml_edit ends every
+    /// key/value line with one: it is taken off again, so the text comes back byte for byte).
+    Toml(toml_edit::DocumentMut, bool),
 }
 
 impl std::fmt::Debug for Document {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Document::Json(_) => "Document::Json",
-            Document::Toml(_) => "Document::Toml",
+            Document::Toml(..) => "Document::Toml",
         })
     }
 }
@@ -104,7 +106,7 @@ impl Document {
             }
             Format::Toml => text
                 .parse::<toml_edit::DocumentMut>()
-                .map(Document::Toml)
+                .map(|doc| Document::Toml(doc, !text.is_empty() && !text.ends_with('\n')))
                 .map_err(|e| ConfigError::Syntax {
                     format: "TOML",
                     message: toml_message(&e),
@@ -116,7 +118,13 @@ impl Document {
     pub fn to_text(&self) -> String {
         match self {
             Document::Json(root) => root.to_string(),
-            Document::Toml(doc) => doc.to_string(),
+            Document::Toml(doc, no_final_newline) => {
+                let text = doc.to_string();
+                match text.strip_suffix('\n') {
+                    Some(cut) if *no_final_newline => cut.to_owned(),
+                    _ => text,
+                }
+            }
         }
     }
 
@@ -169,7 +177,7 @@ impl Document {
                     })
                     .collect()
             }
-            Document::Toml(doc) => {
+            Document::Toml(doc, _) => {
                 let Some(item) = toml_item_at(doc.as_item(), location) else {
                     return Ok(Vec::new());
                 };
@@ -212,7 +220,7 @@ impl Document {
                     .and_then(|p| p.value())
                     .and_then(|v| v.to_serde_value()))
             }
-            Document::Toml(doc) => Ok(toml_item_at(doc.as_item(), path).map(toml_to_json)),
+            Document::Toml(doc, _) => Ok(toml_item_at(doc.as_item(), path).map(toml_to_json)),
         }
     }
 
@@ -239,7 +247,7 @@ impl Document {
                     json_apply(&server, op);
                 }
             }
-            Document::Toml(doc) => {
+            Document::Toml(doc, _) => {
                 let mut path = location.to_vec();
                 path.push(name.to_owned());
                 let server = toml_item_at_mut(doc.as_item_mut(), &path)
@@ -283,7 +291,7 @@ impl Document {
                     }
                 }
             }
-            Document::Toml(doc) => {
+            Document::Toml(doc, _) => {
                 let not_table = || ConfigError::NotAnObject {
                     key: key.clone(),
                     found: "a value",
