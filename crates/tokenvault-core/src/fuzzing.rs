@@ -337,10 +337,11 @@ pub fn gitcred(data: &[u8]) {
     let Some(answer) = gitcred::answer(&req, &rule, &password) else {
         return;
     };
+    // The request's username goes back when the protocol can carry it.
     let username = req
         .username
         .as_deref()
-        .filter(|u| !u.is_empty())
+        .filter(|u| !u.is_empty() && !u.contains(['\n', '\r', '\0']))
         .unwrap_or(rule.username);
     let lines: Vec<&str> = answer
         .strip_suffix('\n')

@@ -87,17 +87,21 @@ pub fn read_request(input: impl BufRead) -> Result<Request, RequestError> {
     Ok(req)
 }
 
+/// What the protocol cannot carry in a value: git splits lines at `\n`, drops a `\r` before
+/// it, and refuses NUL.
+const UNCARRIED: [char; 3] = ['\n', '\r', '\0'];
+
 /// The answer to a `get`: `username=` and `password=` lines. `None` when the password holds a
-/// line break or NUL, which the protocol cannot carry. The username is the request's own when it
-/// gave one, else the host rule's.
+/// line break (`\n` or `\r`) or NUL, which the protocol cannot carry. The username is the
+/// request's own when it gave one that can be sent back, else the host rule's.
 pub fn answer(request: &Request, rule: &HostRule, password: &str) -> Option<Zeroizing<String>> {
-    if password.contains(['\n', '\0']) {
+    if password.contains(UNCARRIED) {
         return None;
     }
     let username = request
         .username
         .as_deref()
-        .filter(|u| !u.is_empty())
+        .filter(|u| !u.is_empty() && !u.contains(UNCARRIED))
         .unwrap_or(rule.username);
     let mut out = Zeroizing::new(String::with_capacity(password.len() + username.len() + 32));
     out.push_str("username=");
@@ -164,5 +168,17 @@ mod tests {
         );
         assert!(answer(&req, &rule, "a\nb").is_none());
         assert!(answer(&req, &rule, "a\0b").is_none());
+        assert!(
+            answer(&req, &rule, "ab\r").is_none(),
+            "git would drop the \\r"
+        );
+        let odd = Request {
+            username: Some("bob\r".into()),
+            ..Request::default()
+        };
+        assert_eq!(
+            answer(&odd, &rule, "t").unwrap().as_str(),
+            "username=x-access-token\npassword=t\n"
+        );
     }
 }
