@@ -49,12 +49,52 @@ pub enum Op {
     Remove(Vec<String>),
 }
 
+/// How a TOML text ends its lines. toml_edit writes `\n` after every line, so a file with CRLF
+/// line ends, or without a final newline, would otherwise change on every line or at its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineEnds {
+    /// The first line ends in `\r\n`: every line is written so (a file that mixes both comes
+    /// back with CRLF throughout).
+    pub crlf: bool,
+    /// The text does not end with a newline.
+    pub no_final_newline: bool,
+}
+
+impl LineEnds {
+    fn of(text: &str) -> LineEnds {
+        LineEnds {
+            crlf: text.find('\n').is_some_and(|i| text[..i].ends_with('\r')),
+            no_final_newline: !text.is_empty() && !text.ends_with('\n'),
+        }
+    }
+
+    /// `text` as toml_edit wrote it, with these line ends.
+    fn apply(self, text: String) -> String {
+        let text = match text.strip_suffix('\n') {
+            Some(cut) if self.no_final_newline => cut.to_owned(),
+            _ => text,
+        };
+        if !self.crlf {
+            return text;
+        }
+        let mut out = String::with_capacity(text.len() + text.len() / 16);
+        let mut after_cr = false;
+        for c in text.chars() {
+            if c == '\n' && !after_cr {
+                out.push('\r');
+            }
+            out.push(c);
+            after_cr = c == '\r';
+        }
+        out
+    }
+}
+
 /// A parsed config document that can be edited and written back.
 pub enum Document {
     Json(CstRootNode),
-    /// The document, and whether its text ended without a newline (toml_edit ends every
-    /// key/value line with one: it is taken off again, so the text comes back byte for byte).
-    Toml(toml_edit::DocumentMut, bool),
+    /// The document, and how its text ends lines, which toml_edit does not keep.
+    Toml(toml_edit::DocumentMut, LineEnds),
 }
 
 impl std::fmt::Debug for Document {
@@ -106,7 +146,7 @@ impl Document {
             }
             Format::Toml => text
                 .parse::<toml_edit::DocumentMut>()
-                .map(|doc| Document::Toml(doc, !text.is_empty() && !text.ends_with('\n')))
+                .map(|doc| Document::Toml(doc, LineEnds::of(text)))
                 .map_err(|e| ConfigError::Syntax {
                     format: "TOML",
                     message: toml_message(&e),
@@ -118,13 +158,7 @@ impl Document {
     pub fn to_text(&self) -> String {
         match self {
             Document::Json(root) => root.to_string(),
-            Document::Toml(doc, no_final_newline) => {
-                let text = doc.to_string();
-                match text.strip_suffix('\n') {
-                    Some(cut) if *no_final_newline => cut.to_owned(),
-                    _ => text,
-                }
-            }
+            Document::Toml(doc, ends) => ends.apply(doc.to_string()),
         }
     }
 
@@ -684,6 +718,32 @@ mod tests {
             .entries(ClientId::Cursor)
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn toml_line_ends_come_back_as_written() {
+        for text in [
+            "a = 1\r\n\r\n[mcp_servers.x]\r\ncommand = \"c\" # note\r\n",
+            "[mcp_servers.x]\ncommand = \"c\" #",
+            "[mcp_servers.x]\r\ncommand = \"c\"",
+        ] {
+            let mut doc = Document::parse(Format::Toml, text).unwrap();
+            assert_eq!(doc.to_text(), text);
+            doc.edit_server(
+                &s(&["mcp_servers"]),
+                "x",
+                &[Op::Set(s(&["url"]), json!("u"))],
+            )
+            .unwrap();
+            let out = doc.to_text();
+            let crlf = text.contains("\r\n");
+            assert_eq!(
+                out.matches("\r\n").count(),
+                if crlf { out.matches('\n').count() } else { 0 },
+                "{out:?}"
+            );
+            assert_eq!(out.ends_with('\n'), text.ends_with('\n'), "{out:?}");
+        }
     }
 
     #[test]
