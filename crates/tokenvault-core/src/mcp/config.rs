@@ -93,8 +93,10 @@ impl LineEnds {
 /// A parsed config document that can be edited and written back.
 pub enum Document {
     Json(CstRootNode),
-    /// The document, and how its text ends lines, which toml_edit does not keep.
-    Toml(toml_edit::DocumentMut, LineEnds),
+    /// The document; how its text ends lines, which toml_edit does not keep; and the text itself
+    /// until the first change (toml_edit also rewrites some spacing, e.g. around the dots of a
+    /// table header, so an unchanged document gives back its text, not toml_edit's).
+    Toml(Box<toml_edit::DocumentMut>, LineEnds, Option<String>),
 }
 
 impl std::fmt::Debug for Document {
@@ -146,7 +148,7 @@ impl Document {
             }
             Format::Toml => text
                 .parse::<toml_edit::DocumentMut>()
-                .map(|doc| Document::Toml(doc, LineEnds::of(text)))
+                .map(|doc| Document::Toml(Box::new(doc), LineEnds::of(text), Some(text.to_owned())))
                 .map_err(|e| ConfigError::Syntax {
                     format: "TOML",
                     message: toml_message(&e),
@@ -158,7 +160,8 @@ impl Document {
     pub fn to_text(&self) -> String {
         match self {
             Document::Json(root) => root.to_string(),
-            Document::Toml(doc, ends) => ends.apply(doc.to_string()),
+            Document::Toml(_, _, Some(unchanged)) => unchanged.clone(),
+            Document::Toml(doc, ends, None) => ends.apply(doc.to_string()),
         }
     }
 
@@ -211,7 +214,7 @@ impl Document {
                     })
                     .collect()
             }
-            Document::Toml(doc, _) => {
+            Document::Toml(doc, ..) => {
                 let Some(item) = toml_item_at(doc.as_item(), location) else {
                     return Ok(Vec::new());
                 };
@@ -254,7 +257,7 @@ impl Document {
                     .and_then(|p| p.value())
                     .and_then(|v| v.to_serde_value()))
             }
-            Document::Toml(doc, _) => Ok(toml_item_at(doc.as_item(), path).map(toml_to_json)),
+            Document::Toml(doc, ..) => Ok(toml_item_at(doc.as_item(), path).map(toml_to_json)),
         }
     }
 
@@ -281,12 +284,15 @@ impl Document {
                     json_apply(&server, op);
                 }
             }
-            Document::Toml(doc, _) => {
+            Document::Toml(doc, _, unchanged) => {
                 let mut path = location.to_vec();
                 path.push(name.to_owned());
                 let server = toml_item_at_mut(doc.as_item_mut(), &path)
                     .and_then(|i| i.as_table_like_mut())
                     .ok_or_else(missing)?;
+                if !ops.is_empty() {
+                    *unchanged = None;
+                }
                 for op in ops {
                     toml_apply(server, op);
                 }
@@ -325,7 +331,8 @@ impl Document {
                     }
                 }
             }
-            Document::Toml(doc, _) => {
+            Document::Toml(doc, _, unchanged) => {
+                *unchanged = None;
                 let not_table = || ConfigError::NotAnObject {
                     key: key.clone(),
                     found: "a value",
