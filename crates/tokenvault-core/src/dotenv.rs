@@ -132,7 +132,16 @@ pub fn replace_values(text: &str, replacements: &[(usize, &str)]) -> Result<Stri
         };
         out.push_str(&chunk[..p.span.start]);
         out.push_str(new);
-        out.push_str(&chunk[p.span.end..]);
+        // After a quoted value, any space (or none) may come before a `# note`; after an unquoted
+        // one only ` #` starts it, else `A='v'# note` would read `new# note` once replaced.
+        let tail = &chunk[p.span.end..];
+        let note = tail.trim_start();
+        let space = &tail[..tail.len() - note.len()];
+        out.push_str(space);
+        if note.starts_with('#') && !space.ends_with(' ') {
+            out.push(' ');
+        }
+        out.push_str(note);
         done += 1;
     }
     if done != replacements.len() {

@@ -11,6 +11,9 @@ pub mod conceal;
 pub mod dotenv;
 pub mod endpoint;
 pub mod envplan;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod gitcred;
 pub mod lookalike;
 pub mod mask;
 pub mod mcp;
@@ -19,6 +22,7 @@ pub mod passphrase;
 pub mod provider;
 pub mod reference;
 pub mod secret;
+pub mod sse;
 pub mod status;
 pub mod template;
 pub mod verify;

@@ -1161,11 +1161,24 @@ struct Lookup<'k> {
     found: Vec<Option<Secret>>,
 }
 
+impl Lookup<'_> {
+    /// Drops what was found for the wanted keys that `which` selects.
+    fn forget(&mut self, which: impl Fn(&Key) -> bool) {
+        for (k, found) in self.want.iter().zip(self.found.iter_mut()) {
+            if which(k) {
+                *found = None;
+            }
+        }
+    }
+}
+
 impl<'de> Collect<'de> for Lookup<'_> {
     fn slot<D: Deserializer<'de>>(&mut self, slot: Slot, d: D) -> Result<(), D::Error> {
         if !self.want.iter().any(|k| k.slot == slot) {
             return IgnoredAny::deserialize(d).map(|_| ());
         }
+        // A repeated section replaces the earlier one, as in the full document (last one wins).
+        self.forget(|k| k.slot == slot);
         d.deserialize_map(LookupItems { lookup: self, slot })
     }
 }
@@ -1210,6 +1223,11 @@ struct LookupFields<'l, 'k, 'i> {
 impl<'de> DeserializeSeed<'de> for LookupFields<'_, '_, '_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        // A repeated item replaces the earlier one whole, as in the full document (where a
+        // write keeps only the last): a field only the earlier one has is not found.
+        let (slot, item) = (self.slot, self.item);
+        self.lookup
+            .forget(|k| k.slot == slot && k.item.as_str() == item);
         d.deserialize_map(self)
     }
 }
@@ -1595,6 +1613,89 @@ impl Serialize for Doc {
         }
         map.end()
     }
+}
+
+/// The `vault` fuzz target ([`crate::fuzzing::vault`]): the first byte picks among eight keys
+/// (a bit each), the rest is a decrypted document. Every scan is total; where the fast
+/// recogniser accepts, the full scan accepts too and finds the same values; a document read
+/// whole (our format and version) and written back gives the same lookups, through both paths.
+pub(crate) fn fuzz_check(data: &[u8]) {
+    const KEYS: [&str; 8] = [
+        "hf/token",
+        "hf/user",
+        "gh/token",
+        "a/t",
+        "hf-work/token",
+        "0/token",
+        "hf/token",
+        "gh/token",
+    ];
+    let Some((&sel, doc)) = data.split_first() else {
+        return;
+    };
+    let want: Vec<Key> = KEYS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| sel == 0 || sel & (1 << i) != 0)
+        .filter_map(|(i, k)| {
+            let key = Key::parse(k).ok()?;
+            Some(if i >= 6 { key.previous() } else { key })
+        })
+        .collect();
+    let exposed = |found: &[Option<Secret>]| -> Vec<Option<String>> {
+        found
+            .iter()
+            .map(|v| v.as_ref().map(|s| s.expose_secret().to_owned()))
+            .collect()
+    };
+    let full = |doc: &[u8]| -> Option<Vec<Option<String>>> {
+        let mut l = Lookup {
+            want: &want,
+            found: vec![None; want.len()],
+        };
+        let meta = scan_document(doc, &mut l).ok()?;
+        let version_ok = matches!(meta.version, Some(v) if (1..=VERSION).contains(&v));
+        (meta.format.as_deref() == Some(FORMAT) && version_ok).then(|| exposed(&l.found))
+    };
+    let fast = |doc: &[u8]| -> Option<Vec<Option<String>>> {
+        let mut l = Lookup {
+            want: &want,
+            found: vec![None; want.len()],
+        };
+        lookup_in_layout(doc, &mut l).map(|()| exposed(&l.found))
+    };
+    let expected = full(doc);
+    let got = fast(doc);
+    if got.is_some() {
+        assert_eq!(got, expected, "the fast path and the full scan disagree");
+    }
+    let _ = scan_document(doc, &mut Skip);
+    let _ = scan_document(doc, &mut ListNames::default());
+    let mut whole = Doc::default();
+    let Ok(meta) = scan_document(doc, &mut whole) else {
+        return;
+    };
+    if meta.format.as_deref() != Some(FORMAT) || !matches!(meta.version, Some(1..=VERSION)) {
+        return;
+    }
+    assert!(
+        expected.is_some(),
+        "the full document reads, the lookup does not"
+    );
+    let written = match write_document(&whole, doc.len()) {
+        Ok(w) => w,
+        Err(e) => panic!("writing a document read whole failed: {e}"),
+    };
+    let again = full(&written);
+    assert!(again.is_some(), "a written document does not read back");
+    if let Some(f) = fast(&written) {
+        assert_eq!(Some(f), again, "the fast path on a written document");
+    } else {
+        let plain = !written.windows(2).any(|w| w == b"\\u") && whole.extra.is_empty();
+        assert!(!plain, "the fast path skips our own layout");
+    }
+    // The values read whole are the values looked up (the last of repeated names wins).
+    assert_eq!(again, expected, "a document written back reads otherwise");
 }
 
 #[cfg(test)]

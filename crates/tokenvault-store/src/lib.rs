@@ -14,6 +14,8 @@ pub mod conformance;
 pub mod error;
 pub mod file;
 pub mod fsutil;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod index;
 pub mod keycache;
 pub mod keychain;

@@ -49,17 +49,61 @@ pub enum Op {
     Remove(Vec<String>),
 }
 
+/// How a TOML text ends its lines. toml_edit writes `\n` after every line, so a file with CRLF
+/// line ends, or without a final newline, would otherwise change on every line or at its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineEnds {
+    /// The first line ends in `\r\n`: every line is written so (a file that mixes both comes
+    /// back with CRLF throughout).
+    pub crlf: bool,
+    /// The text does not end with a newline.
+    pub no_final_newline: bool,
+}
+
+impl LineEnds {
+    fn of(text: &str) -> LineEnds {
+        LineEnds {
+            crlf: text.find('\n').is_some_and(|i| text[..i].ends_with('\r')),
+            no_final_newline: !text.is_empty() && !text.ends_with('\n'),
+        }
+    }
+
+    /// `text` as toml_edit wrote it, with these line ends.
+    fn apply(self, text: String) -> String {
+        let text = match text.strip_suffix('\n') {
+            Some(cut) if self.no_final_newline => cut.to_owned(),
+            _ => text,
+        };
+        if !self.crlf {
+            return text;
+        }
+        let mut out = String::with_capacity(text.len() + text.len() / 16);
+        let mut after_cr = false;
+        for c in text.chars() {
+            if c == '\n' && !after_cr {
+                out.push('\r');
+            }
+            out.push(c);
+            after_cr = c == '\r';
+        }
+        out
+    }
+}
+
 /// A parsed config document that can be edited and written back.
 pub enum Document {
     Json(CstRootNode),
-    Toml(toml_edit::DocumentMut),
+    /// The document; how its text ends lines, which toml_edit does not keep; and the text itself
+    /// until the first change (toml_edit also rewrites some spacing, e.g. around the dots of a
+    /// table header, so an unchanged document gives back its text, not toml_edit's).
+    Toml(Box<toml_edit::DocumentMut>, LineEnds, Option<String>),
 }
 
 impl std::fmt::Debug for Document {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Document::Json(_) => "Document::Json",
-            Document::Toml(_) => "Document::Toml",
+            Document::Toml(..) => "Document::Toml",
         })
     }
 }
@@ -104,7 +148,7 @@ impl Document {
             }
             Format::Toml => text
                 .parse::<toml_edit::DocumentMut>()
-                .map(Document::Toml)
+                .map(|doc| Document::Toml(Box::new(doc), LineEnds::of(text), Some(text.to_owned())))
                 .map_err(|e| ConfigError::Syntax {
                     format: "TOML",
                     message: toml_message(&e),
@@ -116,7 +160,8 @@ impl Document {
     pub fn to_text(&self) -> String {
         match self {
             Document::Json(root) => root.to_string(),
-            Document::Toml(doc) => doc.to_string(),
+            Document::Toml(_, _, Some(unchanged)) => unchanged.clone(),
+            Document::Toml(doc, ends, None) => ends.apply(doc.to_string()),
         }
     }
 
@@ -169,7 +214,7 @@ impl Document {
                     })
                     .collect()
             }
-            Document::Toml(doc) => {
+            Document::Toml(doc, ..) => {
                 let Some(item) = toml_item_at(doc.as_item(), location) else {
                     return Ok(Vec::new());
                 };
@@ -212,7 +257,7 @@ impl Document {
                     .and_then(|p| p.value())
                     .and_then(|v| v.to_serde_value()))
             }
-            Document::Toml(doc) => Ok(toml_item_at(doc.as_item(), path).map(toml_to_json)),
+            Document::Toml(doc, ..) => Ok(toml_item_at(doc.as_item(), path).map(toml_to_json)),
         }
     }
 
@@ -239,12 +284,15 @@ impl Document {
                     json_apply(&server, op);
                 }
             }
-            Document::Toml(doc) => {
+            Document::Toml(doc, _, unchanged) => {
                 let mut path = location.to_vec();
                 path.push(name.to_owned());
                 let server = toml_item_at_mut(doc.as_item_mut(), &path)
                     .and_then(|i| i.as_table_like_mut())
                     .ok_or_else(missing)?;
+                if !ops.is_empty() {
+                    *unchanged = None;
+                }
                 for op in ops {
                     toml_apply(server, op);
                 }
@@ -283,7 +331,8 @@ impl Document {
                     }
                 }
             }
-            Document::Toml(doc) => {
+            Document::Toml(doc, _, unchanged) => {
+                *unchanged = None;
                 let not_table = || ConfigError::NotAnObject {
                     key: key.clone(),
                     found: "a value",
@@ -676,6 +725,32 @@ mod tests {
             .entries(ClientId::Cursor)
             .unwrap()
             .is_empty());
+    }
+
+    #[test]
+    fn toml_line_ends_come_back_as_written() {
+        for text in [
+            "a = 1\r\n\r\n[mcp_servers.x]\r\ncommand = \"c\" # note\r\n",
+            "[mcp_servers.x]\ncommand = \"c\" #",
+            "[mcp_servers.x]\r\ncommand = \"c\"",
+        ] {
+            let mut doc = Document::parse(Format::Toml, text).unwrap();
+            assert_eq!(doc.to_text(), text);
+            doc.edit_server(
+                &s(&["mcp_servers"]),
+                "x",
+                &[Op::Set(s(&["url"]), json!("u"))],
+            )
+            .unwrap();
+            let out = doc.to_text();
+            let crlf = text.contains("\r\n");
+            assert_eq!(
+                out.matches("\r\n").count(),
+                if crlf { out.matches('\n').count() } else { 0 },
+                "{out:?}"
+            );
+            assert_eq!(out.ends_with('\n'), text.ends_with('\n'), "{out:?}");
+        }
     }
 
     #[test]

@@ -28,7 +28,7 @@
 //! [`MAX_WORKERS`] requests run at once and at most [`MAX_QUEUED`] wait.
 
 pub mod headers;
-pub mod sse;
+use tokenvault_core::sse;
 
 use crate::printer::{BrokenPipe, Printer};
 use crate::verify_http;

@@ -1,5 +1,5 @@
 //! A Server-Sent Events parser (the WHATWG `text/event-stream` rules) for MCP's Streamable HTTP
-//! responses and GET stream.
+//! responses and GET stream. Pure: the bridge in the binary feeds it the bytes of each socket read.
 //!
 //! It is fed whatever each socket read returned, so a line or an event may be split anywhere,
 //! including between the `\r` and `\n` of a CRLF. Every complete event is handed out as soon as its
