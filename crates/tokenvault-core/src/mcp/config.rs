@@ -125,7 +125,7 @@ impl Document {
         match format {
             Format::Json | Format::Jsonc => {
                 let source = if text.trim().is_empty() { "{}\n" } else { text };
-                let root = CstRootNode::parse(source, &ParseOptions::default()).map_err(|e| {
+                let root = CstRootNode::parse(source, &client_json()).map_err(|e| {
                     ConfigError::Syntax {
                         format: if format == Format::Json {
                             "JSON"
@@ -368,6 +368,25 @@ impl Document {
             }
         }
         Ok(())
+    }
+}
+
+/// What the clients' own readers accept: JSON with comments and trailing commas. Nothing
+/// looser (jsonc-parser's default also takes missing commas, bare names, single quotes, JSON5
+/// numbers and escapes): on such text its syntax tree and its values disagree about which
+/// member is where, so an edit could miss the member it was meant to change.
+fn client_json() -> ParseOptions {
+    ParseOptions {
+        allow_comments: true,
+        allow_trailing_commas: true,
+        allow_loose_object_property_names: false,
+        allow_missing_commas: false,
+        allow_single_quoted_strings: false,
+        allow_hexadecimal_numbers: false,
+        allow_unary_plus_numbers: false,
+        allow_bare_decimal_point_numbers: false,
+        allow_non_finite_numbers: false,
+        allow_extended_string_escapes: false,
     }
 }
 
