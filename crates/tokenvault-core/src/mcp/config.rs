@@ -22,6 +22,12 @@ pub enum ConfigError {
     NotAnObject { key: String, found: &'static str },
     #[error("the server name '{name}' appears twice in '{key}'; the client uses only one of them: remove the other first")]
     DuplicateServer { key: String, name: String },
+    #[error("'{member}' appears twice in server '{name}' of '{key}'; the client uses only the last one: remove the other first")]
+    DuplicateMember {
+        key: String,
+        name: String,
+        member: String,
+    },
     #[error("there is no server '{name}' in '{key}'")]
     NoSuchServer { key: String, name: String },
     #[error("a server named '{name}' already exists in '{key}' (use --force to replace it)")]
@@ -280,6 +286,17 @@ impl Document {
                     .get(name)
                     .and_then(|p| p.object_value())
                     .ok_or_else(missing)?;
+                // A member named twice: clients read the last, the edit would change the first.
+                for op in ops {
+                    let (Op::Set(path, _) | Op::Remove(path)) = op;
+                    if let Some(member) = json_duplicate_on(&server, path) {
+                        return Err(ConfigError::DuplicateMember {
+                            key,
+                            name: name.to_owned(),
+                            member,
+                        });
+                    }
+                }
                 for op in ops {
                     json_apply(&server, op);
                 }
@@ -454,6 +471,23 @@ fn json_object_at(
         }
     }
     Ok(Some(obj))
+}
+
+/// The first key on `path` (from `obj`) that names more than one member of its object.
+fn json_duplicate_on(obj: &CstObject, path: &[String]) -> Option<String> {
+    let mut obj = obj.clone();
+    for k in path {
+        let named = obj
+            .properties()
+            .iter()
+            .filter(|p| p.decoded_name().as_deref() == Some(k.as_str()))
+            .count();
+        if named > 1 {
+            return Some(k.clone());
+        }
+        obj = obj.get(k).and_then(|p| p.object_value())?;
+    }
+    None
 }
 
 fn json_apply(server: &CstObject, op: &Op) {
