@@ -7,7 +7,7 @@
 
 use crate::audit::{ChainHead, Entry, Record, Verifier};
 use crate::mcp::clients::{ClientId, Format};
-use crate::mcp::config::{Document, Op};
+use crate::mcp::config::{ConfigError, Document, Op};
 use crate::{dotenv, gitcred, sse, template, Catalogue};
 use serde_json::Value;
 
@@ -98,8 +98,11 @@ pub fn mcp_config(data: &[u8]) {
     let value = Value::String("tv://fuzz/token".into());
     let set = Op::Set(vec!["env".into(), "FUZZ_TOKEN".into()], value.clone());
     let remove = Op::Remove(vec!["url".into()]);
-    if let Err(err) = doc.edit_server(&e.location, &e.name, &[set, remove]) {
-        panic!("editing a listed server failed: {err}");
+    match doc.edit_server(&e.location, &e.name, &[set, remove]) {
+        Ok(()) => {}
+        // A member named twice is refused, not half-edited.
+        Err(ConfigError::DuplicateMember { .. }) => return,
+        Err(err) => panic!("editing a listed server failed: {err}"),
     }
     let edited = doc.to_text();
     let again = match Document::parse(format, &edited) {

@@ -22,6 +22,12 @@ pub enum ConfigError {
     NotAnObject { key: String, found: &'static str },
     #[error("the server name '{name}' appears twice in '{key}'; the client uses only one of them: remove the other first")]
     DuplicateServer { key: String, name: String },
+    #[error("'{member}' appears twice in server '{name}' of '{key}'; the client uses only the last one: remove the other first")]
+    DuplicateMember {
+        key: String,
+        name: String,
+        member: String,
+    },
     #[error("there is no server '{name}' in '{key}'")]
     NoSuchServer { key: String, name: String },
     #[error("a server named '{name}' already exists in '{key}' (use --force to replace it)")]
@@ -125,7 +131,7 @@ impl Document {
         match format {
             Format::Json | Format::Jsonc => {
                 let source = if text.trim().is_empty() { "{}\n" } else { text };
-                let root = CstRootNode::parse(source, &ParseOptions::default()).map_err(|e| {
+                let root = CstRootNode::parse(source, &client_json()).map_err(|e| {
                     ConfigError::Syntax {
                         format: if format == Format::Json {
                             "JSON"
@@ -280,6 +286,17 @@ impl Document {
                     .get(name)
                     .and_then(|p| p.object_value())
                     .ok_or_else(missing)?;
+                // A member named twice: clients read the last, the edit would change the first.
+                for op in ops {
+                    let (Op::Set(path, _) | Op::Remove(path)) = op;
+                    if let Some(member) = json_duplicate_on(&server, path) {
+                        return Err(ConfigError::DuplicateMember {
+                            key,
+                            name: name.to_owned(),
+                            member,
+                        });
+                    }
+                }
                 for op in ops {
                     json_apply(&server, op);
                 }
@@ -371,6 +388,25 @@ impl Document {
     }
 }
 
+/// What the clients' own readers accept: JSON with comments and trailing commas. Nothing
+/// looser (jsonc-parser's default also takes missing commas, bare names, single quotes, JSON5
+/// numbers and escapes): on such text its syntax tree and its values disagree about which
+/// member is where, so an edit could miss the member it was meant to change.
+fn client_json() -> ParseOptions {
+    ParseOptions {
+        allow_comments: true,
+        allow_trailing_commas: true,
+        allow_loose_object_property_names: false,
+        allow_missing_commas: false,
+        allow_single_quoted_strings: false,
+        allow_hexadecimal_numbers: false,
+        allow_unary_plus_numbers: false,
+        allow_bare_decimal_point_numbers: false,
+        allow_non_finite_numbers: false,
+        allow_extended_string_escapes: false,
+    }
+}
+
 fn implicit_table() -> toml_edit::Table {
     let mut t = toml_edit::Table::new();
     t.set_implicit(true);
@@ -435,6 +471,23 @@ fn json_object_at(
         }
     }
     Ok(Some(obj))
+}
+
+/// The first key on `path` (from `obj`) that names more than one member of its object.
+fn json_duplicate_on(obj: &CstObject, path: &[String]) -> Option<String> {
+    let mut obj = obj.clone();
+    for k in path {
+        let named = obj
+            .properties()
+            .iter()
+            .filter(|p| p.decoded_name().as_deref() == Some(k.as_str()))
+            .count();
+        if named > 1 {
+            return Some(k.clone());
+        }
+        obj = obj.get(k).and_then(|p| p.object_value())?;
+    }
+    None
 }
 
 fn json_apply(server: &CstObject, op: &Op) {
