@@ -52,6 +52,7 @@ pub fn run_all(fresh: &dyn Fn() -> Subject) {
         ("get_many keeps order", get_many_order),
         ("list", list),
         ("persistence", persistence),
+        ("state key", state_key),
     ];
     for (name, check) in checks {
         eprintln!("conformance: {name}");
@@ -253,6 +254,49 @@ fn persistence(s: Subject) {
         Some("from-second"),
         "the first handle sees writes made through another handle"
     );
+}
+
+/// The state key is made once, on request, and then always read back the same (through another
+/// handle too); it is not a value (`list` does not show it) and leaves the values alone.
+fn state_key(s: Subject) {
+    let st = &*s.store;
+    let k = key("huggingface/token");
+    st.set(&k, &secret("kept")).expect("set");
+    let before = st.state_key(false).expect("state_key(false)");
+    let made = st.state_key(true).expect("state_key(true)").expect("a key");
+    match &before {
+        None => assert!(made.created, "a key made now says so"),
+        Some(b) => {
+            assert!(!made.created, "an existing key is not made again");
+            assert!(
+                b.to_secret() == made.to_secret(),
+                "the existing key is kept"
+            );
+        }
+    }
+    let again = st.state_key(true).expect("again").expect("a key");
+    assert!(!again.created, "made once only");
+    assert!(
+        again.to_secret() == made.to_secret(),
+        "the same key each time"
+    );
+    let read = st.state_key(false).expect("read").expect("a key");
+    assert!(read.to_secret() == made.to_secret());
+    assert_eq!(value(st, &k).as_deref(), Some("kept"), "values untouched");
+    if let Some(listed) = st.list().expect("list") {
+        assert!(
+            listed.iter().all(|l| l.item.as_str() == "huggingface"),
+            "the state key is not listed as a value: {listed:?}"
+        );
+    }
+    if let Some(reopen) = s.reopen {
+        let second = reopen();
+        let seen = second.state_key(false).expect("second").expect("a key");
+        assert!(
+            seen.to_secret() == made.to_secret(),
+            "another handle reads the same key"
+        );
+    }
 }
 
 #[cfg(test)]

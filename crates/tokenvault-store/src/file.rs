@@ -20,7 +20,7 @@
 use crate::agefmt::{self, AgeError, AgeFile, VaultKey};
 use crate::fsutil::{self, FileLock};
 use crate::keycache::KeyCache;
-use crate::{BackendKind, Change, Key, PassphraseSource, Slot, Store, StoreError};
+use crate::{BackendKind, Change, Key, PassphraseSource, Slot, StateKey, Store, StoreError};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
@@ -386,21 +386,25 @@ impl FileStore {
         agefmt::decrypt_in_place(&mut buf, &key).map_err(|e| self.age_error(e))?;
         let mut doc = Doc::default();
         self.scan(&buf, &mut doc)?;
+        doc.state = peek_state(&buf);
         // The current generation, read with the rollback check off: the current file may be the
-        // very rollback being repaired.
-        let current = match self.read_vault(None)? {
+        // very rollback being repaired. Its state key stays, when the backup predates having one.
+        let (current, current_state) = match self.read_vault(None)? {
             OnDisk::Changed(_, bytes) => {
                 let mut cur = Zeroizing::new(bytes);
                 let file = agefmt::parse(&cur).map_err(|e| self.age_error(e))?;
                 if file.uses(&key) {
                     agefmt::decrypt_in_place(&mut cur, &key).map_err(|e| self.age_error(e))?;
-                    peek_generation(&cur)
+                    (peek_generation(&cur), peek_state(&cur))
                 } else {
-                    0
+                    (0, None)
                 }
             }
-            _ => 0,
+            _ => (0, None),
         };
+        if doc.state.is_none() {
+            doc.state = current_state;
+        }
         doc.generation = current.max(self.seen_generation()).max(generation);
         let keys = doc.keys();
         self.commit(&mut state, &mut doc, &key, 0, current)?;
@@ -522,6 +526,7 @@ impl FileStore {
         let mut doc = Doc::default();
         self.scan(plaintext, &mut doc)?;
         doc.generation = peek_generation(plaintext);
+        doc.state = peek_state(plaintext);
         Ok((doc, plaintext.len()))
     }
 
@@ -903,6 +908,14 @@ impl Store for FileStore {
             }
         }
         let created = new_key.is_some();
+        if created {
+            // A new vault gets its state key in its first generation (an existing one gets it
+            // through `state_key`, which then seals the index it had once).
+            let made = StateKey::generate(BackendKind::File).map_err(|e| {
+                self.backend_error(format!("no random numbers for a state key: {e}"))
+            })?;
+            doc.state = Some(made.to_secret().expose_secret().to_owned());
+        }
         let key = match new_key {
             Some(k) => k,
             None => state
@@ -917,6 +930,44 @@ impl Store for FileStore {
             state.key_from_cache = false;
         }
         Ok(())
+    }
+
+    fn state_key(&self, create: bool) -> Result<Option<StateKey>, StoreError> {
+        let parse = |this: &Self, text: String| {
+            StateKey::parse(BackendKind::File, &text)
+                .ok_or_else(|| this.corrupt("it decrypts, but its state key is not 64 hex digits"))
+        };
+        if let Some(found) = self
+            .read(|_, plaintext| Ok(peek_state(plaintext)))?
+            .flatten()
+        {
+            return parse(self, found).map(Some);
+        }
+        if !create {
+            return Ok(None);
+        }
+        // One more generation, holding a new key, unless a writer made one since the read.
+        self.prepare_dir()?;
+        let _guard = FileLock::exclusive(&self.lock_path)?;
+        let mut state = self.state();
+        if !self.load(&mut state)? {
+            // No vault yet: nothing to authenticate (a lost one is an error).
+            return self.missing().map_or(Ok(None), Err);
+        }
+        let (mut doc, size_hint) = self.loaded_doc(&state)?;
+        if let Some(found) = doc.state.take() {
+            return parse(self, found).map(Some);
+        }
+        let made = StateKey::generate(BackendKind::File)
+            .map_err(|e| self.backend_error(format!("no random numbers for a state key: {e}")))?;
+        doc.state = Some(made.to_secret().expose_secret().to_owned());
+        let key = state
+            .key
+            .clone()
+            .ok_or_else(|| self.backend_error("no key after reading the vault"))?;
+        let replaced = doc.generation;
+        self.commit(&mut state, &mut doc, &key, size_hint, replaced)?;
+        Ok(Some(made))
     }
 
     fn list(&self) -> Result<Option<Vec<Key>>, StoreError> {
@@ -1055,6 +1106,7 @@ struct Meta {
     format: Option<String>,
     version: Option<u64>,
     generation: Option<u64>,
+    state: Option<String>,
 }
 
 trait Collect<'de> {
@@ -1094,6 +1146,7 @@ impl<'de, C: Collect<'de>> Visitor<'de> for TopVisitor<'_, C> {
                 "format" => meta.format = Some(map.next_value()?),
                 "version" => meta.version = Some(map.next_value()?),
                 "generation" => meta.generation = Some(map.next_value()?),
+                "state" => meta.state = Some(map.next_value()?),
                 "items" => map.next_value_seed(SlotSeed {
                     collect: &mut *self.collect,
                     slot: Slot::Current,
@@ -1295,6 +1348,35 @@ fn peek_generation(plaintext: &[u8]) -> u64 {
     })
 }
 
+/// The state key (hex) of a decrypted document, as [`peek_generation`] finds the generation.
+fn peek_state(plaintext: &[u8]) -> Option<String> {
+    let mut cur = Cursor {
+        bytes: plaintext,
+        pos: 0,
+    };
+    let head = (|| {
+        cur.eat(LAYOUT_HEAD)?;
+        cur.number()?;
+        cur.eat(b",\n  \"generation\": ")?;
+        cur.number()?;
+        if cur.eat(b",\n  \"state\": ").is_none() {
+            return Some(None);
+        }
+        let start = cur.pos;
+        if cur.string()? {
+            return None;
+        }
+        let text = std::str::from_utf8(&plaintext[start + 1..cur.pos - 1]).ok()?;
+        Some(Some(text.to_owned()))
+    })();
+    match head {
+        Some(found) => found,
+        None => scan_document(plaintext, &mut Skip)
+            .ok()
+            .and_then(|m| m.state),
+    }
+}
+
 /// Fills `lookup` from a document in exactly our layout; `None` (with `lookup.found` in any
 /// state) when the document is laid out otherwise.
 fn lookup_in_layout(plaintext: &[u8], lookup: &mut Lookup<'_>) -> Option<()> {
@@ -1309,6 +1391,9 @@ fn lookup_in_layout(plaintext: &[u8], lookup: &mut Lookup<'_>) -> Option<()> {
     }
     if cur.eat(b",\n  \"generation\": ").is_some() {
         cur.number()?;
+        if cur.eat(b",\n  \"state\": ").is_some() {
+            cur.string()?;
+        }
     }
     cur.eat(b",\n  \"items\": ")?;
     cur.section(Slot::Current, lookup)?;
@@ -1532,6 +1617,8 @@ struct Doc {
     /// Counts writes: every write stores one more than the last. Inside the encrypted payload, so
     /// it cannot be changed without the key; a vault without one is generation 0.
     generation: u64,
+    /// The [`StateKey`] (hex), once the vault has one.
+    state: Option<String>,
     items: Items,
     previous: Items,
     extra: Vec<(String, serde_json::Value)>,
@@ -1602,10 +1689,13 @@ impl Serialize for Exposed<'_> {
 
 impl Serialize for Doc {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(5 + self.extra.len()))?;
+        let mut map = s.serialize_map(Some(6 + self.extra.len()))?;
         map.serialize_entry("format", FORMAT)?;
         map.serialize_entry("version", &VERSION)?;
         map.serialize_entry("generation", &self.generation)?;
+        if let Some(state) = &self.state {
+            map.serialize_entry("state", state)?;
+        }
         map.serialize_entry("items", &Exposed(&self.items))?;
         map.serialize_entry("previous", &Exposed(&self.previous))?;
         for (k, v) in &self.extra {
@@ -1779,19 +1869,33 @@ mod tests {
         let key = st.state().key.clone().unwrap();
         let bytes = std::fs::read(st.vault_path()).unwrap();
         let plain = agefmt::parse(&bytes).unwrap().decrypt(&key).unwrap();
-        let want = concat!(
-            "{\n",
-            "  \"format\": \"tokenvault-vault\",\n",
-            "  \"version\": 1,\n",
-            "  \"generation\": 1,\n",
-            "  \"items\": {\n",
-            "    \"gh\": {\"token\": \"g\"},\n",
-            "    \"hf\": {\"token\": \"a\\\"b\", \"user\": \"me\"}\n",
-            "  },\n",
-            "  \"previous\": {}\n",
-            "}\n",
+        let state = st.state_key(false).unwrap().unwrap().to_secret();
+        let want = format!(
+            "{}{}{}",
+            concat!(
+                "{\n",
+                "  \"format\": \"tokenvault-vault\",\n",
+                "  \"version\": 1,\n",
+                "  \"generation\": 1,\n",
+            ),
+            format_args!("  \"state\": \"{}\",\n", state.expose_secret()),
+            concat!(
+                "  \"items\": {\n",
+                "    \"gh\": {\"token\": \"g\"},\n",
+                "    \"hf\": {\"token\": \"a\\\"b\", \"user\": \"me\"}\n",
+                "  },\n",
+                "  \"previous\": {}\n",
+                "}\n",
+            )
         );
         assert_eq!(std::str::from_utf8(&plain).unwrap(), want);
+        // The layout recogniser (every `get`) reads past the state key.
+        let mut lookup = Lookup {
+            want: &[Key::parse("hf/user").unwrap()],
+            found: vec![None],
+        };
+        assert!(lookup_in_layout(&plain, &mut lookup).is_some());
+        assert_eq!(lookup.found[0].as_ref().unwrap().expose_secret(), "me");
     }
 
     /// A small deterministic generator (xorshift64), so failures reproduce.

@@ -12,7 +12,7 @@
 //! through a substring search or the full parse.
 
 use crate::fsutil::{atomic_write, check_private_file, FileLock};
-use crate::{BackendKind, StoreError};
+use crate::{BackendKind, StateKey, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -37,7 +37,25 @@ pub struct ItemMeta {
     pub updated: String,
     #[serde(default)]
     pub fields: BTreeMap<String, FieldMeta>,
+    /// HMAC-SHA256 of everything above and the item's name under its store's [`StateKey`]
+    /// ([`crate::state`]): an entry whose tag does not verify was changed outside tokenvault.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
 }
+
+/// What an entry's tag covers: every field of [`ItemMeta`] but the tag (a field added there must
+/// be added here, or it is not authenticated).
+#[derive(Serialize)]
+struct Tagged<'a> {
+    backend: BackendKind,
+    provider: &'a Option<String>,
+    created: &'a str,
+    updated: &'a str,
+    fields: &'a BTreeMap<String, FieldMeta>,
+}
+
+/// The domain of index entry tags.
+const TAG_DOMAIN: &str = "tokenvault index entry v1";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct FieldMeta {
@@ -72,7 +90,32 @@ impl ItemMeta {
             created: now.to_owned(),
             updated: now.to_owned(),
             fields: BTreeMap::new(),
+            mac: None,
         }
+    }
+
+    fn tag_input(&self) -> Vec<u8> {
+        let tagged = Tagged {
+            backend: self.backend,
+            provider: &self.provider,
+            created: &self.created,
+            updated: &self.updated,
+            fields: &self.fields,
+        };
+        // Plain data (strings, maps, booleans): serialising it cannot fail.
+        serde_json::to_vec(&tagged).unwrap_or_default()
+    }
+
+    /// Tags the entry `name` under `key`.
+    pub fn seal(&mut self, name: &str, key: &StateKey) {
+        self.mac = Some(key.tag(TAG_DOMAIN, &[name.as_bytes(), &self.tag_input()]));
+    }
+
+    /// Whether the entry `name` carries a valid tag under `key`.
+    pub fn authentic(&self, name: &str, key: &StateKey) -> bool {
+        self.mac
+            .as_deref()
+            .is_some_and(|mac| key.verify(TAG_DOMAIN, &[name.as_bytes(), &self.tag_input()], mac))
     }
 }
 
@@ -115,6 +158,15 @@ impl Index {
         f.has_previous = has_previous;
         // A new value has not been verified yet.
         f.verified = None;
+    }
+
+    /// The entries of `key`'s store whose tag does not verify: changed outside tokenvault.
+    pub fn untrusted(&self, key: &StateKey) -> Vec<String> {
+        self.items
+            .iter()
+            .filter(|(name, meta)| meta.backend == key.backend() && !meta.authentic(name, key))
+            .map(|(name, _)| name.clone())
+            .collect()
     }
 
     /// Forgets a field, and the item when it has no field left.
@@ -322,13 +374,41 @@ impl IndexFile {
 
     /// Reads, changes and writes the index under its lock, atomically.
     pub fn update<T>(&self, f: impl FnOnce(&mut Index) -> T) -> Result<T, StoreError> {
+        self.update_sealed(None, f).map(|(out, _)| out)
+    }
+
+    /// [`IndexFile::update`] for the entries of `key`'s store: entries whose tag does not verify
+    /// are dropped before `f` runs (what they say is not believed; their names are returned, for
+    /// the caller to rebuild them from the store), and every entry of that store is tagged as it is
+    /// written. A key the store has just made (`created`: an index written before tags existed)
+    /// seals the entries as they are, once. Without a key (a store that has none yet), entries
+    /// are written as they are.
+    pub fn update_sealed<T>(
+        &self,
+        key: Option<&StateKey>,
+        f: impl FnOnce(&mut Index) -> T,
+    ) -> Result<(T, Vec<String>), StoreError> {
         let _guard = FileLock::exclusive(&self.lock)?;
         crate::fsutil::remove_stale_temps(&self.path);
         let mut index = self.load()?;
+        let mut dropped = Vec::new();
+        if let Some(key) = key.filter(|k| !k.created) {
+            dropped = index.untrusted(key);
+            for name in &dropped {
+                index.items.remove(name);
+            }
+        }
         let out = f(&mut index);
+        if let Some(key) = key {
+            for (name, meta) in index.items.iter_mut() {
+                if meta.backend == key.backend() {
+                    meta.seal(name, key);
+                }
+            }
+        }
         index.version = INDEX_VERSION;
         atomic_write(&self.path, &serialize(&index)?)?;
-        Ok(out)
+        Ok((out, dropped))
     }
 }
 
@@ -512,6 +592,67 @@ pub(crate) fn fuzz_check(data: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn put(i: &mut Index, backend: BackendKind, name: &str) {
+        i.record_set(
+            backend,
+            Some("huggingface"),
+            name,
+            "token",
+            "hf_ab…wxyz".into(),
+            false,
+            "2026-01-01T00:00:00Z",
+        );
+    }
+
+    /// An index from before tags is sealed once as it is (the key was just made); after that an
+    /// entry edited, untagged or carrying another entry's tag is dropped before the change and
+    /// never sealed; entries of another store are left as they are.
+    #[test]
+    fn sealing_migrates_once_then_drops_what_does_not_verify() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = IndexFile::new(dir.path());
+        f.update(|i| {
+            put(i, BackendKind::File, "a");
+            put(i, BackendKind::File, "b");
+            put(i, BackendKind::Keychain, "k");
+        })
+        .unwrap();
+        let made = StateKey::generate(BackendKind::File).unwrap();
+        let (_, dropped) = f.update_sealed(Some(&made), |_| ()).unwrap();
+        assert!(dropped.is_empty());
+        let mut key = made.clone();
+        key.created = false;
+        let index = f.load().unwrap();
+        assert!(index.untrusted(&key).is_empty());
+        assert!(index.items["k"].mac.is_none(), "another store's entry");
+
+        // Edits: a's provider changes; b gets a's tag.
+        let mut edited = index.clone();
+        edited.items.get_mut("a").unwrap().provider = Some("aws".into());
+        let a_tag = edited.items["a"].mac.clone();
+        edited.items.get_mut("b").unwrap().mac = a_tag;
+        std::fs::write(f.path(), serialize(&edited).unwrap()).unwrap();
+        assert_eq!(f.load().unwrap().untrusted(&key), vec!["a", "b"]);
+        let (seen, dropped) = f
+            .update_sealed(Some(&key), |i| i.items.contains_key("a"))
+            .unwrap();
+        assert!(!seen, "dropped before the change");
+        assert_eq!(dropped, vec!["a", "b"]);
+        let after = f.load().unwrap();
+        assert!(!after.items.contains_key("a") && after.items.contains_key("k"));
+        assert!(after.untrusted(&key).is_empty());
+        // Untagged entries are not trusted either, once the key exists.
+        let mut stripped = after.clone();
+        put(&mut stripped, BackendKind::File, "c");
+        std::fs::write(f.path(), serialize(&stripped).unwrap()).unwrap();
+        assert_eq!(f.load().unwrap().untrusted(&key), vec!["c"]);
+        // One-item lookups carry the tag: a bare reference can be checked without the rest.
+        f.update_sealed(Some(&key), |i| put(i, BackendKind::File, "d"))
+            .unwrap();
+        assert!(f.load_item("d").unwrap().unwrap().authentic("d", &key));
+        assert!(!f.load_item("d").unwrap().unwrap().authentic("c", &key));
+    }
 
     #[test]
     fn round_trip_and_one_item_lookup() {

@@ -20,8 +20,10 @@ pub mod index;
 pub mod keycache;
 pub mod keychain;
 pub mod memory;
+pub mod state;
 
 pub use error::StoreError;
+pub use state::StateKey;
 use std::fmt;
 use std::path::Path;
 use tokenvault_core::{FieldName, ItemName, Secret};
@@ -163,6 +165,11 @@ pub trait Store: Send + Sync {
 
     /// Every key, when the backend can enumerate (`None` when it cannot: use the index).
     fn list(&self) -> Result<Option<Vec<Key>>, StoreError>;
+
+    /// The [`StateKey`] kept with the values (see [`state`]): `None` when there is none and
+    /// `create` is false. With `create`, one is made and stored when there is none (its
+    /// `created` is then true). Reading it needs what reading a value needs (an unlocked vault).
+    fn state_key(&self, create: bool) -> Result<Option<StateKey>, StoreError>;
 }
 
 /// Where the file backend gets a passphrase. The binary implements it with a hidden prompt,

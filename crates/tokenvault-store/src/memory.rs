@@ -11,6 +11,7 @@ use tokenvault_core::Secret;
 pub struct MemoryStore {
     values: Mutex<BTreeMap<Key, Secret>>,
     fail_next: Mutex<Option<String>>,
+    state: Mutex<Option<crate::StateKey>>,
 }
 
 impl MemoryStore {
@@ -73,6 +74,26 @@ impl Store for MemoryStore {
             }
         }
         Ok(())
+    }
+
+    fn state_key(&self, create: bool) -> Result<Option<crate::StateKey>, StoreError> {
+        self.check_fail()?;
+        let mut state = self.state.lock().map_err(|_| poisoned())?;
+        if let Some(k) = state.as_ref() {
+            let mut k = k.clone();
+            k.created = false;
+            return Ok(Some(k));
+        }
+        if !create {
+            return Ok(None);
+        }
+        let k =
+            crate::StateKey::generate(BackendKind::Memory).map_err(|e| StoreError::Backend {
+                backend: "memory",
+                message: format!("no random numbers for a state key: {e}"),
+            })?;
+        *state = Some(k.clone());
+        Ok(Some(k))
     }
 
     fn list(&self) -> Result<Option<Vec<Key>>, StoreError> {

@@ -60,6 +60,23 @@ fn native_user(key: &Key) -> String {
     }
 }
 
+/// The label of the entry that holds the [`crate::StateKey`] (not a value: listing skips it).
+#[cfg_attr(not(unix), allow(dead_code))]
+const STATE_LABEL: &str = "tokenvault state key (authenticates the index and the audit head)";
+
+/// The state key as read from its entry; an entry that is not one is an error, not a new key
+/// (making a new one would make every index entry untrusted).
+fn parse_state(text: &tokenvault_core::Secret) -> Result<crate::StateKey, crate::StoreError> {
+    crate::StateKey::parse(crate::BackendKind::Keychain, text.expose_secret()).ok_or_else(|| {
+        crate::StoreError::Backend {
+            backend: BACKEND,
+            message: "the keychain entry of tokenvault's state key is not one (edited by \
+                      another tool?): delete it and run `tokenvault doctor`, which reseals the index"
+                .into(),
+        }
+    })
+}
+
 /// The D-Bus session bus address to use when `DBUS_SESSION_BUS_ADDRESS` is unset or empty:
 /// `unix:path=$XDG_RUNTIME_DIR/bus`, when that socket exists (systemd's per-user bus). `None`
 /// when the variable is already set, when there is no such socket, or on platforms without a
@@ -126,6 +143,9 @@ mod unsupported {
             Err(unavailable())
         }
         fn list(&self) -> Result<Option<Vec<Key>>, StoreError> {
+            Err(unavailable())
+        }
+        fn state_key(&self, _create: bool) -> Result<Option<crate::StateKey>, StoreError> {
             Err(unavailable())
         }
     }

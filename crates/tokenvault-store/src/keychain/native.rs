@@ -21,6 +21,8 @@ const STORE_NAME: &str = "Windows Credential Manager";
 
 /// The user of the entry [`KeychainStore::probe`] reads. It has no `/`, so no key maps to it.
 const PROBE_USER: &str = "tokenvault#probe";
+/// The entry of the state key (not an `ITEM/FIELD` name, so never a value's).
+const STATE_USER: &str = "tokenvault#state";
 
 /// The OS credential store. Holds nothing: every call opens the entry it needs.
 #[derive(Debug, Default)]
@@ -85,6 +87,27 @@ impl Store for KeychainStore {
 
     fn list(&self) -> Result<Option<Vec<Key>>, StoreError> {
         Ok(None)
+    }
+
+    fn state_key(&self, create: bool) -> Result<Option<crate::StateKey>, StoreError> {
+        let entry = entry_for(STATE_USER)?;
+        match entry.get_password() {
+            Ok(text) => return super::parse_state(&Secret::new(text)).map(Some),
+            Err(KeyringError::NoEntry) => {}
+            Err(e) => return Err(map_error("read tokenvault's state key", e)),
+        }
+        if !create {
+            return Ok(None);
+        }
+        let key =
+            crate::StateKey::generate(BackendKind::Keychain).map_err(|e| StoreError::Backend {
+                backend: BACKEND,
+                message: format!("no random numbers for a state key: {e}"),
+            })?;
+        entry
+            .set_password(key.to_secret().expose_secret())
+            .map_err(|e| map_error("store tokenvault's state key", e))?;
+        Ok(Some(key))
     }
 }
 

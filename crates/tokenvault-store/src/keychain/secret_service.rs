@@ -69,6 +69,8 @@ const ATTR_SERVICE: &str = "service";
 const ATTR_ITEM: &str = "item";
 const ATTR_FIELD: &str = "field";
 const ATTR_SLOT: &str = "slot";
+/// Marks entries that are not values (the state key).
+const ATTR_KIND: &str = "kind";
 
 const NO_BUS_HINT: &str = "run tokenvault inside your desktop session (or set \
     DBUS_SESSION_BUS_ADDRESS), or use `--backend file`";
@@ -189,6 +191,57 @@ impl Store for KeychainStore {
     fn list(&self) -> Result<Option<Vec<Key>>, StoreError> {
         self.with_collection(list_keys).map(Some)
     }
+
+    fn state_key(&self, create: bool) -> Result<Option<crate::StateKey>, StoreError> {
+        self.with_collection(|c| {
+            if let Some(found) = read_state(c)? {
+                return Ok(Some(found));
+            }
+            if !create {
+                return Ok(None);
+            }
+            let key = crate::StateKey::generate(BackendKind::Keychain).map_err(|e| {
+                StoreError::Backend {
+                    backend: BACKEND,
+                    message: format!("no random numbers for a state key: {e}"),
+                }
+            })?;
+            c.create_item(
+                super::STATE_LABEL,
+                state_attributes(),
+                key.to_secret().expose_secret().as_bytes(),
+                true,
+                CONTENT_TYPE,
+            )
+            .map_err(|e| map_error("store tokenvault's state key", e))?;
+            // Another process may have made one at the same moment: the stored one wins.
+            Ok(Some(match read_state(c)? {
+                Some(stored) if stored.to_secret() != key.to_secret() => stored,
+                _ => key,
+            }))
+        })
+    }
+}
+
+/// The state key's entry: our service, no item (so [`list_keys`] skips it).
+fn state_attributes() -> HashMap<&'static str, &'static str> {
+    HashMap::from([(ATTR_SERVICE, SERVICE), (ATTR_KIND, "state-key")])
+}
+
+fn read_state(collection: &Collection<'_>) -> Result<Option<crate::StateKey>, StoreError> {
+    let items = collection
+        .search_items(state_attributes())
+        .map_err(|e| map_error("search the keyring for tokenvault's state key", e))?;
+    let Some(item) = items.first() else {
+        return Ok(None);
+    };
+    let bytes = item
+        .get_secret()
+        .map_err(|e| map_error("read tokenvault's state key", e))?;
+    let text = Secret::new(String::from_utf8_lossy(&bytes).into_owned());
+    let mut bytes = bytes;
+    bytes.zeroize();
+    super::parse_state(&text).map(Some)
 }
 
 /// Opens a connection and an encrypted session, bounded by [`CONNECT_TIMEOUT`].
