@@ -10,6 +10,12 @@
 //! every launch) within a few milliseconds. A dropped tail never breaks the chain. A log that cannot be written refuses a
 //! read before any value leaves ([`record_before_release`]; `audit_required = false` relaxes it);
 //! for other commands it costs one `warning:` on stderr, never a byte on stdout.
+//!
+//! A chain shows edits and deletions inside the log, not lines cut from its end nor a log deleted
+//! whole. So after each append the new head (`seq` and hash of the last line) is written to
+//! `audit.head` with a tag under the store's state key ([`tokenvault_store::state`]), whenever this
+//! process has read that key (every command that reads or writes values has): `audit verify` then
+//! finds a log shorter than its head, a head that does not match its line, or a log gone.
 
 use crate::context::{now_rfc3339, Ctx};
 use crate::printer::Printer;
@@ -20,7 +26,7 @@ use std::path::{Path, PathBuf};
 use tokenvault_core::audit::{redact_argv, ChainHead, Entry, LineHasher};
 use tokenvault_core::Catalogue;
 use tokenvault_store::fsutil::{self, FileLock};
-use tokenvault_store::StoreError;
+use tokenvault_store::{BackendKind, StateKey, StoreError};
 
 #[cfg(unix)]
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -28,6 +34,77 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 /// Set once an append failed in this process: later records are not attempted (each failure is
 /// reported once, as the refusal or the warning it caused).
 static LOG_FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// The state key this process read, which tags the audit head (see the module docs).
+static ANCHOR_KEY: std::sync::Mutex<Option<StateKey>> = std::sync::Mutex::new(None);
+
+/// The head file, beside the log.
+pub const HEAD_FILE: &str = "audit.head";
+
+/// The domain of the head's tag.
+const HEAD_DOMAIN: &str = "tokenvault audit head v1";
+
+/// Lets later appends of this process anchor the head with `key`.
+pub fn anchor_with(key: &StateKey) {
+    *ANCHOR_KEY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(key.clone());
+}
+
+/// The authenticated head of the log: the last record's `seq` and its line's hash.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AnchoredHead {
+    pub seq: u64,
+    pub hash: String,
+    /// The store whose state key made the tag.
+    pub backend: BackendKind,
+    pub mac: String,
+}
+
+impl AnchoredHead {
+    fn tag_input(seq: u64, hash: &str, backend: BackendKind) -> [Vec<u8>; 3] {
+        [
+            seq.to_string().into_bytes(),
+            hash.as_bytes().to_vec(),
+            backend.as_str().as_bytes().to_vec(),
+        ]
+    }
+
+    fn new(seq: u64, hash: String, key: &StateKey) -> AnchoredHead {
+        let parts = Self::tag_input(seq, &hash, key.backend());
+        let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        AnchoredHead {
+            seq,
+            mac: key.tag(HEAD_DOMAIN, &refs),
+            hash,
+            backend: key.backend(),
+        }
+    }
+
+    /// Whether the tag verifies under `key` (a key of the store that made it).
+    pub fn authentic(&self, key: &StateKey) -> bool {
+        let parts = Self::tag_input(self.seq, &self.hash, self.backend);
+        let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        key.backend() == self.backend && key.verify(HEAD_DOMAIN, &refs, &self.mac)
+    }
+}
+
+pub fn head_path(home: &Path) -> PathBuf {
+    home.join(HEAD_FILE)
+}
+
+/// The head file, when there is one (an unreadable or malformed one is an error: it was edited).
+pub fn read_head(home: &Path) -> Result<Option<AnchoredHead>> {
+    let path = head_path(home);
+    fsutil::check_private_file(&path)?;
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .with_context(|| format!("{} is not an audit head (edited?)", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
 
 /// The log, in the tokenvault home.
 pub const LOG_FILE: &str = "audit.jsonl";
@@ -256,6 +333,17 @@ fn append(home: &Path, entry: Entry, printer: &Printer) -> Result<()> {
             "only {written} of {} bytes were appended (is the disk full?)",
             buf.len()
         );
+    }
+    // Still under the log's lock: the head moves with the log.
+    let key = ANCHOR_KEY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    if let Some(key) = key {
+        let after = ChainHead::after_line(line.as_bytes());
+        let head = AnchoredHead::new(after.seq, after.hash, &key);
+        let text = serde_json::to_vec(&head).context("encoding the audit head")?;
+        fsutil::atomic_write(&head_path(home), &text).context("writing the audit head")?;
     }
     Ok(())
 }

@@ -136,6 +136,7 @@ impl Ctx {
             choice,
             index_file: IndexFile::new(&self.settings.paths.home),
             catalogue: &self.settings.catalogue,
+            state: Default::default(),
         })
     }
 }

@@ -77,7 +77,7 @@ impl Checked {
         let Some(v) = self.verification() else {
             return;
         };
-        let result = vault.index_file.update(|idx| {
+        let result = vault.update_index(|idx| {
             if let Some(f) = idx
                 .items
                 .get_mut(target.key.item.as_str())

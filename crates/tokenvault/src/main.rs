@@ -73,6 +73,12 @@ fn run(cli: Cli, printer: Printer) -> anyhow::Result<Outcome> {
     let settings = settings::Settings::load(cli.global.clone())?;
     let mut ctx = Ctx { settings, printer };
     let result = dispatch(&cli, &mut ctx);
+    for item in vault::take_distrusted() {
+        ctx.printer.warning(&format!(
+            "the index entry of '{item}' was changed outside tokenvault (its tag does not match the vault): \
+             it was not believed (the vault decides; `tokenvault unlock` rebuilds the entry from it)"
+        ));
+    }
     if let Some((action, references)) = audited(&cli.command) {
         audit::record(&ctx, action, None, &references, &audit::outcome_of(&result));
     }

@@ -6,13 +6,13 @@
 
 use crate::settings::BackendChoice;
 use anyhow::{Context, Result};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use tokenvault_core::{mask, Catalogue, FieldName, Provider, Reference, Secret};
 use tokenvault_store::file::FileStore;
 use tokenvault_store::index::{Index, IndexFile};
 use tokenvault_store::keychain::KeychainStore;
 use tokenvault_store::memory::MemoryStore;
-use tokenvault_store::{BackendKind, Change, Key, Slot, Store};
+use tokenvault_store::{BackendKind, Change, Key, Slot, StateKey, Store};
 
 /// The opened backend. File and keychain stores keep their own type for their extra operations
 /// (`unlock`, `probe`).
@@ -37,6 +37,47 @@ pub struct Vault<'a> {
     pub choice: BackendChoice,
     pub index_file: IndexFile,
     pub catalogue: &'a Catalogue,
+    /// The store's state key once read (see [`tokenvault_store::state`]).
+    pub state: StateCache,
+}
+
+/// The state key as this process last read it: unread, absent, or the key.
+#[derive(Default)]
+pub struct StateCache {
+    key: Mutex<Option<Option<StateKey>>>,
+}
+
+/// Index entries this process found changed outside tokenvault (not believed), for `main` to
+/// report once the command is done.
+static DISTRUSTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// The names of index entries found changed outside tokenvault, each once.
+pub fn take_distrusted() -> Vec<String> {
+    let mut names = std::mem::take(&mut *DISTRUSTED.lock().unwrap_or_else(PoisonError::into_inner));
+    names.sort();
+    names.dedup();
+    names
+}
+
+fn note_distrusted(names: &[String]) {
+    DISTRUSTED
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .extend(names.iter().cloned());
+}
+
+/// The error of a bare reference whose index entry was changed outside tokenvault.
+pub fn untrusted_entry(item: &str) -> anyhow::Error {
+    crate::error::hinted(
+        format!(
+            "the index entry of '{item}' was changed outside tokenvault (its tag does not match \
+             the vault), so which field tv://{item} means is not known"
+        ),
+        format!(
+            "name the field (tv://{item}/FIELD), or run `tokenvault unlock` (or any write) to \
+             rebuild the entry from the vault; `tokenvault doctor` shows what was changed"
+        ),
+    )
 }
 
 /// A reference resolved against the catalogue and index.
@@ -88,6 +129,93 @@ impl<'a> Vault<'a> {
         Ok(self.index_file.load()?)
     }
 
+    /// The store's state key: read once per process; with `create`, made when the store has
+    /// none (a write does that, so that the index it writes is sealed).
+    pub fn state_key(&self, create: bool) -> Result<Option<StateKey>> {
+        let mut cached = self
+            .state
+            .key
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(Some(k)) = cached.as_ref() {
+            return Ok(Some(k.clone()));
+        }
+        if cached.is_some() && !create {
+            return Ok(None);
+        }
+        let found = self.store().state_key(create)?;
+        if let Some(k) = &found {
+            crate::audit::anchor_with(k);
+        }
+        *cached = Some(found.clone());
+        Ok(found)
+    }
+
+    /// The state key when it can be had without asking for a passphrase (a locked file vault
+    /// gives none), for commands that only show the index.
+    pub fn quiet_state_key(&self) -> Option<StateKey> {
+        if let Backend::File(store) = &self.backend {
+            if !(store.is_unlocked() || crate::prompt::passphrase_configured()) {
+                return None;
+            }
+        }
+        self.state_key(false).ok().flatten()
+    }
+
+    /// The index with the entries of this store that do not verify left out (and noted), when
+    /// the state key is at hand without a prompt; else the index as it is (a cache).
+    pub fn load_index_checked(&self) -> Result<Index> {
+        let mut index = self.load_index()?;
+        if let Some(key) = self.quiet_state_key() {
+            let untrusted = index.untrusted(&key);
+            for name in &untrusted {
+                index.items.remove(name);
+            }
+            note_distrusted(&untrusted);
+        }
+        Ok(index)
+    }
+
+    /// The index for a command that reads or writes values (so the state key is at hand): the
+    /// entries of this store that do not verify are left out and noted, never believed.
+    pub fn load_index_trusted(&self) -> Result<Index> {
+        let mut index = self.load_index()?;
+        if let Some(key) = self.state_key(false)? {
+            let untrusted = index.untrusted(&key);
+            for name in &untrusted {
+                index.items.remove(name);
+            }
+            note_distrusted(&untrusted);
+        }
+        Ok(index)
+    }
+
+    /// Changes the index under its lock, sealing this store's entries with the state key (made
+    /// now when the store has none: the index as it stands is then sealed once, as written
+    /// before tags existed). Entries found changed outside tokenvault are not believed: they are
+    /// dropped, noted, and rebuilt from what the store holds.
+    pub fn update_index<T>(&self, f: impl FnOnce(&mut Index) -> T) -> Result<T> {
+        let key = self.state_key(true)?;
+        let (out, dropped) = self.index_file.update_sealed(key.as_ref(), f)?;
+        if let Some(Some(k)) = self
+            .state
+            .key
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
+            // Sealed once as it was; from now on an entry without a valid tag is not trusted.
+            k.created = false;
+        }
+        if !dropped.is_empty() {
+            note_distrusted(&dropped);
+            if let Some(held) = self.store().list()? {
+                self.reconcile_index(&held, &crate::context::now_rfc3339())?;
+            }
+        }
+        Ok(out)
+    }
+
     /// The provider of an item: what the index recorded, else `override_`, else the name's first
     /// segment when that is a known provider.
     pub fn provider_of(
@@ -131,6 +259,9 @@ impl<'a> Vault<'a> {
     /// Resolves `r` for reading (`get`, `run`): like [`Vault::target`], but reads the index only
     /// for a bare `ITEM` reference, and then only that item's line — the hot path of every launch.
     pub fn target_for_read(&self, r: &Reference) -> Result<Target> {
+        // Read first (it is where the value is, so this costs no extra unlock): it checks a bare
+        // reference's entry below, and anchors the audit head of the read about to be recorded.
+        let state = self.state_key(false)?;
         if r.field.is_some() {
             let provider = self.catalogue.for_item(&r.item).map(|p| p.id.clone());
             let (item, field) = r.resolve("token")?;
@@ -141,6 +272,15 @@ impl<'a> Vault<'a> {
         }
         let mut index = Index::default();
         if let Some(meta) = self.index_file.load_item(r.item.as_str())? {
+            // The entry decides the field: believed only when its tag verifies (a store that has
+            // no state key yet has never sealed its index).
+            if meta.backend == self.kind() {
+                if let Some(key) = &state {
+                    if !meta.authentic(r.item.as_str(), key) {
+                        return Err(untrusted_entry(r.item.as_str()));
+                    }
+                }
+            }
             index.items.insert(r.item.to_string(), meta);
         }
         self.target(&index, r, None)
@@ -164,25 +304,24 @@ impl<'a> Vault<'a> {
         );
         let kind = self.kind();
         let (item, field) = (target.key.item.as_str(), target.key.field.as_str());
-        self.index_file
-            .update(|idx| {
-                // Read under the index lock, in the same pass that writes it.
-                let had_previous = idx
-                    .items
-                    .get(item)
-                    .and_then(|m| m.fields.get(field))
-                    .is_some_and(|f| f.has_previous);
-                idx.record_set(
-                    kind,
-                    target.provider.as_deref(),
-                    item,
-                    field,
-                    masked.clone(),
-                    replaced || had_previous,
-                    now,
-                )
-            })
-            .context("the value was stored, but updating the index failed")?;
+        self.update_index(|idx| {
+            // Read under the index lock, in the same pass that writes it.
+            let had_previous = idx
+                .items
+                .get(item)
+                .and_then(|m| m.fields.get(field))
+                .is_some_and(|f| f.has_previous);
+            idx.record_set(
+                kind,
+                target.provider.as_deref(),
+                item,
+                field,
+                masked.clone(),
+                replaced || had_previous,
+                now,
+            )
+        })
+        .context("the value was stored, but updating the index failed")?;
         Ok(Written { replaced, masked })
     }
 
@@ -250,11 +389,11 @@ impl<'a> Vault<'a> {
         let values = self
             .store()
             .get_many(&current.iter().map(|k| (*k).clone()).collect::<Vec<_>>())?;
-        let index = self.load_index()?;
+        let index = self.load_index_trusted()?;
         let kind = self.kind();
         let mut added = Vec::new();
         let mut dropped = Vec::new();
-        self.index_file.update(|idx| {
+        self.update_index(|idx| {
             for (k, v) in current.iter().zip(&values) {
                 let (item, field) = (k.item.as_str(), k.field.as_str());
                 let has_previous = held.contains(&k.previous());
@@ -271,7 +410,15 @@ impl<'a> Vault<'a> {
                         }
                     }
                     (None, Some(value)) => {
-                        let provider = self.provider_of(&index, item, None).map(|p| p.id.clone());
+                        // Named after a provider, or recognised by its value's format.
+                        let provider = self
+                            .provider_of(&index, item, None)
+                            .or_else(|| {
+                                self.catalogue
+                                    .detect_value(value.expose_secret())
+                                    .map(|(p, _)| p)
+                            })
+                            .map(|p| p.id.clone());
                         let masked = mask_for(
                             self.catalogue,
                             provider.as_deref(),
@@ -347,7 +494,7 @@ impl<'a> Vault<'a> {
                 removed.push(key.clone());
             }
         }
-        self.index_file.update(|idx| {
+        self.update_index(|idx| {
             for key in &targets {
                 idx.record_delete(key.item.as_str(), Some(key.field.as_str()));
             }

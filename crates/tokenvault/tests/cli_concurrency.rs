@@ -160,6 +160,7 @@ fn set_killed_at_random_points_leaves_old_or_new_value() {
                     "index.lock",
                     "audit.jsonl",
                     "audit.lock",
+                    "audit.head",
                     "config.toml",
                 ]
                 .contains(&name.as_str())

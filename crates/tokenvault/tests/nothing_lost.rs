@@ -388,3 +388,174 @@ fn rm_killed_at_random_points_resurrects_nothing() {
         assert!(text.contains("the index lists exactly its"), "{text}");
     }
 }
+
+/// Reproduction 3: the plaintext index is a cache, not an authority. An entry edited by hand (the
+/// provider that decides which field a bare reference injects, a faked "verified ok") does not
+/// verify under the vault's state key: a bare reference to it is refused, `show`/`status` do
+/// not repeat what it claims, `doctor` names it, and `unlock` rebuilds it from the vault.
+#[test]
+fn an_edited_index_entry_is_detected_and_not_believed() {
+    let env = Env::new();
+    let token = hf_token();
+    let out = env.run_stdin(
+        &[
+            "set",
+            "work",
+            "--provider",
+            "huggingface",
+            "--stdin",
+            "--no-verify",
+        ],
+        Some(&token),
+    );
+    assert_ok(&out);
+    env.set("other/token", "other-secret-value-0000");
+    assert_eq!(
+        env.get("work"),
+        token,
+        "the bare reference means work/token"
+    );
+    let index_path = env.home.join("index.json");
+    let edit = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut index: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&index_path).unwrap()).unwrap();
+        f(&mut index);
+        std::fs::write(&index_path, serde_json::to_string(&index).unwrap()).unwrap();
+    };
+    // Sealed: every entry carries a tag.
+    let text = std::fs::read_to_string(&index_path).unwrap();
+    assert_eq!(text.matches("\"mac\":").count(), 2, "{text}");
+
+    // The provider changed to one whose default field is another.
+    edit(&|i| i["items"]["work"]["provider"] = "aws".into());
+    let out = env.run(&["get", "work"]);
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("changed outside tokenvault"),
+        "{}",
+        stderr(&out)
+    );
+    // An explicit field still works: the value itself was never in the index.
+    assert_eq!(env.get("work/token"), token);
+
+    // A faked verification is not repeated by show or status.
+    edit(&|i| {
+        i["items"]["work"]["provider"] = "huggingface".into();
+        i["items"]["other"]["fields"]["token"]["verified"] =
+            serde_json::json!({"at": "2026-12-01T00:00:00Z", "ok": true, "summary": "forged"});
+    });
+    let out = env.run(&["show", "other/token", "--json"]);
+    assert!(!stdout(&out).contains("forged"), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("'other' was changed outside tokenvault"),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.run(&["status", "--json"]);
+    assert!(!stdout(&out).contains("forged"), "{}", stdout(&out));
+    let out = env.run(&["doctor"]);
+    let text = stdout(&out) + &stderr(&out);
+    assert!(
+        text.contains("changed outside tokenvault (not believed): other"),
+        "{text}"
+    );
+    // A tag copied from another entry does not verify either.
+    let tag = {
+        let i: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&index_path).unwrap()).unwrap();
+        i["items"]["work"]["mac"].clone()
+    };
+    edit(&|i| i["items"]["other"]["mac"] = tag.clone());
+    let out = env.run(&["get", "other"]);
+    assert_code(&out, 2);
+
+    // A write rebuilds the edited entries from the vault: the forged claim is gone, the value
+    // and its provider (recognised by its format) are back, and doctor is content.
+    env.set("third/token", "third-secret-value-11111");
+    let text = std::fs::read_to_string(&index_path).unwrap();
+    assert!(!text.contains("forged"), "{text}");
+    assert_eq!(env.get("other"), "other-secret-value-0000");
+    assert_eq!(env.get("work"), token);
+    let out = env.run(&["doctor"]);
+    let text = stdout(&out) + &stderr(&out);
+    assert!(
+        text.contains("every entry of the file vault carries a valid tag"),
+        "{text}"
+    );
+}
+
+/// Reproduction 6 (second half): cutting the audit log's tail, deleting it, or replacing it with
+/// an older copy is detected through its authenticated head; an edited head is detected too.
+#[test]
+fn a_cut_or_deleted_audit_log_is_detected() {
+    let env = Env::new();
+    env.set("acme/token", "acme-secret-value-00001");
+    for _ in 0..3 {
+        assert_eq!(env.get("acme/token"), "acme-secret-value-00001");
+    }
+    let log = env.home.join("audit.jsonl");
+    let head = env.home.join("audit.head");
+    assert!(head.exists(), "every read anchors the head");
+    let out = env.run(&["audit", "verify"]);
+    assert_ok(&out);
+    assert!(
+        stderr(&out).contains("authenticated head matches"),
+        "{}",
+        stderr(&out)
+    );
+    let whole = std::fs::read_to_string(&log).unwrap();
+    let older = whole.clone();
+    assert_eq!(env.get("acme/token"), "acme-secret-value-00001");
+    let verify = |env: &Env| {
+        let out = env.run(&["audit", "verify"]);
+        (out.status.code(), stdout(&out) + &stderr(&out))
+    };
+
+    // The last two records cut off (the chain alone stays intact).
+    let whole = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = whole.lines().collect();
+    std::fs::write(&log, lines[..lines.len() - 2].join("\n") + "\n").unwrap();
+    let (code, text) = verify(&env);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("records were cut from the end"), "{text}");
+
+    // An older copy of the whole log put back.
+    std::fs::write(&log, &older).unwrap();
+    let (code, text) = verify(&env);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("cut from the end"), "{text}");
+
+    // The head edited to match the shorter log: its tag gives it away.
+    let mut h: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&head).unwrap()).unwrap();
+    let last: serde_json::Value = serde_json::from_str(older.lines().last().unwrap()).unwrap();
+    h["seq"] = last["seq"].clone();
+    std::fs::write(&head, serde_json::to_string(&h).unwrap()).unwrap();
+    let (code, text) = verify(&env);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("audit head was changed outside tokenvault"),
+        "{text}"
+    );
+
+    // The log deleted whole, and then the head too.
+    std::fs::write(&log, &whole).unwrap();
+    env.run(&["get", "acme/token"]); // re-anchor (the head was edited)
+    let whole = std::fs::read_to_string(&log).unwrap();
+    std::fs::remove_file(&log).unwrap();
+    let (code, text) = verify(&env);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("the audit log is gone"), "{text}");
+    std::fs::write(&log, &whole).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let (code, text) = verify(&env);
+    assert_eq!(code, Some(0), "put back as it was: {text}");
+    std::fs::remove_file(&head).unwrap();
+    let (code, text) = verify(&env);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("there is no audit head"), "{text}");
+}

@@ -218,12 +218,14 @@ fn days_ahead(days: i64) -> String {
     rfc3339(time::OffsetDateTime::now_utc() + time::Duration::days(days))
 }
 
-/// Rewrites the index entry of `item/field` with `f`.
+/// Rewrites the index with `f`, and tags the result as tokenvault would have written it (dates
+/// and verification results in the past cannot be made otherwise).
 fn edit_index(env: &Env, edit: impl FnOnce(&mut Value)) {
     let path = env.home.join("index.json");
     let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     edit(&mut v);
     std::fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
+    env.reseal_index();
 }
 
 fn verified(ok: bool, at: &str, expires: Option<&str>) -> Value {

@@ -1,10 +1,12 @@
 //! `tokenvault audit [--since T] [--json]` lists the access log; `tokenvault audit verify` checks its
-//! hash chain and names the first line that was edited, deleted, reordered or cut off.
+//! hash chain and names the first line that was edited, deleted, reordered or cut off, then
+//! compares the log with its authenticated head (`audit.head`), which shows lines cut from the end
+//! and a log deleted whole.
 //!
 //! Both read under the log's shared lock and stream it line by line, so a large log costs memory
 //! only for what is printed (`--json` collects the selected records into one array).
 
-use crate::audit::{log_path, read_lines};
+use crate::audit::{head_path, log_path, read_head, read_lines, AnchoredHead};
 use crate::cli::{AuditAction, AuditArgs};
 use crate::context::{Ctx, Outcome};
 use crate::error::hinted;
@@ -12,7 +14,7 @@ use anyhow::Result;
 use serde_json::json;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
-use tokenvault_core::audit::{Record, Verifier};
+use tokenvault_core::audit::{ChainHead, Record, Verifier};
 
 pub fn run(ctx: &mut Ctx, args: &AuditArgs) -> Result<Outcome> {
     match args.action {
@@ -21,22 +23,116 @@ pub fn run(ctx: &mut Ctx, args: &AuditArgs) -> Result<Outcome> {
     }
 }
 
-fn verify(ctx: &Ctx) -> Result<Outcome> {
-    let home = &ctx.settings.paths.home;
-    let path = log_path(home);
+/// What the authenticated head says about the log: `Err` names a problem.
+fn check_head(
+    ctx: &mut Ctx,
+    head: Option<&AnchoredHead>,
+    exists: bool,
+    last_seq: u64,
+    hash_at_head: Option<&str>,
+) -> Result<(bool, Option<bool>), String> {
+    // The state key, when it can be had without a passphrase.
+    let key = ctx.open_vault().ok().and_then(|v| v.quiet_state_key());
+    let Some(head) = head else {
+        return match (exists, &key) {
+            (true, Some(_)) => Err(format!(
+                "there is no audit head ({}) beside the log: it was deleted, or the log predates \
+                 it (any command that reads a value anchors it again)",
+                head_path(&ctx.settings.paths.home).display()
+            )),
+            _ => Ok((false, None)),
+        };
+    };
+    let authentic = key
+        .filter(|k| k.backend() == head.backend)
+        .map(|k| head.authentic(&k));
+    if authentic == Some(false) {
+        return Err(
+            "the audit head was changed outside tokenvault (its tag does not match the vault)"
+                .into(),
+        );
+    }
+    if !exists {
+        return Err(format!(
+            "the audit log is gone, but its head records {} entries",
+            head.seq
+        ));
+    }
+    if last_seq < head.seq {
+        return Err(format!(
+            "records were cut from the end: the log ends at seq {last_seq}, its head records seq {}",
+            head.seq
+        ));
+    }
+    if hash_at_head != Some(head.hash.as_str()) {
+        return Err(format!(
+            "the record at seq {} is not the one the head records (the log was replaced)",
+            head.seq
+        ));
+    }
+    Ok((true, authentic))
+}
+
+fn verify(ctx: &mut Ctx) -> Result<Outcome> {
+    let home = ctx.settings.paths.home.clone();
+    let path = log_path(&home);
     let json = ctx.settings.global.json;
+    let head = read_head(&home);
+    let want_seq = head.as_ref().ok().and_then(|h| h.as_ref()).map(|h| h.seq);
+    let mut hash_at_head = None;
     let mut verifier = Verifier::new();
     let mut broken = None;
-    let exists = read_lines(home, |_, line| match verifier.feed(line) {
-        Ok(()) => Ok(true),
-        Err(b) => {
-            broken = Some(b);
-            Ok(false)
+    let exists = read_lines(&home, |_, line| {
+        if let Some(seq) = want_seq {
+            let after = ChainHead::after_line(line.strip_suffix(b"\n").unwrap_or(line));
+            if after.seq == seq && !after.damaged {
+                hash_at_head = Some(after.hash);
+            }
+        }
+        match verifier.feed(line) {
+            Ok(()) => Ok(true),
+            Err(b) => {
+                broken = Some(b);
+                Ok(false)
+            }
         }
     })?;
     let verdict = match broken {
         Some(b) => Err(b),
         None => verifier.finish(),
+    };
+    let anchored = match (&verdict, head) {
+        (Err(_), _) => Ok((false, None)),
+        (_, Err(e)) => Err(format!("{e:#}")),
+        (Ok(summary), Ok(head)) => check_head(
+            ctx,
+            head.as_ref(),
+            exists,
+            summary.last_seq,
+            hash_at_head.as_deref(),
+        ),
+    };
+    let (anchored, authenticated) = match anchored {
+        Ok(a) => a,
+        Err(problem) => {
+            if json {
+                ctx.printer.json(&json!({
+                    "intact": false,
+                    "path": path,
+                    "problem": "head",
+                    "detail": problem,
+                }))?;
+            } else {
+                ctx.printer.line(&format!(
+                    "Audit log {} is not intact: {problem}.",
+                    path.display()
+                ))?;
+                ctx.printer.hint(
+                    "the log was left as it is; keep a copy for investigation. New entries keep being appended",
+                );
+            }
+            return Ok(Outcome::Negative);
+        }
     };
     match verdict {
         Ok(summary) => {
@@ -47,6 +143,8 @@ fn verify(ctx: &Ctx) -> Result<Outcome> {
                     "entries": summary.entries,
                     "last_seq": summary.last_seq,
                     "head": summary.head,
+                    "anchored": anchored,
+                    "head_authenticated": authenticated,
                 }))?;
             } else if !exists {
                 ctx.printer.line(&format!(
@@ -58,9 +156,17 @@ fn verify(ctx: &Ctx) -> Result<Outcome> {
                     "Audit log intact: {} entries, last seq {}, head sha256 {}.",
                     summary.entries, summary.last_seq, summary.head
                 ))?;
-                ctx.printer.hint(
-                    "lines removed from the end cannot be seen in the chain: keep the head above elsewhere and compare it later",
-                );
+                match (anchored, authenticated) {
+                    (true, Some(true)) => ctx.printer.note(
+                        "its authenticated head matches: nothing was cut from the end",
+                    ),
+                    (true, _) => ctx.printer.hint(
+                        "the head matches the log, but its tag was not checked (the vault is locked): run `tokenvault unlock` and verify again",
+                    ),
+                    (false, _) => ctx.printer.hint(
+                        "there is no authenticated head yet, so lines cut from the end cannot be seen: any command that reads a value anchors it",
+                    ),
+                }
             }
             Ok(Outcome::Success)
         }

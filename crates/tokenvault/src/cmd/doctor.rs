@@ -567,6 +567,38 @@ fn vault_integrity(ctx: &Ctx, store: &tokenvault_store::file::FileStore, checks:
         .collect();
     in_index.sort();
     in_vault.sort();
+    match store.state_key(false) {
+        Ok(Some(key)) => {
+            let untrusted = index.untrusted(&key);
+            if untrusted.is_empty() {
+                checks.push(check(
+                    "index authenticity",
+                    Level::Ok,
+                    "every entry of the file vault carries a valid tag",
+                ));
+            } else {
+                checks.push(Check {
+                    hint: Some(
+                        "run `tokenvault unlock`: the entries are rebuilt from the vault".into(),
+                    ),
+                    ..check(
+                        "index authenticity",
+                        Level::Problem,
+                        format!(
+                            "changed outside tokenvault (not believed): {}",
+                            untrusted.join(", ")
+                        ),
+                    )
+                });
+            }
+        }
+        Ok(None) => checks.push(check(
+            "index authenticity",
+            Level::Info,
+            "the vault has no state key yet (its next write seals the index)",
+        )),
+        Err(e) => checks.push(check("index authenticity", Level::Problem, e.to_string())),
+    }
     if in_index == in_vault {
         checks.push(check(
             "vault integrity",

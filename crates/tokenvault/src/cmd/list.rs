@@ -134,7 +134,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         let view = vault.index_file.view(&bytes)?;
         return print(&printer, json_out, kind, &view_rows(&view, kind));
     }
-    let index = vault.load_index()?;
+    let index = vault.load_index_checked()?;
     let keys = vault.keys(&index)?;
     print(&printer, json_out, kind, &rows(&index, &keys))
 }

@@ -19,7 +19,7 @@ fn remove(ctx: &mut Ctx, args: &RmArgs, subject: &mut crate::audit::Subject) -> 
     let printer = ctx.printer.clone();
     let vault = ctx.open_vault()?;
     subject.backend = Some(vault.kind().as_str().to_owned());
-    let index = vault.load_index()?;
+    let index = vault.load_index_trusted()?;
     if reference.field.is_none() && !args.yes {
         let n = vault
             .keys(&index)?

@@ -63,7 +63,7 @@ fn open_target<'c>(
     subject.references = vec![reference.to_string()];
     let vault = ctx.open_vault()?;
     subject.backend = Some(vault.kind().as_str().to_owned());
-    let index = vault.load_index()?;
+    let index = vault.load_index_trusted()?;
     let target = vault.target(&index, &reference, None)?;
     let shown = target.reference();
     subject.references = vec![shown.clone()];
@@ -183,8 +183,7 @@ fn rotate(
     }
     let (item, field) = (target.key.item.as_str(), target.key.field.as_str());
     vault
-        .index_file
-        .update(|idx| {
+        .update_index(|idx| {
             if let Some(f) = idx
                 .items
                 .get_mut(item)
@@ -241,8 +240,7 @@ fn rollback(
     let kind = vault.kind();
     let (item, field) = (target.key.item.as_str(), target.key.field.as_str());
     vault
-        .index_file
-        .update(|idx| {
+        .update_index(|idx| {
             idx.record_set(
                 kind,
                 target.provider.as_deref(),

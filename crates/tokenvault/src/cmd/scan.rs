@@ -145,6 +145,7 @@ fn vault_values(ctx: &mut Ctx) -> Result<Vec<ExactValue>> {
             choice,
             index_file: IndexFile::new(&ctx.settings.paths.home),
             catalogue: &ctx.settings.catalogue,
+            state: Default::default(),
         }
     } else if choice.kind == BackendKind::Memory {
         return Ok(Vec::new());

@@ -63,7 +63,7 @@ fn set_value(
     let profiles = ctx.settings.config.config.profiles.clone();
     let vault = ctx.open_vault()?;
     subject.backend = Some(vault.kind().as_str().to_owned());
-    let index = vault.load_index()?;
+    let index = vault.load_index_trusted()?;
     let target = vault.target(&index, &reference, args.provider.as_deref())?;
     let shown = target.reference();
     subject.references = vec![shown.clone()];

@@ -12,7 +12,7 @@ pub fn run(ctx: &mut Ctx, args: &ShowArgs) -> Result<Outcome> {
     let json_out = ctx.settings.global.json;
     let printer = ctx.printer.clone();
     let vault = ctx.open_vault()?;
-    let index = vault.load_index()?;
+    let index = vault.load_index_checked()?;
     let keys: Vec<_> = vault
         .keys(&index)?
         .into_iter()

@@ -18,7 +18,7 @@ pub fn run(ctx: &mut Ctx, args: &StatusArgs) -> Result<Outcome> {
     let printer = ctx.printer.clone();
     let profiles = ctx.settings.config.config.profiles.clone();
     let vault = ctx.open_vault()?;
-    let index = vault.load_index()?;
+    let index = vault.load_index_checked()?;
 
     let mut fields = Vec::new();
     for key in vault.keys(&index)? {

@@ -204,7 +204,7 @@ fn record(vault: &Vault<'_>, target: &Target, check: Check, live: &Live, printer
     let Some(v) = verification_of(check, live, &now_rfc3339()) else {
         return;
     };
-    let result = vault.index_file.update(|idx| {
+    let result = vault.update_index(|idx| {
         if let Some(f) = idx
             .items
             .get_mut(target.key.item.as_str())
@@ -493,7 +493,7 @@ fn verify_values(
     // Profiles are read before the vault borrows the context.
     let profiles_raw = ctx.settings.config.config.profiles.clone();
     let vault = ctx.open_vault()?;
-    let index = vault.load_index()?;
+    let index = vault.load_index_trusted()?;
     let targets = if args.references.is_empty() {
         vault
             .keys(&index)?
@@ -625,7 +625,7 @@ pub fn check_after_set(
     target: &Target,
     value: &Secret,
 ) -> Result<Outcome> {
-    let index = vault.load_index()?;
+    let index = vault.load_index_trusted()?;
     let profiles = profile_refs(profiles, vault, &index);
     let shown = target.reference();
     let provider = provider_of(vault, target);

@@ -96,6 +96,35 @@ impl Env {
         self.home.join("vault.age")
     }
 
+    /// Tags the file vault's index entries as they now are, with the vault's state key, as
+    /// tokenvault itself would after writing them: for tests that set up dates and verification
+    /// results by editing `index.json` (an edit tokenvault otherwise refuses to believe).
+    pub fn reseal_index(&self) {
+        use std::sync::Arc;
+        use tokenvault_store::{file::FileStore, index::IndexFile, keycache::NoCache, Store};
+        let store = FileStore::new(
+            &self.home,
+            Arc::new(tokenvault_store::FixedPassphrase(Some(
+                tokenvault_core::Secret::from_str_copy(PASSPHRASE),
+            ))),
+            Arc::new(NoCache),
+        )
+        .with_log_n(10);
+        let key = store
+            .state_key(false)
+            .unwrap()
+            .expect("the vault has a state key");
+        IndexFile::new(&self.home)
+            .update(|idx| {
+                for (name, meta) in idx.items.iter_mut() {
+                    if meta.backend == tokenvault_store::BackendKind::File {
+                        meta.seal(name, &key);
+                    }
+                }
+            })
+            .unwrap();
+    }
+
     /// The command with a minimal environment: PATH, HOME, the vault's home and passphrase file.
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(bin());
