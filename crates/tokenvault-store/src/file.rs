@@ -313,7 +313,8 @@ impl FileStore {
     /// A new file key for the vault: with `new_passphrase`, under that passphrase (`passwd`);
     /// without, under the current one, asked again (`rekey`). A fresh scrypt salt, so the key a
     /// process cached earlier (the kernel keyring's, or one read from memory) opens no later
-    /// version. The key cache entry is forgotten: `true` when there was one (unlock again).
+    /// version; and a new [`StateKey`]. The key cache entry is forgotten: `true` when there was
+    /// one (unlock again).
     pub fn change_key(&self, new_passphrase: Option<&Secret>) -> Result<bool, StoreError> {
         self.check_dir()?;
         let _guard = FileLock::exclusive(&self.lock_path)?;
@@ -342,6 +343,11 @@ impl FileStore {
         }
         let key = VaultKey::create(pass.expose_secret().as_bytes(), log_n)
             .map_err(|e| self.age_error(e))?;
+        // A new state key too: one read while the old key was cached tags nothing from now on
+        // (the caller re-tags the index entries that verified under the old one).
+        let state_key = StateKey::generate(BackendKind::File)
+            .map_err(|e| self.backend_error(format!("no random numbers for a state key: {e}")))?;
+        doc.state = Some(state_key.to_secret().expose_secret().to_owned());
         let replaced = doc.generation;
         self.commit(&mut state, &mut doc, &key, size_hint, replaced)?;
         state.key = Some(key);

@@ -210,11 +210,23 @@ fn passwd_and_rekey_give_a_new_key_and_weak_passphrases_are_refused() {
         let text = String::from_utf8_lossy(&bytes).into_owned();
         text.lines().take(3).collect::<Vec<_>>().join("\n")
     };
+    let tag = |env: &Env| {
+        let i: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(env.home.join("index.json")).unwrap())
+                .unwrap();
+        i["items"]["huggingface"]["mac"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
     let before = header(&env);
+    let tag_before = tag(&env);
     let out = env.run(&["rekey"]);
     assert_ok(&out);
     let after_rekey = header(&env);
     assert_ne!(before, after_rekey, "a new salt and wrapped file key");
+    // A new state key too: the index is re-tagged, and a bare reference still resolves.
+    assert_ne!(tag(&env), tag_before, "re-tagged under a new state key");
     assert_eq!(env.get("huggingface"), token);
 
     // A weak new passphrase is refused, and nothing changes.

@@ -7,6 +7,9 @@ use crate::cli::PasswdArgs;
 use crate::context::{Ctx, Outcome};
 use crate::error::hinted;
 use anyhow::Result;
+use tokenvault_store::file::FileStore;
+use tokenvault_store::index::IndexFile;
+use tokenvault_store::{BackendKind, StateKey, Store};
 
 fn require_file(ctx: &mut Ctx, what: &str) -> Result<()> {
     ctx.require_file_backend(what, "the OS keychain is protected by your login password")?;
@@ -23,9 +26,12 @@ pub fn passwd(ctx: &mut Ctx, args: &PasswdArgs) -> Result<Outcome> {
     require_file(ctx, "passwd")?;
     let new = crate::prompt::read_new_passphrase(args.stdin, args.allow_weak)?;
     let store = ctx.file_store();
+    let old = store.state_key(false);
     let result = store.change_key(Some(&new));
+    let retagged = result.is_ok().then(|| retag_index(ctx, &store, old));
     crate::audit::record(ctx, "passwd", Some("file"), &[], outcome(&result));
     let forgot = result?;
+    retagged.transpose()?;
     let mut note = format!(
         "Changed the passphrase of {}; the vault has a new file key (generation {}).",
         store.vault_path().display(),
@@ -45,9 +51,12 @@ pub fn passwd(ctx: &mut Ctx, args: &PasswdArgs) -> Result<Outcome> {
 pub fn rekey(ctx: &mut Ctx) -> Result<Outcome> {
     require_file(ctx, "rekey")?;
     let store = ctx.file_store();
+    let old = store.state_key(false);
     let result = store.change_key(None);
+    let retagged = result.is_ok().then(|| retag_index(ctx, &store, old));
     crate::audit::record(ctx, "rekey", Some("file"), &[], outcome(&result));
     let forgot = result?;
+    retagged.transpose()?;
     let mut note = format!(
         "The vault {} has a new file key (generation {}); keys cached or copied before open no later version.",
         store.vault_path().display(),
@@ -58,6 +67,45 @@ pub fn rekey(ctx: &mut Ctx) -> Result<Outcome> {
     }
     ctx.printer.note(&note);
     Ok(Outcome::Success)
+}
+
+/// Tags the file vault's index entries with the vault's new state key: those that verified under
+/// the old one (all of them when there was none: an index from before tags); the others are not
+/// believed and are left out, for `unlock` to rebuild from the vault. The audit head is anchored
+/// with the new key from now on.
+fn retag_index(
+    ctx: &Ctx,
+    store: &FileStore,
+    old: Result<Option<StateKey>, tokenvault_store::StoreError>,
+) -> Result<()> {
+    let Some(new) = store.state_key(false)? else {
+        return Ok(());
+    };
+    crate::audit::anchor_with(&new);
+    let old = old?;
+    let dropped = IndexFile::new(&ctx.settings.paths.home).update(|idx| {
+        let mut dropped = Vec::new();
+        for (name, meta) in idx.items.iter_mut() {
+            if meta.backend != BackendKind::File {
+                continue;
+            }
+            if old.as_ref().is_none_or(|o| meta.authentic(name, o)) {
+                meta.seal(name, &new);
+            } else {
+                dropped.push(name.clone());
+            }
+        }
+        for name in &dropped {
+            idx.items.remove(name);
+        }
+        dropped
+    })?;
+    for name in dropped {
+        ctx.printer.warning(&format!(
+            "the index entry of '{name}' was changed outside tokenvault: it was left out; run `tokenvault unlock` to rebuild it from the vault"
+        ));
+    }
+    Ok(())
 }
 
 fn outcome<T, E>(r: &std::result::Result<T, E>) -> &'static str {
