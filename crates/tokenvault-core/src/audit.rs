@@ -48,6 +48,10 @@ pub struct Record {
     /// The parent's argv, redacted with [`redact_argv`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent_cmdline: Option<Vec<String>>,
+    /// The file vault's generation after the action (file backend only): a vault later found
+    /// older than a generation the log recorded was rolled back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<u64>,
     /// Hex SHA-256 of the previous line's bytes (without its newline); [`GENESIS`] for the first.
     pub prev: String,
 }
@@ -64,6 +68,7 @@ pub struct Entry {
     pub ppid: Option<u32>,
     pub parent_name: Option<String>,
     pub parent_cmdline: Option<Vec<String>>,
+    pub generation: Option<u64>,
 }
 
 impl Record {
@@ -171,6 +176,7 @@ impl ChainHead {
             ppid: entry.ppid,
             parent_name: entry.parent_name,
             parent_cmdline: entry.parent_cmdline,
+            generation: entry.generation,
             prev: self.hash.clone(),
         }
     }
@@ -497,6 +503,7 @@ mod tests {
             ppid: Some(1),
             parent_name: Some("sh".into()),
             parent_cmdline: Some(vec!["sh".into(), "-c".into(), "x".into()]),
+            generation: Some(3),
         }
     }
 

@@ -205,6 +205,7 @@ pub fn audit(data: &[u8]) {
                 ppid: record.ppid,
                 parent_name: record.parent_name,
                 parent_cmdline: record.parent_cmdline,
+                generation: record.generation,
             });
         }
         let _ = ChainHead::after_line(raw);

@@ -256,6 +256,11 @@ impl FileStore {
         })
     }
 
+    /// The generation of the vault file as it is (decrypted; `None` when there is none).
+    pub fn current_generation(&self) -> Result<Option<u64>, StoreError> {
+        self.read(|_, plaintext| Ok(peek_generation(plaintext)))
+    }
+
     /// The kept generations, newest first.
     pub fn backups(&self) -> Result<Vec<Backup>, StoreError> {
         let entries = match std::fs::read_dir(&self.backups_dir) {

@@ -106,6 +106,20 @@ pub fn read_head(home: &Path) -> Result<Option<AnchoredHead>> {
     }
 }
 
+/// The highest file vault generation the log recorded (`None`: none recorded, or no log).
+pub fn highest_generation(home: &Path) -> Result<Option<u64>> {
+    let mut highest = None;
+    read_lines(home, |_, line| {
+        if let Ok(r) = tokenvault_core::audit::Record::parse(line) {
+            if r.backend.as_deref() == Some("file") {
+                highest = highest.max(r.generation);
+            }
+        }
+        Ok(true)
+    })?;
+    Ok(highest)
+}
+
 /// The log, in the tokenvault home.
 pub const LOG_FILE: &str = "audit.jsonl";
 /// Held exclusively by writers, shared by readers.
@@ -146,6 +160,10 @@ fn new_entry(
         ppid,
         parent_name,
         parent_cmdline,
+        // What vault.seen holds now: the generation this action read or wrote.
+        generation: (backend == Some("file"))
+            .then(|| ctx.file_store().seen_generation())
+            .filter(|g| *g > 0),
     }
 }
 

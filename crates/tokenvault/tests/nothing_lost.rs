@@ -43,6 +43,32 @@ fn a_rolled_back_vault_is_refused_until_accepted() {
     assert_eq!(env.get("huggingface"), old);
 }
 
+/// A rollback that resets `vault.seen` with the vault is still found: the audit chain recorded
+/// the generations it saw, and `doctor` compares.
+#[test]
+fn a_rollback_with_its_seen_file_reset_is_found_through_the_audit_chain() {
+    let env = Env::new();
+    let old = hf_token();
+    let new = hf_token();
+    env.set("huggingface", &old);
+    let old_copy = std::fs::read(env.vault()).unwrap();
+    let old_seen = std::fs::read(env.home.join("vault.seen")).unwrap();
+    env.set("huggingface", &new);
+    assert_eq!(env.get("huggingface"), new);
+    let log = std::fs::read_to_string(env.home.join("audit.jsonl")).unwrap();
+    assert!(log.contains("\"generation\":"), "{log}");
+    std::fs::write(env.vault(), &old_copy).unwrap();
+    std::fs::write(env.home.join("vault.seen"), &old_seen).unwrap();
+    let out = env.run(&["doctor"]);
+    assert_code(&out, 1);
+    let text = stdout(&out) + &stderr(&out);
+    assert!(
+        text.contains("but the audit log recorded generation")
+            && text.contains("it was rolled back"),
+        "{text}"
+    );
+}
+
 /// Reproduction 4: a missing `vault.age` is not silently replaced: `get`, `set` and `doctor`
 /// say it is missing, and nothing is created in its place. `backup restore` brings it back.
 #[test]

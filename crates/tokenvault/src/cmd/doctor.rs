@@ -567,6 +567,27 @@ fn vault_integrity(ctx: &Ctx, store: &tokenvault_store::file::FileStore, checks:
         .collect();
     in_index.sort();
     in_vault.sort();
+    // The audit chain remembers the generations it saw: a vault older than one of them was rolled
+    // back, even when `vault.seen` was reset with it.
+    if let (Ok(Some(current)), Ok(Some(recorded))) = (
+        store.current_generation(),
+        crate::audit::highest_generation(&ctx.settings.paths.home),
+    ) {
+        if current < recorded {
+            checks.push(Check {
+                hint: Some(
+                    "if it was not you, rotate the tokens changed since; to go back on purpose use `tokenvault backup restore N` (a new generation)".into(),
+                ),
+                ..check(
+                    "vault rollback",
+                    Level::Problem,
+                    format!(
+                        "the vault is generation {current}, but the audit log recorded generation {recorded}: it was rolled back (vault.seen with it)"
+                    ),
+                )
+            });
+        }
+    }
     match store.state_key(false) {
         Ok(Some(key)) => {
             let untrusted = index.untrusted(&key);
