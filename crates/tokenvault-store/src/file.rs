@@ -55,7 +55,8 @@ pub const VERSION: u64 = 1;
 /// The hint of every "no key available" error.
 const LOCKED_HINT: &str = concat!(
     "run `tokenvault unlock`, or set TOKENVAULT_PASSPHRASE_FILE (a file holding the passphrase) ",
-    "or TOKENVAULT_PASSPHRASE"
+    "or TOKENVAULT_PASSPHRASE; without a terminal, TOKENVAULT_ASKPASS (a program that asks) or ",
+    "zenity/kdialog/pinentry in a graphical session can ask"
 );
 
 /// An age-encrypted vault file. Cheap to create (no I/O until used); safe to share between threads.

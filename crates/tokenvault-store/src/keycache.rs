@@ -76,6 +76,27 @@ mod kernel {
     pub struct KernelKeyring;
 
     fn unavailable(what: &str, e: KeyError) -> StoreError {
+        if blocked(&e) {
+            // Docker's default seccomp profile (and other sandboxes) refuse keyctl and add_key
+            // outright: no keyring can be had, whatever the user does inside the container.
+            let inside = if in_container() {
+                "this looks like a container: its seccomp profile (Docker's default one does) "
+            } else {
+                "a sandbox (a container's seccomp profile, such as Docker's default one) "
+            };
+            return StoreError::Unavailable {
+                backend: "kernel keyring",
+                reason: format!(
+                    "{what}: the kernel refused the keyctl system call ({e:?}); {inside}blocks the kernel keyring, so `unlock` cannot cache the key here"
+                ),
+                hint: concat!(
+                    "give the passphrase to each command instead: TOKENVAULT_PASSPHRASE_FILE=FILE ",
+                    "(a 0600 file, e.g. a mounted secret), or use the keychain backend; to allow ",
+                    "`unlock`, run the container with a seccomp profile that permits keyctl and add_key"
+                )
+                .into(),
+            };
+        }
         StoreError::Unavailable {
             backend: "kernel keyring",
             reason: format!("{what}: {e:?}"),
@@ -85,6 +106,22 @@ mod kernel {
             )
             .into(),
         }
+    }
+
+    /// The system call itself was refused (EPERM, ENOSYS from a seccomp filter), as opposed to
+    /// an error about a key.
+    fn blocked(e: &KeyError) -> bool {
+        matches!(
+            e,
+            KeyError::PermissionDenied | KeyError::OperationNotSupported
+        ) || matches!(e, KeyError::Unknown(code) if *code == libc::ENOSYS)
+    }
+
+    fn in_container() -> bool {
+        std::path::Path::new("/.dockerenv").exists()
+            || std::path::Path::new("/run/.containerenv").exists()
+            || std::fs::read_to_string("/proc/1/cgroup")
+                .is_ok_and(|c| c.contains("docker") || c.contains("containerd"))
     }
 
     fn user_ring() -> Result<KeyRing, KeyError> {

@@ -13,6 +13,12 @@ pub const TOKENVAULT_PASSPHRASE_FILE: &str = "TOKENVAULT_PASSPHRASE_FILE";
 pub const TOKENVAULT_SCRYPT_LOG_N: &str = "TOKENVAULT_SCRYPT_LOG_N";
 /// `1`: accept a weak passphrase for a new vault (a throwaway one).
 pub const TOKENVAULT_ALLOW_WEAK_PASSPHRASE: &str = "TOKENVAULT_ALLOW_WEAK_PASSPHRASE";
+/// A program that asks for the file vault's passphrase when there is no terminal (like
+/// `SSH_ASKPASS`): called with the prompt as its argument, it prints the passphrase on stdout.
+pub const TOKENVAULT_ASKPASS: &str = "TOKENVAULT_ASKPASS";
+/// A graphical session, where zenity/kdialog/pinentry can ask for the passphrase without a terminal.
+pub const DISPLAY: &str = "DISPLAY";
+pub const WAYLAND_DISPLAY: &str = "WAYLAND_DISPLAY";
 /// Disables colour (https://no-color.org).
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Tokens that, when set, shadow the vault for programs that read them.
@@ -85,6 +91,9 @@ pub const ALL: &[&str] = &[
     TOKENVAULT_PASSPHRASE_FILE,
     TOKENVAULT_SCRYPT_LOG_N,
     TOKENVAULT_ALLOW_WEAK_PASSPHRASE,
+    TOKENVAULT_ASKPASS,
+    DISPLAY,
+    WAYLAND_DISPLAY,
     NO_COLOR,
     HF_TOKEN,
     HUGGING_FACE_HUB_TOKEN,

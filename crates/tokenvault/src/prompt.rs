@@ -115,10 +115,12 @@ impl PassphraseSource for CliPassphrase {
         if let Some(p) = self.configured()? {
             return Ok(Some(p));
         }
-        Ok(hidden_prompt(&format!(
-            "Passphrase for {}: ",
-            vault.display()
-        )))
+        let prompt = format!("Passphrase for {}: ", vault.display());
+        if has_terminal() {
+            return Ok(hidden_prompt(&prompt));
+        }
+        // No terminal (an MCP server a desktop client started): a graphical prompt, if any.
+        askpass(&prompt)
     }
 
     fn new_passphrase(&self, vault: &Path) -> Result<Option<Secret>, StoreError> {
@@ -152,6 +154,118 @@ impl PassphraseSource for CliPassphrase {
         check_strength(&first, false)?;
         Ok(Some(first))
     }
+}
+
+/// Asks for a passphrase without a terminal: `TOKENVAULT_ASKPASS` (a program, like
+/// `SSH_ASKPASS`), else, in a graphical session, the first of zenity, kdialog, pinentry (macOS:
+/// osascript) that is installed. `None` when there is none, or the person cancelled.
+fn askpass(prompt: &str) -> Result<Option<Secret>, StoreError> {
+    if let Some(program) = envvars::get(envvars::TOKENVAULT_ASKPASS) {
+        return run_askpass(&program, &[prompt], None);
+    }
+    let graphical = cfg!(target_os = "macos")
+        || envvars::get(envvars::DISPLAY).is_some()
+        || envvars::get(envvars::WAYLAND_DISPLAY).is_some();
+    if !graphical {
+        return Ok(None);
+    }
+    let title = "tokenvault";
+    if cfg!(target_os = "macos") {
+        let script = format!(
+            "text returned of (display dialog {} with title \"{title}\" default answer \"\" with hidden answer)",
+            applescript_string(prompt)
+        );
+        return run_askpass("osascript", &["-e", &script], None);
+    }
+    let candidates: [(&str, Vec<&str>); 2] = [
+        ("zenity", vec!["--password", "--title", title]),
+        ("kdialog", vec!["--title", title, "--password", prompt]),
+    ];
+    for (program, args) in &candidates {
+        if on_path(program) {
+            return run_askpass(program, args, None);
+        }
+    }
+    if on_path("pinentry") {
+        // The Assuan protocol: set the texts, ask, read `D <pin>`.
+        let script = format!(
+            "SETTITLE {title}\nSETDESC {}\nSETPROMPT Passphrase:\nGETPIN\nBYE\n",
+            prompt.replace('%', "%25").replace('\n', "%0A")
+        );
+        return run_askpass("pinentry", &[], Some(&script));
+    }
+    Ok(None)
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| {
+            let candidate = dir.join(program);
+            std::fs::metadata(&candidate).is_ok_and(|m| {
+                use std::os::unix::fs::PermissionsExt;
+                m.is_file() && m.permissions().mode() & 0o111 != 0
+            })
+        })
+    })
+}
+
+fn applescript_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// Runs an askpass program and takes the first line of its stdout (for pinentry, fed `input`, the
+/// `D` line). A failed or cancelled program gives `None`; its stderr goes to ours.
+fn run_askpass(
+    program: &str,
+    args: &[&str],
+    input: Option<&str>,
+) -> Result<Option<Secret>, StoreError> {
+    use std::io::{Read, Write};
+    use std::process::{Command, Stdio};
+    let failed = |e: std::io::Error| StoreError::Backend {
+        backend: "file",
+        message: format!("could not run the passphrase prompt {program}: {e}"),
+    };
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(failed)?;
+    if let (Some(text), Some(mut stdin)) = (input, child.stdin.take()) {
+        // A prompt that exits early closes its stdin: that shows in its exit status.
+        let _ = stdin.write_all(text.as_bytes());
+    }
+    let mut out = zeroize::Zeroizing::new(Vec::new());
+    if let Some(mut stdout) = child.stdout.take() {
+        stdout.read_to_end(&mut out).map_err(failed)?;
+    }
+    let status = child.wait().map_err(failed)?;
+    if !status.success() {
+        return Ok(None);
+    }
+    let text = String::from_utf8_lossy(&out);
+    let line = if input.is_some() {
+        // pinentry: `D <percent-escaped pin>`; `ERR …` when cancelled.
+        match text.lines().find_map(|l| l.strip_prefix("D ")) {
+            Some(pin) => pin
+                .replace("%25", "%")
+                .replace("%0A", "\n")
+                .replace("%0D", "\r"),
+            None => return Ok(None),
+        }
+    } else {
+        text.lines().next().unwrap_or("").to_owned()
+    };
+    if line.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(Secret::new(line)))
 }
 
 /// Refuses a weak new passphrase (see `tokenvault_core::passphrase`) unless `allow_weak` or

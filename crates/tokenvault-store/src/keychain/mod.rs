@@ -78,7 +78,7 @@ fn parse_state(text: &tokenvault_core::Secret) -> Result<crate::StateKey, crate:
 }
 
 /// The D-Bus session bus address to use when `DBUS_SESSION_BUS_ADDRESS` is unset or empty:
-/// `unix:path=$XDG_RUNTIME_DIR/bus`, when that socket exists (systemd's per-user bus). `None`
+/// `unix:path=$XDG_RUNTIME_DIR/bus` (or `/run/user/UID/bus` when that variable is unset too), when that socket exists (systemd's per-user bus). `None`
 /// when the variable is already set, when there is no such socket, or on platforms without a
 /// Secret Service.
 ///

@@ -251,7 +251,7 @@ fn connect() -> Result<SecretService, StoreError> {
         return Err(StoreError::Unavailable {
             backend: BACKEND,
             reason: "no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set and \
-                     $XDG_RUNTIME_DIR/bus does not exist"
+                     neither $XDG_RUNTIME_DIR/bus nor /run/user/$UID/bus exists"
                 .into(),
             hint: NO_BUS_HINT.into(),
         });
@@ -494,8 +494,23 @@ pub(super) fn session_bus_fallback() -> Option<String> {
     if std::env::var_os(BUS_VAR).is_some_and(|v| !v.is_empty()) {
         return None;
     }
-    let dir = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty())?;
-    runtime_bus_address(Path::new(&dir))
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => runtime_bus_address(Path::new(&dir)),
+        // `env -i`, cron, some launchers: no XDG_RUNTIME_DIR either. systemd-logind's is
+        // /run/user/UID; used only when it is ours.
+        // SAFETY: getuid has no preconditions and cannot fail.
+        None => own_runtime_bus(Path::new("/run/user"), unsafe { libc::getuid() }),
+    }
+}
+
+/// [`runtime_bus_address`] of `base/UID`, when that directory belongs to `uid`.
+fn own_runtime_bus(base: &Path, uid: u32) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let dir = base.join(uid.to_string());
+    let meta = std::fs::metadata(&dir).ok()?;
+    (meta.uid() == uid)
+        .then(|| runtime_bus_address(&dir))
+        .flatten()
 }
 
 /// `unix:path=DIR/bus` when `DIR/bus` is a socket that belongs to the owner of `DIR` and `DIR` is
@@ -620,5 +635,30 @@ mod tests {
             None,
             "a shared dir is not trusted"
         );
+    }
+
+    /// Without XDG_RUNTIME_DIR, systemd's /run/user/UID/bus is found — only in our own directory.
+    #[test]
+    fn the_runtime_dir_of_our_uid_is_the_fallback() {
+        use std::os::unix::fs::MetadataExt;
+        let base = tempfile::tempdir().unwrap();
+        let uid = std::fs::metadata(base.path()).unwrap().uid();
+        let dir = base.path().join(uid.to_string());
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert_eq!(own_runtime_bus(base.path(), uid), None, "no socket yet");
+        let _listener = std::os::unix::net::UnixListener::bind(dir.join("bus")).unwrap();
+        let want = format!(
+            "unix:path={}",
+            escape_address_value(dir.join("bus").as_os_str().as_encoded_bytes())
+        );
+        assert_eq!(own_runtime_bus(base.path(), uid), Some(want));
+        // Another user's directory (here: one whose name is not the owner's uid) is not used.
+        let other = uid.wrapping_add(1);
+        std::fs::create_dir(base.path().join(other.to_string())).unwrap();
+        let _l2 =
+            std::os::unix::net::UnixListener::bind(base.path().join(other.to_string()).join("bus"))
+                .unwrap();
+        assert_eq!(own_runtime_bus(base.path(), other), None);
     }
 }

@@ -1,0 +1,158 @@
+//! Issue "What a new user trips over": a fresh machine, a container, and launches without a
+//! terminal (MCP servers started by desktop clients).
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod common;
+use common::*;
+
+/// Runs the command with a seccomp filter that refuses keyctl, add_key and request_key with
+/// EPERM, as Docker's default profile does.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+fn without_keyctl(c: &mut std::process::Command) -> &mut std::process::Command {
+    use std::os::unix::process::CommandExt;
+    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+    const SECCOMP_RET_ALLOW: u32 = 0x7fff_0000;
+    const SECCOMP_RET_ERRNO: u32 = 0x0005_0000;
+    const ADD_KEY: u32 = 248;
+    const REQUEST_KEY: u32 = 249;
+    const KEYCTL: u32 = 250;
+    let stmt = |code: u16, k: u32| libc::sock_filter {
+        code,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let jeq = |k: u32, jt: u8, jf: u8| libc::sock_filter {
+        code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+        jt,
+        jf,
+        k,
+    };
+    let ld = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+    let ret = (libc::BPF_RET | libc::BPF_K) as u16;
+    let filter = vec![
+        stmt(ld, 4), // arch
+        jeq(AUDIT_ARCH_X86_64, 1, 0),
+        stmt(ret, SECCOMP_RET_ALLOW),
+        stmt(ld, 0), // syscall number
+        jeq(ADD_KEY, 3, 0),
+        jeq(REQUEST_KEY, 2, 0),
+        jeq(KEYCTL, 1, 0),
+        stmt(ret, SECCOMP_RET_ALLOW),
+        stmt(ret, SECCOMP_RET_ERRNO | libc::EPERM as u32),
+    ];
+    // SAFETY: the closure runs in the forked child before exec and only calls prctl, which is
+    // async-signal-safe, on memory the closure owns.
+    unsafe {
+        c.pre_exec(move || {
+            let prog = libc::sock_fprog {
+                len: filter.len() as u16,
+                filter: filter.as_ptr() as *mut libc::sock_filter,
+            };
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER,
+                &prog as *const libc::sock_fprog,
+            ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    }
+}
+
+/// `unlock` where a container's seccomp profile blocks keyctl: the error says so and what works
+/// instead, and reading with TOKENVAULT_PASSPHRASE_FILE still works there.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+#[test]
+fn unlock_in_a_container_without_keyctl_says_what_works_instead() {
+    let env = Env::new();
+    env.set("acme/token", "acme-secret-value-00042");
+    let out = env.output(without_keyctl(env.cmd().args([
+        "unlock",
+        "--timeout",
+        "60s",
+    ])));
+    assert_code(&out, 2);
+    let err = stderr(&out);
+    assert!(err.contains("refused the keyctl system call"), "{err}");
+    assert!(err.contains("seccomp"), "{err}");
+    assert!(err.contains("TOKENVAULT_PASSPHRASE_FILE"), "{err}");
+    // What the hint offers works in the same sandbox.
+    let out = env.output(without_keyctl(env.cmd().args(["get", "acme/token"])));
+    assert_ok(&out);
+    assert_eq!(stdout(&out).trim(), "acme-secret-value-00042");
+}
+
+/// Writes an executable script (0700) under the test directory.
+fn script(env: &Env, name: &str, body: &str) -> std::path::PathBuf {
+    let path = env.path(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
+    path
+}
+
+/// Without a terminal (a desktop client starting an MCP server), a locked file vault asks through
+/// TOKENVAULT_ASKPASS, or a graphical prompt (zenity here) when there is a display; a cancelled
+/// prompt is a locked vault, and without either nothing is asked.
+#[test]
+fn without_a_terminal_the_passphrase_is_asked_graphically() {
+    let env = Env::new();
+    env.set("acme/token", "acme-secret-value-00077");
+    let log = env.path("prompted");
+    // The prompt program reads the passphrase from the test's 0600 file (never from argv).
+    let body = format!(
+        "printf '%s\\n' \"$*\" >> {}; head -n 1 {}",
+        log.display(),
+        env.pass_file.display()
+    );
+    let askpass = script(&env, "askpass", &body);
+    let get = |vars: &[(&str, &str)]| {
+        let mut c = env.cmd();
+        c.env_remove("TOKENVAULT_PASSPHRASE_FILE")
+            .args(["get", "acme/token"])
+            .stdin(std::process::Stdio::null());
+        for (k, v) in vars {
+            c.env(k, v);
+        }
+        env.output(&mut c)
+    };
+    let out = get(&[("TOKENVAULT_ASKPASS", askpass.to_str().unwrap())]);
+    assert_ok(&out);
+    assert_eq!(stdout(&out).trim(), "acme-secret-value-00077");
+    let asked = std::fs::read_to_string(&log).unwrap();
+    assert!(asked.contains("Passphrase for"), "{asked}");
+
+    // Cancelled: the vault stays locked.
+    let cancel = script(&env, "cancel", "exit 1");
+    let out = get(&[("TOKENVAULT_ASKPASS", cancel.to_str().unwrap())]);
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("locked"), "{}", stderr(&out));
+
+    // zenity on PATH and a display: asked through it.
+    let bin = env.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let zenity = script(&env, "bin/zenity", &body);
+    assert!(zenity.exists());
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let before = std::fs::read_to_string(&log).unwrap().lines().count();
+    let out = get(&[("PATH", &path), ("DISPLAY", ":99")]);
+    assert_ok(&out);
+    let asked = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        asked.lines().skip(before).any(|l| l.contains("--password")),
+        "{asked}"
+    );
+    // No display: nobody is asked.
+    let out = get(&[("PATH", &path)]);
+    assert_code(&out, 2);
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap().lines().count(),
+        before + 1
+    );
+}
