@@ -11,6 +11,7 @@ mod context;
 mod envvars;
 mod error;
 mod hardening;
+mod launcher;
 mod livecheck;
 mod masked;
 mod mcp_bridge;

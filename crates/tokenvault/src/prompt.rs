@@ -182,11 +182,11 @@ fn askpass(prompt: &str) -> Result<Option<Secret>, StoreError> {
         ("kdialog", vec!["--title", title, "--password", prompt]),
     ];
     for (program, args) in &candidates {
-        if on_path(program) {
+        if crate::launcher::find_on_path(program).is_some() {
             return run_askpass(program, args, None);
         }
     }
-    if on_path("pinentry") {
+    if crate::launcher::find_on_path("pinentry").is_some() {
         // The Assuan protocol: set the texts, ask, read `D <pin>`.
         let script = format!(
             "SETTITLE {title}\nSETDESC {}\nSETPROMPT Passphrase:\nGETPIN\nBYE\n",
@@ -195,18 +195,6 @@ fn askpass(prompt: &str) -> Result<Option<Secret>, StoreError> {
         return run_askpass("pinentry", &[], Some(&script));
     }
     Ok(None)
-}
-
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|dir| {
-            let candidate = dir.join(program);
-            std::fs::metadata(&candidate).is_ok_and(|m| {
-                use std::os::unix::fs::PermissionsExt;
-                m.is_file() && m.permissions().mode() & 0o111 != 0
-            })
-        })
-    })
 }
 
 fn applescript_string(text: &str) -> String {

@@ -156,3 +156,62 @@ fn without_a_terminal_the_passphrase_is_asked_graphically() {
         before + 1
     );
 }
+
+/// Launchers name the `tokenvault` the user's PATH finds (a symlink, as Homebrew, nix and
+/// `~/.local/bin` install it), not the file it resolves to; `doctor` flags a launcher whose
+/// path is gone.
+#[test]
+fn launchers_use_the_path_the_user_finds_and_doctor_flags_gone_ones() {
+    let env = Env::new();
+    env.set("acme/token", "acme-secret-value-00099");
+    let bin_dir = env.path("links");
+    std::fs::create_dir_all(&bin_dir).unwrap();
+    let link = bin_dir.join("tokenvault");
+    std::os::unix::fs::symlink(std::fs::canonicalize(bin()).unwrap(), &link).unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let run = |args: &[&str]| env.output(env.cmd().env("PATH", &path).args(args));
+
+    let out = run(&[
+        "mcp",
+        "add",
+        "srv",
+        "--client",
+        "cursor",
+        "-e",
+        "ACME=tv://acme/token",
+        "--",
+        "npx",
+        "srv",
+    ]);
+    assert_ok(&out);
+    let config = env.path(".cursor/mcp.json");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    assert_eq!(
+        v["mcpServers"]["srv"]["command"].as_str(),
+        Some(link.to_str().unwrap()),
+        "{v}"
+    );
+    let out = run(&["hook", "install", "--dry-run"]);
+    assert_ok(&out);
+    assert!(
+        stdout(&out).contains(link.to_str().unwrap()),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = run(&["doctor"]);
+    assert!(
+        !stdout(&out).contains("no longer exists"),
+        "{}",
+        stdout(&out)
+    );
+    // The link goes away (an uninstall, a moved prefix): doctor names the server and the fix.
+    std::fs::remove_file(&link).unwrap();
+    let out = env.run(&["doctor"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("server 'srv' runs") && text.contains("which no longer exists"),
+        "{text}"
+    );
+}

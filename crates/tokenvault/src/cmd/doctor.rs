@@ -194,6 +194,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
             )
         });
     }
+    checks.extend(gone_launchers());
     for finder in PLAINTEXT_FINDERS {
         let found = finder(&ctx.settings.catalogue);
         for f in found.findings {
@@ -262,6 +263,58 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     } else {
         Outcome::Success
     })
+}
+
+/// MCP servers launched through a tokenvault binary that is no longer there (an upgrade moved
+/// it, a build directory was cleaned): the client cannot start them.
+fn gone_launchers() -> Vec<Check> {
+    let mut out = Vec::new();
+    let Ok(machine) = crate::mcp_files::machine() else {
+        return out;
+    };
+    let here = crate::launcher::self_path().ok();
+    for found in crate::mcp_files::discover(&machine, None) {
+        let Ok(loaded) = crate::mcp_files::load(&found) else {
+            continue;
+        };
+        let Ok(entries) = loaded.doc.entries(found.client) else {
+            continue;
+        };
+        for e in entries {
+            let tokenvault_core::mcp::Transport::Stdio(stdio) =
+                tokenvault_core::mcp::server::transport(found.client, &e.value)
+            else {
+                continue;
+            };
+            let command = Path::new(&stdio.command);
+            let ours = command.file_name().is_some_and(|n| n == "tokenvault");
+            if !(ours && command.is_absolute()) || command.exists() {
+                continue;
+            }
+            out.push(Check {
+                hint: Some(match &here {
+                    Some(p) => format!(
+                        "change \"{}\" to \"{}\" in that file (a path your PATH finds survives upgrades)",
+                        stdio.command,
+                        p.display()
+                    ),
+                    None => "point it at the tokenvault binary".into(),
+                }),
+                path: Some(found.path.clone()),
+                ..check(
+                    "launcher",
+                    Level::Problem,
+                    format!(
+                        "{} server '{}' runs {}, which no longer exists: the client cannot start it",
+                        found.client.name(),
+                        e.name,
+                        stdio.command
+                    ),
+                )
+            });
+        }
+    }
+    out
 }
 
 /// A plaintext token lying in a known place, and the command that moves it into the vault.

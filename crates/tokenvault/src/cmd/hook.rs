@@ -127,11 +127,9 @@ fn install(ctx: &mut Ctx, args: &HookInstallArgs) -> Result<Outcome> {
     } else {
         "pre-commit"
     };
-    let binary = std::env::current_exe()
-        .and_then(|p| p.canonicalize())
-        .context(
-            "cannot tell where the tokenvault binary is (needed for the hook's absolute path)",
-        )?;
+    let binary = crate::launcher::self_path().context(
+        "cannot tell where the tokenvault binary is (needed for the hook's absolute path)",
+    )?;
     let text = script(kind, &binary);
     if args.dry_run {
         ctx.printer.data(&text)?;

@@ -9,7 +9,7 @@ use crate::envvars;
 use crate::error::hinted;
 use crate::resolve::build_plan;
 use anyhow::{Context, Result};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tokenvault_core::dotenv::shell_quote;
 use tokenvault_core::envplan::EnvValue;
 
@@ -25,10 +25,12 @@ pub fn run(ctx: &mut Ctx, args: &WrapperArgs) -> Result<Outcome> {
     {
         ctx.printer.warning("plain values in the env file are read at launch time from that file, not copied into the script");
     }
-    let tokenvault = std::env::current_exe().context("finding tokenvault's own path")?;
-    let tokenvault = tokenvault.canonicalize().unwrap_or(tokenvault);
+    let tokenvault = crate::launcher::self_path()?;
     let mut command = args.command.clone();
-    if let Some(resolved) = command.first().and_then(|c| resolve_in_path(c)) {
+    if let Some(resolved) = command
+        .first()
+        .and_then(|c| crate::launcher::find_on_path(c))
+    {
         command[0] = resolved.display().to_string();
     } else if let Some(c) = command.first() {
         if !c.contains('/') && !c.contains('\\') {
@@ -65,28 +67,6 @@ pub fn run(ctx: &mut Ctx, args: &WrapperArgs) -> Result<Outcome> {
         plan.entries().len()
     ));
     Ok(Outcome::Success)
-}
-
-fn resolve_in_path(command: &str) -> Option<PathBuf> {
-    if command.contains('/') {
-        return None;
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(command))
-        .find(|p| is_executable(p))
-}
-
-fn is_executable(p: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    }
-    #[cfg(not(unix))]
-    {
-        p.is_file()
-    }
 }
 
 const HEADER: &str =

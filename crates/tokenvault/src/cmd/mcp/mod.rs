@@ -10,7 +10,7 @@ pub mod secure;
 
 use crate::cli::McpCommand;
 use crate::context::{Ctx, Outcome};
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 pub fn run(ctx: &mut Ctx, cmd: &McpCommand) -> Result<Outcome> {
     match cmd {
@@ -90,8 +90,7 @@ pub fn display_path(found: &Found) -> String {
 
 /// The absolute path of this tokenvault binary, which rewritten configs launch.
 pub fn self_path() -> Result<String> {
-    let exe = std::env::current_exe().context("finding the path of the tokenvault binary")?;
-    let exe = exe.canonicalize().unwrap_or(exe);
+    let exe = crate::launcher::self_path()?;
     exe.to_str().map(str::to_owned).ok_or_else(|| {
         anyhow::anyhow!(
             "the path of the tokenvault binary ({}) is not UTF-8; client configs cannot hold it",
