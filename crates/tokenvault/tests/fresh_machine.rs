@@ -215,3 +215,73 @@ fn launchers_use_the_path_the_user_finds_and_doctor_flags_gone_ones() {
         "{text}"
     );
 }
+
+/// The README's install command on a machine with Debian's old Rust (1.85 on Debian 13), or with
+/// none: it stops at once and says exactly what to do.
+#[test]
+fn install_says_what_to_do_about_a_missing_or_old_rust() {
+    let env = Env::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // A PATH of our own: the shell tools the script uses, and a fake cargo/rustc or none.
+    let tools = env.path("tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    for t in ["bash", "sed", "sort", "head", "id", "cat", "dirname"] {
+        let found = ["/usr/bin", "/bin"]
+            .iter()
+            .map(|d| std::path::Path::new(d).join(t))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("{t} not found"));
+        std::os::unix::fs::symlink(found, tools.join(t)).unwrap();
+    }
+    let install = |path: &str| {
+        std::process::Command::new(root.join("scripts/install"))
+            .env_clear()
+            .env("PATH", path)
+            .env("HOME", env.dir.path())
+            .current_dir(env.dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = install(tools.to_str().unwrap());
+    assert_code(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("cargo was not found") && err.contains("rustup"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1.89"),
+        "the version Cargo.toml asks for: {err}"
+    );
+
+    let fake = env.path("debian-rust");
+    std::fs::create_dir_all(&fake).unwrap();
+    script(
+        &env,
+        "debian-rust/cargo",
+        "echo 'cargo 1.85.0 (d73d2caf9 2024-12-31)'",
+    );
+    script(
+        &env,
+        "debian-rust/rustc",
+        "echo 'rustc 1.85.0 (4d91de4e4 2025-02-17) (built from a source tarball)'",
+    );
+    let out = install(&format!("{}:{}", fake.display(), tools.display()));
+    assert_code(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("needs Rust 1.89 or newer; this machine has 1.85.0")
+            && err.contains("apt-get remove rustc cargo")
+            && err.contains("rustup"),
+        "{err}"
+    );
+    // With rustup there, the fix is one command.
+    script(&env, "debian-rust/rustup", "exit 0");
+    let out = install(&format!("{}:{}", fake.display(), tools.display()));
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("rustup update stable"),
+        "{}",
+        stderr(&out)
+    );
+}
