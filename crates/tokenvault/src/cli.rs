@@ -459,6 +459,11 @@ pub struct ImportArgs {
     /// so that `tokenvault run --env-file FILE` works.
     #[arg(long, global = true)]
     pub rewrite: bool,
+    /// dotenv, env: import every variable of no known provider as a custom item (`FOO_URL` →
+    /// tv://foo-url/token). Without it, only those whose names look secret (`SVC_API_TOKEN` →
+    /// tv://svc-api/token); the others are reported as skipped.
+    #[arg(long, global = true)]
+    pub all: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -707,3 +707,78 @@ fn malformed_sources_with_shred_are_reported_and_untouched() {
     assert!(stderr(&e).contains("environment variables are not files"));
     assert!(!env.run(&["get", "huggingface"]).status.success());
 }
+
+/// ipfs_kit's S3 keys and Storacha space DID are imported (and flagged by doctor before).
+#[test]
+fn ipfs_kit_s3_keys_and_storacha_space_are_imported() {
+    let env = Env::new();
+    let secret = aws_secret();
+    env.secret(&secret);
+    let dir = env.dir.path().join(".ipfs_kit");
+    std::fs::create_dir_all(&dir).unwrap();
+    env.fixture(
+        dir.join("config.json"),
+        format!(
+            r#"{{
+  "s3": {{"access_key_id": "AKIAI44QH8DHBEXAMPLE", "secret_access_key": "{secret}", "endpoint_url": "https://s3.example.com", "test_bucket": "acme-test"}},
+  "storacha": {{"space_did": "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"}}
+}}"#
+        ),
+    );
+    let out = env.run(&["doctor"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("s3.secret_access_key") && text.contains("s3.access_key_id"),
+        "{text}"
+    );
+    let out = env.run(&["import", "ipfs-kit", "--no-verify"]);
+    assert_ok(&out);
+    assert!(!stderr(&out).contains("skipped"), "{}", stderr(&out));
+    assert_eq!(env.get("s3/secret_access_key"), secret);
+    assert_eq!(env.get("s3/access_key_id"), "AKIAI44QH8DHBEXAMPLE");
+    assert_eq!(env.get("s3/endpoint_url"), "https://s3.example.com");
+    assert_eq!(
+        env.get("storacha/space_did"),
+        "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+    );
+}
+
+/// A dotenv file's secret-named variables of unknown providers become custom items, each
+/// reported; other unknown variables only with --all.
+#[test]
+fn dotenv_variables_of_unknown_providers_become_custom_items() {
+    let env = Env::new();
+    let svc = "svc-live-0a9b8c7d6e5f4a3b2c1d";
+    let db = "correct-horse-db-password-77";
+    env.secret(svc);
+    env.secret(db);
+    let file = env.path("app.env");
+    env.fixture(
+        &file,
+        format!(
+            "SVC_API_TOKEN={svc}\nDB_PASSWORD={db}\nDEBUG=1\nSERVICE_URL=https://svc.example\n"
+        ),
+    );
+    let out = env.run(&["import", "dotenv", file.to_str().unwrap(), "--no-verify"]);
+    assert_ok(&out);
+    let text = stdout(&out) + &stderr(&out);
+    assert!(text.contains("tv://svc-api/token"), "{text}");
+    assert!(text.contains("tv://db/password"), "{text}");
+    assert!(
+        text.contains("DEBUG: skipped (no known provider, and the name does not look secret (import it with --all))"),
+        "{text}"
+    );
+    assert_eq!(env.get("svc-api/token"), svc);
+    assert_eq!(env.get("db/password"), db);
+    assert_code(&env.run(&["get", "service-url/token"]), 2);
+    let out = env.run(&[
+        "import",
+        "dotenv",
+        file.to_str().unwrap(),
+        "--no-verify",
+        "--all",
+    ]);
+    assert_ok(&out);
+    assert_eq!(env.get("service-url/token"), "https://svc.example");
+    assert_eq!(env.get("debug/token"), "1");
+}

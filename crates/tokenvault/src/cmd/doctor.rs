@@ -441,10 +441,13 @@ fn findings_of(
         let Some(path) = c.sources.first().map(|&i| found.sources[i].path.clone()) else {
             continue;
         };
-        let provider = catalogue
-            .get(&c.provider)
-            .map(|p| p.name.clone())
-            .unwrap_or_else(|| c.provider.clone());
+        let provider = match &c.provider {
+            Some(id) => catalogue
+                .get(id)
+                .map(|p| p.name.clone())
+                .unwrap_or_else(|| id.clone()),
+            None => format!("custom item {}", c.item),
+        };
         out.findings.push(PlaintextFinding {
             fix: fix(&path),
             origin: c.origin.clone(),
@@ -452,7 +455,7 @@ fn findings_of(
             field: c.field.clone(),
             masked: mask_for(
                 catalogue,
-                Some(&c.provider),
+                c.provider.as_deref(),
                 &c.field,
                 c.value.expose_secret(),
             ),
@@ -559,7 +562,7 @@ fn dotenv_files_here(catalogue: &Catalogue) -> PlaintextFinds {
     for f in files {
         findings_of(
             catalogue,
-            import::dotenv_file(catalogue, &f),
+            import::dotenv_file(catalogue, &f, import::Unknown::SecretNamed),
             |p| {
                 format!(
                     "tokenvault import dotenv {} --rewrite --shred",

@@ -59,7 +59,8 @@ pub(crate) struct Candidate {
     pub origin: String,
     pub item: String,
     pub field: String,
-    pub provider: String,
+    /// `None` for a custom item (a secret-named variable of no known provider).
+    pub provider: Option<String>,
     /// A secret (token, key) as opposed to an identifier such as a region.
     pub secret: bool,
     pub value: Secret,
@@ -127,11 +128,16 @@ impl Placed {
 pub fn run(ctx: &mut Ctx, args: &ImportArgs) -> Result<Outcome> {
     check_flags(args)?;
     let catalogue = ctx.settings.catalogue.clone();
+    let unknown = if args.all {
+        Unknown::All
+    } else {
+        Unknown::SecretNamed
+    };
     let found = match &args.source {
         ImportSource::Huggingface => huggingface(&catalogue)?,
-        ImportSource::Dotenv { file } => dotenv_file(&catalogue, file)?,
+        ImportSource::Dotenv { file } => dotenv_file(&catalogue, file, unknown)?,
         ImportSource::IpfsKit { file } => ipfs_kit(&catalogue, file.as_deref())?,
-        ImportSource::Env { vars } => environment(&catalogue, vars)?,
+        ImportSource::Env { vars } => environment(&catalogue, vars, unknown)?,
         ImportSource::Mcp { client, server } => {
             // Moving a secret out of a client config is rewriting the config: `mcp secure`'s job.
             let secure = crate::cli::McpSecureArgs {
@@ -206,12 +212,12 @@ fn import(
         let key = Key::new(ItemName::new(&c.item)?, FieldName::new(&c.field)?);
         let target = Target {
             key: key.clone(),
-            provider: Some(c.provider.clone()),
+            provider: c.provider.clone(),
         };
         let reference = target.reference();
         let masked = mask_for(
             catalogue,
-            Some(&c.provider),
+            c.provider.as_deref(),
             &c.field,
             c.value.expose_secret(),
         );
@@ -287,10 +293,10 @@ fn import(
         };
         let target = Target {
             key: key.clone(),
-            provider: Some(c.provider.clone()),
+            provider: c.provider.clone(),
         };
         let shown = target.reference();
-        let checked = livecheck::check(catalogue, Some(&c.provider), &c.field, &c.value, &now);
+        let checked = livecheck::check(catalogue, c.provider.as_deref(), &c.field, &c.value, &now);
         checked.record(&vault, &target, &printer);
         match &checked {
             Checked::Valid { summary, .. } => {
@@ -694,6 +700,7 @@ fn recognise(
     origin: String,
     var: Option<&str>,
     value: String,
+    unknown: Unknown,
 ) -> Result<Candidate, (String, String)> {
     let value = Secret::new(value);
     if value.is_empty() {
@@ -706,15 +713,82 @@ fn recognise(
     let (provider, field) = match by_name.or_else(|| catalogue.detect_value(value.expose_secret()))
     {
         Some(pf) => pf,
-        None => {
-            return Err((
-                origin,
-                "no known provider for this name or value".to_owned(),
-            ))
-        }
+        None => return custom(origin, var, value, unknown),
     };
     let (provider, field) = (provider.id.clone(), field.name.clone());
     checked(catalogue, origin, &provider, &field, value)
+}
+
+/// What to do with a variable of no known provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unknown {
+    /// Import it as a custom item when its name looks secret (`SVC_API_TOKEN`).
+    SecretNamed,
+    /// Import every one (`--all`).
+    All,
+    /// Skip it (sources that hold no variables).
+    Skip,
+}
+
+/// A variable of no known provider as a custom item (`SVC_API_TOKEN` → `tv://svc-api/token`),
+/// or why it was skipped.
+fn custom(
+    origin: String,
+    var: Option<&str>,
+    value: Secret,
+    unknown: Unknown,
+) -> Result<Candidate, (String, String)> {
+    let skip = |why: &str| Err((origin.clone(), why.to_owned()));
+    let Some(var) = var else {
+        return skip("no known provider for this value");
+    };
+    let secret = tokenvault_core::audit::name_looks_secret(var);
+    match unknown {
+        Unknown::All => {}
+        Unknown::SecretNamed if secret => {}
+        Unknown::SecretNamed => {
+            return skip(
+                "no known provider, and the name does not look secret (import it with --all)",
+            )
+        }
+        Unknown::Skip => return skip("no known provider for this name or value"),
+    }
+    let Some((item, field)) = custom_name(var) else {
+        return skip("no known provider, and the name makes no valid item name");
+    };
+    Ok(Candidate {
+        origin,
+        item,
+        field,
+        provider: None,
+        secret,
+        value,
+        sources: Vec::new(),
+        line: None,
+    })
+}
+
+/// `SVC_API_TOKEN` → (`svc-api`, `token`), `DB_PASSWORD` → (`db`, `password`), `OPENX_API_KEY`
+/// → (`openx`, `api_key`), `FOO` → (`foo`, `token`): the variable's last word names the field when
+/// it is one that names a secret.
+fn custom_name(var: &str) -> Option<(String, String)> {
+    const FIELDS: &[&str] = &["token", "secret", "key", "password", "passwd", "pat"];
+    let lower = var.to_ascii_lowercase();
+    let mut words: Vec<&str> = lower.split('_').filter(|w| !w.is_empty()).collect();
+    let field = match words.as_slice() {
+        [.., "api", "key"] if words.len() > 2 => {
+            words.truncate(words.len() - 2);
+            "api_key".to_owned()
+        }
+        [.., last] if words.len() > 1 && FIELDS.contains(last) => {
+            let f = (*last).to_owned();
+            words.pop();
+            f
+        }
+        _ => "token".to_owned(),
+    };
+    let item = words.join("-");
+    (ItemName::new(&item).is_ok() && FieldName::new(&field).is_ok()).then_some((item, field))
 }
 
 /// The candidate for `value` as `provider`'s `field`, after the format check of secret fields.
@@ -748,7 +822,7 @@ fn checked(
         origin,
         item: provider.id.clone(),
         field: field.name.clone(),
-        provider: provider.id.clone(),
+        provider: Some(provider.id.clone()),
         secret: field.secret,
         value,
         sources: Vec::new(),
@@ -756,7 +830,7 @@ fn checked(
     })
 }
 
-pub(crate) fn dotenv_file(catalogue: &Catalogue, path: &Path) -> Result<Found> {
+pub(crate) fn dotenv_file(catalogue: &Catalogue, path: &Path, unknown: Unknown) -> Result<Found> {
     let text = read_source(path)?;
     let entries = dotenv::parse(&text).map_err(|e| {
         hinted(
@@ -768,7 +842,7 @@ pub(crate) fn dotenv_file(catalogue: &Catalogue, path: &Path) -> Result<Found> {
     let source = found.add_source(path, SourceKind::Dotenv, &text);
     for e in entries {
         let origin = format!("{}:{} {}", path.display(), e.line, e.key);
-        let r = recognise(catalogue, origin, Some(&e.key), e.value).map(|mut c| {
+        let r = recognise(catalogue, origin, Some(&e.key), e.value, unknown).map(|mut c| {
             c.line = Some(e.line);
             c
         });
@@ -777,13 +851,13 @@ pub(crate) fn dotenv_file(catalogue: &Catalogue, path: &Path) -> Result<Found> {
     Ok(found)
 }
 
-fn environment(catalogue: &Catalogue, vars: &[String]) -> Result<Found> {
+fn environment(catalogue: &Catalogue, vars: &[String], unknown: Unknown) -> Result<Found> {
     let mut found = Found::default();
     let mut unset = Vec::new();
     for var in vars {
         match std::env::var(var) {
             Ok(v) => {
-                let r = recognise(catalogue, format!("${var}"), Some(var), v);
+                let r = recognise(catalogue, format!("${var}"), Some(var), v, unknown);
                 found.push(None, r);
             }
             Err(_) => unset.push(var.as_str()),
@@ -805,8 +879,14 @@ const IPFS_KIT_FIELDS: &[(&str, &str, &str, &str)] = &[
     ("aws", "access_key_id", "aws", "access_key_id"),
     ("aws", "secret_access_key", "aws", "secret_access_key"),
     ("aws", "region", "aws", "region"),
+    ("s3", "access_key_id", "s3", "access_key_id"),
+    ("s3", "secret_access_key", "s3", "secret_access_key"),
+    ("s3", "endpoint_url", "s3", "endpoint_url"),
+    ("s3", "bucket", "s3", "bucket"),
     ("s3", "test_bucket", "s3", "test_bucket"),
     ("storacha", "token", "storacha", "token"),
+    ("storacha", "proof", "storacha", "proof"),
+    ("storacha", "space_did", "storacha", "space_did"),
 ];
 
 /// `~/.ipfs_kit/config.json` (or `file`): the keys of [`IPFS_KIT_FIELDS`]; other keys are reported
@@ -1013,7 +1093,14 @@ pub(crate) fn huggingface(catalogue: &Catalogue) -> Result<Found> {
             stored_path.display(),
             if is_active { " (active)" } else { "" }
         );
-        let r = recognise(catalogue, origin, Some(envvars::HF_TOKEN), value).map(|mut c| {
+        let r = recognise(
+            catalogue,
+            origin,
+            Some(envvars::HF_TOKEN),
+            value,
+            Unknown::Skip,
+        )
+        .map(|mut c| {
             // The active token is the one programs use: it becomes plain `huggingface`.
             if is_active {
                 // The token file holds the same value: it goes with this candidate.
@@ -1031,6 +1118,7 @@ pub(crate) fn huggingface(catalogue: &Catalogue) -> Result<Found> {
             format!("{} (active)", token_path.display()),
             Some(envvars::HF_TOKEN),
             value,
+            Unknown::Skip,
         );
         found.push(token_source, r);
     }
@@ -1046,6 +1134,19 @@ pub(crate) fn huggingface(catalogue: &Catalogue) -> Result<Found> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_variables_become_custom_items() {
+        let n = |v: &str| custom_name(v).map(|(i, f)| format!("{i}/{f}"));
+        assert_eq!(n("SVC_API_TOKEN").as_deref(), Some("svc-api/token"));
+        assert_eq!(n("DB_PASSWORD").as_deref(), Some("db/password"));
+        assert_eq!(n("OPENX_API_KEY").as_deref(), Some("openx/api_key"));
+        assert_eq!(n("API_KEY").as_deref(), Some("api/key"));
+        assert_eq!(n("FOO").as_deref(), Some("foo/token"));
+        assert_eq!(n("_X__SECRET").as_deref(), Some("x/secret"));
+        assert_eq!(n("TOKEN").as_deref(), Some("token/token"));
+        assert_eq!(n("__").as_deref(), None);
+    }
 
     #[test]
     fn ini_as_configparser_writes_it() {
