@@ -34,8 +34,13 @@ pub enum EnvValue {
 /// Which source set a variable (for messages).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
-    EnvFile { path: String, line: usize },
+    EnvFile {
+        path: String,
+        line: usize,
+    },
     Profile(String),
+    /// `--item ITEM`: one of the item's fields.
+    Item(String),
     Flag,
 }
 
@@ -44,6 +49,7 @@ impl fmt::Display for Origin {
         match self {
             Origin::EnvFile { path, line } => write!(f, "{path}:{line}"),
             Origin::Profile(p) => write!(f, "profile {p}"),
+            Origin::Item(i) => write!(f, "--item {i}"),
             Origin::Flag => f.write_str("-e"),
         }
     }

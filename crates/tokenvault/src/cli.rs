@@ -257,6 +257,11 @@ pub struct EnvSources {
     /// A dotenv file whose values may be tv:// references (plain values pass through).
     #[arg(long = "env-file", value_name = "FILE")]
     pub env_files: Vec<std::path::PathBuf>,
+    /// Every field of a stored item, each under its provider's variable name (`--item aws`:
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION…), as `aws-vault exec` does; a field
+    /// of no known variable becomes ITEM_FIELD (repeatable).
+    #[arg(long = "item", value_name = "ITEM")]
+    pub items: Vec<String>,
 }
 
 #[derive(Debug, Args)]

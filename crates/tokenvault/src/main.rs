@@ -94,6 +94,7 @@ fn audited(command: &Command) -> Option<(&'static str, Vec<String>)> {
     let refs = |sources: &cli::EnvSources| {
         let mut r: Vec<String> = sources.env.clone();
         r.extend(sources.profiles.iter().map(|p| format!("profile {p}")));
+        r.extend(sources.items.iter().map(|i| format!("item {i}")));
         r
     };
     Some(match command {

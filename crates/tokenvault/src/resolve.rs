@@ -41,6 +41,9 @@ pub fn build_plan(ctx: &Ctx, sources: &EnvSources) -> Result<EnvPlan> {
             plan.add(e.key, value, origin);
         }
     }
+    for item in &sources.items {
+        add_item(ctx, &mut plan, item)?;
+    }
     for name in &sources.profiles {
         let Some(profile) = ctx.settings.config.config.profiles.get(name) else {
             let known: Vec<&String> = ctx.settings.config.config.profiles.keys().collect();
@@ -78,6 +81,39 @@ pub fn build_plan(ctx: &Ctx, sources: &EnvSources) -> Result<EnvPlan> {
         plan.add(var, EnvValue::Ref(r), Origin::Flag);
     }
     Ok(plan)
+}
+
+/// `--item ITEM`: each field the index lists for the item (sorted), under the provider's preferred
+/// variable name for it, else `ITEM_FIELD`. The values are read like any reference; a field the
+/// vault no longer holds is reported missing with the rest.
+fn add_item(ctx: &Ctx, plan: &mut EnvPlan, item: &str) -> Result<()> {
+    let name = tokenvault_core::ItemName::new(item)?;
+    let index = tokenvault_store::index::IndexFile::new(&ctx.settings.paths.home);
+    let Some(meta) = index.load_item(name.as_str())? else {
+        return Err(hinted(
+            format!("--item {item}: no item '{item}' is stored"),
+            "see `tokenvault list`; store it with `tokenvault set ITEM/FIELD`",
+        ));
+    };
+    let catalogue = &ctx.settings.catalogue;
+    let provider = meta
+        .provider
+        .as_deref()
+        .and_then(|p| catalogue.get(p))
+        .or_else(|| catalogue.for_item(&name));
+    for field in meta.fields.keys() {
+        let var = provider
+            .and_then(|p| p.field(field))
+            .and_then(|f| f.env.first().cloned())
+            .unwrap_or_else(|| {
+                format!("{item}_{field}")
+                    .to_ascii_uppercase()
+                    .replace(['-', '.'], "_")
+            });
+        let r = Reference::parse(&format!("tv://{item}/{field}"))?;
+        plan.add(var, EnvValue::Ref(r), Origin::Item(item.to_owned()));
+    }
+    Ok(())
 }
 
 /// Resolves `refs` with one vault read. Every missing reference is named in one error.

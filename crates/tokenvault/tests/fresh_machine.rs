@@ -285,3 +285,54 @@ fn install_says_what_to_do_about_a_missing_or_old_rust() {
         stderr(&out)
     );
 }
+
+/// `run --item aws` and `export --item aws` inject every field of the item under the
+/// catalogue's variable names, as `aws-vault exec` does; a custom item's fields get ITEM_FIELD.
+#[test]
+fn a_whole_item_is_injected_under_its_variable_names() {
+    let env = Env::new();
+    let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    env.set("aws/access_key_id", "AKIAIOSFODNN7EXAMPLE");
+    env.set("aws/secret_access_key", secret);
+    env.set("aws/region", "eu-west-1");
+    env.set("svc-api/token", "svc-custom-value-123456");
+    let probe = env.env_probe(&[
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_REGION",
+        "SVC_API_TOKEN",
+    ]);
+    let out = env.run(&[
+        "run",
+        "--item",
+        "aws",
+        "--item",
+        "svc-api",
+        "--",
+        &probe,
+        "sh",
+        "-c",
+        "printf '%s|%s|%s|%s' \"$AWS_ACCESS_KEY_ID\" \"$AWS_SECRET_ACCESS_KEY\" \"$AWS_REGION\" \"$SVC_API_TOKEN\"",
+    ]);
+    assert_ok(&out);
+    assert_eq!(
+        stdout(&out),
+        format!("AKIAIOSFODNN7EXAMPLE|{secret}|eu-west-1|svc-custom-value-123456")
+    );
+    let out = env.run(&["export", "--item", "aws", "--format", "dotenv"]);
+    assert_ok(&out);
+    let text = stdout(&out);
+    assert!(
+        text.contains("AWS_ACCESS_KEY_ID=")
+            && text.contains("AWS_REGION=")
+            && text.contains(secret),
+        "{text}"
+    );
+    let out = env.run(&["run", "--item", "nope", "--", "true"]);
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("no item 'nope' is stored"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -47,6 +47,9 @@ pub fn run(ctx: &mut Ctx, args: &WrapperArgs) -> Result<Outcome> {
         let abs = std::path::absolute(f).unwrap_or_else(|_| f.clone());
         run_args.extend(["--env-file".into(), abs.display().to_string()]);
     }
+    for i in &args.sources.items {
+        run_args.extend(["--item".into(), i.clone()]);
+    }
     for e in &args.sources.env {
         run_args.extend(["-e".into(), e.clone()]);
     }
