@@ -75,6 +75,10 @@ pub enum Command {
     Inject(InjectArgs),
     /// Write a script that runs a command through `tokenvault run` (references only, never values).
     Wrapper(WrapperArgs),
+    /// Shell plugins: `eval "$(tokenvault plugin init hf)"` makes plain `hf …` run through
+    /// `tokenvault run` with its token (hf, gh, aws, openai, anthropic, or any tool with --item).
+    #[command(subcommand)]
+    Plugin(PluginCommand),
     /// A git credential helper: `git config credential.https://huggingface.co.helper "tokenvault git-credential"`.
     GitCredential(GitCredentialArgs),
     /// The access log: every read and change, hash-chained.
@@ -326,6 +330,39 @@ pub struct InjectArgs {
     /// Print the result even when stdout is a terminal (refused otherwise: values would stay in the scrollback).
     #[arg(long)]
     pub reveal: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Print the shell function for TOOL; put `eval "$(tokenvault plugin init hf)"` in ~/.bashrc
+    /// or ~/.zshrc (fish: `tokenvault plugin init hf --shell fish | source`).
+    #[command(
+        after_help = "Examples:\n  eval \"$(tokenvault plugin init hf)\"\n  eval \"$(tokenvault plugin init gh -p work)\"\n  eval \"$(tokenvault plugin init mytool --item svc-api)\""
+    )]
+    Init(PluginInitArgs),
+    /// The tools with a built-in plugin and the item each uses.
+    List,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PluginShell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct PluginInitArgs {
+    /// The command to wrap (hf, gh, aws, openai, anthropic, or any other with --item/-p).
+    pub tool: String,
+    /// The item whose fields the tool gets (default: the tool's own, e.g. huggingface for hf).
+    #[arg(long, value_name = "ITEM")]
+    pub item: Option<String>,
+    /// A profile to use instead of the item (repeatable).
+    #[arg(short = 'p', long = "profile", value_name = "PROFILE")]
+    pub profiles: Vec<String>,
+    #[arg(long, value_enum, default_value = "bash")]
+    pub shell: PluginShell,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -137,6 +137,7 @@ fn dispatch(cli: &Cli, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         Command::Export(a) => cmd::export::run(ctx, a),
         Command::Inject(a) => cmd::inject::run(ctx, a),
         Command::Wrapper(a) => cmd::wrapper::run(ctx, a),
+        Command::Plugin(a) => cmd::plugin::run(ctx, a),
         Command::GitCredential(a) => cmd::git_credential::run(ctx, a),
         Command::Audit(a) => cmd::audit::run(ctx, a),
         Command::Scan(a) => cmd::scan::run(ctx, a),

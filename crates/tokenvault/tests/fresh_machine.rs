@@ -336,3 +336,64 @@ fn a_whole_item_is_injected_under_its_variable_names() {
         stderr(&out)
     );
 }
+
+/// Shell plugins: after `eval "$(tokenvault plugin init hf)"`, plain `hf …` runs with HF_TOKEN
+/// from the vault (and the arguments as given); an unknown tool needs --item or -p.
+#[test]
+fn a_shell_plugin_runs_the_tool_with_its_token() {
+    let env = Env::new();
+    let token = hf_token();
+    env.set("huggingface", &token);
+    let bin_dir = env.path("tools");
+    std::fs::create_dir_all(&bin_dir).unwrap();
+    // A stand-in `hf` that proves it got the token without printing it.
+    script(
+        &env,
+        "tools/hf",
+        "printf '%s|%s' \"$(printf %s \"$HF_TOKEN\" | sha256sum | cut -d' ' -f1)\" \"$*\"",
+    );
+    let out = env.run(&["plugin", "init", "hf"]);
+    assert_ok(&out);
+    let function = stdout(&out);
+    assert!(function.contains("hf() {"), "{function}");
+    assert!(!function.contains(&token));
+    let mut c = env.cmd();
+    let vars: Vec<(std::ffi::OsString, std::ffi::OsString)> = c
+        .get_envs()
+        .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
+        .collect();
+    c = std::process::Command::new("bash");
+    c.env_clear().envs(vars).env(
+        "PATH",
+        format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap()),
+    );
+    c.args(["-c", &format!("{function}\nhf upload 'my model' ./weights")])
+        .current_dir(env.dir.path());
+    let out = env.output(&mut c);
+    assert_ok(&out);
+    assert_eq!(
+        stdout(&out),
+        format!("{}|upload my model ./weights", sha256_hex(&token))
+    );
+
+    let out = env.run(&["plugin", "init", "mytool"]);
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("--item ITEM"), "{}", stderr(&out));
+    let out = env.run(&[
+        "plugin",
+        "init",
+        "mytool",
+        "--item",
+        "huggingface",
+        "--shell",
+        "fish",
+    ]);
+    assert_ok(&out);
+    assert!(
+        stdout(&out).contains("function mytool --wraps mytool"),
+        "{}",
+        stdout(&out)
+    );
+    let out = env.run(&["plugin", "init", "rm -rf"]);
+    assert_code(&out, 2);
+}

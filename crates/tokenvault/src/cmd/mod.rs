@@ -13,6 +13,7 @@ pub mod inject;
 pub mod list;
 pub mod mcp;
 pub mod passwd;
+pub mod plugin;
 pub mod profile;
 pub mod rm;
 pub mod rotate;
