@@ -726,3 +726,60 @@ fn utf16_files_with_a_byte_order_mark_are_decoded() {
         stdout(&out)
     );
 }
+
+/// Git-ignored env files are not scanned, but named when they hold tokens (the `.env.local`
+/// tokenvault's own `export -o` writes is git-ignored); `--no-ignore` reports their findings.
+#[test]
+fn ignored_env_files_holding_tokens_are_named() {
+    let env = Env::new();
+    let token = hf_token();
+    env.secret(&token);
+    let dir = env.path("proj");
+    std::fs::create_dir_all(&dir).unwrap();
+    env.fixture("proj/.gitignore", ".env.local\ntarget/\n");
+    env.fixture("proj/.env.local", format!("HF_TOKEN={token}\n"));
+    env.fixture("proj/app.env", "DEBUG=1\n");
+    env.fixture("proj/target/.env", format!("HF_TOKEN={token}\n"));
+    env.fixture("proj/main.py", "print('hello')\n");
+    let out = env.output(env.cmd().args(["scan", "."]).current_dir(&dir));
+    assert_ok(&out);
+    let err = stderr(&out);
+    assert!(
+        err.contains("1 git-ignored env or credential file was not scanned; 1 of them holds tokens: .env.local (1)"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("target"),
+        "inside ignored directories nothing is looked at: {err}"
+    );
+    let out = env.output(
+        env.cmd()
+            .args(["scan", ".", "--no-ignore"])
+            .current_dir(&dir),
+    );
+    assert_code(&out, 1);
+    assert!(stdout(&out).contains(".env.local"), "{}", stdout(&out));
+}
+
+/// False positives found in a registry of dependencies: vendors' documentation keys (AWS's
+/// `…EXAMPLE`) and typed declarations (`NAME_KEY: TypeName = …`) are not findings; a real-looking
+/// key beside them is.
+#[test]
+fn documentation_keys_and_typed_declarations_are_not_findings() {
+    let env = Env::new();
+    let real = "Kq7vTzN2pR9wXb4mYs8cLf3hJd6gAe1uQo5iWk0B";
+    env.secret(real);
+    env.fixture(
+        "sdk/tests.rs",
+        "let id = \"AKIAIOSFODNN7EXAMPLE\";\n\
+         let secret_access_key = \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\";\n\
+         pub const XCN_NCRYPT_PCP_ENCRYPTION_KEY: X509HardwareKeyUsageFlags = 2i32;\n",
+    );
+    let out = env.run(&["scan", "sdk"]);
+    assert_ok(&out);
+    env.fixture("sdk/live.env", format!("aws_secret_access_key = {real}\n"));
+    let out = env.run(&["scan", "sdk", "--format", "json"]);
+    assert_code(&out, 1);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
+}

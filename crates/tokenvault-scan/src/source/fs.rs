@@ -74,6 +74,11 @@ pub fn scan_paths(scanner: &Scanner, opts: &FsOptions, reporter: &dyn Reporter) 
                 return WalkState::Continue;
             }
             let path = entry.path();
+            if entry.file_name().to_str().is_some_and(secret_file_name) {
+                if let Ok(mut named) = stats.secret_named.lock() {
+                    named.push(path.to_owned());
+                }
+            }
             let mut file = match File::open(path) {
                 Ok(f) => f,
                 Err(e) => {
@@ -110,6 +115,98 @@ pub fn scan_paths(scanner: &Scanner, opts: &FsOptions, reporter: &dyn Reporter) 
         })
     });
     stats
+}
+
+/// Names of files that hold secrets by purpose: env files, credentials, keys, tool configs.
+const SECRET_FILE_GLOBS: &[&str] = &[
+    ".env",
+    ".env.*",
+    "*.env",
+    ".envrc",
+    "credentials",
+    "credentials.json",
+    "*.pem",
+    "*.key",
+    ".netrc",
+    ".npmrc",
+    ".pypirc",
+    "*.tfvars",
+    "secrets.*",
+];
+
+/// Whether a file name is one of [`SECRET_FILE_GLOBS`].
+pub fn secret_file_name(name: &str) -> bool {
+    name == ".env"
+        || name.starts_with(".env.")
+        || name.ends_with(".env")
+        || matches!(
+            name,
+            ".envrc" | "credentials" | "credentials.json" | ".netrc" | ".npmrc" | ".pypirc"
+        )
+        || name.ends_with(".pem")
+        || name.ends_with(".key")
+        || name.ends_with(".tfvars")
+        || name.starts_with("secrets.")
+}
+
+/// The files named like secret files that a walk of `opts` with ignore rules skipped (git-ignored
+/// `.env.local`, `credentials.json`, …; not inside ignored directories), each with how many
+/// findings it holds. `scanned` is [`Stats::secret_named`] of that walk. Empty when the walk
+/// honoured no ignore files.
+pub fn ignored_secret_files(
+    scanner: &Scanner,
+    opts: &FsOptions,
+    scanned: &[PathBuf],
+) -> Vec<(String, u64)> {
+    let Some((first, rest)) = opts.paths.split_first() else {
+        return Vec::new();
+    };
+    if !opts.ignore_files {
+        return Vec::new();
+    }
+    let mut overrides = ignore::overrides::OverrideBuilder::new(first);
+    for glob in SECRET_FILE_GLOBS {
+        if overrides.add(glob).is_err() {
+            return Vec::new();
+        }
+    }
+    let Ok(overrides) = overrides.build() else {
+        return Vec::new();
+    };
+    let seen: std::collections::HashSet<&PathBuf> = scanned.iter().collect();
+    let mut builder = WalkBuilder::new(first);
+    for p in rest {
+        builder.add(p);
+    }
+    builder
+        .hidden(false)
+        .require_git(false)
+        .overrides(overrides)
+        .filter_entry(|e| e.file_name() != ".git");
+    let mut scratch = scanner.scratch();
+    let mut buf = Vec::new();
+    let mut out = Vec::new();
+    for entry in builder.build().flatten() {
+        if !entry.file_type().is_some_and(|t| t.is_file())
+            || seen.contains(&entry.path().to_path_buf())
+        {
+            continue;
+        }
+        if !entry.file_name().to_str().is_some_and(secret_file_name) {
+            continue;
+        }
+        let Ok(mut file) = File::open(entry.path()) else {
+            continue;
+        };
+        let mut count = 0u64;
+        let mut sink = FnSink(|_finding| {
+            count += 1;
+        });
+        let _ = stream::scan_reader(scanner, &mut scratch, &mut file, &mut buf, &mut sink);
+        out.push((display(entry.path()), count));
+    }
+    out.sort();
+    out
 }
 
 #[cfg(test)]

@@ -52,6 +52,8 @@ pub struct Stats {
     pub bytes: AtomicU64,
     pub errors: AtomicU64,
     pub findings: AtomicU64,
+    /// Files named like secret files ([`fs::secret_file_name`]) that the walk scanned.
+    pub secret_named: std::sync::Mutex<Vec<std::path::PathBuf>>,
 }
 
 impl Stats {

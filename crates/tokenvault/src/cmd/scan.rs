@@ -252,6 +252,7 @@ pub fn run(ctx: &mut Ctx, args: &ScanArgs) -> Result<Outcome> {
         .first()
         .cloned()
         .unwrap_or_else(|| PathBuf::from("."));
+    let mut ignored = Vec::new();
     let stats = if args.git {
         let mut opts = GitOptions::new(first);
         opts.since = args.since.clone();
@@ -278,7 +279,11 @@ pub fn run(ctx: &mut Ctx, args: &ScanArgs) -> Result<Outcome> {
                 anyhow::bail!("cannot scan {}: no such file or directory", p.display());
             }
         }
-        source::fs::scan_paths(&scanner, &opts, &out)
+        let stats = source::fs::scan_paths(&scanner, &opts, &out);
+        let scanned =
+            std::mem::take(&mut *stats.secret_named.lock().unwrap_or_else(|p| p.into_inner()));
+        ignored = source::fs::ignored_secret_files(&scanner, &opts, &scanned);
+        stats
     };
     if let Some(p) = &out.progress {
         p.clear();
@@ -326,6 +331,7 @@ pub fn run(ctx: &mut Ctx, args: &ScanArgs) -> Result<Outcome> {
         ));
     }
     printer.note(&summary);
+    report_ignored(&printer, &ignored);
     if found > 0 {
         printer.hint(
             "remove each token from the file (keep it in the vault: `tokenvault set ITEM`, then reference it), \
@@ -359,4 +365,36 @@ fn scan_stdin(scanner: &Scanner, out: &Out<'_>) -> Result<Stats> {
     Stats::add(&stats.files, 1);
     Stats::add(&stats.bytes, scanned.bytes);
     Ok(stats)
+}
+
+/// Git-ignored env and credential files are not scanned (they are ignored on purpose, and
+/// flagging every `.env` would drown the rest), but are named when they hold tokens: they are not
+/// committed, yet plaintext on disk.
+fn report_ignored(printer: &crate::printer::Printer, ignored: &[(String, u64)]) {
+    if ignored.is_empty() {
+        return;
+    }
+    let holding: Vec<String> = ignored
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(p, n)| format!("{p} ({n})"))
+        .collect();
+    let n = ignored.len();
+    let files = format!(
+        "{n} git-ignored env or credential file{}",
+        if n == 1 { " was" } else { "s were" }
+    );
+    if holding.is_empty() {
+        printer.note(&format!("{files} not scanned; none of them holds a token"));
+    } else {
+        printer.note(&format!(
+            "{files} not scanned; {} of them {} tokens: {} — not committed, but plaintext on disk",
+            holding.len(),
+            if holding.len() == 1 { "holds" } else { "hold" },
+            holding.join(", ")
+        ));
+        printer.hint(
+            "move them into the vault (`tokenvault import dotenv FILE --rewrite`), or see each finding with `tokenvault scan --no-ignore`",
+        );
+    }
 }
