@@ -622,6 +622,24 @@ impl Scanner {
     }
 }
 
+/// Values that vendors print in their documentation and SDK test suites (AWS's
+/// `AKIAIOSFODNN7EXAMPLE`, `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`, …): never a live credential
+/// (a real key's random characters do not spell it), and a registry of dependencies holds hundreds.
+/// gitleaks allows them the same way.
+fn documentation_example(value: &[u8]) -> bool {
+    memchr::memmem::find(value, b"EXAMPLE").is_some()
+}
+
+/// `NAME_KEY: TypeName = …`: the "value" of a generic match is a type annotation in a typed
+/// declaration (Rust, TypeScript, Kotlin, Swift), followed by the real assignment.
+fn declared_type(after: &[u8]) -> bool {
+    let rest = after
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t'))
+        .map_or(&[][..], |i| &after[i..]);
+    rest.first() == Some(&b'=') && rest.get(1) != Some(&b'=') && rest.get(1) != Some(&b'>')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -701,22 +719,4 @@ mod tests {
         s.scan(&text, &mut out);
         assert!(out.is_empty());
     }
-}
-
-/// Values that vendors print in their documentation and SDK test suites (AWS's
-/// `AKIAIOSFODNN7EXAMPLE`, `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`, …): never a live credential
-/// (a real key's random characters do not spell it), and a registry of dependencies holds hundreds.
-/// gitleaks allows them the same way.
-fn documentation_example(value: &[u8]) -> bool {
-    memchr::memmem::find(value, b"EXAMPLE").is_some()
-}
-
-/// `NAME_KEY: TypeName = …`: the "value" of a generic match is a type annotation in a typed
-/// declaration (Rust, TypeScript, Kotlin, Swift), followed by the real assignment.
-fn declared_type(after: &[u8]) -> bool {
-    let rest = after
-        .iter()
-        .position(|b| !matches!(b, b' ' | b'\t'))
-        .map_or(&[][..], |i| &after[i..]);
-    rest.first() == Some(&b'=') && rest.get(1) != Some(&b'=') && rest.get(1) != Some(&b'>')
 }
