@@ -187,3 +187,60 @@ fn locked_keyring_is_a_clear_error_before_the_value_is_asked() {
         "fails before asking for the value: {err}"
     );
 }
+
+/// The keychain backend authenticates its index entries too: the state key is a keychain entry of
+/// its own (not listed as a value), and an edited entry is not believed.
+#[test]
+fn an_edited_index_entry_is_not_believed_on_the_keychain() {
+    let session = KeyringSession::start().expect("a real Secret Service for the test");
+    let env = Env::without_backend();
+    let token = hf_token();
+    let out = tv(
+        &session,
+        &env,
+        &[
+            "set",
+            "work",
+            "--provider",
+            "huggingface",
+            "--stdin",
+            "--no-verify",
+        ],
+        Some(&token),
+    );
+    assert_ok(&out);
+    let got = tv(&session, &env, &["get", "work"], None);
+    assert_eq!(stdout(&got).trim_end(), token);
+    // The state key lives in the keychain, under our service, and is not an item.
+    let found = session.secret_tool(
+        &[
+            "search",
+            "--all",
+            "service",
+            "tokenvault",
+            "kind",
+            "state-key",
+        ],
+        None,
+    );
+    assert!(
+        String::from_utf8_lossy(&found.stderr).contains("label = tokenvault state key")
+            || String::from_utf8_lossy(&found.stdout).contains("label = tokenvault state key"),
+        "{:?}",
+        found
+    );
+    let list = tv(&session, &env, &["list"], None);
+    assert!(!stdout(&list).contains("state"), "{}", stdout(&list));
+    let path = env.home.join("index.json");
+    let mut index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    index["items"]["work"]["provider"] = "aws".into();
+    std::fs::write(&path, serde_json::to_string(&index).unwrap()).unwrap();
+    let out = tv(&session, &env, &["get", "work"], None);
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("changed outside tokenvault"),
+        "{}",
+        stderr(&out)
+    );
+}
