@@ -303,6 +303,7 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 pub mod hub;
+pub mod kill;
 pub mod leak;
 pub mod pty;
 pub mod standin;
