@@ -325,7 +325,9 @@ fn the_audit_log_fails_closed_and_records_what_changes_access() {
 }
 
 /// 100 SIGKILLs at random points of `rm`: a value `rm` reported deleted never comes back, the
-/// vault always decrypts, and the index never lists a field the vault lost (after `unlock`).
+/// vault always decrypts, a field is deleted with its previous value or not at all (no previous
+/// value left behind for `rotate --rollback` to bring back), and the index never lists a field the
+/// vault lost (after `unlock`).
 #[cfg(target_os = "linux")]
 #[test]
 fn rm_killed_at_random_points_resurrects_nothing() {
@@ -333,6 +335,7 @@ fn rm_killed_at_random_points_resurrects_nothing() {
     let mut items = Vec::new();
     for i in 0..100 {
         let r = format!("gone{i}/token");
+        env.set(&r, &format!("previous-value-{i:04}-xyz"));
         env.set(&r, &format!("value-to-delete-{i:04}-xyz"));
         items.push(r);
     }
@@ -344,7 +347,19 @@ fn rm_killed_at_random_points_resurrects_nothing() {
         }
     }
     for (i, r) in items.iter().enumerate() {
+        let out = env.run(&["get", r, "--previous"]);
+        let previous = out.status.success().then(|| stdout(&out));
         let out = env.run(&["get", r]);
+        match &previous {
+            Some(p) => {
+                assert!(
+                    out.status.success(),
+                    "{r}: deleted, its previous value left"
+                );
+                assert_eq!(p.trim_end(), format!("previous-value-{i:04}-xyz"));
+            }
+            None => assert!(stderr(&out).contains("is not stored"), "{}", stderr(&out)),
+        }
         if deleted.contains(r) {
             assert_code(&out, 2);
             assert!(stderr(&out).contains("is not stored"), "{}", stderr(&out));
