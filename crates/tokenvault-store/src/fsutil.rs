@@ -130,6 +130,25 @@ pub fn atomic_write_with(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<(), StoreError> {
+    replace_atomically(path, None, fill)
+}
+
+/// [`atomic_write`] of a file that is not tokenvault's (a dotenv file, a client config): the new
+/// file gets `permissions` (those of the file it replaces) before it takes the name, so a writer
+/// killed at any point leaves the old file or the new one with its mode, never one left 0600.
+pub fn atomic_write_with_permissions(
+    path: &Path,
+    bytes: &[u8],
+    permissions: fs::Permissions,
+) -> Result<(), StoreError> {
+    replace_atomically(path, Some(permissions), |w| w.write_all(bytes))
+}
+
+fn replace_atomically(
+    path: &Path,
+    permissions: Option<fs::Permissions>,
+    fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> Result<(), StoreError> {
     let (dir, name) = dir_and_name(path);
     remove_orphan_temps(path);
     let (tmp_path, file) = match open_anonymous(dir) {
@@ -139,7 +158,13 @@ pub fn atomic_write_with(
             (Some(p), f)
         }
     };
-    if let Err(e) = fill_and_sync(&file, fill) {
+    let filled = match permissions {
+        // Before the sync, which makes the mode durable with the content.
+        Some(p) => file.set_permissions(p),
+        None => Ok(()),
+    }
+    .and_then(|()| fill_and_sync(&file, fill));
+    if let Err(e) = filled {
         if let Some(p) = &tmp_path {
             let _ = fs::remove_file(p);
         }
@@ -412,6 +437,23 @@ mod tests {
         .unwrap_err();
         assert!(err.to_string().contains("No space left"), "{err}");
         assert_eq!(fs::read(&p).unwrap(), b"previous");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_replaced_file_keeps_the_permissions_it_is_given() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("app.env");
+        fs::write(&p, b"old").unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o640)).unwrap();
+        let before = fs::metadata(&p).unwrap().permissions();
+        atomic_write_with_permissions(&p, b"new", before).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"new");
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 

@@ -200,13 +200,12 @@ pub fn rewrite(
     Ok(backup)
 }
 
-/// Atomic replace that keeps the file's permission bits.
+/// Atomic replace that keeps the file's permission bits (the new file has them before it takes
+/// the name, so a kill cannot leave it 0600).
 pub fn write_keeping_mode(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mode = std::fs::metadata(path).ok().map(|m| m.permissions());
-    fsutil::atomic_write(path, bytes)?;
-    if let Some(perm) = mode {
-        std::fs::set_permissions(path, perm)
-            .with_context(|| format!("restoring the permissions of {}", path.display()))?;
+    match std::fs::metadata(path) {
+        Ok(meta) => fsutil::atomic_write_with_permissions(path, bytes, meta.permissions())?,
+        Err(_) => fsutil::atomic_write(path, bytes)?,
     }
     Ok(())
 }

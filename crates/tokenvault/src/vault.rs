@@ -482,10 +482,26 @@ impl<'a> Vault<'a> {
             Some(f) => vec![Key::new(r.item.clone(), f.clone())],
             None => all.into_iter().filter(|k| k.item == r.item).collect(),
         };
+        // Both slots of every target in one write, so that a kill cannot leave a deleted field's
+        // previous value behind: `get --previous` and `rotate --rollback` would still find it, and
+        // a later `set` of the field would keep it (it replaces nothing).
+        let slots: Vec<Key> = targets
+            .iter()
+            .flat_map(|k| [k.clone(), k.previous()])
+            .collect();
+        let held = self.store().get_many(&slots)?;
+        let changes: Vec<Change> = slots
+            .iter()
+            .zip(&held)
+            .filter(|(_, v)| v.is_some())
+            .map(|(k, _)| Change::Delete(k.clone()))
+            .collect();
+        if !changes.is_empty() {
+            self.store().apply(&changes)?;
+        }
         let mut removed = Vec::new();
-        for key in &targets {
-            let existed = self.store().delete(key)?;
-            self.store().delete(&key.previous())?;
+        for (key, current) in targets.iter().zip(held.iter().step_by(2)) {
+            let existed = current.is_some();
             let indexed = index
                 .items
                 .get(key.item.as_str())

@@ -174,54 +174,39 @@ fn rm_and_unlock_follow_the_vault_not_a_drifted_index() {
 #[cfg(target_os = "linux")]
 #[test]
 fn set_killed_at_random_points_loses_nothing() {
-    use std::io::Write;
     let env = Env::new();
     env.set("seed/token", "seed-secret-value-000");
-    let mut seed: u64 = u64::from(std::process::id()) | 1;
-    let mut completed = vec!["seed/token".to_owned()];
-    let mut killed = 0;
+    let mut killer = kill::Killer::new(std::time::Duration::from_millis(100));
+    let mut completed = vec![("seed/token".to_owned(), "seed-secret-value-000".to_owned())];
     for round in 0..100 {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let delay = std::time::Duration::from_micros(seed % 15_000);
         let reference = format!("item{round}/token");
-        let value = format!("value-{round}-{:016x}", seed);
+        let value = format!("value-{round}-{:016x}", killer.rng.next());
         env.secret(&value);
-        let mut child = env
-            .cmd()
-            .args(["set", &reference, "--stdin", "--no-verify"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let _ = child.stdin.take().unwrap().write_all(value.as_bytes());
-        std::thread::sleep(delay);
-        let _ = child.kill();
-        let status = child.wait().unwrap();
-        if status.success() {
-            completed.push(reference);
+        if killer.run(
+            &env,
+            &["set", &reference, "--stdin", "--no-verify"],
+            Some(&value),
+        ) {
+            completed.push((reference, value));
         } else {
-            killed += 1;
+            // Killed: stored whole, or not at all.
+            let out = env.run(&["get", &reference]);
+            if out.status.success() {
+                assert_eq!(stdout(&out).trim_end(), value);
+                killer.killed_after_write();
+            } else {
+                assert!(stderr(&out).contains("is not stored"), "{}", stderr(&out));
+            }
         }
         // The vault decrypts after every kill, and nothing that completed is lost.
         let out = env.run(&["get", "seed/token"]);
         assert_ok(&out);
     }
-    assert!(killed >= 20, "only {killed} of 100 were killed mid-way");
-    for r in &completed {
-        let out = env.run(&["get", r]);
-        assert_ok(&out);
+    killer.assert_both("set", 20);
+    for (r, value) in &completed {
+        assert_eq!(&env.get(r), value, "{r}");
     }
-    let out = env.run(&["unlock", "--timeout", "60s"]);
-    if !out.status.success() {
-        return; // no kernel keyring here; the reads above are the test
-    }
-    let _ = env.run(&["lock"]);
-    let out = env.run(&["doctor"]);
-    let text = stdout(&out) + &stderr(&out);
-    assert!(text.contains("the index lists exactly its"), "{text}");
+    kill::assert_index_matches_vault(&env);
 }
 
 /// Reproduction 5: `passwd` changes the passphrase and the file key; `rekey` changes the file key
@@ -378,7 +363,9 @@ fn the_audit_log_fails_closed_and_records_what_changes_access() {
 }
 
 /// 100 SIGKILLs at random points of `rm`: a value `rm` reported deleted never comes back, the
-/// vault always decrypts, and the index never lists a field the vault lost (after `unlock`).
+/// vault always decrypts, a field is deleted with its previous value or not at all (no previous
+/// value left behind for `rotate --rollback` to bring back), and the index never lists a field the
+/// vault lost (after `unlock`).
 #[cfg(target_os = "linux")]
 #[test]
 fn rm_killed_at_random_points_resurrects_nothing() {
@@ -386,45 +373,47 @@ fn rm_killed_at_random_points_resurrects_nothing() {
     let mut items = Vec::new();
     for i in 0..100 {
         let r = format!("gone{i}/token");
+        env.set(&r, &format!("previous-value-{i:04}-xyz"));
         env.set(&r, &format!("value-to-delete-{i:04}-xyz"));
         items.push(r);
     }
-    let mut seed: u64 = u64::from(std::process::id()) | 1;
+    let mut killer = kill::Killer::new(std::time::Duration::from_millis(100));
     let mut deleted = Vec::new();
     for r in &items {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let delay = std::time::Duration::from_micros(seed % 15_000);
-        let mut child = env
-            .cmd()
-            .args(["rm", r])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(delay);
-        let _ = child.kill();
-        if child.wait().unwrap().success() {
+        if killer.run(&env, &["rm", r], None) {
             deleted.push(r.clone());
         }
     }
-    assert!(
-        deleted.len() <= 80,
-        "only {} of 100 were killed mid-way",
-        100 - deleted.len()
-    );
-    for r in &deleted {
+    for (i, r) in items.iter().enumerate() {
+        let out = env.run(&["get", r, "--previous"]);
+        let previous = out.status.success().then(|| stdout(&out));
         let out = env.run(&["get", r]);
-        assert_code(&out, 2);
+        match &previous {
+            Some(p) => {
+                assert!(
+                    out.status.success(),
+                    "{r}: deleted, its previous value left"
+                );
+                assert_eq!(p.trim_end(), format!("previous-value-{i:04}-xyz"));
+            }
+            None => assert!(stderr(&out).contains("is not stored"), "{}", stderr(&out)),
+        }
+        if deleted.contains(r) {
+            assert_code(&out, 2);
+            assert!(stderr(&out).contains("is not stored"), "{}", stderr(&out));
+        } else if !out.status.success() {
+            // Killed: deleted or not, but the vault still decrypts.
+            assert!(stderr(&out).contains("is not stored"), "{}", stderr(&out));
+            killer.killed_after_write();
+        } else {
+            assert_eq!(
+                stdout(&out).trim_end(),
+                format!("value-to-delete-{i:04}-xyz")
+            );
+        }
     }
-    if env.run(&["unlock", "--timeout", "60s"]).status.success() {
-        let _ = env.run(&["lock"]);
-        let out = env.run(&["doctor"]);
-        let text = stdout(&out) + &stderr(&out);
-        assert!(text.contains("the index lists exactly its"), "{text}");
-    }
+    killer.assert_both("rm", 20);
+    kill::assert_index_matches_vault(&env);
 }
 
 /// Reproduction 3: the plaintext index is a cache, not an authority. An entry edited by hand (the

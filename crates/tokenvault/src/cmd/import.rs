@@ -670,9 +670,7 @@ fn rewrite_file(
             Some(b)
         }
     };
-    fsutil::atomic_write(path, new.as_bytes())?;
-    std::fs::set_permissions(path, meta.permissions())
-        .with_context(|| format!("restoring the mode of {}", path.display()))?;
+    fsutil::atomic_write_with_permissions(path, new.as_bytes(), meta.permissions())?;
     if backup_dir.is_none() {
         // The old inode is no longer reachable by its name; our descriptor still reaches it.
         zero_fill(&mut file, path)?;

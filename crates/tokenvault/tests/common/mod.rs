@@ -332,6 +332,7 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 pub mod hub;
+pub mod kill;
 pub mod leak;
 pub mod pty;
 pub mod standin;
