@@ -497,7 +497,8 @@ pub struct ImportArgs {
     #[arg(long, global = true)]
     pub shred: bool,
     /// dotenv, ipfs-kit: rewrite the file in place, each imported secret replaced by its tv://
-    /// reference (comments, order and mode kept; the original is kept as FILE.bak unless --shred),
+    /// reference (comments, order and mode kept; the original is kept in the tokenvault home's
+    /// backups/import/ unless --shred),
     /// so that `tokenvault run --env-file FILE` works.
     #[arg(long, global = true)]
     pub rewrite: bool,

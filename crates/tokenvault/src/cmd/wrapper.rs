@@ -171,13 +171,19 @@ fn write_script(path: &Path, bytes: &[u8]) -> Result<()> {
             "remove it or choose another path",
         ));
     }
-    tokenvault_store::fsutil::atomic_write(path, bytes)?;
+    // Executable before it is renamed into place: a kill never leaves a script that cannot run.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("making {} executable", path.display()))?;
+        tokenvault_store::fsutil::atomic_write_with_permissions(
+            path,
+            bytes,
+            std::fs::Permissions::from_mode(0o700),
+        )
+        .with_context(|| format!("writing {}", path.display()))?;
     }
+    #[cfg(not(unix))]
+    tokenvault_store::fsutil::atomic_write(path, bytes)?;
     Ok(())
 }
 
