@@ -355,7 +355,7 @@ fn status_expired_and_all_well() {
     assert_ok(&ok);
     assert_eq!(stdout(&ok), "");
     assert!(
-        stderr(&ok).contains("All is well: 1 stored value(s)"),
+        stderr(&ok).contains("All is well: 1 stored value,"),
         "{}",
         stderr(&ok)
     );

@@ -254,7 +254,10 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
                 out.push_str(&format!("       {:<18} hint: {h}\n", ""));
             }
         }
-        out.push_str(&format!("\n{problems} problem(s) found.\n"));
+        out.push_str(&format!(
+            "\n{} found.\n",
+            tokenvault_core::words::count(problems, "problem")
+        ));
         ctx.printer.data(&out)?;
     }
     Ok(if problems > 0 {
@@ -530,8 +533,8 @@ fn vault_integrity(ctx: &Ctx, store: &tokenvault_store::file::FileStore, checks:
                 "vault backups",
                 Level::Info,
                 format!(
-                    "{} replaced generation(s) kept ({}…{}); `tokenvault backup list`",
-                    backups.len(),
+                    "{} kept ({}…{}); `tokenvault backup list`",
+                    tokenvault_core::words::count(backups.len(), "replaced generation"),
                     oldest.generation,
                     newest.generation
                 ),
@@ -572,9 +575,9 @@ fn vault_integrity(ctx: &Ctx, store: &tokenvault_store::file::FileStore, checks:
             "vault integrity",
             Level::Ok,
             format!(
-                "decrypts, generation {} (not rolled back), and the index lists exactly its {} field(s)",
+                "decrypts, generation {} (not rolled back), and the index lists exactly its {}",
                 store.seen_generation(),
-                in_vault.len()
+                tokenvault_core::words::count(in_vault.len(), "field")
             ),
         ));
     } else {
@@ -586,8 +589,8 @@ fn vault_integrity(ctx: &Ctx, store: &tokenvault_store::file::FileStore, checks:
                 "vault integrity",
                 Level::Problem,
                 format!(
-                    "the index and the vault disagree: {} field(s) only in the vault, {} only in the index (the vault decides)",
-                    missing.len(),
+                    "the index and the vault disagree: {} only in the vault, {} only in the index (the vault decides)",
+                    tokenvault_core::words::count(missing.len(), "field"),
                     extra.len()
                 ),
             )

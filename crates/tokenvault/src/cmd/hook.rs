@@ -25,12 +25,12 @@ pub fn run(ctx: &mut Ctx, args: &HookArgs) -> Result<Outcome> {
 }
 
 const REFUSAL_COMMIT: &str = r#"
-tokenvault: the token(s) listed above would leave this machine; nothing was committed.
+tokenvault: the tokens listed above would leave this machine; nothing was committed.
   - Remove each token from the file (and `git add` the file again).
 "#;
 
 const REFUSAL_PUSH: &str = r#"
-tokenvault: the commit(s) being pushed hold the token(s) listed above; nothing was pushed.
+tokenvault: the commits being pushed hold the tokens listed above; nothing was pushed.
   - Remove each token from those commits (`git commit --amend`, or `git rebase -i`), not just
     from the latest version of the file: history is pushed too.
 "#;

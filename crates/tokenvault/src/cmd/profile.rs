@@ -42,8 +42,8 @@ pub fn run(ctx: &mut Ctx, cmd: &ProfileCommand) -> Result<Outcome> {
                 doc["profiles"][name.as_str()] = toml_edit::Item::Table(t);
             })?;
             ctx.printer.note(&format!(
-                "Saved profile {name} ({} variable(s)) in {}.",
-                parsed.len(),
+                "Saved profile {name} ({}) in {}.",
+                tokenvault_core::words::count(parsed.len(), "variable"),
                 ctx.settings.config.path.display()
             ));
             Ok(Outcome::Success)

@@ -6,6 +6,7 @@ use crate::context::{Ctx, Outcome};
 use crate::error::hinted;
 use anyhow::Result;
 use std::io::{BufRead, IsTerminal, Write};
+use tokenvault_core::words::count;
 
 pub fn run(ctx: &mut Ctx, args: &RmArgs) -> Result<Outcome> {
     let mut subject = crate::audit::Subject::new(super::parse_ref(&args.reference)?);
@@ -30,12 +31,13 @@ fn remove(ctx: &mut Ctx, args: &RmArgs, subject: &mut crate::audit::Subject) -> 
             if !std::io::stdin().is_terminal() {
                 return Err(hinted(
                     format!(
-                        "deleting the whole item {reference} ({n} field(s)) needs confirmation"
+                        "deleting the whole item {reference} ({}) needs confirmation",
+                        count(n, "field")
                     ),
                     "pass --yes, or name one field: ITEM/FIELD",
                 ));
             }
-            eprint!("Delete {reference} and its {n} field(s)? [y/N] ");
+            eprint!("Delete {reference} and its {}? [y/N] ", count(n, "field"));
             let _ = std::io::stderr().flush();
             let mut answer = String::new();
             std::io::stdin().lock().read_line(&mut answer)?;

@@ -122,8 +122,8 @@ fn rotate(
         {
             return Err(hinted(
                 format!(
-                    "the new value for {shown} does not look like a {} {}: expected {}",
-                    p.id,
+                    "the new value for {shown} does not look like {} {}: expected {}",
+                    tokenvault_core::words::with_article(&p.id),
                     target.key.field,
                     expected.join(", or ")
                 ),

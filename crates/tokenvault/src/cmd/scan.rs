@@ -193,9 +193,10 @@ fn build_scanner(ctx: &mut Ctx, args: &ScanArgs) -> Result<Scanner> {
                 let m = ExactMatcher::new(&values)?;
                 if m.skipped() > 0 {
                     ctx.printer.note(&format!(
-                        "{} vault value(s) shorter than {} characters are not looked for",
-                        m.skipped(),
-                        tokenvault_scan::exact::MIN_LEN
+                        "{} shorter than {} characters {} not looked for",
+                        tokenvault_core::words::count(m.skipped(), "vault value"),
+                        tokenvault_scan::exact::MIN_LEN,
+                        if m.skipped() == 1 { "is" } else { "are" }
                     ));
                 }
                 exact = Some(m);
@@ -310,8 +311,12 @@ pub fn run(ctx: &mut Ctx, args: &ScanArgs) -> Result<Outcome> {
         .as_secs_f64();
     let bytes = Stats::get(&stats.bytes);
     let mut summary = format!(
-        "{found} finding(s) in {} file(s), {:.1} MB scanned in {secs:.2}s ({:.0} MB/s)",
-        Stats::get(&stats.files),
+        "{} in {}, {:.1} MB scanned in {secs:.2}s ({:.0} MB/s)",
+        tokenvault_core::words::count(usize::try_from(found).unwrap_or(usize::MAX), "finding"),
+        tokenvault_core::words::count(
+            usize::try_from(Stats::get(&stats.files)).unwrap_or(usize::MAX),
+            "file",
+        ),
         bytes as f64 / 1e6,
         bytes as f64 / 1e6 / secs
     );
@@ -320,8 +325,8 @@ pub fn run(ctx: &mut Ctx, args: &ScanArgs) -> Result<Outcome> {
     }
     if scanner.exact_values() > 0 {
         summary.push_str(&format!(
-            "; {} vault value(s) looked for",
-            scanner.exact_values()
+            "; {} looked for",
+            tokenvault_core::words::count(scanner.exact_values(), "vault value")
         ));
     }
     printer.note(&summary);

@@ -89,8 +89,8 @@ fn set_value(
             FormatCheck::Invalid { expected } if !args.force => {
                 return Err(hinted(
                     format!(
-                        "the value for {shown} does not look like a {} {}: expected {}",
-                        provider,
+                        "the value for {shown} does not look like {} {}: expected {}",
+                        tokenvault_core::words::with_article(provider),
                         target.key.field,
                         expected.join(", or ")
                     ),
@@ -104,8 +104,8 @@ fn set_value(
         }
     } else if let Some((p, f)) = vault.catalogue.detect_value(value.expose_secret()) {
         printer.hint(&format!(
-            "this looks like a {} {}; next time name the item after the provider (e.g. {}) or pass --provider {}",
-            p.name, f.name, p.id, p.id
+            "this looks like {} {}; next time name the item after the provider (e.g. {}) or pass --provider {}",
+            tokenvault_core::words::with_article(&p.name), f.name, p.id, p.id
         ));
     }
 

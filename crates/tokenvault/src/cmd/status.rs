@@ -107,12 +107,16 @@ pub fn run(ctx: &mut Ctx, args: &StatusArgs) -> Result<Outcome> {
         printer.data(&out)?;
         if findings.is_empty() {
             printer.note(&format!(
-                "All is well: {} stored value(s), none older than {} days, expiring, failing or unchecked; every profile reference is stored.",
-                fields.len(),
+                "All is well: {}, none older than {} days, expiring, failing or unchecked; every profile reference is stored.",
+                tokenvault_core::words::count(fields.len(), "stored value"),
                 args.stale_days
             ));
         } else {
-            printer.note(&format!("{} thing(s) need attention.", findings.len()));
+            printer.note(&format!(
+                "{} {} attention.",
+                tokenvault_core::words::count(findings.len(), "thing"),
+                if findings.len() == 1 { "needs" } else { "need" }
+            ));
         }
     }
     Ok(if findings.is_empty() && unreadable.is_empty() {

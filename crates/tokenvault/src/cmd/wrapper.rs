@@ -60,9 +60,9 @@ pub fn run(ctx: &mut Ctx, args: &WrapperArgs) -> Result<Outcome> {
     };
     write_script(&args.output, script.as_bytes())?;
     ctx.printer.note(&format!(
-        "Wrote {} ({} variable(s), references only). Point your client's \"command\" at it.",
+        "Wrote {} ({}, references only). Point your client's \"command\" at it.",
         args.output.display(),
-        plan.entries().len()
+        tokenvault_core::words::count(plan.entries().len(), "variable")
     ));
     Ok(Outcome::Success)
 }

@@ -109,8 +109,10 @@ pub fn run(ctx: &mut Ctx, args: &McpRestoreArgs) -> Result<Outcome> {
         ))?;
         if !refs.is_empty() && !args.with_secrets {
             printer.note(&format!(
-                "  {} secret(s) stay in the vault; the file names them as {} (add --with-secrets to write the values back)",
-                refs.len(),
+                "  {} {} in the vault; the file names {} as {} (add --with-secrets to write the values back)",
+                tokenvault_core::words::count(refs.len(), "secret"),
+                if refs.len() == 1 { "stays" } else { "stay" },
+                if refs.len() == 1 { "it" } else { "them" },
                 refs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
             ));
         }
