@@ -39,3 +39,20 @@ fn articles_and_plurals_read_as_english() {
     let doctor = env.run(&["doctor"]);
     assert!(!stdout(&doctor).contains("(s)"), "{}", stdout(&doctor));
 }
+
+// 5. rotate --stdin
+
+#[test]
+fn rotate_from_stdin_prints_no_guide_for_the_prompt() {
+    let env = Env::new();
+    env.set("huggingface", &hf_token());
+    let out = env.run_stdin(
+        &["rotate", "huggingface", "--stdin", "--no-verify"],
+        Some(&hf_token()),
+    );
+    assert_ok(&out);
+    let err = stderr(&out);
+    assert!(!err.contains("Create a new token"), "{err}");
+    assert!(!err.contains("Paste it at the prompt"), "{err}");
+    assert!(err.contains("Rotated tv://huggingface/token"), "{err}");
+}

@@ -91,14 +91,17 @@ fn rotate(
         ));
     };
     let current_masked = mask(&vault, &target, current.expose_secret());
-    printer.note(&format!("Rotating {shown} (now {current_masked})."));
-    match provider.and_then(|p| p.create_url.as_deref()) {
-        Some(url) => printer.note(&format!(
-            "1. Create a new token at {url}\n2. Paste it at the prompt (or pipe it with --stdin). The current one stays until the new one is stored."
-        )),
-        None => printer.note(
-            "Create a new token with the service, then paste it at the prompt (or pipe it with --stdin).",
-        ),
+    // The guide is for a person at the prompt; with --stdin the new token is already in hand.
+    if !args.stdin {
+        printer.note(&format!("Rotating {shown} (now {current_masked})."));
+        match provider.and_then(|p| p.create_url.as_deref()) {
+            Some(url) => printer.note(&format!(
+                "1. Create a new token at {url}\n2. Paste it at the prompt (or pipe it with --stdin). The current one stays until the new one is stored."
+            )),
+            None => printer.note(
+                "Create a new token with the service, then paste it at the prompt (or pipe it with --stdin).",
+            ),
+        }
     }
 
     let value = super::set::read_value("rotate", args.stdin, &shown)?;
