@@ -7,6 +7,7 @@
 
 mod common;
 
+use common::pty::in_pty;
 use common::*;
 
 // 4. wording
@@ -55,4 +56,20 @@ fn rotate_from_stdin_prints_no_guide_for_the_prompt() {
     assert!(!err.contains("Create a new token"), "{err}");
     assert!(!err.contains("Paste it at the prompt"), "{err}");
     assert!(err.contains("Rotated tv://huggingface/token"), "{err}");
+}
+
+// 7. get: "not stored" before "refusing to print"
+
+#[test]
+fn get_of_something_not_stored_says_so_on_a_terminal() {
+    let env = Env::new();
+    env.set("huggingface", &hf_token());
+    let out = in_pty(&env, "get nope");
+    assert_code(&out, 2);
+    let text = stdout(&out) + &stderr(&out);
+    assert!(text.contains("tv://nope/token is not stored"), "{text}");
+    assert!(!text.contains("refusing"), "{text}");
+    let out = in_pty(&env, "get huggingface --previous");
+    let text = stdout(&out) + &stderr(&out);
+    assert!(text.contains("has no previous value"), "{text}");
 }
