@@ -9,6 +9,63 @@ mod common;
 
 use common::pty::in_pty;
 use common::*;
+use serde_json::Value;
+
+fn json_of(o: &std::process::Output) -> Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", stdout(o), stderr(o)))
+}
+
+// 3. plain catalogue fields
+
+#[test]
+fn plain_fields_are_shown_unmasked_and_secrets_stay_masked() {
+    let env = Env::new();
+    env.set("aws", "AKIAIOSFODNN7EXAMPLE");
+    env.secret("AKIAIOSFODNN7EXAMPLE");
+    env.set("aws/region", "eu-west-1");
+    env.set("huggingface/test_repo", "acme/test-model");
+    env.set(
+        "storacha/space_did",
+        "did:key:z6MkrZ1r5XBFZjBU34qyD8fueMbMRkKw17BZaq2ivKFjnz2z",
+    );
+    let out = env.run(&["list", "--json"]);
+    assert_ok(&out);
+    let rows = json_of(&out);
+    let masked = |r: &str| {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["reference"] == r)
+            .unwrap_or_else(|| panic!("{r} not listed: {rows}"))["masked"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(masked("tv://aws/region"), "eu-west-1");
+    assert_eq!(masked("tv://huggingface/test_repo"), "acme/test-model");
+    assert_eq!(
+        masked("tv://storacha/space_did"),
+        "did:key:z6MkrZ1r5XBFZjBU34qyD8fueMbMRkKw17BZaq2ivKFjnz2z"
+    );
+    assert_eq!(masked("tv://aws/access_key_id"), "AKIA…MPLE");
+    let show = env.run(&["show", "aws"]);
+    assert!(
+        stdout(&show).contains("value:     eu-west-1"),
+        "{}",
+        stdout(&show)
+    );
+
+    // A token stored in a plain field by mistake (--force) stays masked.
+    let token = env.secret(&hf_token()).to_owned();
+    let out = env.run_stdin(
+        &["set", "aws/region", "--stdin", "--no-verify", "--force"],
+        Some(&token),
+    );
+    assert_ok(&out);
+    let list = env.run(&["list"]);
+    assert!(!stdout(&list).contains(&token));
+}
 
 // 4. wording
 
