@@ -578,6 +578,98 @@ pub struct HookInstallArgs {
     pub dry_run: bool,
 }
 
+/// The global flags that take a value, for finding the subcommand in raw arguments.
+pub const GLOBAL_VALUE_FLAGS: &[&str] = &["--backend"];
+
+/// The subcommand's position in `args` (argv without the program name): the first argument that
+/// is not a global flag or a global flag's value.
+pub fn subcommand_position(args: &[&str]) -> Option<usize> {
+    let mut skip_value = false;
+    for (i, a) in args.iter().enumerate() {
+        if std::mem::take(&mut skip_value) {
+            continue;
+        }
+        if GLOBAL_VALUE_FLAGS.contains(a) {
+            skip_value = true;
+            continue;
+        }
+        if a.starts_with('-') {
+            continue;
+        }
+        return Some(i);
+    }
+    None
+}
+
+/// `run` and `wrapper` take the command after `--`. When clap refuses `run -e X=tv://a python
+/// train.py` (the command read as tokenvault's own arguments, a flag meant for the child taken as
+/// one of ours) or finds no command, this error says so and shows the command line with the `--`
+/// where it belongs, instead of clap's bare "unexpected argument".
+pub fn command_after_double_dash(
+    args: &[std::ffi::OsString],
+    e: &clap::Error,
+) -> Option<anyhow::Error> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let words: Vec<&str> = args.iter().map(|a| a.to_str()).collect::<Option<_>>()?;
+    let at = subcommand_position(&words)?;
+    let sub = words[at];
+    if !matches!(sub, "run" | "wrapper") || words[at..].contains(&"--") {
+        return None;
+    }
+    let example = if sub == "run" {
+        "tokenvault run -e HF_TOKEN=tv://huggingface/token -- python train.py"
+    } else {
+        "tokenvault wrapper NAME -e HF_TOKEN=tv://huggingface/token -o FILE -- python train.py"
+    };
+    match e.kind() {
+        ErrorKind::UnknownArgument => {
+            let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+                return None;
+            };
+            let arg = arg.split('=').next().unwrap_or(arg);
+            let first = words[at + 1..]
+                .iter()
+                .position(|w| *w == arg || w.starts_with(&format!("{arg}=")))?
+                + at
+                + 1;
+            let mut fixed: Vec<String> = vec!["tokenvault".to_owned()];
+            fixed.extend(words[..first].iter().map(|w| shell_word(w)));
+            fixed.push("--".to_owned());
+            fixed.extend(words[first..].iter().map(|w| shell_word(w)));
+            Some(crate::error::hinted(
+                format!(
+                    "`tokenvault {sub}` takes the command to run after `--`: '{arg}' is not one of its own arguments"
+                ),
+                format!("put the command after `--`: {}", fixed.join(" ")),
+            ))
+        }
+        ErrorKind::MissingRequiredArgument
+            if e.get(ContextKind::InvalidArg)
+                .is_some_and(|v| v.to_string().contains("CMD")) =>
+        {
+            Some(crate::error::hinted(
+                format!("`tokenvault {sub}` needs the command to run, after `--`"),
+                format!("e.g. {example}"),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// `word` as a shell would need it typed: unchanged when it holds only safe characters, else in
+/// single quotes.
+fn shell_word(word: &str) -> String {
+    let safe = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:=@%+,~".contains(c));
+    if safe {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -586,5 +678,35 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_forgotten_double_dash_is_explained_with_the_fixed_command_line() {
+        let args = |a: &[&str]| -> Vec<std::ffi::OsString> { a.iter().map(Into::into).collect() };
+        let explain = |a: &[&str]| {
+            let mut full = vec!["tokenvault"];
+            full.extend_from_slice(a);
+            let e = Cli::try_parse_from(&full).expect_err("refused");
+            command_after_double_dash(&args(a), &e)
+                .map(|e| format!("{e} | {}", crate::error::hint_of(&e).unwrap_or_default()))
+        };
+        let m = explain(&[
+            "--backend",
+            "file",
+            "run",
+            "-e",
+            "X=tv://a",
+            "python",
+            "train.py",
+        ])
+        .expect("explained");
+        assert!(
+            m.contains("tokenvault --backend file run -e X=tv://a -- python train.py"),
+            "{m}"
+        );
+        let m = explain(&["run", "-p", "x", "echo", "it's"]).expect("explained");
+        assert!(m.contains(r"-- echo 'it'\''s'"), "{m}");
+        assert!(explain(&["run", "-e"]).is_none());
+        assert!(explain(&["list", "extra"]).is_none());
     }
 }

@@ -45,7 +45,14 @@ fn main() -> ExitCode {
     }
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(e) => return early.clap_error(&e),
+        Err(e) => {
+            if let Some(better) =
+                cli::command_after_double_dash(args.get(1..).unwrap_or_default(), &e)
+            {
+                return report(&early, &better);
+            }
+            return early.clap_error(&e);
+        }
     };
     let printer = Printer::new(cli.global.quiet, cli.global.no_color);
     match run(cli, printer.clone()) {
@@ -57,13 +64,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// Prints an error (each cause once) and its hint; exit code 2.
+/// Prints an error (each cause once) and its hint; exit code 2 (or the error's own, see
+/// [`error::Coded`]).
 fn report(printer: &Printer, e: &anyhow::Error) -> ExitCode {
     printer.error(&error::message_of(e));
     if let Some(h) = error::hint_of(e) {
         printer.hint(&h);
     }
-    ExitCode::from(2)
+    ExitCode::from(error::code_of(e))
 }
 
 fn run(cli: Cli, printer: Printer) -> anyhow::Result<Outcome> {

@@ -16,6 +16,57 @@ fn json_of(o: &std::process::Output) -> Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", stdout(o), stderr(o)))
 }
 
+// 2. run: 127, 126, and the missing `--`
+
+#[test]
+fn run_exits_127_for_a_missing_command_and_126_for_one_it_cannot_execute() {
+    let env = Env::new();
+    let out = env.run(&["run", "--", "tokenvault-no-such-program"]);
+    assert_code(&out, 127);
+    assert!(
+        stderr(&out).contains("cannot run 'tokenvault-no-such-program': command not found"),
+        "{}",
+        stderr(&out)
+    );
+    let plain = env.fixture("not-executable.sh", "#!/bin/sh\necho hi\n");
+    let plain = plain.to_str().unwrap();
+    let out = env.run(&["run", "--", plain]);
+    assert_code(&out, 126);
+    assert!(
+        stderr(&out).contains("permission denied") && stderr(&out).contains("not-executable.sh"),
+        "{}",
+        stderr(&out)
+    );
+    // --mask spawns instead of exec: the same codes.
+    let out = env.run(&["run", "--mask", "--", "tokenvault-no-such-program"]);
+    assert_code(&out, 127);
+}
+
+#[test]
+fn run_without_double_dash_says_to_put_the_command_after_it() {
+    let env = Env::new();
+    let out = env.run(&["run", "-e", "X=tv://a", "python", "train.py"]);
+    assert_code(&out, 2);
+    let err = stderr(&out);
+    assert!(err.contains("after `--`"), "{err}");
+    assert!(
+        err.contains("tokenvault run -e X=tv://a -- python train.py"),
+        "{err}"
+    );
+    // A flag meant for the child.
+    let out = env.run(&["run", "-e", "X=a", "ls", "-la"]);
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("tokenvault run -e X=a -- ls -la"),
+        "{}",
+        stderr(&out)
+    );
+    // No command at all.
+    let out = env.run(&["run", "-e", "X=a"]);
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("after `--`"), "{}", stderr(&out));
+}
+
 // 3. plain catalogue fields
 
 #[test]
