@@ -497,6 +497,9 @@ pub struct UnlockArgs {
     /// How long the key stays cached: e.g. 30m, 8h, 2d (default 8h, at most 7d).
     #[arg(long, default_value = "8h", value_name = "DURATION")]
     pub timeout: String,
+    /// Read the passphrase from standard input (one line), e.g. from a password manager.
+    #[arg(long)]
+    pub stdin: bool,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ mod common;
 use common::pty::in_pty;
 use common::*;
 use serde_json::Value;
+use std::process::Stdio;
 
 fn json_of(o: &std::process::Output) -> Value {
     serde_json::from_slice(&o.stdout)
@@ -164,6 +165,41 @@ fn rotate_from_stdin_prints_no_guide_for_the_prompt() {
     assert!(!err.contains("Create a new token"), "{err}");
     assert!(!err.contains("Paste it at the prompt"), "{err}");
     assert!(err.contains("Rotated tv://huggingface/token"), "{err}");
+}
+
+// 6. unlock without a passphrase source
+
+#[test]
+fn unlock_without_terminal_or_passphrase_says_how_to_give_one() {
+    let env = Env::new();
+    env.set("huggingface", &hf_token());
+    let mut c = env.cmd();
+    c.env_remove("TOKENVAULT_PASSPHRASE_FILE")
+        .arg("unlock")
+        .stdin(Stdio::null());
+    let out = env.output(&mut c);
+    assert_code(&out, 2);
+    let err = stderr(&out);
+    assert!(err.contains("TOKENVAULT_PASSPHRASE_FILE"), "{err}");
+    assert!(err.contains("--stdin"), "{err}");
+    assert!(!err.contains("run `tokenvault unlock`,"), "{err}");
+
+    // And --stdin works.
+    let mut c = env.cmd();
+    c.env_remove("TOKENVAULT_PASSPHRASE_FILE")
+        .args(["unlock", "--stdin", "--timeout", "1m"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        format!("{PASSPHRASE}\n").as_bytes(),
+    )
+    .unwrap();
+    let out = env.check(&Env::args_of(&c), child.wait_with_output().unwrap());
+    assert_ok(&out);
+    assert_ok(&env.run(&["lock"]));
 }
 
 // 7. get: "not stored" before "refusing to print"
