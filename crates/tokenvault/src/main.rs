@@ -78,6 +78,9 @@ fn run(cli: Cli, printer: Printer) -> anyhow::Result<Outcome> {
     if let Command::Completions(args) = &cli.command {
         return cmd::completions::run(args, &printer);
     }
+    if let Command::Man(args) = &cli.command {
+        return cmd::man::run(args, &printer);
+    }
     let settings = settings::Settings::load(cli.global.clone())?;
     let mut ctx = Ctx { settings, printer };
     let result = dispatch(&cli, &mut ctx);
@@ -147,6 +150,6 @@ fn dispatch(cli: &Cli, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         Command::Backup(a) => cmd::backup::run(ctx, a),
         Command::Passwd(a) => cmd::passwd::passwd(ctx, a),
         Command::Rekey => cmd::passwd::rekey(ctx),
-        Command::Completions(_) => unreachable!("handled above"),
+        Command::Completions(_) | Command::Man(_) => unreachable!("handled above"),
     }
 }

@@ -217,3 +217,95 @@ fn get_of_something_not_stored_says_so_on_a_terminal() {
     let text = stdout(&out) + &stderr(&out);
     assert!(text.contains("has no previous value"), "{text}");
 }
+
+// 8. help examples and manual pages
+
+#[test]
+fn every_command_has_examples_in_its_help() {
+    let env = Env::new();
+    for cmd in [
+        "set",
+        "get",
+        "list",
+        "show",
+        "rm",
+        "verify",
+        "import",
+        "doctor",
+        "unlock",
+        "lock",
+        "run",
+        "profile",
+        "export",
+        "inject",
+        "wrapper",
+        "git-credential",
+        "audit",
+        "scan",
+        "hook",
+        "mcp",
+        "rotate",
+        "status",
+        "passwd",
+        "rekey",
+        "backup",
+        "completions",
+    ] {
+        let out = env.run(&[cmd, "--help"]);
+        assert_ok(&out);
+        assert!(
+            stdout(&out).contains("Examples:\n  "),
+            "{cmd} --help has no examples: {}",
+            stdout(&out)
+        );
+    }
+    for sub in [
+        ["mcp", "secure"],
+        ["mcp", "add"],
+        ["profile", "set"],
+        ["import", "dotenv"],
+    ] {
+        let out = env.run(&[sub[0], sub[1], "--help"]);
+        assert!(stdout(&out).contains("Examples:"), "{sub:?}");
+    }
+}
+
+#[test]
+fn man_pages_are_written_one_per_command() {
+    let env = Env::new();
+    let dir = env.path("man1");
+    let out = env.run(&["man", dir.to_str().unwrap()]);
+    assert_ok(&out);
+    for page in [
+        "tokenvault.1",
+        "tokenvault-set.1",
+        "tokenvault-run.1",
+        "tokenvault-mcp-secure.1",
+        "tokenvault-profile-rm.1",
+    ] {
+        let text =
+            std::fs::read_to_string(dir.join(page)).unwrap_or_else(|e| panic!("{page}: {e}"));
+        let first_macro = text
+            .lines()
+            .find(|l| !l.starts_with(".ie") && !l.starts_with(".el"))
+            .unwrap_or("");
+        assert!(first_macro.starts_with(".TH "), "{page}: {first_macro}");
+    }
+    assert!(
+        !dir.join("tokenvault-man.1").exists(),
+        "the hidden command has no page"
+    );
+    let set = std::fs::read_to_string(dir.join("tokenvault-set.1")).unwrap();
+    assert!(set.contains("Examples:"), "{set}");
+    // man renders it, where man is installed.
+    if let Ok(out) = std::process::Command::new("man")
+        .args(["-l", dir.join("tokenvault-set.1").to_str().unwrap()])
+        .env("MANPAGER", "cat")
+        .env("PAGER", "cat")
+        .output()
+    {
+        if out.status.success() {
+            assert!(String::from_utf8_lossy(&out.stdout).contains("stdin"));
+        }
+    }
+}
