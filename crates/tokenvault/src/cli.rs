@@ -24,7 +24,8 @@ pub struct GlobalArgs {
     /// Where values live: keychain (OS store), file (encrypted vault) or memory (tests only).
     #[arg(long, global = true, value_name = "BACKEND", env = crate::envvars::TOKENVAULT_BACKEND)]
     pub backend: Option<String>,
-    /// Print machine-readable JSON where lists are printed.
+    /// Print machine-readable JSON: lists, reports, and what a command stored, deleted or
+    /// changed (masked values only). Commands that print something else refuse it.
     #[arg(long, global = true)]
     pub json: bool,
     /// Only errors on stderr.
@@ -788,6 +789,41 @@ fn shell_word(word: &str) -> String {
     } else {
         format!("'{}'", word.replace('\'', "'\\''"))
     }
+}
+
+/// Why `--json` makes no sense for `command`, and what to do instead; `None` where the command
+/// prints JSON (its listing, report or result). These commands print something else by nature: a
+/// raw value, another program's output, a script, a protocol.
+pub fn json_refusal(command: &Command) -> Option<(&'static str, &'static str)> {
+    Some(match command {
+        Command::Get(_) => (
+            "`get` prints the raw value for scripts, not JSON",
+            "drop --json; `tokenvault show REF --json` describes a value (masked)",
+        ),
+        Command::Run(_) => (
+            "`run` hands stdout to the command it runs, so it prints no JSON of its own",
+            "drop --json (pass the command's own JSON option after `--`)",
+        ),
+        Command::Export(_) => (
+            "`export` chooses its output with --format",
+            "use `--format json` instead of --json",
+        ),
+        Command::Inject(_) => (
+            "`inject` prints the template's own text",
+            "drop --json; the template decides the output format",
+        ),
+        Command::GitCredential(_) => (
+            "`git-credential` speaks git's credential helper protocol, not JSON",
+            "drop --json",
+        ),
+        Command::Completions(_) => ("`completions` prints a shell script", "drop --json"),
+        Command::Man(_) => ("`man` writes manual pages", "drop --json"),
+        Command::Mcp(McpCommand::Proxy(_)) => (
+            "`mcp proxy` speaks MCP (JSON-RPC) on stdio; it has no report to print as JSON",
+            "drop --json",
+        ),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]

@@ -75,6 +75,11 @@ fn report(printer: &Printer, e: &anyhow::Error) -> ExitCode {
 }
 
 fn run(cli: Cli, printer: Printer) -> anyhow::Result<Outcome> {
+    if cli.global.json {
+        if let Some((why, hint)) = cli::json_refusal(&cli.command) {
+            return Err(error::hinted(format!("--json: {why}"), hint));
+        }
+    }
     if let Command::Completions(args) = &cli.command {
         return cmd::completions::run(args, &printer);
     }

@@ -17,6 +17,148 @@ fn json_of(o: &std::process::Output) -> Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", stdout(o), stderr(o)))
 }
 
+// 1. --json and -q
+
+#[test]
+fn json_results_of_commands_that_change_things_hold_masked_values_only() {
+    let env = Env::new();
+    let (old, new) = (hf_token(), hf_token());
+    env.secret(&old);
+    env.secret(&new);
+
+    let out = env.run_stdin(
+        &["set", "huggingface", "--stdin", "--no-verify", "--json"],
+        Some(&old),
+    );
+    assert_ok(&out);
+    let v = json_of(&out);
+    assert_eq!(v["reference"], "tv://huggingface/token");
+    assert_eq!(v["action"], "stored");
+    assert_eq!(v["backend"], "file");
+    assert!(v["masked"].as_str().unwrap().contains('…'), "{v}");
+
+    let out = env.run_stdin(
+        &["rotate", "huggingface", "--stdin", "--no-verify", "--json"],
+        Some(&new),
+    );
+    assert_ok(&out);
+    let v = json_of(&out);
+    assert_eq!(v["action"], "rotated");
+    assert_eq!(v["reference"], "tv://huggingface/token");
+    assert!(v["previous_masked"].as_str().unwrap().contains('…'), "{v}");
+    assert_eq!(
+        v["revoke_url"], "https://huggingface.co/settings/tokens",
+        "{v}"
+    );
+
+    let out = env.run(&["rotate", "huggingface", "--rollback", "--json"]);
+    assert_ok(&out);
+    assert_eq!(json_of(&out)["action"], "rolled_back");
+    assert_eq!(env.get("huggingface"), old);
+
+    let out = env.run(&["profile", "set", "hf", "HF_TOKEN=huggingface", "--json"]);
+    assert_ok(&out);
+    let v = json_of(&out);
+    assert_eq!(v["profile"], "hf");
+    assert_eq!(v["variables"]["HF_TOKEN"], "tv://huggingface");
+    let out = env.run(&["profile", "rm", "hf", "--json"]);
+    assert_ok(&out);
+    assert_eq!(json_of(&out)["deleted"], true);
+
+    let out = env.run(&["unlock", "--timeout", "5m", "--json"]);
+    assert_ok(&out);
+    let v = json_of(&out);
+    assert_eq!(v["unlocked"], true);
+    assert_eq!(v["timeout_seconds"], 300);
+    let out = env.run(&["lock", "--json"]);
+    assert_ok(&out);
+    assert_eq!(json_of(&out)["was_unlocked"], true);
+
+    let out = env.run(&["rm", "huggingface", "--yes", "--json"]);
+    assert_ok(&out);
+    let v = json_of(&out);
+    assert_eq!(v["deleted"], serde_json::json!(["tv://huggingface/token"]));
+}
+
+#[test]
+fn json_is_refused_with_a_usage_error_where_it_makes_no_sense() {
+    let env = Env::new();
+    for args in [
+        vec!["get", "huggingface", "--json"],
+        vec!["--json", "run", "--", "true"],
+        vec!["export", "-e", "A=aws", "--json"],
+        vec!["inject", "-i", "-", "--json"],
+        vec!["git-credential", "get", "--json"],
+        vec!["completions", "bash", "--json"],
+        vec!["mcp", "proxy", "--url", "http://127.0.0.1:9/mcp", "--json"],
+    ] {
+        let out = env.run(&args);
+        assert_code(&out, 2);
+        assert!(
+            stderr(&out).contains("error: --json:"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(stdout(&out).is_empty(), "{args:?}: {}", stdout(&out));
+    }
+}
+
+#[test]
+fn scan_json_is_its_json_format() {
+    let env = Env::new();
+    let token = env.secret(&hf_token()).to_owned();
+    env.fixture("src/config.py", format!("TOKEN = \"{token}\"\n"));
+    let out = env.run(&["scan", "src", "--no-vault", "--json"]);
+    assert_code(&out, 1);
+    let v = json_of(&out);
+    assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
+}
+
+/// A Cursor config holding a Hugging Face token in a server's env.
+fn cursor_config(env: &Env) -> String {
+    let token = env.secret(&hf_token()).to_owned();
+    env.fixture(
+        ".cursor/mcp.json",
+        format!(
+            "{{\n  \"mcpServers\": {{\n    \"hf\": {{\n      \"command\": \"npx\",\n      \"args\": [\"-y\", \"hf-mcp\"],\n      \"env\": {{ \"HF_TOKEN\": \"{token}\" }}\n    }}\n  }}\n}}\n"
+        ),
+    );
+    token
+}
+
+#[test]
+fn quiet_silences_the_mcp_secure_report() {
+    let env = Env::new();
+    cursor_config(&env);
+    let out = env.run(&["-q", "mcp", "secure"]);
+    assert_ok(&out);
+    assert_eq!(stdout(&out), "", "stdout");
+    assert_eq!(stderr(&out), "", "stderr");
+    let text = std::fs::read_to_string(env.path(".cursor/mcp.json")).unwrap();
+    assert!(text.contains("tv://huggingface/token"), "{text}");
+    // Errors still show.
+    let out = env.run(&["-q", "mcp", "secure", "--client", "nosuch"]);
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("error:"), "{}", stderr(&out));
+}
+
+#[test]
+fn mcp_secure_json_says_what_moved_masked() {
+    let env = Env::new();
+    cursor_config(&env);
+    let out = env.run(&["mcp", "secure", "--json"]);
+    assert_ok(&out);
+    let v = json_of(&out);
+    assert_eq!(v["dry_run"], false);
+    let file = &v["files"][0];
+    assert_eq!(file["client"], "cursor");
+    assert!(file["backup"].is_string(), "{v}");
+    let secret = &file["secrets"][0];
+    assert_eq!(secret["server"], "hf");
+    assert_eq!(secret["reference"], "tv://huggingface/token");
+    assert!(secret["masked"].as_str().unwrap().starts_with("hf_"), "{v}");
+}
+
 // 2. run: 127, 126, and the missing `--`
 
 #[test]

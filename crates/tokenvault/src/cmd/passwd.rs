@@ -39,6 +39,7 @@ pub fn passwd(ctx: &mut Ctx, args: &PasswdArgs) -> Result<Outcome> {
     }
     note.push_str(" Backups kept before this still open with the old passphrase.");
     ctx.printer.note(&note);
+    result_json(ctx, "passwd", store.seen_generation(), forgot)?;
     Ok(Outcome::Success)
 }
 
@@ -57,7 +58,20 @@ pub fn rekey(ctx: &mut Ctx) -> Result<Outcome> {
         note.push_str(" The unlocked key was forgotten: run `tokenvault unlock` again.");
     }
     ctx.printer.note(&note);
+    result_json(ctx, "rekey", store.seen_generation(), forgot)?;
     Ok(Outcome::Success)
+}
+
+/// `--json`: what changed (never a key or passphrase).
+fn result_json(ctx: &Ctx, action: &str, generation: u64, forgot: bool) -> Result<()> {
+    if ctx.settings.global.json {
+        ctx.printer.json(&serde_json::json!({
+            "action": action,
+            "generation": generation,
+            "unlocked_key_forgotten": forgot,
+        }))?;
+    }
+    Ok(())
 }
 
 fn outcome<T, E>(r: &std::result::Result<T, E>) -> &'static str {

@@ -46,6 +46,14 @@ pub fn run(ctx: &mut Ctx, cmd: &ProfileCommand) -> Result<Outcome> {
                 tokenvault_core::words::count(parsed.len(), "variable"),
                 ctx.settings.config.path.display()
             ));
+            if ctx.settings.global.json {
+                let vars: serde_json::Map<String, serde_json::Value> = parsed
+                    .iter()
+                    .map(|(var, r)| (var.clone(), json!(r.to_string())))
+                    .collect();
+                ctx.printer
+                    .json(&json!({"profile": name, "saved": true, "variables": vars}))?;
+            }
             Ok(Outcome::Success)
         }
         ProfileCommand::List => {
@@ -81,6 +89,10 @@ pub fn run(ctx: &mut Ctx, cmd: &ProfileCommand) -> Result<Outcome> {
                 }
             })?;
             ctx.printer.note(&format!("Deleted profile {name}."));
+            if ctx.settings.global.json {
+                ctx.printer
+                    .json(&json!({"profile": name, "deleted": true}))?;
+            }
             Ok(Outcome::Success)
         }
     }

@@ -14,6 +14,7 @@ use crate::error::hinted;
 use crate::livecheck::{self, Checked};
 use crate::vault::{mask_for, Target, Vault};
 use anyhow::{Context, Result};
+use serde_json::{json, Value};
 use tokenvault_core::{FormatCheck, Provider};
 use tokenvault_store::{Change, Slot};
 
@@ -76,6 +77,7 @@ fn rotate(
     subject: &mut crate::audit::Subject,
 ) -> Result<Outcome> {
     let printer = ctx.printer.clone();
+    let json_out = ctx.settings.global.json;
     let (vault, target, shown) = open_target(ctx, args, subject)?;
     let provider = provider_of(&vault, &target);
 
@@ -210,6 +212,19 @@ fn rotate(
     printer.note(&format!(
         "Next: programs started through tokenvault get the new token from their next launch; restart running ones, then revoke the old token ({current_masked}){revoke}."
     ));
+    if json_out {
+        printer.json(&json!({
+            "reference": shown,
+            "action": "rotated",
+            "masked": written.masked,
+            "previous_masked": current_masked,
+            "checked": match &checked {
+                Some(Checked::Valid { summary, .. }) => json!(summary),
+                _ => Value::Null,
+            },
+            "revoke_url": provider.and_then(|p| p.revoke_url.as_deref()),
+        }))?;
+    }
     Ok(Outcome::Success)
 }
 
@@ -219,6 +234,7 @@ fn rollback(
     subject: &mut crate::audit::Subject,
 ) -> Result<Outcome> {
     let printer = ctx.printer.clone();
+    let json_out = ctx.settings.global.json;
     let (vault, target, shown) = open_target(ctx, args, subject)?;
     let previous_key = target.key.previous();
     let mut values = vault
@@ -257,13 +273,23 @@ fn rollback(
             );
         })
         .context("the previous value was put back, but updating the index failed")?;
-    match current {
+    let replaced = current
+        .as_ref()
+        .map(|c| mask(&vault, &target, c.expose_secret()));
+    match &replaced {
         Some(c) => printer.note(&format!(
-            "Rolled back {shown} to its previous value ({restored}); the value it replaced ({}) is now the previous one, so `tokenvault rotate {} --rollback` again undoes this.",
-            mask(&vault, &target, c.expose_secret()),
+            "Rolled back {shown} to its previous value ({restored}); the value it replaced ({c}) is now the previous one, so `tokenvault rotate {} --rollback` again undoes this.",
             short(&target)
         )),
         None => printer.note(&format!("Rolled back {shown} to its previous value ({restored}).")),
+    }
+    if json_out {
+        printer.json(&json!({
+            "reference": shown,
+            "action": "rolled_back",
+            "masked": restored,
+            "previous_masked": replaced,
+        }))?;
     }
     printer.hint(&format!(
         "check it still works: `tokenvault verify {}`",

@@ -229,9 +229,14 @@ pub fn run(ctx: &mut Ctx, args: &ScanArgs) -> Result<Outcome> {
     let scanner = build_scanner(ctx, args)?;
     let printer = ctx.printer.clone();
     let interactive = std::io::stderr().is_terminal() && !ctx.settings.global.quiet;
+    // The global --json means --format json (an explicit sarif stays sarif).
+    let format = match args.format {
+        ScanFormat::Text if ctx.settings.global.json => ScanFormat::Json,
+        f => f,
+    };
     let out = Out {
         printer: &printer,
-        format: args.format,
+        format,
         baseline,
         collected: Mutex::new(Vec::new()),
         found: AtomicU64::new(0),
@@ -294,7 +299,7 @@ pub fn run(ctx: &mut Ctx, args: &ScanArgs) -> Result<Outcome> {
             b.finding.column,
         ))
     });
-    match args.format {
+    match format {
         ScanFormat::Text => {}
         ScanFormat::Json => printer.json(&report::json(&hits))?,
         ScanFormat::Sarif => printer.json(&report::sarif(&hits, env!("CARGO_PKG_VERSION")))?,

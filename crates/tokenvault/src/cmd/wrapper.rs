@@ -64,6 +64,13 @@ pub fn run(ctx: &mut Ctx, args: &WrapperArgs) -> Result<Outcome> {
         args.output.display(),
         tokenvault_core::words::count(plan.entries().len(), "variable")
     ));
+    if ctx.settings.global.json {
+        ctx.printer.json(&serde_json::json!({
+            "wrote": args.output,
+            "shell": format!("{:?}", args.shell).to_lowercase(),
+            "variables": plan.entries().iter().map(|e| e.var.clone()).collect::<Vec<_>>(),
+        }))?;
+    }
     Ok(Outcome::Success)
 }
 
