@@ -3,6 +3,20 @@
 //! secret: values come from a hidden prompt or standard input.
 
 use clap::{Args, Parser, Subcommand};
+use clap_complete::engine::ArgValueCandidates;
+
+/// Candidates for arguments that name stored things (see `complete.rs`).
+fn references() -> ArgValueCandidates {
+    ArgValueCandidates::new(crate::complete::references)
+}
+
+fn items() -> ArgValueCandidates {
+    ArgValueCandidates::new(crate::complete::items)
+}
+
+fn profiles() -> ArgValueCandidates {
+    ArgValueCandidates::new(crate::complete::profiles)
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -164,9 +178,9 @@ pub enum Command {
     #[command(subcommand)]
     #[command(after_help = "Examples:\n  tokenvault backup list\n  tokenvault backup restore 12")]
     Backup(BackupCommand),
-    /// Print shell completions.
+    /// Print a shell's completion script (commands, flags, and stored item and profile names).
     #[command(
-        after_help = "Examples:\n  tokenvault completions bash > ~/.local/share/bash-completion/completions/tokenvault\n  tokenvault completions zsh > ~/.zfunc/_tokenvault\n  tokenvault completions fish > ~/.config/fish/completions/tokenvault.fish"
+        after_help = "Examples:\n  tokenvault completions bash > ~/.local/share/bash-completion/completions/tokenvault\n  tokenvault completions zsh > ~/.zfunc/_tokenvault\n  tokenvault completions fish > ~/.config/fish/completions/tokenvault.fish\nThe scripts call tokenvault back to complete stored item and profile names."
     )]
     Completions(CompletionsArgs),
     /// Write the manual pages (one per command) into a directory (used by scripts/install).
@@ -316,6 +330,7 @@ pub struct McpHeadersArgs {
 #[derive(Debug, Args)]
 pub struct RotateArgs {
     /// The field to rotate (ITEM, ITEM/FIELD or tv://ITEM/FIELD).
+    #[arg(add = references())]
     pub reference: String,
     /// Swap the previous value back (the current one becomes the previous: rollback again undoes it).
     #[arg(long, conflicts_with_all = ["stdin", "no_verify"])]
@@ -343,7 +358,7 @@ pub struct StatusArgs {
 #[derive(Debug, Clone, Args)]
 pub struct EnvSources {
     /// A profile: its VAR=REFERENCE pairs (repeatable).
-    #[arg(short = 'p', long = "profile", value_name = "PROFILE")]
+    #[arg(short = 'p', long = "profile", value_name = "PROFILE", add = profiles())]
     pub profiles: Vec<String>,
     /// VAR=REFERENCE, e.g. -e HF_TOKEN=tv://huggingface/token (repeatable).
     #[arg(short = 'e', long = "env", value_name = "VAR=REF")]
@@ -376,6 +391,7 @@ pub enum ProfileCommand {
         after_help = "Examples:\n  tokenvault profile set hf-mcp HF_TOKEN=tv://huggingface/token\n  tokenvault profile set aws AWS_ACCESS_KEY_ID=aws AWS_SECRET_ACCESS_KEY=aws/secret_access_key --json"
     )]
     Set {
+        #[arg(add = profiles())]
         name: String,
         #[arg(required = true, value_name = "VAR=REF")]
         pairs: Vec<String>,
@@ -387,7 +403,10 @@ pub enum ProfileCommand {
     List,
     /// Delete a profile.
     #[command(after_help = "Examples:\n  tokenvault profile rm hf-mcp")]
-    Rm { name: String },
+    Rm {
+        #[arg(add = profiles())]
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -460,7 +479,7 @@ pub struct GitCredentialArgs {
     pub operation: GitCredentialOp,
     /// The item (or ITEM/FIELD) whose token git gets. Default: `huggingface` for huggingface.co and
     /// hf.co, `github` for github.com.
-    #[arg(long, value_name = "ITEM")]
+    #[arg(long, value_name = "ITEM", add = items())]
     pub item: Option<String>,
 }
 
@@ -485,6 +504,7 @@ pub enum AuditAction {
 #[derive(Debug, Args)]
 pub struct SetArgs {
     /// tv://ITEM/FIELD, ITEM/FIELD or ITEM.
+    #[arg(add = references())]
     pub reference: String,
     /// Read the value from standard input (one trailing newline is removed).
     #[arg(long)]
@@ -506,6 +526,7 @@ pub struct SetArgs {
 
 #[derive(Debug, Args)]
 pub struct GetArgs {
+    #[arg(add = references())]
     pub reference: String,
     /// Allow printing to a terminal (where it stays in scrollback).
     #[arg(long)]
@@ -520,11 +541,13 @@ pub struct GetArgs {
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
+    #[arg(add = references())]
     pub reference: String,
 }
 
 #[derive(Debug, Args)]
 pub struct RmArgs {
+    #[arg(add = references())]
     pub reference: String,
     /// Do not ask for confirmation when deleting a whole item.
     #[arg(short, long)]
@@ -534,6 +557,7 @@ pub struct RmArgs {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// What to check (default: everything stored).
+    #[arg(add = references())]
     pub references: Vec<String>,
     /// Format check only; no network.
     #[arg(long)]

@@ -15,6 +15,9 @@ pub const TOKENVAULT_SCRYPT_LOG_N: &str = "TOKENVAULT_SCRYPT_LOG_N";
 pub const TOKENVAULT_ALLOW_WEAK_PASSPHRASE: &str = "TOKENVAULT_ALLOW_WEAK_PASSPHRASE";
 /// Disables colour (https://no-color.org).
 pub const NO_COLOR: &str = "NO_COLOR";
+/// Set by the completion scripts of `tokenvault completions SHELL` (to the shell's name) when
+/// they call the binary back for candidates; never set it yourself.
+pub const TOKENVAULT_COMPLETE: &str = "TOKENVAULT_COMPLETE";
 /// Tokens that, when set, shadow the vault for programs that read them.
 pub const HF_TOKEN: &str = "HF_TOKEN";
 pub const HUGGING_FACE_HUB_TOKEN: &str = "HUGGING_FACE_HUB_TOKEN";

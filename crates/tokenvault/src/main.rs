@@ -6,6 +6,7 @@ mod audit;
 mod aws_sign;
 mod cli;
 mod cmd;
+mod complete;
 mod config;
 mod context;
 mod envvars;
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
     context::session_bus_fallback();
     printer::install_panic_hook();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    complete::answer_if_asked();
     let early = Printer::new(false, false);
     if let Err(e) = argguard::check(
         args.get(1..).unwrap_or_default(),

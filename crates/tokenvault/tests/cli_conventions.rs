@@ -451,3 +451,48 @@ fn man_pages_are_written_one_per_command() {
         }
     }
 }
+
+// 9. completion of stored names
+
+/// The candidates fish would get for the command line `words` (the last one being completed).
+fn complete(env: &Env, words: &[&str]) -> Vec<String> {
+    let mut c = env.cmd();
+    c.env("TOKENVAULT_COMPLETE", "fish")
+        .arg("--")
+        .arg("tokenvault")
+        .args(words);
+    let out = env.output(&mut c);
+    assert_ok(&out);
+    stdout(&out)
+        .lines()
+        .map(|l| l.split('\t').next().unwrap_or("").to_owned())
+        .collect()
+}
+
+#[test]
+fn completion_offers_stored_items_and_profiles() {
+    let env = Env::new();
+    env.set("huggingface", &hf_token());
+    env.set("aws/region", "eu-west-1");
+    assert_ok(&env.run(&["profile", "set", "hf-mcp", "HF_TOKEN=huggingface"]));
+
+    let got = complete(&env, &["get", "hu"]);
+    assert!(got.contains(&"huggingface".to_owned()), "{got:?}");
+    assert!(got.contains(&"huggingface/token".to_owned()), "{got:?}");
+    assert!(!got.iter().any(|c| c.starts_with("aws")), "{got:?}");
+    let got = complete(&env, &["rotate", "aws/"]);
+    assert_eq!(got, vec!["aws/region".to_owned()]);
+    let got = complete(&env, &["run", "-p", ""]);
+    assert!(got.contains(&"hf-mcp".to_owned()), "{got:?}");
+    let got = complete(&env, &["profile", "rm", "hf"]);
+    assert_eq!(got, vec!["hf-mcp".to_owned()]);
+    let got = complete(&env, &["git-credential", "get", "--item", "a"]);
+    assert_eq!(got, vec!["aws".to_owned()]);
+
+    // The scripts call the binary back.
+    for shell in ["bash", "zsh", "fish"] {
+        let out = env.run(&["completions", shell]);
+        assert_ok(&out);
+        assert!(stdout(&out).contains("TOKENVAULT_COMPLETE"), "{shell}");
+    }
+}
