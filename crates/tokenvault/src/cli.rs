@@ -45,12 +45,29 @@ pub struct GlobalArgs {
     /// Only errors on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// No colour (also: NO_COLOR).
+    /// No colour (also: NO_COLOR); the same as --color never.
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Colour: auto (on a terminal, unless NO_COLOR is set), always, or never.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: ColorWhen,
     /// Accept a file vault older than the one this machine last saw (you restored it on purpose).
     #[arg(long, global = true)]
     pub accept_rollback: bool,
+}
+
+/// `--color WHEN`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -724,7 +741,7 @@ pub struct HookInstallArgs {
 }
 
 /// The global flags that take a value, for finding the subcommand in raw arguments.
-pub const GLOBAL_VALUE_FLAGS: &[&str] = &["--backend"];
+pub const GLOBAL_VALUE_FLAGS: &[&str] = &["--backend", "--color"];
 
 /// The subcommand's position in `args` (argv without the program name): the first argument that
 /// is not a global flag or a global flag's value.

@@ -13,7 +13,7 @@ pub const TOKENVAULT_PASSPHRASE_FILE: &str = "TOKENVAULT_PASSPHRASE_FILE";
 pub const TOKENVAULT_SCRYPT_LOG_N: &str = "TOKENVAULT_SCRYPT_LOG_N";
 /// `1`: accept a weak passphrase for a new vault (a throwaway one).
 pub const TOKENVAULT_ALLOW_WEAK_PASSPHRASE: &str = "TOKENVAULT_ALLOW_WEAK_PASSPHRASE";
-/// Disables colour (https://no-color.org).
+/// Disables colour (https://no-color.org); `--color always` still colours.
 pub const NO_COLOR: &str = "NO_COLOR";
 /// Set by the completion scripts of `tokenvault completions SHELL` (to the shell's name) when
 /// they call the binary back for candidates; never set it yourself.

@@ -38,7 +38,7 @@ fn main() -> ExitCode {
     printer::install_panic_hook();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     complete::answer_if_asked();
-    let early = Printer::new(false, false);
+    let early = Printer::new(false, cli::ColorWhen::Auto);
     if let Err(e) = argguard::check(
         args.get(1..).unwrap_or_default(),
         tokenvault_core::Catalogue::builtin_shared(),
@@ -56,7 +56,12 @@ fn main() -> ExitCode {
             return early.clap_error(&e);
         }
     };
-    let printer = Printer::new(cli.global.quiet, cli.global.no_color);
+    let color = if cli.global.no_color {
+        cli::ColorWhen::Never
+    } else {
+        cli.global.color
+    };
+    let printer = Printer::new(cli.global.quiet, color);
     match run(cli, printer.clone()) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Negative) => ExitCode::from(1),

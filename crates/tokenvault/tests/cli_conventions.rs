@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::pty::in_pty;
+use common::pty::{in_pty, in_pty_with};
 use common::*;
 use serde_json::Value;
 use std::process::Stdio;
@@ -495,4 +495,40 @@ fn completion_offers_stored_items_and_profiles() {
         assert_ok(&out);
         assert!(stdout(&out).contains("TOKENVAULT_COMPLETE"), "{shell}");
     }
+}
+
+// 10. colour
+
+const ESC: &str = "\x1b[";
+
+#[test]
+fn doctor_and_status_colour_only_a_terminal() {
+    let env = Env::new();
+    env.set("huggingface", &hf_token());
+    let tty = in_pty_with(&env, "doctor", &[("NO_COLOR", None)]);
+    let text = stdout(&tty);
+    assert!(text.contains(&format!("[{ESC}32mok{ESC}0m  ]")), "{text:?}");
+    let status = in_pty_with(&env, "status", &[("NO_COLOR", None)]);
+    assert!(
+        stdout(&status).contains(&format!("{ESC}33munverified{ESC}0m")),
+        "{:?}",
+        stdout(&status)
+    );
+    // NO_COLOR, --color never and --no-color on a terminal: none.
+    for (args, vars) in [
+        ("doctor", vec![("NO_COLOR", Some("1"))]),
+        ("doctor --color never", vec![("NO_COLOR", None)]),
+        ("doctor --no-color", vec![("NO_COLOR", None)]),
+    ] {
+        let out = in_pty_with(&env, args, &vars);
+        assert!(!stdout(&out).contains(ESC), "{args}: {:?}", stdout(&out));
+        assert!(stdout(&out).contains("[ok  ]"), "{args}");
+    }
+    // A pipe: none, unless --color always.
+    let mut c = env.cmd();
+    c.env_remove("NO_COLOR").arg("doctor");
+    let piped = env.output(&mut c);
+    assert!(!stdout(&piped).contains(ESC), "{:?}", stdout(&piped));
+    let always = env.run(&["doctor", "--color", "always"]);
+    assert!(stdout(&always).contains(ESC), "{:?}", stdout(&always));
 }

@@ -7,6 +7,7 @@
 
 use crate::cmd::import;
 use crate::context::{Ctx, Outcome};
+use crate::printer::Tone;
 use crate::vault::mask_for;
 use crate::{envvars, hardening};
 use anyhow::Result;
@@ -244,12 +245,17 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     } else {
         let mut out = String::new();
         for c in &checks {
-            let mark = match c.level {
-                Level::Ok => "ok  ",
-                Level::Info => "info",
-                Level::Problem => "FAIL",
+            let (word, pad, tone) = match c.level {
+                Level::Ok => ("ok", "  ", Tone::Good),
+                Level::Info => ("info", "", Tone::Info),
+                Level::Problem => ("FAIL", "", Tone::Bad),
             };
-            out.push_str(&format!("[{mark}] {:<18} {}\n", c.name, c.detail));
+            out.push_str(&format!(
+                "[{}{pad}] {:<18} {}\n",
+                ctx.printer.paint(word, tone),
+                c.name,
+                c.detail
+            ));
             if let Some(h) = &c.hint {
                 out.push_str(&format!("       {:<18} hint: {h}\n", ""));
             }

@@ -8,6 +8,7 @@
 
 use crate::cli::StatusArgs;
 use crate::context::{Ctx, Outcome};
+use crate::printer::Tone;
 use anyhow::Result;
 use serde_json::{json, Value};
 use tokenvault_core::status::{classify, FieldFacts, LastCheck, Policy, ProfileUse};
@@ -96,10 +97,15 @@ pub fn run(ctx: &mut Ctx, args: &StatusArgs) -> Result<Outcome> {
         let mut out = String::new();
         for f in &findings {
             let short = f.reference.trim_start_matches("tv://");
+            let code = f.attention.code();
+            let tone = match code {
+                "expired" | "failed" | "missing" => Tone::Bad,
+                _ => Tone::Warn,
+            };
             out.push_str(&format!(
                 "{}  {}  {}; next: {}\n",
                 f.reference,
-                f.attention.code(),
+                printer.paint(code, tone),
                 f.attention.detail(),
                 f.attention.next_step(short)
             ));
