@@ -497,6 +497,40 @@ fn completion_offers_stored_items_and_profiles() {
     }
 }
 
+/// The real bash script: sourced, its function called as bash calls it on Tab.
+#[test]
+fn the_bash_script_completes_stored_names() {
+    let env = Env::new();
+    env.set("huggingface", &hf_token());
+    let script = env.test_file("tokenvault.bash");
+    let out = env.run(&["completions", "bash"]);
+    std::fs::write(&script, &out.stdout).unwrap();
+    let c = env.cmd();
+    let mut bash = std::process::Command::new("bash");
+    bash.env_clear();
+    for (k, v) in c.get_envs() {
+        if let Some(v) = v {
+            bash.env(k, v);
+        }
+    }
+    let bin_dir = std::path::Path::new(bin()).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    bash.env("PATH", path).arg("-c").arg(format!(
+        "source '{}'; COMP_WORDS=(tokenvault get hu); COMP_CWORD=2; COMP_TYPE=9; \
+         _clap_complete_tokenvault tokenvault hu tokenvault; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display()
+    ));
+    let out = env.output(&mut bash);
+    assert_ok(&out);
+    let got: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
+    assert!(got.contains(&"huggingface"), "{got:?} {}", stderr(&out));
+    assert!(got.contains(&"huggingface/token"), "{got:?}");
+}
+
 // 10. colour
 
 const ESC: &str = "\x1b[";
