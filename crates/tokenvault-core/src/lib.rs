@@ -26,6 +26,7 @@ pub mod sse;
 pub mod status;
 pub mod template;
 pub mod verify;
+pub mod words;
 
 pub use mask::mask;
 pub use name::{FieldName, ItemName, NameError};

@@ -54,7 +54,7 @@ impl Lookalike {
                 } else {
                     format!("{name} {field}")
                 };
-                format!("{} {what}", article(&what))
+                crate::words::with_article(&what)
             }
             Lookalike::Generic => "a secret value".to_owned(),
         }
@@ -72,13 +72,6 @@ impl Lookalike {
             Lookalike::Provider { id, field, .. } => format!("tokenvault set {id}/{field}"),
             Lookalike::Generic => "tokenvault set ITEM/FIELD".to_owned(),
         }
-    }
-}
-
-fn article(word: &str) -> &'static str {
-    match word.chars().next().map(|c| c.to_ascii_lowercase()) {
-        Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
-        _ => "a",
     }
 }
 

@@ -24,7 +24,8 @@ pub fn weakness(passphrase: &str) -> Option<String> {
     let len = passphrase.chars().count();
     if len < MIN_LEN {
         return Some(format!(
-            "it has {len} character(s); use at least {MIN_LEN} (a few random words are easy to type and hard to guess)"
+            "it has {}; use at least {MIN_LEN} (a few random words are easy to type and hard to guess)",
+            crate::words::count(len, "character")
         ));
     }
     let mut distinct: Vec<char> = passphrase.chars().collect();
@@ -32,8 +33,8 @@ pub fn weakness(passphrase: &str) -> Option<String> {
     distinct.dedup();
     if distinct.len() < MIN_DISTINCT {
         return Some(format!(
-            "it uses only {} different character(s); use at least {MIN_DISTINCT}",
-            distinct.len()
+            "it uses only {}; use at least {MIN_DISTINCT}",
+            crate::words::count(distinct.len(), "different character")
         ));
     }
     let lower = passphrase.to_lowercase();

@@ -93,6 +93,15 @@ fn uri(path: &str) -> String {
     }
 }
 
+/// `text` with its first letter in upper case (a sentence's start).
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// A SARIF 2.1.0 log with one run, uploadable to code scanning.
 pub fn sarif(hits: &[Hit], tool_version: &str) -> Value {
     let mut rules: BTreeMap<&str, (&str, RuleKind)> = BTreeMap::new();
@@ -109,7 +118,7 @@ pub fn sarif(hits: &[Hit], tool_version: &str) -> Value {
                 "id": id,
                 "name": id.replace(['/', '_'], "-"),
                 "shortDescription": { "text": format!("Leaked secret: {desc}") },
-                "fullDescription": { "text": format!("A {desc} was found in plain text. Matched by a {} rule.", match kind {
+                "fullDescription": { "text": format!("{} was found in plain text. Matched by a {} rule.", capitalised(&tokenvault_core::words::with_article(desc)), match kind {
                     RuleKind::Provider => "provider format",
                     RuleKind::Exact => "vault exact-value",
                     RuleKind::Generic => "generic high-entropy assignment",

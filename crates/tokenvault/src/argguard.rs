@@ -48,22 +48,9 @@ pub fn check(args: &[OsString], catalogue: &Catalogue) -> anyhow::Result<()> {
 
 /// The subcommand: the first argument that is not a global flag or a flag's value.
 fn first_positional(args: &[OsString]) -> Option<&str> {
-    let mut skip_value = false;
-    for a in args {
-        let a = a.to_str()?;
-        if std::mem::take(&mut skip_value) {
-            continue;
-        }
-        if a == "--backend" {
-            skip_value = true;
-            continue;
-        }
-        if a.starts_with('-') {
-            continue;
-        }
-        return Some(a);
-    }
-    None
+    // Up to the first argument that is not UTF-8: past it nothing is known.
+    let words: Vec<&str> = args.iter().map_while(|a| a.to_str()).collect();
+    crate::cli::subcommand_position(&words).map(|i| words[i])
 }
 
 #[cfg(test)]

@@ -560,7 +560,7 @@ mod tests {
     #[test]
     fn appends_link_and_the_file_is_0600() {
         let dir = tempfile::tempdir().unwrap();
-        let p = Printer::new(true, true);
+        let p = Printer::new(true, crate::cli::ColorWhen::Never);
         for i in 0..3 {
             append(dir.path(), entry(i), &p).unwrap();
         }
@@ -591,7 +591,7 @@ mod tests {
         assert!(!open && head.damaged);
         assert_eq!(head.hash, line_hash(&long));
 
-        let p = Printer::new(true, true);
+        let p = Printer::new(true, crate::cli::ColorWhen::Never);
         append(dir.path(), entry(0), &p).unwrap();
         let mut f = File::open(&path).unwrap();
         let (head, _) = last_line_head(&mut f).unwrap();
@@ -601,7 +601,7 @@ mod tests {
     #[test]
     fn a_cut_last_line_gets_a_newline_before_the_next_record() {
         let dir = tempfile::tempdir().unwrap();
-        let p = Printer::new(true, true);
+        let p = Printer::new(true, crate::cli::ColorWhen::Never);
         append(dir.path(), entry(0), &p).unwrap();
         let path = log_path(dir.path());
         let mut bytes = std::fs::read(&path).unwrap();
@@ -619,7 +619,7 @@ mod tests {
     #[test]
     fn a_symlinked_or_readable_log_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let p = Printer::new(true, true);
+        let p = Printer::new(true, crate::cli::ColorWhen::Never);
         let elsewhere = dir.path().join("elsewhere");
         std::fs::write(&elsewhere, b"").unwrap();
         std::os::unix::fs::symlink(&elsewhere, log_path(dir.path())).unwrap();

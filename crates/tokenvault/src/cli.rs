@@ -3,6 +3,20 @@
 //! secret: values come from a hidden prompt or standard input.
 
 use clap::{Args, Parser, Subcommand};
+use clap_complete::engine::ArgValueCandidates;
+
+/// Candidates for arguments that name stored things (see `complete.rs`).
+fn references() -> ArgValueCandidates {
+    ArgValueCandidates::new(crate::complete::references)
+}
+
+fn items() -> ArgValueCandidates {
+    ArgValueCandidates::new(crate::complete::items)
+}
+
+fn profiles() -> ArgValueCandidates {
+    ArgValueCandidates::new(crate::complete::profiles)
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -10,7 +24,7 @@ use clap::{Args, Parser, Subcommand};
     version,
     about = "Keep API tokens out of plain-text files, command lines and logs, and still hand them to the programs that need them.",
     long_about = None,
-    after_help = "References: tv://ITEM/FIELD, or on the command line ITEM/FIELD or ITEM (the provider's default field).\nExit codes: 0 success, 1 negative answer (e.g. token invalid), 2 error.\nDocs: README.md and docs/ in the source tree."
+    after_help = "Examples:\n  tokenvault set huggingface\n  tokenvault run -e HF_TOKEN=huggingface -- python train.py\n  tokenvault mcp secure --dry-run\n\nReferences: tv://ITEM/FIELD, or on the command line ITEM/FIELD or ITEM (the provider's default field).\nExit codes: 0 success, 1 negative answer (e.g. token invalid), 2 error.\nDocs: README.md and docs/ in the source tree."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -24,76 +38,154 @@ pub struct GlobalArgs {
     /// Where values live: keychain (OS store), file (encrypted vault) or memory (tests only).
     #[arg(long, global = true, value_name = "BACKEND", env = crate::envvars::TOKENVAULT_BACKEND)]
     pub backend: Option<String>,
-    /// Print machine-readable JSON where lists are printed.
+    /// Print machine-readable JSON: lists, reports, and what a command stored, deleted or
+    /// changed (masked values only). Commands that print something else refuse it.
     #[arg(long, global = true)]
     pub json: bool,
     /// Only errors on stderr.
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    /// No colour (also: NO_COLOR).
+    /// No colour (also: NO_COLOR); the same as --color never.
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Colour: auto (on a terminal, unless NO_COLOR is set), always, or never.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: ColorWhen,
     /// Accept a file vault older than the one this machine last saw (you restored it on purpose).
     #[arg(long, global = true)]
     pub accept_rollback: bool,
 }
 
+/// `--color WHEN`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Store a value: read from a hidden prompt, or from stdin with --stdin. Never from argv.
+    #[command(
+        after_help = "Examples:\n  tokenvault set huggingface\n  printf %s \"$HF_TOKEN\" | tokenvault set huggingface --stdin\n  printf %s us-east-1 | tokenvault set aws/region --stdin\n  tokenvault set work-llm --provider openai"
+    )]
     Set(SetArgs),
     /// Print a value to stdout (for scripts). Refuses a terminal without --reveal.
+    #[command(
+        after_help = "Examples:\n  tokenvault get aws/region\n  tokenvault get github -n | gh auth login --with-token\n  tokenvault get huggingface --previous | wc -c"
+    )]
     Get(GetArgs),
     /// List stored items and fields, masked.
     #[command(visible_alias = "ls")]
+    #[command(after_help = "Examples:\n  tokenvault list\n  tokenvault list --json")]
     List,
     /// Show one item (or field), masked, with dates and verification.
+    #[command(
+        after_help = "Examples:\n  tokenvault show huggingface\n  tokenvault show aws --json"
+    )]
     Show(ShowArgs),
     /// Delete a field, or a whole item.
+    #[command(
+        after_help = "Examples:\n  tokenvault rm aws/session_token\n  tokenvault rm aws --yes\n  tokenvault rm huggingface-old --yes --json"
+    )]
     Rm(RmArgs),
     /// Check stored values: format offline, then the provider's live check (Hugging Face, GitHub,
     /// OpenAI, Anthropic, Google, Slack, Stripe, AWS STS; see docs/verify.md).
+    #[command(
+        after_help = "Examples:\n  tokenvault verify\n  tokenvault verify huggingface --fresh\n  tokenvault verify --offline --json"
+    )]
     Verify(VerifyArgs),
     /// Move plaintext tokens into the vault: the Hub's token files, a .env file, the ipfs_kit
     /// config, or variables; --rewrite/--shred then remove the plaintext.
+    #[command(
+        after_help = "Examples:\n  tokenvault import huggingface --shred\n  tokenvault import dotenv .env --rewrite\n  tokenvault import env HF_TOKEN OPENAI_API_KEY\n  tokenvault import ipfs-kit --dry-run"
+    )]
     Import(ImportArgs),
     /// Explain the setup: backend and why, vault state, permissions, shadowing variables, and
     /// plaintext tokens still lying in known places (with the command that fixes each).
+    #[command(after_help = "Examples:\n  tokenvault doctor\n  tokenvault doctor --json")]
     Doctor,
     /// File backend: derive the vault key once and cache it, so later processes need no passphrase.
+    #[command(
+        after_help = "Examples:\n  tokenvault unlock --timeout 8h\n  pass show tokenvault | tokenvault unlock --stdin\n  tokenvault unlock --json"
+    )]
     Unlock(UnlockArgs),
     /// File backend: forget the cached vault key.
+    #[command(after_help = "Examples:\n  tokenvault lock")]
     Lock,
     /// Run a command with secrets in its environment (exec: stdio and signals belong to it).
+    #[command(
+        after_help = "Examples:\n  tokenvault run -e HF_TOKEN=tv://huggingface/token -- python train.py\n  tokenvault run -p hf-mcp -- npx -y @llmindset/hf-mcp-server\n  tokenvault run --env-file .env -- npm start\n  tokenvault run --mask -e GITHUB_TOKEN=github -- gh api user\nThe command and its arguments go after `--`."
+    )]
     Run(RunArgs),
     /// Manage profiles: named sets of VAR=REFERENCE.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  tokenvault profile set hf-mcp HF_TOKEN=tv://huggingface/token\n  tokenvault profile list\n  tokenvault profile rm hf-mcp"
+    )]
     Profile(ProfileCommand),
     /// Write resolved variables as dotenv, sh or json (file created 0600, git-ignored).
+    #[command(
+        after_help = "Examples:\n  tokenvault export -p hf-mcp -o .env.local\n  tokenvault export -e HF_TOKEN=huggingface --format sh -o env.sh\n  tokenvault export -e AWS_REGION=aws/region --format json | jq ."
+    )]
     Export(ExportArgs),
     /// Replace {{ tv://ITEM/FIELD }} placeholders in a template.
+    #[command(
+        after_help = "Examples:\n  tokenvault inject -i job.template.yaml -o job.yaml\n  tokenvault inject -i - < config.tpl | kubectl apply -f -"
+    )]
     Inject(InjectArgs),
     /// Write a script that runs a command through `tokenvault run` (references only, never values).
+    #[command(
+        after_help = "Examples:\n  tokenvault wrapper hf-mcp -p hf-mcp -o ~/bin/hf-mcp -- npx -y @llmindset/hf-mcp-server\n  tokenvault wrapper train -e HF_TOKEN=huggingface -o train.sh -- python train.py"
+    )]
     Wrapper(WrapperArgs),
     /// Shell plugins: `eval "$(tokenvault plugin init hf)"` makes plain `hf …` run through
     /// `tokenvault run` with its token (hf, gh, aws, openai, anthropic, or any tool with --item).
     #[command(subcommand)]
     Plugin(PluginCommand),
     /// A git credential helper: `git config credential.https://huggingface.co.helper "tokenvault git-credential"`.
+    #[command(
+        after_help = "Examples:\n  git config --global credential.https://huggingface.co.helper \"tokenvault git-credential\"\n  git config --global credential.https://github.com.helper \"tokenvault git-credential --item github\""
+    )]
     GitCredential(GitCredentialArgs),
     /// The access log: every read and change, hash-chained.
+    #[command(
+        after_help = "Examples:\n  tokenvault audit --since 24h\n  tokenvault audit --json\n  tokenvault audit verify"
+    )]
     Audit(AuditArgs),
     /// Find leaked tokens: provider rules and exact matches of the values in the vault (masked output).
+    #[command(
+        after_help = "Examples:\n  tokenvault scan\n  tokenvault scan --staged\n  tokenvault scan --git --since origin/main\n  tokenvault scan --format sarif > tokenvault.sarif"
+    )]
     Scan(ScanArgs),
     /// Git hooks that refuse commits or pushes adding a token.
+    #[command(
+        after_help = "Examples:\n  tokenvault hook install\n  tokenvault hook install --pre-push"
+    )]
     Hook(HookArgs),
     /// MCP clients: find plaintext tokens in their configs, secure them, add servers, bridge remote ones.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  tokenvault mcp list\n  tokenvault mcp secure --dry-run\n  tokenvault mcp restore"
+    )]
     Mcp(McpCommand),
     /// Replace a token with a new one (guided): shows where to create it, checks it live before
     /// storing it, keeps the previous value for --rollback, and says where to revoke the old one.
+    #[command(
+        after_help = "Examples:\n  tokenvault rotate huggingface\n  printf %s \"$NEW_TOKEN\" | tokenvault rotate github --stdin --json\n  tokenvault rotate huggingface --rollback"
+    )]
     Rotate(RotateArgs),
     /// What needs attention: stale, expiring, unverified or failed tokens, and references profiles miss.
+    #[command(
+        after_help = "Examples:\n  tokenvault status\n  tokenvault status --stale-days 30 --json"
+    )]
     Status(StatusArgs),
     /// File backend: a new passphrase, and with it a new file key.
     #[command(
@@ -101,12 +193,27 @@ pub enum Command {
     )]
     Passwd(PasswdArgs),
     /// File backend: a new file key under the same passphrase (after a cached key may have leaked).
+    #[command(after_help = "Examples:\n  tokenvault rekey")]
     Rekey,
     /// The file vault's kept generations: list them, or make one current again.
     #[command(subcommand)]
+    #[command(after_help = "Examples:\n  tokenvault backup list\n  tokenvault backup restore 12")]
     Backup(BackupCommand),
-    /// Print shell completions.
+    /// Print a shell's completion script (commands, flags, and stored item and profile names).
+    #[command(
+        after_help = "Examples:\n  tokenvault completions bash > ~/.local/share/bash-completion/completions/tokenvault\n  tokenvault completions zsh > ~/.zfunc/_tokenvault\n  tokenvault completions fish > ~/.config/fish/completions/tokenvault.fish\nThe scripts call tokenvault back to complete stored item and profile names."
+    )]
     Completions(CompletionsArgs),
+    /// Write the manual pages (one per command) into a directory (used by scripts/install).
+    #[command(hide = true)]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Where to write tokenvault.1, tokenvault-set.1, … (created if missing).
+    #[arg(default_value = ".", value_name = "DIR")]
+    pub dir: std::path::PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -139,16 +246,34 @@ pub struct BackupRestoreArgs {
 #[derive(Debug, Subcommand)]
 pub enum McpCommand {
     /// Every MCP client config found, every server, and which hold plaintext secrets.
+    #[command(
+        after_help = "Examples:\n  tokenvault mcp list\n  tokenvault mcp list --client cursor --json"
+    )]
     List(McpListArgs),
     /// Move plaintext secrets from client configs into the vault; servers launch through `tokenvault run`.
+    #[command(
+        after_help = "Examples:\n  tokenvault mcp secure --dry-run\n  tokenvault mcp secure --client claude-desktop\n  tokenvault mcp secure --json"
+    )]
     Secure(McpSecureArgs),
     /// Add a server that gets its secrets from the vault.
+    #[command(
+        after_help = "Examples:\n  tokenvault mcp add hf --client claude-code -e HF_TOKEN=tv://huggingface/token -- npx -y @llmindset/hf-mcp-server\n  tokenvault mcp add hf-remote --client cursor --url https://huggingface.co/mcp --header 'Authorization: Bearer {{ tv://huggingface/token }}'"
+    )]
     Add(McpAddArgs),
     /// Put back a client config from its latest backup (secrets stay in the vault unless --with-secrets).
+    #[command(
+        after_help = "Examples:\n  tokenvault mcp restore --client cursor\n  tokenvault mcp restore --json"
+    )]
     Restore(McpRestoreArgs),
     /// A stdio <-> Streamable HTTP bridge to a remote MCP server, with headers from the vault.
+    #[command(
+        after_help = "Examples:\n  tokenvault mcp proxy --url https://huggingface.co/mcp --header 'Authorization: Bearer {{ tv://huggingface/token }}'"
+    )]
     Proxy(McpProxyArgs),
     /// Print headers as JSON, references resolved (for Claude Code's headersHelper).
+    #[command(
+        after_help = "Examples:\n  tokenvault mcp headers --header 'Authorization: Bearer {{ tv://huggingface/token }}'"
+    )]
     Headers(McpHeadersArgs),
 }
 
@@ -226,6 +351,7 @@ pub struct McpHeadersArgs {
 #[derive(Debug, Args)]
 pub struct RotateArgs {
     /// The field to rotate (ITEM, ITEM/FIELD or tv://ITEM/FIELD).
+    #[arg(add = references())]
     pub reference: String,
     /// Swap the previous value back (the current one becomes the previous: rollback again undoes it).
     #[arg(long, conflicts_with_all = ["stdin", "no_verify"])]
@@ -253,7 +379,7 @@ pub struct StatusArgs {
 #[derive(Debug, Clone, Args)]
 pub struct EnvSources {
     /// A profile: its VAR=REFERENCE pairs (repeatable).
-    #[arg(short = 'p', long = "profile", value_name = "PROFILE")]
+    #[arg(short = 'p', long = "profile", value_name = "PROFILE", add = profiles())]
     pub profiles: Vec<String>,
     /// VAR=REFERENCE, e.g. -e HF_TOKEN=tv://huggingface/token (repeatable).
     #[arg(short = 'e', long = "env", value_name = "VAR=REF")]
@@ -287,15 +413,26 @@ pub struct RunArgs {
 #[derive(Debug, Subcommand)]
 pub enum ProfileCommand {
     /// Create or replace a profile: profile set hf-mcp HF_TOKEN=tv://huggingface/token
+    #[command(
+        after_help = "Examples:\n  tokenvault profile set hf-mcp HF_TOKEN=tv://huggingface/token\n  tokenvault profile set aws AWS_ACCESS_KEY_ID=aws AWS_SECRET_ACCESS_KEY=aws/secret_access_key --json"
+    )]
     Set {
+        #[arg(add = profiles())]
         name: String,
         #[arg(required = true, value_name = "VAR=REF")]
         pairs: Vec<String>,
     },
     /// List profiles.
+    #[command(
+        after_help = "Examples:\n  tokenvault profile list\n  tokenvault profile list --json"
+    )]
     List,
     /// Delete a profile.
-    Rm { name: String },
+    #[command(after_help = "Examples:\n  tokenvault profile rm hf-mcp")]
+    Rm {
+        #[arg(add = profiles())]
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -401,7 +538,7 @@ pub struct GitCredentialArgs {
     pub operation: GitCredentialOp,
     /// The item (or ITEM/FIELD) whose token git gets. Default: `huggingface` for huggingface.co and
     /// hf.co, `github` for github.com.
-    #[arg(long, value_name = "ITEM")]
+    #[arg(long, value_name = "ITEM", add = items())]
     pub item: Option<String>,
 }
 
@@ -417,12 +554,16 @@ pub struct AuditArgs {
 #[derive(Debug, Subcommand)]
 pub enum AuditAction {
     /// Check the hash chain: detects edited, deleted or reordered lines.
+    #[command(
+        after_help = "Examples:\n  tokenvault audit verify\n  tokenvault audit verify --json"
+    )]
     Verify,
 }
 
 #[derive(Debug, Args)]
 pub struct SetArgs {
     /// tv://ITEM/FIELD, ITEM/FIELD or ITEM.
+    #[arg(add = references())]
     pub reference: String,
     /// Read the value from standard input (one trailing newline is removed).
     #[arg(long)]
@@ -444,6 +585,7 @@ pub struct SetArgs {
 
 #[derive(Debug, Args)]
 pub struct GetArgs {
+    #[arg(add = references())]
     pub reference: String,
     /// Allow printing to a terminal (where it stays in scrollback).
     #[arg(long)]
@@ -458,11 +600,13 @@ pub struct GetArgs {
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
+    #[arg(add = references())]
     pub reference: String,
 }
 
 #[derive(Debug, Args)]
 pub struct RmArgs {
+    #[arg(add = references())]
     pub reference: String,
     /// Do not ask for confirmation when deleting a whole item.
     #[arg(short, long)]
@@ -472,6 +616,7 @@ pub struct RmArgs {
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// What to check (default: everything stored).
+    #[arg(add = references())]
     pub references: Vec<String>,
     /// Format check only; no network.
     #[arg(long)]
@@ -512,24 +657,35 @@ pub struct ImportArgs {
 #[derive(Debug, Subcommand)]
 pub enum ImportSource {
     /// The Hub's token files: $HF_TOKEN_PATH (or $HF_HOME/token) and stored_tokens beside it.
+    #[command(
+        after_help = "Examples:\n  tokenvault import huggingface --dry-run\n  tokenvault import huggingface --shred"
+    )]
     Huggingface,
     /// A .env file: providers recognised from variable names and value formats.
+    #[command(
+        after_help = "Examples:\n  tokenvault import dotenv .env --dry-run\n  tokenvault import dotenv .env --rewrite"
+    )]
     Dotenv {
         #[arg(value_name = "FILE")]
         file: std::path::PathBuf,
     },
     /// The ipfs_kit config (default ~/.ipfs_kit/config.json): Hugging Face, AWS, S3 and Storacha settings.
+    #[command(
+        after_help = "Examples:\n  tokenvault import ipfs-kit --dry-run\n  tokenvault import ipfs-kit ~/.ipfs_kit/config.json --rewrite"
+    )]
     IpfsKit {
         #[arg(value_name = "FILE")]
         file: Option<std::path::PathBuf>,
     },
     /// Environment variables of this shell, by name.
+    #[command(after_help = "Examples:\n  tokenvault import env HF_TOKEN OPENAI_API_KEY")]
     Env {
         #[arg(required = true, value_name = "VAR")]
         vars: Vec<String>,
     },
     /// MCP client configs: the same as `tokenvault mcp secure` (secrets into the vault, servers
     /// rewritten to launch through tokenvault, backups kept).
+    #[command(after_help = "Examples:\n  tokenvault import mcp --client cursor")]
     Mcp {
         /// Only this client.
         #[arg(long, value_name = "CLIENT")]
@@ -545,6 +701,9 @@ pub struct UnlockArgs {
     /// How long the key stays cached: e.g. 30m, 8h, 2d (default 8h, at most 7d).
     #[arg(long, default_value = "8h", value_name = "DURATION")]
     pub timeout: String,
+    /// Read the passphrase from standard input (one line), e.g. from a password manager.
+    #[arg(long)]
+    pub stdin: bool,
 }
 
 #[derive(Debug, Args)]
@@ -610,6 +769,9 @@ pub struct HookArgs {
 #[derive(Debug, Subcommand)]
 pub enum HookAction {
     /// Install a git hook that runs `tokenvault scan` (an existing hook is kept, backed up, and run after it).
+    #[command(
+        after_help = "Examples:\n  tokenvault hook install\n  tokenvault hook install --pre-push\n  tokenvault hook install --dry-run"
+    )]
     Install(HookInstallArgs),
 }
 
@@ -626,6 +788,133 @@ pub struct HookInstallArgs {
     pub dry_run: bool,
 }
 
+/// The global flags that take a value, for finding the subcommand in raw arguments.
+pub const GLOBAL_VALUE_FLAGS: &[&str] = &["--backend", "--color"];
+
+/// The subcommand's position in `args` (argv without the program name): the first argument that
+/// is not a global flag or a global flag's value.
+pub fn subcommand_position(args: &[&str]) -> Option<usize> {
+    let mut skip_value = false;
+    for (i, a) in args.iter().enumerate() {
+        if std::mem::take(&mut skip_value) {
+            continue;
+        }
+        if GLOBAL_VALUE_FLAGS.contains(a) {
+            skip_value = true;
+            continue;
+        }
+        if a.starts_with('-') {
+            continue;
+        }
+        return Some(i);
+    }
+    None
+}
+
+/// `run` and `wrapper` take the command after `--`. When clap refuses `run -e X=tv://a python
+/// train.py` (the command read as tokenvault's own arguments, a flag meant for the child taken as
+/// one of ours) or finds no command, this error says so and shows the command line with the `--`
+/// where it belongs, instead of clap's bare "unexpected argument".
+pub fn command_after_double_dash(
+    args: &[std::ffi::OsString],
+    e: &clap::Error,
+) -> Option<anyhow::Error> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let words: Vec<&str> = args.iter().map(|a| a.to_str()).collect::<Option<_>>()?;
+    let at = subcommand_position(&words)?;
+    let sub = words[at];
+    if !matches!(sub, "run" | "wrapper") || words[at..].contains(&"--") {
+        return None;
+    }
+    let example = if sub == "run" {
+        "tokenvault run -e HF_TOKEN=tv://huggingface/token -- python train.py"
+    } else {
+        "tokenvault wrapper NAME -e HF_TOKEN=tv://huggingface/token -o FILE -- python train.py"
+    };
+    match e.kind() {
+        ErrorKind::UnknownArgument => {
+            let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+                return None;
+            };
+            let arg = arg.split('=').next().unwrap_or(arg);
+            let first = words[at + 1..]
+                .iter()
+                .position(|w| *w == arg || w.starts_with(&format!("{arg}=")))?
+                + at
+                + 1;
+            let mut fixed: Vec<String> = vec!["tokenvault".to_owned()];
+            fixed.extend(words[..first].iter().map(|w| shell_word(w)));
+            fixed.push("--".to_owned());
+            fixed.extend(words[first..].iter().map(|w| shell_word(w)));
+            Some(crate::error::hinted(
+                format!(
+                    "`tokenvault {sub}` takes the command to run after `--`: '{arg}' is not one of its own arguments"
+                ),
+                format!("put the command after `--`: {}", fixed.join(" ")),
+            ))
+        }
+        ErrorKind::MissingRequiredArgument
+            if e.get(ContextKind::InvalidArg)
+                .is_some_and(|v| v.to_string().contains("CMD")) =>
+        {
+            Some(crate::error::hinted(
+                format!("`tokenvault {sub}` needs the command to run, after `--`"),
+                format!("e.g. {example}"),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// `word` as a shell would need it typed: unchanged when it holds only safe characters, else in
+/// single quotes.
+fn shell_word(word: &str) -> String {
+    let safe = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:=@%+,~".contains(c));
+    if safe {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// Why `--json` makes no sense for `command`, and what to do instead; `None` where the command
+/// prints JSON (its listing, report or result). These commands print something else by nature: a
+/// raw value, another program's output, a script, a protocol.
+pub fn json_refusal(command: &Command) -> Option<(&'static str, &'static str)> {
+    Some(match command {
+        Command::Get(_) => (
+            "`get` prints the raw value for scripts, not JSON",
+            "drop --json; `tokenvault show REF --json` describes a value (masked)",
+        ),
+        Command::Run(_) => (
+            "`run` hands stdout to the command it runs, so it prints no JSON of its own",
+            "drop --json (pass the command's own JSON option after `--`)",
+        ),
+        Command::Export(_) => (
+            "`export` chooses its output with --format",
+            "use `--format json` instead of --json",
+        ),
+        Command::Inject(_) => (
+            "`inject` prints the template's own text",
+            "drop --json; the template decides the output format",
+        ),
+        Command::GitCredential(_) => (
+            "`git-credential` speaks git's credential helper protocol, not JSON",
+            "drop --json",
+        ),
+        Command::Completions(_) => ("`completions` prints a shell script", "drop --json"),
+        Command::Man(_) => ("`man` writes manual pages", "drop --json"),
+        Command::Mcp(McpCommand::Proxy(_)) => (
+            "`mcp proxy` speaks MCP (JSON-RPC) on stdio; it has no report to print as JSON",
+            "drop --json",
+        ),
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -634,5 +923,133 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// The words of one shell command line: quotes removed, redirections (`> FILE`, `< FILE`)
+    /// dropped. Enough for the examples, which use no other shell syntax.
+    fn shell_words(line: &str) -> Vec<String> {
+        let mut words = Vec::new();
+        let mut word = String::new();
+        let (mut quote, mut in_word) = (None, false);
+        for c in line.chars() {
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), c) => word.push(c),
+                (None, '\'' | '"') => {
+                    quote = Some(c);
+                    in_word = true;
+                }
+                (None, c) if c.is_whitespace() => {
+                    if in_word {
+                        words.push(std::mem::take(&mut word));
+                        in_word = false;
+                    }
+                }
+                (None, c) => {
+                    word.push(c);
+                    in_word = true;
+                }
+            }
+        }
+        if in_word {
+            words.push(word);
+        }
+        let mut out = Vec::new();
+        let mut it = words.into_iter();
+        while let Some(w) = it.next() {
+            if w == ">" || w == "<" {
+                it.next();
+            } else {
+                out.push(w);
+            }
+        }
+        out
+    }
+
+    /// Every "Examples:" line of every command's help that runs tokenvault parses as written
+    /// (the part of a pipeline that is tokenvault, or the helper string git is given).
+    #[test]
+    fn every_help_example_parses() {
+        fn walk(cmd: &clap::Command, out: &mut Vec<String>) {
+            for text in [cmd.get_after_help(), cmd.get_after_long_help()]
+                .into_iter()
+                .flatten()
+            {
+                let text = text.to_string();
+                if let Some(examples) = text.split("Examples:\n").nth(1) {
+                    out.extend(
+                        examples
+                            .lines()
+                            .take_while(|l| l.starts_with("  "))
+                            .map(|l| l.trim().to_owned()),
+                    );
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, out);
+            }
+        }
+        let mut examples = Vec::new();
+        walk(&Cli::command(), &mut examples);
+        assert!(examples.len() > 60, "{examples:?}");
+        let mut checked = 0;
+        for line in &examples {
+            for part in line.split(" | ") {
+                let words = shell_words(part);
+                // `git config … "tokenvault git-credential …"`: git runs the helper string with
+                // the operation added.
+                let words = match words.first().map(String::as_str) {
+                    Some("tokenvault") => words,
+                    Some("git") => match words.last() {
+                        Some(helper) if helper.starts_with("tokenvault ") => {
+                            let mut w = shell_words(helper);
+                            w.push("get".to_owned());
+                            w
+                        }
+                        _ => continue,
+                    },
+                    _ => continue,
+                };
+                if let Err(e) = Cli::try_parse_from(&words) {
+                    panic!("example `{line}` does not parse: {e}");
+                }
+                checked += 1;
+            }
+        }
+        assert!(
+            checked >= examples.len() - 2,
+            "{checked} of {}",
+            examples.len()
+        );
+    }
+
+    #[test]
+    fn a_forgotten_double_dash_is_explained_with_the_fixed_command_line() {
+        let args = |a: &[&str]| -> Vec<std::ffi::OsString> { a.iter().map(Into::into).collect() };
+        let explain = |a: &[&str]| {
+            let mut full = vec!["tokenvault"];
+            full.extend_from_slice(a);
+            let e = Cli::try_parse_from(&full).expect_err("refused");
+            command_after_double_dash(&args(a), &e)
+                .map(|e| format!("{e} | {}", crate::error::hint_of(&e).unwrap_or_default()))
+        };
+        let m = explain(&[
+            "--backend",
+            "file",
+            "run",
+            "-e",
+            "X=tv://a",
+            "python",
+            "train.py",
+        ])
+        .expect("explained");
+        assert!(
+            m.contains("tokenvault --backend file run -e X=tv://a -- python train.py"),
+            "{m}"
+        );
+        let m = explain(&["run", "-p", "x", "echo", "it's"]).expect("explained");
+        assert!(m.contains(r"-- echo 'it'\''s'"), "{m}");
+        assert!(explain(&["run", "-e"]).is_none());
+        assert!(explain(&["list", "extra"]).is_none());
     }
 }

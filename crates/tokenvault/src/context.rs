@@ -16,7 +16,7 @@ use tokenvault_store::file::FileStore;
 use tokenvault_store::index::IndexFile;
 use tokenvault_store::keychain::KeychainStore;
 use tokenvault_store::memory::MemoryStore;
-use tokenvault_store::{fsutil, keycache, BackendKind};
+use tokenvault_store::{fsutil, keycache, BackendKind, PassphraseSource};
 
 /// A command's outcome, mapped to the exit code by `main`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,20 +42,21 @@ pub fn now_rfc3339() -> String {
 
 impl Ctx {
     pub fn file_store(&self) -> FileStore {
-        FileStore::new(
-            &self.settings.paths.home,
-            Arc::new(CliPassphrase),
-            keycache::default_cache(),
-        )
-        .with_log_n(self.settings.scrypt_log_n)
-        .with_backups(
-            self.settings
-                .config
-                .config
-                .backups
-                .unwrap_or(tokenvault_store::file::DEFAULT_BACKUPS),
-        )
-        .with_accept_rollback(self.settings.global.accept_rollback)
+        self.file_store_with(Arc::new(CliPassphrase))
+    }
+
+    /// The file store with its passphrase from `source` (`unlock --stdin`).
+    pub fn file_store_with(&self, source: Arc<dyn PassphraseSource>) -> FileStore {
+        FileStore::new(&self.settings.paths.home, source, keycache::default_cache())
+            .with_log_n(self.settings.scrypt_log_n)
+            .with_backups(
+                self.settings
+                    .config
+                    .config
+                    .backups
+                    .unwrap_or(tokenvault_store::file::DEFAULT_BACKUPS),
+            )
+            .with_accept_rollback(self.settings.global.accept_rollback)
     }
 
     pub fn keychain_store(&self) -> KeychainStore {

@@ -19,8 +19,11 @@ pub const TOKENVAULT_ASKPASS: &str = "TOKENVAULT_ASKPASS";
 /// A graphical session, where zenity/kdialog/pinentry can ask for the passphrase without a terminal.
 pub const DISPLAY: &str = "DISPLAY";
 pub const WAYLAND_DISPLAY: &str = "WAYLAND_DISPLAY";
-/// Disables colour (https://no-color.org).
+/// Disables colour (https://no-color.org); `--color always` still colours.
 pub const NO_COLOR: &str = "NO_COLOR";
+/// Set by the completion scripts of `tokenvault completions SHELL` (to the shell's name) when
+/// they call the binary back for candidates; never set it yourself.
+pub const TOKENVAULT_COMPLETE: &str = "TOKENVAULT_COMPLETE";
 /// Tokens that, when set, shadow the vault for programs that read them.
 pub const HF_TOKEN: &str = "HF_TOKEN";
 pub const HUGGING_FACE_HUB_TOKEN: &str = "HUGGING_FACE_HUB_TOKEN";

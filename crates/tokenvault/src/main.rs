@@ -6,6 +6,7 @@ mod audit;
 mod aws_sign;
 mod cli;
 mod cmd;
+mod complete;
 mod config;
 mod context;
 mod envvars;
@@ -37,7 +38,8 @@ fn main() -> ExitCode {
     context::session_bus_fallback();
     printer::install_panic_hook();
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let early = Printer::new(false, false);
+    complete::answer_if_asked();
+    let early = Printer::new(false, cli::ColorWhen::Auto);
     if let Err(e) = argguard::check(
         args.get(1..).unwrap_or_default(),
         tokenvault_core::Catalogue::builtin_shared(),
@@ -46,9 +48,21 @@ fn main() -> ExitCode {
     }
     let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(e) => return early.clap_error(&e),
+        Err(e) => {
+            if let Some(better) =
+                cli::command_after_double_dash(args.get(1..).unwrap_or_default(), &e)
+            {
+                return report(&early, &better);
+            }
+            return early.clap_error(&e);
+        }
     };
-    let printer = Printer::new(cli.global.quiet, cli.global.no_color);
+    let color = if cli.global.no_color {
+        cli::ColorWhen::Never
+    } else {
+        cli.global.color
+    };
+    let printer = Printer::new(cli.global.quiet, color);
     match run(cli, printer.clone()) {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::Negative) => ExitCode::from(1),
@@ -58,18 +72,27 @@ fn main() -> ExitCode {
     }
 }
 
-/// Prints an error (each cause once) and its hint; exit code 2.
+/// Prints an error (each cause once) and its hint; exit code 2 (or the error's own, see
+/// [`error::Coded`]).
 fn report(printer: &Printer, e: &anyhow::Error) -> ExitCode {
     printer.error(&error::message_of(e));
     if let Some(h) = error::hint_of(e) {
         printer.hint(&h);
     }
-    ExitCode::from(2)
+    ExitCode::from(error::code_of(e))
 }
 
 fn run(cli: Cli, printer: Printer) -> anyhow::Result<Outcome> {
+    if cli.global.json {
+        if let Some((why, hint)) = cli::json_refusal(&cli.command) {
+            return Err(error::hinted(format!("--json: {why}"), hint));
+        }
+    }
     if let Command::Completions(args) = &cli.command {
         return cmd::completions::run(args, &printer);
+    }
+    if let Command::Man(args) = &cli.command {
+        return cmd::man::run(args, &printer);
     }
     let settings = settings::Settings::load(cli.global.clone())?;
     let mut ctx = Ctx { settings, printer };
@@ -148,6 +171,6 @@ fn dispatch(cli: &Cli, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         Command::Backup(a) => cmd::backup::run(ctx, a),
         Command::Passwd(a) => cmd::passwd::passwd(ctx, a),
         Command::Rekey => cmd::passwd::rekey(ctx),
-        Command::Completions(_) => unreachable!("handled above"),
+        Command::Completions(_) | Command::Man(_) => unreachable!("handled above"),
     }
 }

@@ -228,14 +228,7 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
 }
 
 fn start_error(program: &str, err: io::Error) -> anyhow::Error {
-    let hint = match err.kind() {
-        io::ErrorKind::NotFound => {
-            "check the command name; desktop clients start servers with a minimal PATH, so use an absolute path"
-        }
-        io::ErrorKind::PermissionDenied => "check that the file is executable",
-        _ => "check the command and its arguments",
-    };
-    hinted(format!("cannot start '{program}': {err}"), hint)
+    crate::error::start_failure(program, &err)
 }
 
 /// Forwarding SIGINT, SIGTERM, SIGHUP and SIGQUIT to the child.
@@ -491,7 +484,11 @@ mod tests {
         )
         .unwrap_err();
         let text = format!("{e:#}");
-        assert!(text.contains("cannot start '/nonexistent/prog'"), "{text}");
+        assert!(
+            text.contains("cannot run '/nonexistent/prog': command not found"),
+            "{text}"
+        );
+        assert_eq!(crate::error::code_of(&e), 127);
         assert!(!text.contains(TOKEN));
     }
 }

@@ -2,9 +2,12 @@
 //!
 //! Data goes to stdout (and only data: scripts and MCP stdio servers read it); messages go to stderr
 //! as `error:`, `warning:`, `hint:` or plain notes. `--quiet` silences notes, never errors.
-//! Colour only on a terminal, never with `NO_COLOR` or `--no-color`. A closed stdout (`| head`) is
-//! not an error: the printer reports it and `main` exits quietly.
+//! Colour (`--color auto`) only where the stream is a terminal, never with `NO_COLOR` or
+//! `--no-color`; `--color always` colours pipes too, `--color never` nothing. Labels on stderr are
+//! coloured, and the ok/warn/fail words of `doctor` and `status` on stdout ([`Printer::paint`]).
+//! A closed stdout (`| head`) is not an error: the printer reports it and `main` exits quietly.
 
+use crate::cli::ColorWhen;
 use std::io::{self, IsTerminal, Write};
 use tokenvault_core::lookalike::scrub;
 use tokenvault_core::Catalogue;
@@ -12,7 +15,19 @@ use tokenvault_core::Catalogue;
 #[derive(Debug, Clone)]
 pub struct Printer {
     quiet: bool,
+    /// Colour on stderr (message labels).
     color: bool,
+    /// Colour on stdout (status words of `doctor` and `status`).
+    color_out: bool,
+}
+
+/// What a status word says, for its colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Good,
+    Info,
+    Warn,
+    Bad,
 }
 
 /// Returned when stdout is a closed pipe; `main` turns it into a quiet exit.
@@ -21,11 +36,34 @@ pub struct Printer {
 pub struct BrokenPipe;
 
 impl Printer {
-    pub fn new(quiet: bool, no_color: bool) -> Self {
-        let color = !no_color
-            && std::env::var_os(crate::envvars::NO_COLOR).is_none()
-            && io::stderr().is_terminal();
-        Printer { quiet, color }
+    pub fn new(quiet: bool, when: ColorWhen) -> Self {
+        // An empty NO_COLOR does not count (https://no-color.org).
+        let no_color_env =
+            std::env::var_os(crate::envvars::NO_COLOR).is_some_and(|v| !v.is_empty());
+        let on = |terminal: bool| match when {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => terminal && !no_color_env,
+        };
+        Printer {
+            quiet,
+            color: on(io::stderr().is_terminal()),
+            color_out: on(io::stdout().is_terminal()),
+        }
+    }
+
+    /// `text` for stdout, coloured by `tone` when stdout gets colour.
+    pub fn paint(&self, text: &str, tone: Tone) -> String {
+        if !self.color_out {
+            return text.to_owned();
+        }
+        let code = match tone {
+            Tone::Good => "32",
+            Tone::Info => "36",
+            Tone::Warn => "33",
+            Tone::Bad => "1;31",
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
     }
 
     pub fn stdout_is_terminal(&self) -> bool {

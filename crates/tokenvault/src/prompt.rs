@@ -270,6 +270,22 @@ pub fn check_strength(passphrase: &Secret, allow_weak: bool) -> Result<(), Store
     }
 }
 
+/// One line of standard input as a passphrase (`unlock --stdin`); an empty one is refused.
+pub fn read_passphrase_line() -> anyhow::Result<Secret> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| anyhow::anyhow!("reading the passphrase from standard input: {e}"))?;
+    let passphrase = Secret::from_input(line);
+    if passphrase.is_empty() {
+        return Err(crate::error::hinted(
+            "no passphrase on standard input",
+            "pipe one line holding the passphrase, e.g. `pass show tokenvault | tokenvault unlock --stdin`",
+        ));
+    }
+    Ok(passphrase)
+}
+
 /// A new passphrase for `passwd`: one line from stdin with `from_stdin`, else typed twice on the
 /// terminal. Checked for strength.
 pub fn read_new_passphrase(from_stdin: bool, allow_weak: bool) -> anyhow::Result<Secret> {

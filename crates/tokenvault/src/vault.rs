@@ -99,12 +99,25 @@ pub struct Written {
     pub masked: String,
 }
 
-/// Masks a value with the longest known prefix of its field that it starts with.
+/// Masks a value with the longest known prefix of its field that it starts with. A value of a
+/// field the catalogue marks plain (`secret = false`: a region, a repository id, a bucket, an
+/// endpoint, a space DID) is shown as it is, as long as it has the field's format (or, for a field
+/// without one, does not look like a secret): a token stored there by mistake stays masked.
 pub fn mask_for(catalogue: &Catalogue, provider: Option<&str>, field: &str, value: &str) -> String {
-    let f = provider
+    let known = provider
         .and_then(|p| catalogue.get(p))
-        .and_then(|p| p.field(field))
-        .or_else(|| catalogue.detect_value(value).map(|(_, f)| f));
+        .and_then(|p| p.field(field));
+    if let Some(f) = known.filter(|f| !f.secret) {
+        let plain = if f.formats.is_empty() {
+            tokenvault_core::lookalike::secret_lookalike(value, catalogue).is_none()
+        } else {
+            f.formats.iter().any(|fmt| fmt.is_match(value))
+        };
+        if plain {
+            return value.to_owned();
+        }
+    }
+    let f = known.or_else(|| catalogue.detect_value(value).map(|(_, f)| f));
     let prefix = f.and_then(|f| {
         f.prefix
             .iter()

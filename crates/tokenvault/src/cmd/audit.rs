@@ -236,8 +236,9 @@ fn list(ctx: &Ctx, args: &AuditArgs) -> Result<Outcome> {
     if !damaged.is_empty() {
         let lines: Vec<String> = damaged.iter().take(5).map(u64::to_string).collect();
         printer.warning(&format!(
-            "skipped {} line(s) that are not audit records (line {}{}); run `tokenvault audit verify`",
-            damaged.len(),
+            "skipped {} that {} not audit records (line {}{}); run `tokenvault audit verify`",
+            tokenvault_core::words::count(damaged.len(), "line"),
+            if damaged.len() == 1 { "is" } else { "are" },
             lines.join(", "),
             if damaged.len() > 5 { ", …" } else { "" }
         ));

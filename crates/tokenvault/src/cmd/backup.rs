@@ -94,6 +94,19 @@ fn restore(ctx: &mut Ctx, generation: u64) -> Result<Outcome> {
     for k in &dropped {
         printer.note(&format!("  gone: tv://{}/{}", k.item, k.field));
     }
+    if ctx.settings.global.json {
+        let refs = |keys: &[tokenvault_store::Key]| {
+            keys.iter()
+                .map(|k| format!("tv://{}/{}", k.item, k.field))
+                .collect::<Vec<_>>()
+        };
+        printer.json(&json!({
+            "restored_generation": generation,
+            "current_generation": now,
+            "back": refs(&added),
+            "gone": refs(&dropped),
+        }))?;
+    }
     Ok(Outcome::Success)
 }
 

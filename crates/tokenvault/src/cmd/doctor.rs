@@ -7,6 +7,7 @@
 
 use crate::cmd::import;
 use crate::context::{Ctx, Outcome};
+use crate::printer::Tone;
 use crate::vault::mask_for;
 use crate::{envvars, hardening};
 use anyhow::Result;
@@ -245,17 +246,25 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     } else {
         let mut out = String::new();
         for c in &checks {
-            let mark = match c.level {
-                Level::Ok => "ok  ",
-                Level::Info => "info",
-                Level::Problem => "FAIL",
+            let (word, pad, tone) = match c.level {
+                Level::Ok => ("ok", "  ", Tone::Good),
+                Level::Info => ("info", "", Tone::Info),
+                Level::Problem => ("FAIL", "", Tone::Bad),
             };
-            out.push_str(&format!("[{mark}] {:<18} {}\n", c.name, c.detail));
+            out.push_str(&format!(
+                "[{}{pad}] {:<18} {}\n",
+                ctx.printer.paint(word, tone),
+                c.name,
+                c.detail
+            ));
             if let Some(h) = &c.hint {
                 out.push_str(&format!("       {:<18} hint: {h}\n", ""));
             }
         }
-        out.push_str(&format!("\n{problems} problem(s) found.\n"));
+        out.push_str(&format!(
+            "\n{} found.\n",
+            tokenvault_core::words::count(problems, "problem")
+        ));
         ctx.printer.data(&out)?;
     }
     Ok(if problems > 0 {
@@ -586,8 +595,8 @@ fn vault_integrity(ctx: &Ctx, store: &tokenvault_store::file::FileStore, checks:
                 "vault backups",
                 Level::Info,
                 format!(
-                    "{} replaced generation(s) kept ({}…{}); `tokenvault backup list`",
-                    backups.len(),
+                    "{} kept ({}…{}); `tokenvault backup list`",
+                    tokenvault_core::words::count(backups.len(), "replaced generation"),
                     oldest.generation,
                     newest.generation
                 ),
@@ -681,9 +690,9 @@ fn vault_integrity(ctx: &Ctx, store: &tokenvault_store::file::FileStore, checks:
             "vault integrity",
             Level::Ok,
             format!(
-                "decrypts, generation {} (not rolled back), and the index lists exactly its {} field(s)",
+                "decrypts, generation {} (not rolled back), and the index lists exactly its {}",
                 store.seen_generation(),
-                in_vault.len()
+                tokenvault_core::words::count(in_vault.len(), "field")
             ),
         ));
     } else {
@@ -695,8 +704,8 @@ fn vault_integrity(ctx: &Ctx, store: &tokenvault_store::file::FileStore, checks:
                 "vault integrity",
                 Level::Problem,
                 format!(
-                    "the index and the vault disagree: {} field(s) only in the vault, {} only in the index (the vault decides)",
-                    missing.len(),
+                    "the index and the vault disagree: {} only in the vault, {} only in the index (the vault decides)",
+                    tokenvault_core::words::count(missing.len(), "field"),
                     extra.len()
                 ),
             )

@@ -81,8 +81,8 @@ pub fn run(ctx: &mut Ctx, args: &ExportArgs) -> Result<Outcome> {
         crate::secretfile::deliver(ctx, "export", &refs, args.output.as_deref(), &out)?
     {
         ctx.printer.note(&format!(
-            "Wrote {} variable(s) to {} (mode 0600). It is a plaintext copy: delete it when done.",
-            plan.entries().len(),
+            "Wrote {} to {} (mode 0600). It is a plaintext copy: delete it when done.",
+            tokenvault_core::words::count(plan.entries().len(), "variable"),
             path.display()
         ));
     }

@@ -20,7 +20,29 @@ fn get_value(
     subject: &mut crate::audit::Subject,
 ) -> Result<Outcome> {
     let reference = super::parse_ref(&args.reference)?;
-    if ctx.printer.stdout_is_terminal() && !args.reveal {
+    let to_terminal = ctx.printer.stdout_is_terminal();
+    let vault = ctx.open_vault()?;
+    subject.backend = Some(vault.kind().as_str().to_owned());
+    let target = vault.target_for_read(&reference)?;
+    subject.references = vec![target.reference()];
+    if to_terminal && !args.reveal {
+        // "Not stored" first: there is nothing to reveal. Told from the index (and what the
+        // store lists), so a locked vault asks for no passphrase just to refuse.
+        let index = vault.load_index()?;
+        let stored = vault.keys(&index)?.contains(&target.key)
+            && (!args.previous
+                || index
+                    .items
+                    .get(target.key.item.as_str())
+                    .and_then(|m| m.fields.get(target.key.field.as_str()))
+                    .is_some_and(|f| f.has_previous));
+        if !stored {
+            return Err(not_found(
+                &target.reference(),
+                args.previous,
+                vault.kind().as_str(),
+            ));
+        }
         return Err(hinted(
             "refusing to print a secret to the terminal",
             format!(
@@ -29,10 +51,6 @@ fn get_value(
             ),
         ));
     }
-    let vault = ctx.open_vault()?;
-    subject.backend = Some(vault.kind().as_str().to_owned());
-    let target = vault.target_for_read(&reference)?;
-    subject.references = vec![target.reference()];
     let key = if args.previous {
         target.key.previous()
     } else {

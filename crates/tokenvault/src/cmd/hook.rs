@@ -25,12 +25,12 @@ pub fn run(ctx: &mut Ctx, args: &HookArgs) -> Result<Outcome> {
 }
 
 const REFUSAL_COMMIT: &str = r#"
-tokenvault: the token(s) listed above would leave this machine; nothing was committed.
+tokenvault: the tokens listed above would leave this machine; nothing was committed.
   - Remove each token from the file (and `git add` the file again).
 "#;
 
 const REFUSAL_PUSH: &str = r#"
-tokenvault: the commit(s) being pushed hold the token(s) listed above; nothing was pushed.
+tokenvault: the commits being pushed hold the tokens listed above; nothing was pushed.
   - Remove each token from those commits (`git commit --amend`, or `git rebase -i`), not just
     from the latest version of the file: history is pushed too.
 "#;
@@ -131,14 +131,22 @@ fn install(ctx: &mut Ctx, args: &HookInstallArgs) -> Result<Outcome> {
         "cannot tell where the tokenvault binary is (needed for the hook's absolute path)",
     )?;
     let text = script(kind, &binary);
+    let json_out = ctx.settings.global.json;
     if args.dry_run {
-        ctx.printer.data(&text)?;
+        if json_out {
+            ctx.printer.json(&serde_json::json!({
+                "hook": kind, "dry_run": true, "script": text,
+            }))?;
+        } else {
+            ctx.printer.data(&text)?;
+        }
         return Ok(Outcome::Success);
     }
     let dir = hooks_dir()?;
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let path = dir.join(kind);
     let backup = dir.join(format!("{kind}{BACKUP_SUFFIX}"));
+    let mut kept = None;
     match std::fs::read(&path) {
         Ok(old) if String::from_utf8_lossy(&old).contains(MARKER) => {}
         Ok(_) => {
@@ -156,6 +164,7 @@ fn install(ctx: &mut Ctx, args: &HookInstallArgs) -> Result<Outcome> {
                 "Kept the existing hook as {}; it runs after the scan passes.",
                 backup.display()
             ));
+            kept = Some(backup.clone());
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
@@ -175,6 +184,11 @@ fn install(ctx: &mut Ctx, args: &HookInstallArgs) -> Result<Outcome> {
         path.display(),
         if kind == "pre-push" { "push" } else { "commit" }
     ));
+    if json_out {
+        ctx.printer.json(&serde_json::json!({
+            "hook": kind, "installed": path, "previous_kept_as": kept,
+        }))?;
+    }
     Ok(Outcome::Success)
 }
 

@@ -519,7 +519,7 @@ fn settle_source(
         &new_text,
         (!args.shred).then_some(backups),
     )?;
-    let n = replacements.len();
+    let n = tokenvault_core::words::count(replacements.len(), "secret");
     let usage = if source.kind == SourceKind::Dotenv {
         format!(" Use it with `tokenvault run --env-file {path} -- CMD`.")
     } else {
@@ -527,11 +527,11 @@ fn settle_source(
     };
     match backup {
         Some(b) => printer.note(&format!(
-            "Rewrote {path}: {n} secret(s) replaced by tv:// references, everything else kept.{usage} The original is kept privately in {} (0600, outside the project, so it cannot be committed) — it still holds the plaintext: delete it once you are satisfied, or pass --shred next time to keep no copy.",
+            "Rewrote {path}: {n} replaced by tv:// references, everything else kept.{usage} The original is kept privately in {} (0600, outside the project, so it cannot be committed) — it still holds the plaintext: delete it once you are satisfied, or pass --shred next time to keep no copy.",
             b.display()
         )),
         None => printer.note(&format!(
-            "Rewrote {path}: {n} secret(s) replaced by tv:// references, everything else kept; the old bytes were overwritten with zeros (no plaintext backup).{usage}"
+            "Rewrote {path}: {n} replaced by tv:// references, everything else kept; the old bytes were overwritten with zeros (no plaintext backup).{usage}"
         )),
     }
     Ok(true)
@@ -812,7 +812,11 @@ fn checked(
         {
             return Err((
                 origin,
-                format!("does not look like a {} {}; store it with `tokenvault set --force` if it is one", provider.name, field.name),
+                format!(
+                    "does not look like {} {}; store it with `tokenvault set --force` if it is one",
+                    tokenvault_core::words::with_article(&provider.name),
+                    field.name
+                ),
             ));
         }
     }

@@ -11,6 +11,7 @@ pub mod hook;
 pub mod import;
 pub mod inject;
 pub mod list;
+pub mod man;
 pub mod mcp;
 pub mod passwd;
 pub mod plugin;

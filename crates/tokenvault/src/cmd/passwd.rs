@@ -45,6 +45,7 @@ pub fn passwd(ctx: &mut Ctx, args: &PasswdArgs) -> Result<Outcome> {
     }
     note.push_str(" Backups kept before this still open with the old passphrase.");
     ctx.printer.note(&note);
+    result_json(ctx, "passwd", store.seen_generation(), forgot)?;
     Ok(Outcome::Success)
 }
 
@@ -66,6 +67,7 @@ pub fn rekey(ctx: &mut Ctx) -> Result<Outcome> {
         note.push_str(" The unlocked key was forgotten: run `tokenvault unlock` again.");
     }
     ctx.printer.note(&note);
+    result_json(ctx, "rekey", store.seen_generation(), forgot)?;
     Ok(Outcome::Success)
 }
 
@@ -104,6 +106,18 @@ fn retag_index(
         ctx.printer.warning(&format!(
             "the index entry of '{name}' was changed outside tokenvault: it was left out; run `tokenvault unlock` to rebuild it from the vault"
         ));
+    }
+    Ok(())
+}
+
+/// `--json`: what changed (never a key or passphrase).
+fn result_json(ctx: &Ctx, action: &str, generation: u64, forgot: bool) -> Result<()> {
+    if ctx.settings.global.json {
+        ctx.printer.json(&serde_json::json!({
+            "action": action,
+            "generation": generation,
+            "unlocked_key_forgotten": forgot,
+        }))?;
     }
     Ok(())
 }

@@ -42,10 +42,18 @@ pub fn run(ctx: &mut Ctx, cmd: &ProfileCommand) -> Result<Outcome> {
                 doc["profiles"][name.as_str()] = toml_edit::Item::Table(t);
             })?;
             ctx.printer.note(&format!(
-                "Saved profile {name} ({} variable(s)) in {}.",
-                parsed.len(),
+                "Saved profile {name} ({}) in {}.",
+                tokenvault_core::words::count(parsed.len(), "variable"),
                 ctx.settings.config.path.display()
             ));
+            if ctx.settings.global.json {
+                let vars: serde_json::Map<String, serde_json::Value> = parsed
+                    .iter()
+                    .map(|(var, r)| (var.clone(), json!(r.to_string())))
+                    .collect();
+                ctx.printer
+                    .json(&json!({"profile": name, "saved": true, "variables": vars}))?;
+            }
             Ok(Outcome::Success)
         }
         ProfileCommand::List => {
@@ -81,6 +89,10 @@ pub fn run(ctx: &mut Ctx, cmd: &ProfileCommand) -> Result<Outcome> {
                 }
             })?;
             ctx.printer.note(&format!("Deleted profile {name}."));
+            if ctx.settings.global.json {
+                ctx.printer
+                    .json(&json!({"profile": name, "deleted": true}))?;
+            }
             Ok(Outcome::Success)
         }
     }

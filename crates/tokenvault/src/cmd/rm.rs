@@ -5,7 +5,9 @@ use crate::cli::RmArgs;
 use crate::context::{Ctx, Outcome};
 use crate::error::hinted;
 use anyhow::Result;
+use serde_json::json;
 use std::io::{BufRead, IsTerminal, Write};
+use tokenvault_core::words::count;
 
 pub fn run(ctx: &mut Ctx, args: &RmArgs) -> Result<Outcome> {
     let mut subject = crate::audit::Subject::new(super::parse_ref(&args.reference)?);
@@ -17,6 +19,7 @@ pub fn run(ctx: &mut Ctx, args: &RmArgs) -> Result<Outcome> {
 fn remove(ctx: &mut Ctx, args: &RmArgs, subject: &mut crate::audit::Subject) -> Result<Outcome> {
     let reference = super::parse_ref(&args.reference)?;
     let printer = ctx.printer.clone();
+    let json_out = ctx.settings.global.json;
     let vault = ctx.open_vault()?;
     subject.backend = Some(vault.kind().as_str().to_owned());
     let index = vault.load_index_trusted()?;
@@ -30,17 +33,21 @@ fn remove(ctx: &mut Ctx, args: &RmArgs, subject: &mut crate::audit::Subject) -> 
             if !std::io::stdin().is_terminal() {
                 return Err(hinted(
                     format!(
-                        "deleting the whole item {reference} ({n} field(s)) needs confirmation"
+                        "deleting the whole item {reference} ({}) needs confirmation",
+                        count(n, "field")
                     ),
                     "pass --yes, or name one field: ITEM/FIELD",
                 ));
             }
-            eprint!("Delete {reference} and its {n} field(s)? [y/N] ");
+            eprint!("Delete {reference} and its {}? [y/N] ", count(n, "field"));
             let _ = std::io::stderr().flush();
             let mut answer = String::new();
             std::io::stdin().lock().read_line(&mut answer)?;
             if !matches!(answer.trim(), "y" | "Y" | "yes") {
                 printer.note("Nothing deleted.");
+                if json_out {
+                    printer.json(&json!({"deleted": [], "backend": vault.kind().as_str()}))?;
+                }
                 return Ok(Outcome::Success);
             }
         }
@@ -58,6 +65,12 @@ fn remove(ctx: &mut Ctx, args: &RmArgs, subject: &mut crate::audit::Subject) -> 
         .collect();
     for k in &removed {
         printer.note(&format!("Deleted {k}."));
+    }
+    if json_out {
+        printer.json(&json!({
+            "deleted": subject.references,
+            "backend": vault.kind().as_str(),
+        }))?;
     }
     Ok(Outcome::Success)
 }

@@ -14,6 +14,7 @@ use crate::error::hinted;
 use crate::livecheck::{self, Checked};
 use crate::vault::{mask_for, Target, Vault};
 use anyhow::{Context, Result};
+use serde_json::{json, Value};
 use tokenvault_core::{FormatCheck, Provider};
 use tokenvault_store::{Change, Slot};
 
@@ -76,6 +77,7 @@ fn rotate(
     subject: &mut crate::audit::Subject,
 ) -> Result<Outcome> {
     let printer = ctx.printer.clone();
+    let json_out = ctx.settings.global.json;
     let (vault, target, shown) = open_target(ctx, args, subject)?;
     let provider = provider_of(&vault, &target);
 
@@ -91,14 +93,17 @@ fn rotate(
         ));
     };
     let current_masked = mask(&vault, &target, current.expose_secret());
-    printer.note(&format!("Rotating {shown} (now {current_masked})."));
-    match provider.and_then(|p| p.create_url.as_deref()) {
-        Some(url) => printer.note(&format!(
-            "1. Create a new token at {url}\n2. Paste it at the prompt (or pipe it with --stdin). The current one stays until the new one is stored."
-        )),
-        None => printer.note(
-            "Create a new token with the service, then paste it at the prompt (or pipe it with --stdin).",
-        ),
+    // The guide is for a person at the prompt; with --stdin the new token is already in hand.
+    if !args.stdin {
+        printer.note(&format!("Rotating {shown} (now {current_masked})."));
+        match provider.and_then(|p| p.create_url.as_deref()) {
+            Some(url) => printer.note(&format!(
+                "1. Create a new token at {url}\n2. Paste it at the prompt (or pipe it with --stdin). The current one stays until the new one is stored."
+            )),
+            None => printer.note(
+                "Create a new token with the service, then paste it at the prompt (or pipe it with --stdin).",
+            ),
+        }
     }
 
     let value = super::set::read_value("rotate", args.stdin, &shown)?;
@@ -122,8 +127,8 @@ fn rotate(
         {
             return Err(hinted(
                 format!(
-                    "the new value for {shown} does not look like a {} {}: expected {}",
-                    p.id,
+                    "the new value for {shown} does not look like {} {}: expected {}",
+                    tokenvault_core::words::with_article(&p.id),
                     target.key.field,
                     expected.join(", or ")
                 ),
@@ -206,6 +211,19 @@ fn rotate(
     printer.note(&format!(
         "Next: programs started through tokenvault get the new token from their next launch; restart running ones, then revoke the old token ({current_masked}){revoke}."
     ));
+    if json_out {
+        printer.json(&json!({
+            "reference": shown,
+            "action": "rotated",
+            "masked": written.masked,
+            "previous_masked": current_masked,
+            "checked": match &checked {
+                Some(Checked::Valid { summary, .. }) => json!(summary),
+                _ => Value::Null,
+            },
+            "revoke_url": provider.and_then(|p| p.revoke_url.as_deref()),
+        }))?;
+    }
     Ok(Outcome::Success)
 }
 
@@ -215,6 +233,7 @@ fn rollback(
     subject: &mut crate::audit::Subject,
 ) -> Result<Outcome> {
     let printer = ctx.printer.clone();
+    let json_out = ctx.settings.global.json;
     let (vault, target, shown) = open_target(ctx, args, subject)?;
     let previous_key = target.key.previous();
     let mut values = vault
@@ -252,13 +271,23 @@ fn rollback(
             );
         })
         .context("the previous value was put back, but updating the index failed")?;
-    match current {
+    let replaced = current
+        .as_ref()
+        .map(|c| mask(&vault, &target, c.expose_secret()));
+    match &replaced {
         Some(c) => printer.note(&format!(
-            "Rolled back {shown} to its previous value ({restored}); the value it replaced ({}) is now the previous one, so `tokenvault rotate {} --rollback` again undoes this.",
-            mask(&vault, &target, c.expose_secret()),
+            "Rolled back {shown} to its previous value ({restored}); the value it replaced ({c}) is now the previous one, so `tokenvault rotate {} --rollback` again undoes this.",
             short(&target)
         )),
         None => printer.note(&format!("Rolled back {shown} to its previous value ({restored}).")),
+    }
+    if json_out {
+        printer.json(&json!({
+            "reference": shown,
+            "action": "rolled_back",
+            "masked": restored,
+            "previous_masked": replaced,
+        }))?;
     }
     printer.hint(&format!(
         "check it still works: `tokenvault verify {}`",

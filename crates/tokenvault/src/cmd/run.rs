@@ -108,12 +108,5 @@ fn exec(command: &[std::ffi::OsString], env: &[(String, Secret)]) -> Result<Outc
 }
 
 fn start_error(program: &str, err: std::io::Error) -> anyhow::Error {
-    let hint = match err.kind() {
-        std::io::ErrorKind::NotFound => {
-            "check the command name; desktop clients start servers with a minimal PATH, so use an absolute path"
-        }
-        std::io::ErrorKind::PermissionDenied => "check that the file is executable",
-        _ => "check the command and its arguments",
-    };
-    hinted(format!("cannot start '{program}': {err}"), hint)
+    crate::error::start_failure(program, &err)
 }

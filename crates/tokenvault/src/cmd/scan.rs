@@ -194,9 +194,10 @@ fn build_scanner(ctx: &mut Ctx, args: &ScanArgs) -> Result<Scanner> {
                 let m = ExactMatcher::new(&values)?;
                 if m.skipped() > 0 {
                     ctx.printer.note(&format!(
-                        "{} vault value(s) shorter than {} characters are not looked for",
-                        m.skipped(),
-                        tokenvault_scan::exact::MIN_LEN
+                        "{} shorter than {} characters {} not looked for",
+                        tokenvault_core::words::count(m.skipped(), "vault value"),
+                        tokenvault_scan::exact::MIN_LEN,
+                        if m.skipped() == 1 { "is" } else { "are" }
                     ));
                 }
                 exact = Some(m);
@@ -229,9 +230,14 @@ pub fn run(ctx: &mut Ctx, args: &ScanArgs) -> Result<Outcome> {
     let scanner = build_scanner(ctx, args)?;
     let printer = ctx.printer.clone();
     let interactive = std::io::stderr().is_terminal() && !ctx.settings.global.quiet;
+    // The global --json means --format json (an explicit sarif stays sarif).
+    let format = match args.format {
+        ScanFormat::Text if ctx.settings.global.json => ScanFormat::Json,
+        f => f,
+    };
     let out = Out {
         printer: &printer,
-        format: args.format,
+        format,
         baseline,
         collected: Mutex::new(Vec::new()),
         found: AtomicU64::new(0),
@@ -299,7 +305,7 @@ pub fn run(ctx: &mut Ctx, args: &ScanArgs) -> Result<Outcome> {
             b.finding.column,
         ))
     });
-    match args.format {
+    match format {
         ScanFormat::Text => {}
         ScanFormat::Json => printer.json(&report::json(&hits))?,
         ScanFormat::Sarif => printer.json(&report::sarif(&hits, env!("CARGO_PKG_VERSION")))?,
@@ -316,8 +322,12 @@ pub fn run(ctx: &mut Ctx, args: &ScanArgs) -> Result<Outcome> {
         .as_secs_f64();
     let bytes = Stats::get(&stats.bytes);
     let mut summary = format!(
-        "{found} finding(s) in {} file(s), {:.1} MB scanned in {secs:.2}s ({:.0} MB/s)",
-        Stats::get(&stats.files),
+        "{} in {}, {:.1} MB scanned in {secs:.2}s ({:.0} MB/s)",
+        tokenvault_core::words::count(usize::try_from(found).unwrap_or(usize::MAX), "finding"),
+        tokenvault_core::words::count(
+            usize::try_from(Stats::get(&stats.files)).unwrap_or(usize::MAX),
+            "file",
+        ),
         bytes as f64 / 1e6,
         bytes as f64 / 1e6 / secs
     );
@@ -326,8 +336,8 @@ pub fn run(ctx: &mut Ctx, args: &ScanArgs) -> Result<Outcome> {
     }
     if scanner.exact_values() > 0 {
         summary.push_str(&format!(
-            "; {} vault value(s) looked for",
-            scanner.exact_values()
+            "; {} looked for",
+            tokenvault_core::words::count(scanner.exact_values(), "vault value")
         ));
     }
     printer.note(&summary);

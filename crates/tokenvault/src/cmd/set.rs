@@ -6,6 +6,7 @@ use crate::context::{now_rfc3339, Ctx, Outcome};
 use crate::error::hinted;
 use crate::prompt;
 use anyhow::{Context, Result};
+use serde_json::json;
 use std::io::{IsTerminal, Read};
 use tokenvault_core::{FormatCheck, Secret};
 
@@ -59,6 +60,7 @@ fn set_value(
         }
     }
     let printer = ctx.printer.clone();
+    let json_out = ctx.settings.global.json;
     // For the least-privilege warning of the check after storing.
     let profiles = ctx.settings.config.config.profiles.clone();
     let vault = ctx.open_vault()?;
@@ -89,8 +91,8 @@ fn set_value(
             FormatCheck::Invalid { expected } if !args.force => {
                 return Err(hinted(
                     format!(
-                        "the value for {shown} does not look like a {} {}: expected {}",
-                        provider,
+                        "the value for {shown} does not look like {} {}: expected {}",
+                        tokenvault_core::words::with_article(provider),
                         target.key.field,
                         expected.join(", or ")
                     ),
@@ -104,8 +106,8 @@ fn set_value(
         }
     } else if let Some((p, f)) = vault.catalogue.detect_value(value.expose_secret()) {
         printer.hint(&format!(
-            "this looks like a {} {}; next time name the item after the provider (e.g. {}) or pass --provider {}",
-            p.name, f.name, p.id, p.id
+            "this looks like {} {}; next time name the item after the provider (e.g. {}) or pass --provider {}",
+            tokenvault_core::words::with_article(&p.name), f.name, p.id, p.id
         ));
     }
 
@@ -125,6 +127,15 @@ fn set_value(
             ""
         }
     ));
+    if json_out {
+        printer.json(&json!({
+            "reference": shown,
+            "action": if written.replaced { "replaced" } else { "stored" },
+            "masked": written.masked,
+            "backend": vault.kind().as_str(),
+            "previous_kept": written.replaced,
+        }))?;
+    }
     if !args.no_verify {
         return super::verify::check_after_set(&printer, &profiles, &vault, &target, &value);
     }

@@ -8,6 +8,7 @@
 
 use crate::cli::StatusArgs;
 use crate::context::{Ctx, Outcome};
+use crate::printer::Tone;
 use anyhow::Result;
 use serde_json::{json, Value};
 use tokenvault_core::status::{classify, FieldFacts, LastCheck, Policy, ProfileUse};
@@ -96,10 +97,15 @@ pub fn run(ctx: &mut Ctx, args: &StatusArgs) -> Result<Outcome> {
         let mut out = String::new();
         for f in &findings {
             let short = f.reference.trim_start_matches("tv://");
+            let code = f.attention.code();
+            let tone = match code {
+                "expired" | "failed" | "missing" => Tone::Bad,
+                _ => Tone::Warn,
+            };
             out.push_str(&format!(
                 "{}  {}  {}; next: {}\n",
                 f.reference,
-                f.attention.code(),
+                printer.paint(code, tone),
                 f.attention.detail(),
                 f.attention.next_step(short)
             ));
@@ -107,12 +113,16 @@ pub fn run(ctx: &mut Ctx, args: &StatusArgs) -> Result<Outcome> {
         printer.data(&out)?;
         if findings.is_empty() {
             printer.note(&format!(
-                "All is well: {} stored value(s), none older than {} days, expiring, failing or unchecked; every profile reference is stored.",
-                fields.len(),
+                "All is well: {}, none older than {} days, expiring, failing or unchecked; every profile reference is stored.",
+                tokenvault_core::words::count(fields.len(), "stored value"),
                 args.stale_days
             ));
         } else {
-            printer.note(&format!("{} thing(s) need attention.", findings.len()));
+            printer.note(&format!(
+                "{} {} attention.",
+                tokenvault_core::words::count(findings.len(), "thing"),
+                if findings.len() == 1 { "needs" } else { "need" }
+            ));
         }
     }
     Ok(if findings.is_empty() && unreadable.is_empty() {

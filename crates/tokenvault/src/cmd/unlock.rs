@@ -5,9 +5,12 @@
 use crate::cli::UnlockArgs;
 use crate::context::{Ctx, Outcome};
 use crate::error::hinted;
+use crate::prompt;
 use anyhow::Result;
+use serde_json::json;
+use std::sync::Arc;
 use std::time::Duration;
-use tokenvault_store::keycache;
+use tokenvault_store::{keycache, FixedPassphrase};
 
 /// Parses `90s`, `30m`, `8h`, `2d` (a bare number is seconds) for `unlock --timeout`: more than
 /// zero and at most seven days ([`keycache::MAX_CACHE_TIME`]); an unlocked vault is readable by
@@ -66,14 +69,45 @@ pub fn unlock(ctx: &mut Ctx, args: &UnlockArgs) -> Result<Outcome> {
     let timeout = parse_duration(&args.timeout)?;
     require_file(ctx, "unlock")?;
     tokenvault_store::fsutil::ensure_private_dir(&ctx.settings.paths.home)?;
-    let store = ctx.file_store();
+    let store = if args.stdin {
+        let passphrase = prompt::read_passphrase_line()?;
+        let store = ctx.file_store_with(Arc::new(FixedPassphrase(Some(passphrase.clone()))));
+        if !store.vault_path().exists() {
+            // This passphrase creates the vault: the same rule as a typed one.
+            prompt::check_strength(&passphrase, false)?;
+        }
+        store
+    } else {
+        if !prompt::has_terminal() && !prompt::passphrase_configured() {
+            // The store's own "locked" hint says to run `unlock`: circular here.
+            return Err(hinted(
+                "no passphrase to unlock the vault with: there is no terminal to type it on",
+                format!(
+                    "pipe it in: `pass show tokenvault | tokenvault unlock --stdin` (one line), or set {} to a file (mode 0600) that holds it, or run `tokenvault unlock` in a terminal",
+                    crate::envvars::TOKENVAULT_PASSPHRASE_FILE
+                ),
+            ));
+        }
+        ctx.file_store()
+    };
     store.unlock(Some(timeout))?;
+    let expires = time::OffsetDateTime::now_utc() + timeout;
     ctx.printer.note(&format!(
         "Unlocked {} for {}. Processes of your user can read it without a passphrase until then, or until `tokenvault lock`.",
         store.vault_path().display(),
         args.timeout
     ));
     reconcile(ctx)?;
+    if ctx.settings.global.json {
+        ctx.printer.json(&json!({
+            "unlocked": true,
+            "vault": store.vault_path(),
+            "timeout_seconds": timeout.as_secs(),
+            "until": expires
+                .format(&time::format_description::well_known::Rfc3339)
+                .ok(),
+        }))?;
+    }
     Ok(Outcome::Success)
 }
 
@@ -102,12 +136,17 @@ fn reconcile(ctx: &mut Ctx) -> Result<()> {
 pub fn lock(ctx: &mut Ctx) -> Result<Outcome> {
     require_file(ctx, "lock")?;
     let store = ctx.file_store();
-    if store.lock()? {
+    let was_unlocked = store.lock()?;
+    if was_unlocked {
         ctx.printer
             .note("Locked: the cached vault key is forgotten.");
     } else {
         ctx.printer
             .note("The vault was not unlocked; nothing to forget.");
+    }
+    if ctx.settings.global.json {
+        ctx.printer
+            .json(&json!({"locked": true, "was_unlocked": was_unlocked}))?;
     }
     Ok(Outcome::Success)
 }

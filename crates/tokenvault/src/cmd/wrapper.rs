@@ -65,10 +65,17 @@ pub fn run(ctx: &mut Ctx, args: &WrapperArgs) -> Result<Outcome> {
     };
     write_script(&args.output, script.as_bytes())?;
     ctx.printer.note(&format!(
-        "Wrote {} ({} variable(s), references only). Point your client's \"command\" at it.",
+        "Wrote {} ({}, references only). Point your client's \"command\" at it.",
         args.output.display(),
-        plan.entries().len()
+        tokenvault_core::words::count(plan.entries().len(), "variable")
     ));
+    if ctx.settings.global.json {
+        ctx.printer.json(&serde_json::json!({
+            "wrote": args.output,
+            "shell": format!("{:?}", args.shell).to_lowercase(),
+            "variables": plan.entries().iter().map(|e| e.var.clone()).collect::<Vec<_>>(),
+        }))?;
+    }
     Ok(Outcome::Success)
 }
 

@@ -964,7 +964,7 @@ mod tests {
     #[test]
     fn server_text_is_scrubbed_of_header_values_and_the_tokens_inside() {
         let out = Out {
-            printer: Printer::new(true, true),
+            printer: Printer::new(true, crate::cli::ColorWhen::Never),
             told: Mutex::new(HashSet::new()),
             concealed: vec![
                 Secret::new("Bearer hf_secretsecret".into()),

@@ -211,7 +211,12 @@ impl Env {
             .first()
             .map(|w| w.to_string());
         if let (Some(input), Some("set" | "rotate")) = (stdin, first.as_deref()) {
-            self.secret(stdin_value(input));
+            let reference = leak::command_words(&args_owned)
+                .get(1)
+                .map(|w| w.to_string());
+            if !reference.as_deref().is_some_and(plain_field) {
+                self.secret(stdin_value(input));
+            }
         }
         let mut c = self.cmd();
         c.args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -251,6 +256,22 @@ impl Env {
             .trim_end_matches('\n')
             .to_owned()
     }
+}
+
+/// Whether `reference` (as given to `set`) names a field the built-in catalogue marks plain
+/// (`secret = false`: a region, a repository id): `list` and `show` print such a value unmasked
+/// by design, so it is not registered as a secret.
+pub fn plain_field(reference: &str) -> bool {
+    let Ok(r) = tokenvault_core::Reference::parse(reference) else {
+        return false;
+    };
+    let Some(field) = r.field.as_ref() else {
+        return false;
+    };
+    tokenvault_core::Catalogue::builtin_shared()
+        .for_item(&r.item)
+        .and_then(|p| p.field(field.as_str()))
+        .is_some_and(|f| !f.secret)
 }
 
 /// The value `set`/`rotate --stdin` stores for `input`: without one trailing newline.

@@ -126,12 +126,21 @@ pub fn run(ctx: &mut Ctx, args: &McpAddArgs) -> Result<Outcome> {
         }
         tokenvault_store::fsutil::atomic_write(&path, new_text.as_bytes())?;
     }
-    ctx.printer.line(&format!(
-        "added '{}' to {} ({})",
-        args.name,
-        client.name(),
-        path.display()
-    ))?;
+    if ctx.settings.global.json {
+        ctx.printer.json(&serde_json::json!({
+            "added": args.name,
+            "client": client.id(),
+            "path": path,
+            "references": references,
+        }))?;
+    } else if !ctx.settings.global.quiet {
+        ctx.printer.line(&format!(
+            "added '{}' to {} ({})",
+            args.name,
+            client.name(),
+            path.display()
+        ))?;
+    }
     // Tell about references the vault cannot answer yet.
     let printer = ctx.printer.clone();
     if !references.is_empty() {

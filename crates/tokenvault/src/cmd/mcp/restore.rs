@@ -18,6 +18,8 @@ pub fn run(ctx: &mut Ctx, args: &McpRestoreArgs) -> Result<Outcome> {
     let only = client_filter(args.client.as_deref())?;
     let home = ctx.settings.paths.home.clone();
     let printer = ctx.printer.clone();
+    let (json_out, quiet) = (ctx.settings.global.json, ctx.settings.global.quiet);
+    let mut restored_json: Vec<serde_json::Value> = Vec::new();
     // The newest backup of each file, taken before a change of ours.
     let mut latest: Vec<(mcp_files::BackupMeta, std::path::PathBuf)> = Vec::new();
     for (meta, file) in mcp_files::backups(&home)? {
@@ -39,6 +41,9 @@ pub fn run(ctx: &mut Ctx, args: &McpRestoreArgs) -> Result<Outcome> {
                 .unwrap_or_default(),
             mcp_files::backup_dir(&home).display()
         ));
+        if json_out {
+            printer.json(&serde_json::json!({"restored": restored_json}))?;
+        }
         return Ok(Outcome::Success);
     }
     let now = now_rfc3339();
@@ -101,16 +106,28 @@ pub fn run(ctx: &mut Ctx, args: &McpRestoreArgs) -> Result<Outcome> {
                 tokenvault_store::fsutil::atomic_write(&meta.path, restored.as_bytes())?;
             }
         }
-        printer.line(&format!(
-            "restored {} {} from {}",
-            client.id(),
-            display_path(&found),
-            file.display()
-        ))?;
+        if json_out {
+            restored_json.push(serde_json::json!({
+                "client": client.id(),
+                "path": meta.path,
+                "from": file,
+                "with_secrets": args.with_secrets,
+                "references": refs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            }));
+        } else if !quiet {
+            printer.line(&format!(
+                "restored {} {} from {}",
+                client.id(),
+                display_path(&found),
+                file.display()
+            ))?;
+        }
         if !refs.is_empty() && !args.with_secrets {
             printer.note(&format!(
-                "  {} secret(s) stay in the vault; the file names them as {} (add --with-secrets to write the values back)",
-                refs.len(),
+                "  {} {} in the vault; the file names {} as {} (add --with-secrets to write the values back)",
+                tokenvault_core::words::count(refs.len(), "secret"),
+                if refs.len() == 1 { "stays" } else { "stay" },
+                if refs.len() == 1 { "it" } else { "them" },
                 refs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
             ));
         }
@@ -118,6 +135,9 @@ pub fn run(ctx: &mut Ctx, args: &McpRestoreArgs) -> Result<Outcome> {
     }
     if !references.is_empty() {
         audit::record(ctx, "mcp-restore", None, &references, "ok");
+    }
+    if json_out {
+        printer.json(&serde_json::json!({"restored": restored_json}))?;
     }
     Ok(Outcome::Success)
 }

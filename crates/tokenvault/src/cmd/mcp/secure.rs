@@ -15,6 +15,7 @@ use crate::error::hinted;
 use crate::mcp_files;
 use crate::vault::Target;
 use anyhow::Result;
+use serde_json::{json, Value};
 use tokenvault_core::mcp::{secure, Finding, Place};
 use tokenvault_core::{Catalogue, FieldName, ItemName, Reference, Secret};
 use tokenvault_store::Key;
@@ -26,8 +27,15 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
     let printer = ctx.printer.clone();
     let catalogue = ctx.settings.catalogue.clone();
     let home = ctx.settings.paths.home.clone();
+    // The report of what moved is for people: -q silences it, --json replaces it (and the dry
+    // run's diff) with one object.
+    let (json_out, quiet) = (ctx.settings.global.json, ctx.settings.global.quiet);
+    let mut files_json: Vec<Value> = Vec::new();
     if found.is_empty() {
         printer.note("No MCP client config found; nothing to secure.");
+        if json_out {
+            printer.json(&json!({"dry_run": args.dry_run, "files": files_json}))?;
+        }
         return Ok(Outcome::Success);
     }
     let tokenvault = self_path()?;
@@ -86,6 +94,7 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
             );
             let mut stored: Vec<(Secret, Reference)> = Vec::new();
             let mut lines = Vec::new();
+            let mut moved_json = Vec::new();
             for s in &servers {
                 let mut with_refs: Vec<(Finding, Option<Reference>)> = Vec::new();
                 for f in &s.findings {
@@ -111,6 +120,13 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
                         masked(&catalogue, f),
                         if new { "" } else { " (already in the vault)" }
                     ));
+                    moved_json.push(json!({
+                        "server": s.name,
+                        "place": f.place.describe(),
+                        "masked": masked(&catalogue, f),
+                        "reference": reference.to_string(),
+                        "already_stored": !new,
+                    }));
                     stored_refs.push(reference.to_string());
                     stored.push((f.value.clone(), reference.clone()));
                     with_refs.push((f.clone(), Some(reference)));
@@ -131,6 +147,15 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
             }
             changed_files += 1;
             if args.dry_run {
+                if json_out {
+                    files_json.push(json!({
+                        "client": loaded.found.client.id(),
+                        "path": loaded.found.path,
+                        "backup": Value::Null,
+                        "secrets": moved_json,
+                    }));
+                    continue;
+                }
                 let shown = mask_values(&loaded.text, &servers, &catalogue);
                 printer.data(&mcp_files::unified_diff(
                     &shown,
@@ -149,9 +174,18 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
                 "secure",
                 &now,
             )?;
-            printer.line(&format!("secured {label}"))?;
-            for l in &lines {
-                printer.line(l)?;
+            if json_out {
+                files_json.push(json!({
+                    "client": loaded.found.client.id(),
+                    "path": loaded.found.path,
+                    "backup": backup,
+                    "secrets": moved_json,
+                }));
+            } else if !quiet {
+                printer.line(&format!("secured {label}"))?;
+                for l in &lines {
+                    printer.line(l)?;
+                }
             }
             printer.note(&format!("  backup: {}", backup.display()));
         }
@@ -166,6 +200,9 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
             &stored_refs,
             "ok",
         );
+    }
+    if json_out {
+        printer.json(&json!({"dry_run": args.dry_run, "files": files_json}))?;
     }
     if changed_files == 0 {
         printer.note(if left_any {
