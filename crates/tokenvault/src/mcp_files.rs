@@ -11,7 +11,11 @@ use crate::error::hinted;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use tokenvault_core::mcp::{self, ClientId, Document, Format, Machine, Os, Probe, Scope};
+use tokenvault_core::mcp::{
+    self, detect, server, ClientId, Document, Finding, Format, Location, Machine, Os, Probe, Scope,
+    Secured, Transport, Unresolved,
+};
+use tokenvault_core::Catalogue;
 use tokenvault_store::fsutil;
 
 /// A client config that exists on this machine.
@@ -116,6 +120,54 @@ pub fn load(found: &Found) -> Result<Loaded> {
         text,
         doc,
     })
+}
+
+/// One server of a config, as `mcp list`, `mcp secure` and `doctor` see it.
+pub struct Inspected {
+    pub location: Location,
+    pub name: String,
+    pub transport: Transport,
+    pub secured: Option<Secured>,
+    /// Plaintext secrets.
+    pub findings: Vec<Finding>,
+    /// `tv://` references nothing resolves: the server gets the literal text.
+    pub unresolved: Vec<Unresolved>,
+}
+
+/// The servers of a loaded config with their plaintext secrets and unresolved references.
+pub fn inspect(loaded: &Loaded, catalogue: &Catalogue) -> Result<Vec<Inspected>> {
+    let client = loaded.found.client;
+    let entries = loaded.doc.entries(client).map_err(|e| {
+        hinted(
+            format!("{} ({}): {e}", loaded.found.path.display(), client.name()),
+            "nothing was changed",
+        )
+    })?;
+    Ok(entries
+        .into_iter()
+        .map(|e| {
+            let transport = server::transport(client, &e.value);
+            let findings = detect::find(&transport, catalogue);
+            let unresolved = detect::find_unresolved(&transport);
+            Inspected {
+                secured: server::secured(&transport),
+                location: e.location,
+                name: e.name,
+                transport,
+                findings,
+                unresolved,
+            }
+        })
+        .collect())
+}
+
+/// A finding's masked value.
+pub fn masked(catalogue: &Catalogue, f: &Finding) -> String {
+    let (provider, field) = match &f.provider {
+        Some((p, fl)) => (Some(p.as_str()), fl.as_str()),
+        None => (None, "token"),
+    };
+    crate::vault::mask_for(catalogue, provider, field, f.value.expose_secret())
 }
 
 /// What a backup's sidecar records.

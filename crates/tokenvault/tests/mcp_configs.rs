@@ -262,6 +262,9 @@ fn secure_every_client_matches_snapshots_is_idempotent_and_restores_the_original
             "{client}: each secret became its reference:\n{text}"
         );
     }
+    // ... and no server is left with a reference nothing resolves (it keeps its secured form).
+    let out = s.run(&["mcp", "list"]);
+    assert!(!stdout(&out).contains("UNRESOLVED"), "{}", stdout(&out));
     // restore --with-secrets: byte for byte what the user had.
     let out = s.run(&["mcp", "restore", "--with-secrets"]);
     assert_ok(&out);

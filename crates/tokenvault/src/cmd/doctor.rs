@@ -2,8 +2,9 @@
 //! the OS keychain is usable, the vault's state and permissions, variables that shadow the vault,
 //! core-dump hardening, and plaintext tokens still lying in known places (the Hub's token files,
 //! `.env` files under the current directory, the ipfs_kit config), each with the exact `tokenvault
-//! import` command that moves it into the vault and removes the plaintext. Exit 1 when it finds a
-//! problem.
+//! import` command that moves it into the vault and removes the plaintext; and `tv://` references
+//! in MCP client configs that nothing resolves (the server gets the literal text). Exit 1 when it
+//! finds a problem.
 
 use crate::cmd::import;
 use crate::context::{Ctx, Outcome};
@@ -215,6 +216,8 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         }
     }
 
+    checks.extend(unresolved_references(&ctx.settings.catalogue));
+
     checks.push(if hardening::core_dumps_disabled() {
         check(
             "hardening",
@@ -303,7 +306,7 @@ fn mcp_client_configs(catalogue: &Catalogue) -> PlaintextFinds {
     };
     for found in crate::mcp_files::discover(&machine, None) {
         let servers = match crate::mcp_files::load(&found)
-            .and_then(|l| crate::cmd::mcp::inspect(&l, catalogue))
+            .and_then(|l| crate::mcp_files::inspect(&l, catalogue))
         {
             Ok(s) => s,
             Err(e) => {
@@ -347,8 +350,63 @@ fn mcp_client_configs(catalogue: &Catalogue) -> PlaintextFinds {
                     ),
                     provider,
                     field,
-                    masked: crate::cmd::mcp::masked(catalogue, f),
+                    masked: crate::mcp_files::masked(catalogue, f),
                     fix,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// `tv://` references in the MCP clients' configs that nothing resolves: the server gets the
+/// literal text as its token. Each is fixed by `tokenvault mcp secure --client C --server S`
+/// (which launches the server through `tokenvault run`), or by hand where the note says so.
+fn unresolved_references(catalogue: &Catalogue) -> Vec<Check> {
+    let mut out = Vec::new();
+    let Ok(machine) = crate::mcp_files::machine() else {
+        return out;
+    };
+    for found in crate::mcp_files::discover(&machine, None) {
+        // An unreadable config is reported by the plaintext check already.
+        let Ok(servers) =
+            crate::mcp_files::load(&found).and_then(|l| crate::mcp_files::inspect(&l, catalogue))
+        else {
+            continue;
+        };
+        for server in servers {
+            for u in &server.unresolved {
+                let hint = if u.reference.is_some()
+                    && !matches!(u.place, tokenvault_core::mcp::Place::Header { .. })
+                {
+                    format!(
+                        "launch the server through `tokenvault run`, which resolves it: tokenvault mcp secure --client {} --server {}",
+                        found.client.id(),
+                        shell_word(Path::new(&server.name))
+                    )
+                } else {
+                    tokenvault_core::mcp::secure::unresolved_note(
+                        found.client,
+                        &server.name,
+                        &server.transport,
+                        u,
+                    )
+                };
+                out.push(Check {
+                    hint: Some(hint),
+                    path: Some(found.path.clone()),
+                    ..check(
+                        "unresolved tv://",
+                        Level::Problem,
+                        format!(
+                            "{} ({} server '{}', {}): {} is not resolved; the server gets the literal string",
+                            found.path.display(),
+                            found.client.name(),
+                            server.name,
+                            u.place.describe(),
+                            u.text
+                        ),
+                    )
                 });
             }
         }

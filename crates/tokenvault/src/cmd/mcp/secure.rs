@@ -6,6 +6,10 @@
 //! value gets the server's name appended (`huggingface-work`). A secret of no known provider goes to
 //! an item named after the server, its field after the variable (`brave-search/brave_api_key`).
 //! Every value is read back before its server is rewritten. A second run changes nothing.
+//!
+//! A `tv://` reference that nothing resolves (the server would get the literal text) is fixed the
+//! same way: its server launches through `tokenvault run -e VAR=tv://…` (see
+//! `tokenvault_core::mcp::secure::resolving_moves` for what is left alone and why).
 
 use super::{client_filter, display_path, inspect, masked, self_path};
 use crate::audit;
@@ -41,9 +45,10 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
         if let Some(name) = &args.server {
             servers.retain(|s| &s.name == name);
         }
-        let to_move = servers
-            .iter()
-            .any(|s| s.findings.iter().any(|f| f.place.movable()));
+        let to_move = servers.iter().any(|s| {
+            s.findings.iter().any(|f| f.place.movable())
+                || s.unresolved.iter().any(|u| u.reference.is_some())
+        });
         if to_move && !args.dry_run {
             // A file we may not rewrite stops everything before a value is stored.
             mcp_files::check_rewritable(&f.path)?;
@@ -115,6 +120,27 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
                     stored.push((f.value.clone(), reference.clone()));
                     with_refs.push((f.clone(), Some(reference)));
                 }
+                let (resolving, notes) = secure::resolving_moves(
+                    loaded.found.client,
+                    &s.name,
+                    &s.transport,
+                    &s.unresolved,
+                    false,
+                );
+                for note in &notes {
+                    left_any = true;
+                    printer.warning(&format!("{label}: server '{}': {note}", s.name));
+                }
+                for (f, r) in &resolving {
+                    if let Some(r) = r {
+                        lines.push(format!(
+                            "  {}: {} {r} was not resolved → resolved by tokenvault run",
+                            s.name,
+                            f.place.describe()
+                        ));
+                    }
+                }
+                with_refs.extend(resolving);
                 let rw =
                     secure::rewrite(loaded.found.client, &s.transport, &with_refs, &tokenvault);
                 for note in &rw.left {
@@ -171,7 +197,7 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
         printer.note(if left_any {
             "Nothing else to change."
         } else {
-            "Nothing to change: no plaintext secrets in the client configs found."
+            "Nothing to change: no plaintext secrets or unresolved tv:// references in the client configs found."
         });
     } else if args.dry_run {
         printer.note("Dry run: nothing was stored or written.");

@@ -1,0 +1,148 @@
+//! Issue "What a new user trips over", section "MCP and references": each test pins one rough
+//! edge of `mcp secure`/`restore`/`list`, `doctor`, `rm` and `status` that a first-time user hit.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::*;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+const CURSOR: &str = ".cursor/mcp.json";
+
+/// Writes a Cursor config (as a JSON value) under the test's HOME.
+fn cursor_config(env: &Env, config: &Value) -> PathBuf {
+    env.fixture(CURSOR, serde_json::to_string_pretty(config).unwrap())
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn both(out: &Output) -> String {
+    format!("{}{}", stdout(out), stderr(out))
+}
+
+fn tokenvault_path() -> String {
+    std::fs::canonicalize(bin())
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// MCP 1: `mcp restore` (without `--with-secrets`) used to put `"HF_TOKEN": "tv://huggingface/token"`
+/// back into a server that nothing launches through tokenvault, so the server got the literal
+/// string. Now the server keeps its secured form.
+#[test]
+fn restore_without_secrets_keeps_the_server_secured() {
+    let env = Env::new();
+    let token = hf_token();
+    env.secret(&token);
+    let path = cursor_config(
+        &env,
+        &json!({"mcpServers": {"hf": {"command": "npx", "args": ["-y", "hf-mcp"], "env": {"HF_TOKEN": token, "LOG": "1"}}}}),
+    );
+    assert_ok(&env.run(&["mcp", "secure"]));
+    let out = env.run(&["mcp", "restore"]);
+    assert_ok(&out);
+    let server = &read_json(&path)["mcpServers"]["hf"];
+    assert_eq!(server["command"], tokenvault_path(), "{server}");
+    assert_eq!(
+        server["args"],
+        json!([
+            "run",
+            "-e",
+            "HF_TOKEN=tv://huggingface/token",
+            "--",
+            "npx",
+            "-y",
+            "hf-mcp"
+        ])
+    );
+    assert_eq!(server["env"], json!({"LOG": "1"}));
+    assert!(both(&out).contains("--with-secrets"), "{}", both(&out));
+    let out = env.run(&["mcp", "list"]);
+    assert!(!stdout(&out).contains("UNRESOLVED"), "{}", stdout(&out));
+    // Asked for, the plaintext comes back as it was.
+    assert_ok(&env.run(&["mcp", "restore", "--with-secrets"]));
+    let server = &read_json(&path)["mcpServers"]["hf"];
+    assert_eq!(server["env"]["HF_TOKEN"], token.as_str());
+    assert_eq!(server["command"], "npx");
+}
+
+/// MCP 1: a `tv://` reference in a plain server's env (as an older restore left it) is flagged
+/// by `mcp list` and `doctor`, and `mcp secure` fixes it instead of "Nothing to change".
+#[test]
+fn a_reference_nothing_resolves_is_flagged_and_secure_wraps_the_server() {
+    let env = Env::new();
+    let path = cursor_config(
+        &env,
+        &json!({"mcpServers": {
+            "hf": {"command": "npx", "args": ["hf-mcp"], "env": {"HF_TOKEN": "tv://huggingface/token"}},
+            "hub": {"url": "https://hub.example/mcp", "headers": {"Authorization": "Bearer tv://huggingface/token"}}
+        }}),
+    );
+    let out = env.run(&["mcp", "list"]);
+    assert_ok(&out);
+    let listing = stdout(&out);
+    assert!(
+        listing.contains(
+            "UNRESOLVED tv:// reference: env HF_TOKEN tv://huggingface/token (the server gets the literal string)"
+        ),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("header Authorization tv://huggingface/token"),
+        "{listing}"
+    );
+    let out = env.run(&["mcp", "list", "--json"]);
+    let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        json[0]["servers"][0]["unresolved"],
+        json!([{"place": "env HF_TOKEN", "reference": "tv://huggingface/token", "fixable": true}])
+    );
+
+    let out = env.run(&["doctor"]);
+    assert_code(&out, 1);
+    let report = both(&out);
+    assert!(
+        report.contains("server 'hf', env HF_TOKEN): tv://huggingface/token is not resolved"),
+        "{report}"
+    );
+    assert!(
+        report.contains("tokenvault mcp secure --client cursor --server hf"),
+        "{report}"
+    );
+
+    let out = env.run(&["mcp", "secure"]);
+    assert_ok(&out);
+    let err = stderr(&out);
+    assert!(!err.contains("Nothing to change"), "{err}");
+    // The remote server's header is not turned into a vault read sent to a URL tokenvault did
+    // not choose: reported, with the command that does it if the user trusts the server.
+    assert!(
+        err.contains("hub.example") && err.contains("--force"),
+        "{err}"
+    );
+    let v = read_json(&path);
+    assert_eq!(
+        v["mcpServers"]["hf"]["args"],
+        json!([
+            "run",
+            "-e",
+            "HF_TOKEN=tv://huggingface/token",
+            "--",
+            "npx",
+            "hf-mcp"
+        ])
+    );
+    assert!(v["mcpServers"]["hf"].get("env").is_none());
+    assert_eq!(v["mcpServers"]["hub"]["url"], "https://hub.example/mcp");
+    let out = env.run(&["mcp", "list"]);
+    assert!(
+        !stdout(&out).contains("env HF_TOKEN tv://"),
+        "{}",
+        stdout(&out)
+    );
+}
