@@ -163,7 +163,7 @@ pub struct McpSecureArgs {
     /// Only the server with this name.
     #[arg(long, value_name = "SERVER")]
     pub server: Option<String>,
-    /// Print the changes as a unified diff; write nothing.
+    /// Print the changes as a unified diff; write nothing, open no vault (no passphrase needed).
     #[arg(long)]
     pub dry_run: bool,
 }

@@ -146,3 +146,53 @@ fn a_reference_nothing_resolves_is_flagged_and_secure_wraps_the_server() {
         stdout(&out)
     );
 }
+
+/// MCP 5: `mcp secure --dry-run` asked for the file vault's passphrase (it read every value to
+/// reuse names). It opens no vault now: with no passphrase available and no terminal it shows
+/// the plan, naming items from the index.
+#[test]
+fn secure_dry_run_needs_no_passphrase() {
+    let env = Env::new();
+    let token = hf_token();
+    let other = hf_token();
+    env.secret(&other);
+    env.set("huggingface", &token);
+    let path = cursor_config(
+        &env,
+        &json!({"mcpServers": {
+            "hf": {"command": "npx", "args": ["hf-mcp"], "env": {"HF_TOKEN": token}},
+            "work": {"command": "npx", "args": ["hf-mcp"], "env": {"HF_TOKEN": other}}
+        }}),
+    );
+    let original = std::fs::read_to_string(&path).unwrap();
+    let vault_before = std::fs::read(env.vault()).unwrap();
+    let mut c = env.cmd();
+    c.env_remove("TOKENVAULT_PASSPHRASE_FILE")
+        .args(["mcp", "secure", "--dry-run"])
+        .stdin(std::process::Stdio::null());
+    let out = env.output(&mut c);
+    assert_ok(&out);
+    let diff = stdout(&out);
+    let added: Vec<&str> = diff.lines().filter(|l| l.starts_with('+')).collect();
+    assert!(
+        added
+            .iter()
+            .any(|l| l.contains("\"HF_TOKEN=tv://huggingface/token\"")),
+        "{diff}"
+    );
+    // Another value than the stored one goes under another name, as the real run does.
+    assert!(
+        added
+            .iter()
+            .any(|l| l.contains("\"HF_TOKEN=tv://huggingface-work/token\"")),
+        "{diff}"
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("already in the vault, judging by its masked form"),
+        "{err}"
+    );
+    assert!(!err.to_lowercase().contains("passphrase"), "{err}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
+    assert_eq!(std::fs::read(env.vault()).unwrap(), vault_before);
+}

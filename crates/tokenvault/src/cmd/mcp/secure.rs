@@ -72,16 +72,28 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
     let mut changed_files = 0;
     let mut left_any = false;
     let backend_name;
+    let dry_held = if anything && args.dry_run {
+        indexed(ctx)?
+    } else {
+        Vec::new()
+    };
     {
-        let vault = if anything {
+        // A dry run opens no vault: it reads no value and asks for no passphrase. It names items
+        // from the index alone, taking a stored field with the same masked form for the same
+        // value (the real run compares the values themselves).
+        let vault = if anything && !args.dry_run {
             Some(ctx.open_vault()?)
         } else {
             None
         };
         backend_name = vault.as_ref().map(|v| v.kind().as_str().to_owned());
-        let mut held = match &vault {
-            Some(v) => v.held_values(&v.load_index()?)?,
-            None => Vec::new(),
+        let mut held: Vec<(Key, Known)> = match &vault {
+            Some(v) => v
+                .held_values(&v.load_index()?)?
+                .into_iter()
+                .map(|(k, s)| (k, Known::Value(s)))
+                .collect(),
+            None => dry_held,
         };
         for (mut loaded, servers) in work {
             let label = format!(
@@ -98,7 +110,7 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
                         with_refs.push((f.clone(), None));
                         continue;
                     }
-                    let (key, provider, new) = assign(&mut held, f, &s.name)?;
+                    let (key, provider, new) = assign(&mut held, f, &s.name, &catalogue)?;
                     let reference = Reference::parse(&format!("tv://{}/{}", key.item, key.field))?;
                     if new && !args.dry_run {
                         if let Some(v) = &vault {
@@ -114,7 +126,11 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
                         s.name,
                         f.place.describe(),
                         masked(&catalogue, f),
-                        if new { "" } else { " (already in the vault)" }
+                        match (new, args.dry_run) {
+                            (true, _) => "",
+                            (false, false) => " (already in the vault)",
+                            (false, true) => " (already in the vault, judging by its masked form)",
+                        }
                     ));
                     stored_refs.push(reference.to_string());
                     stored.push((f.value.clone(), reference.clone()));
@@ -157,6 +173,10 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
             }
             changed_files += 1;
             if args.dry_run {
+                printer.note(&format!("would secure {label}"));
+                for l in &lines {
+                    printer.note(l);
+                }
                 let shown = mask_values(&loaded.text, &servers, &catalogue);
                 printer.data(&mcp_files::unified_diff(
                     &shown,
@@ -200,7 +220,7 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
             "Nothing to change: no plaintext secrets or unresolved tv:// references in the client configs found."
         });
     } else if args.dry_run {
-        printer.note("Dry run: nothing was stored or written.");
+        printer.note("Dry run: nothing was stored or written, and the vault was not opened.");
     } else {
         printer.hint("restart the client (or reload its MCP servers) to launch them through tokenvault; `tokenvault mcp restore` undoes this");
         if backend_name.as_deref() == Some("file") {
@@ -230,15 +250,53 @@ fn slug(text: &str, keep_underscore: bool) -> String {
     s
 }
 
+/// What is known of a stored field's value: the value (a real run), or its masked form from the
+/// index (a dry run, which reads no value).
+enum Known {
+    Value(Secret),
+    Masked(String),
+}
+
+impl Known {
+    /// Whether `f`'s value is (or, from the masked forms, looks) the same. A fully masked form
+    /// tells nothing.
+    fn holds(&self, f: &Finding, catalogue: &Catalogue) -> bool {
+        match self {
+            Known::Value(v) => v == &f.value,
+            Known::Masked(m) => m != tokenvault_core::mask::FULL_MASK && *m == masked(catalogue, f),
+        }
+    }
+}
+
+/// The fields the index lists for the backend in use (every backend's when none is chosen yet),
+/// with their masked forms: no vault is opened.
+fn indexed(ctx: &Ctx) -> Result<Vec<(Key, Known)>> {
+    let kind = ctx.settings.requested_backend()?.map(|c| c.kind);
+    let index = tokenvault_store::index::IndexFile::new(&ctx.settings.paths.home).load()?;
+    let mut out = Vec::new();
+    for (item, meta) in &index.items {
+        if kind.is_some_and(|k| k != meta.backend) {
+            continue;
+        }
+        for (field, fmeta) in &meta.fields {
+            if let (Ok(i), Ok(f)) = (ItemName::new(item), FieldName::new(field)) {
+                out.push((Key::new(i, f), Known::Masked(fmeta.masked.clone())));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The key a finding goes to: the vault's key for the same value, else a free one. Returns
 /// whether the value still has to be stored.
 fn assign(
-    held: &mut Vec<(Key, Secret)>,
+    held: &mut Vec<(Key, Known)>,
     f: &Finding,
     server: &str,
+    catalogue: &Catalogue,
 ) -> Result<(Key, Option<String>, bool)> {
     let provider = f.provider.as_ref().map(|p| p.0.clone());
-    if let Some((k, _)) = held.iter().find(|(_, v)| v == &f.value) {
+    if let Some((k, _)) = held.iter().find(|(_, v)| v.holds(f, catalogue)) {
         return Ok((k.clone(), provider, false));
     }
     let server_slug = match slug(server, false) {
@@ -277,7 +335,7 @@ fn assign(
             .iter()
             .any(|(k, _)| k.item == key.item && k.field == key.field)
         {
-            held.push((key.clone(), f.value.clone()));
+            held.push((key.clone(), Known::Value(f.value.clone())));
             return Ok((key, provider, true));
         }
     }
