@@ -137,6 +137,9 @@ pub enum McpCommand {
     /// Every MCP client config found, every server, and which hold plaintext secrets.
     List(McpListArgs),
     /// Move plaintext secrets from client configs into the vault; servers launch through `tokenvault run`.
+    #[command(
+        after_help = "Exit codes: 0 every config found was secured (or had nothing to change); 3 some config could not be read or rewritten and was skipped (each is named in an `error:` line; the others were secured); 2 any other error."
+    )]
     Secure(McpSecureArgs),
     /// Add a server that gets its secrets from the vault.
     Add(McpAddArgs),

@@ -310,6 +310,11 @@ fn bad_files_are_clear_errors_and_nothing_changes() {
     let desktop = s.install("claude-desktop");
     let desktop_text = s.files[1].2.clone();
 
+    // A file that cannot be read is skipped (exit 3) and the others are secured (see
+    // mcp_rough_edges.rs); here it is the only one, so nothing is stored.
+    let aside = s.env.path("desktop-aside.json");
+    std::fs::rename(&desktop, &aside).unwrap();
+
     // Invalid JSON: the file and line are named, no file is touched, nothing is stored.
     let broken = format!(
         "{{\n  \"mcpServers\": {{\n    \"x\": {{\"env\": {{\"HF_TOKEN\": \"{}\"\n",
@@ -317,14 +322,13 @@ fn bad_files_are_clear_errors_and_nothing_changes() {
     );
     s.env.fixture(&cursor, &broken);
     let out = s.run(&["mcp", "secure"]);
-    assert_code(&out, 2);
+    assert_code(&out, 3);
     let err = stderr(&out);
     assert!(
         err.contains(".cursor/mcp.json") && err.contains("line"),
         "{err}"
     );
     assert_eq!(std::fs::read_to_string(&cursor).unwrap(), broken);
-    assert_eq!(std::fs::read_to_string(&desktop).unwrap(), desktop_text);
     assert!(!s.env.vault().exists());
     std::fs::remove_file(&cursor).unwrap();
 
@@ -332,7 +336,7 @@ fn bad_files_are_clear_errors_and_nothing_changes() {
     let codex = s.install("codex");
     s.env.fixture(&codex, "[mcp_servers.hf\ncommand = 'x'\n");
     let out = s.run(&["mcp", "secure"]);
-    assert_code(&out, 2);
+    assert_code(&out, 3);
     assert!(
         stderr(&out).contains("config.toml") && stderr(&out).contains("TOML"),
         "{}",
@@ -344,7 +348,7 @@ fn bad_files_are_clear_errors_and_nothing_changes() {
     let dup = "{\"mcpServers\": {\"a\": {\"command\": \"x\"}, \"a\": {\"command\": \"y\"}}}";
     s.env.fixture(&cursor, dup);
     let out = s.run(&["mcp", "secure"]);
-    assert_code(&out, 2);
+    assert_code(&out, 3);
     assert!(
         stderr(&out).contains("'a' appears twice"),
         "{}",
@@ -352,11 +356,12 @@ fn bad_files_are_clear_errors_and_nothing_changes() {
     );
     assert_eq!(std::fs::read_to_string(&cursor).unwrap(), dup);
     std::fs::remove_file(&cursor).unwrap();
+    std::fs::rename(&aside, &desktop).unwrap();
 
     // A read-only config.
     set_mode(&desktop, 0o444);
     let out = s.run(&["mcp", "secure"]);
-    assert_code(&out, 2);
+    assert_code(&out, 3);
     assert!(stderr(&out).contains("read-only"), "{}", stderr(&out));
     assert_eq!(std::fs::read_to_string(&desktop).unwrap(), desktop_text);
     assert!(!s.env.vault().exists(), "stopped before storing anything");
@@ -368,7 +373,7 @@ fn bad_files_are_clear_errors_and_nothing_changes() {
     std::fs::rename(&desktop, &real).unwrap();
     std::os::unix::fs::symlink(&real, &desktop).unwrap();
     let out = s.run(&["mcp", "secure"]);
-    assert_code(&out, 2);
+    assert_code(&out, 3);
     assert!(stderr(&out).contains("symbolic link"), "{}", stderr(&out));
     assert!(std::fs::symlink_metadata(&desktop)
         .unwrap()

@@ -196,3 +196,44 @@ fn secure_dry_run_needs_no_passphrase() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
     assert_eq!(std::fs::read(env.vault()).unwrap(), vault_before);
 }
+
+/// MCP 2: one malformed client config stopped `mcp secure` for every client. It is skipped with
+/// an error naming the file and why, the others are secured, and the exit code (3, documented in
+/// the help) says something was skipped.
+#[test]
+fn a_malformed_config_is_skipped_and_the_others_are_secured() {
+    let env = Env::new();
+    let token = hf_token();
+    env.secret(&token);
+    let broken = env.fixture(
+        CURSOR,
+        "{\n  \"mcpServers\": {\n    \"x\": {\"command\": \n",
+    );
+    let desktop = env.fixture(
+        ".config/Claude/claude_desktop_config.json",
+        serde_json::to_string_pretty(
+            &json!({"mcpServers": {"hf": {"command": "npx", "args": ["hf-mcp"], "env": {"HF_TOKEN": token}}}}),
+        )
+        .unwrap(),
+    );
+    let out = env.run(&["mcp", "secure"]);
+    assert_code(&out, 3);
+    let err = stderr(&out);
+    assert!(
+        err.contains("error: skipped cursor ~/.cursor/mcp.json") && err.contains("line"),
+        "{err}"
+    );
+    assert!(err.contains("1 client config(s) skipped"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(&broken).unwrap(),
+        "{\n  \"mcpServers\": {\n    \"x\": {\"command\": \n"
+    );
+    let text = std::fs::read_to_string(&desktop).unwrap();
+    assert!(!text.contains(&token), "the readable config was secured");
+    assert!(text.contains("HF_TOKEN=tv://huggingface/token"), "{text}");
+    assert_eq!(env.get("huggingface"), token);
+    // The dry run skips it the same way.
+    assert_code(&env.run(&["mcp", "secure", "--dry-run"]), 3);
+    let help = stdout(&env.run(&["mcp", "secure", "--help"]));
+    assert!(help.contains("3 some config could not be"), "{help}");
+}

@@ -129,15 +129,12 @@ pub fn unresolved_note(
         u.text
     );
     match (&u.place, transport) {
-        (Place::Header { name, prefix }, Transport::Remote(r)) if u.reference.is_some() => format!(
+        (Place::Header { name, prefix }, Transport::Remote(r)) => format!(
             "{what}; tokenvault does not on its own turn a reference it did not write into a vault read sent to {url}: if you trust that server, run `tokenvault mcp add {server} --client {client} --url {url} --header '{name}: {prefix}{{{{ {text} }}}}' --force`",
             url = r.url,
             client = client.id(),
             server = shell_quote(server),
             text = u.text,
-        ),
-        (Place::Header { .. }, _) => format!(
-            "{what}; headers the client sends itself are not resolved: add the server with `tokenvault mcp add --url … --header` so `mcp proxy` resolves it"
         ),
         (Place::Url { .. }, _) => format!(
             "{what}; a reference in a URL is never resolved: send the token in a header instead (`tokenvault mcp add --url … --header`)"

@@ -37,28 +37,48 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
     let tokenvault = self_path()?;
     let now = now_rfc3339();
 
-    // Read and inspect everything first: a broken file stops before the vault is touched.
+    // Read and inspect everything first: a file that cannot be parsed or rewritten is skipped,
+    // named with the reason, before the vault is touched; the others go ahead.
     let mut work = Vec::new();
+    let mut skipped = 0;
     for f in &found {
-        let loaded = mcp_files::load(f)?;
-        let mut servers = inspect(&loaded, &catalogue)?;
-        if let Some(name) = &args.server {
-            servers.retain(|s| &s.name == name);
+        match prepare(f, args, &catalogue) {
+            Ok(w) => work.push(w),
+            Err(e) => {
+                skipped += 1;
+                let path = f.path.display().to_string();
+                let message = crate::error::message_of(&e);
+                // The line names the file already: drop it from the error's own wording.
+                let why = [
+                    format!("{path} ({}): ", f.client.name()),
+                    format!("{path}: "),
+                    format!("{path} "),
+                ]
+                .iter()
+                .find_map(|p| message.strip_prefix(p.as_str()))
+                .unwrap_or(&message);
+                printer.error(&format!(
+                    "skipped {} {}: {why}",
+                    f.client.id(),
+                    display_path(f)
+                ));
+                if let Some(h) = crate::error::hint_of(&e) {
+                    printer.hint(&h.replace("nothing was changed", "that file was not changed"));
+                }
+            }
         }
-        let to_move = servers.iter().any(|s| {
-            s.findings.iter().any(|f| f.place.movable())
-                || s.unresolved.iter().any(|u| u.reference.is_some())
-        });
-        if to_move && !args.dry_run {
-            // A file we may not rewrite stops everything before a value is stored.
-            mcp_files::check_rewritable(&f.path)?;
-        }
-        work.push((loaded, servers));
     }
     if let Some(name) = &args.server {
         if work.iter().all(|(_, s)| s.is_empty()) {
             return Err(hinted(
-                format!("no server named '{name}' in the client configs found"),
+                format!(
+                    "no server named '{name}' in the client configs {}",
+                    if skipped > 0 {
+                        "that could be read"
+                    } else {
+                        "found"
+                    }
+                ),
                 "`tokenvault mcp list` shows every server",
             ));
         }
@@ -213,6 +233,20 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
             "ok",
         );
     }
+    if skipped > 0 {
+        printer.note(&format!(
+            "{skipped} client config(s) skipped (named above); {}. Fix them and run the command again.",
+            if changed_files > 0 {
+                "the others were secured"
+            } else {
+                "nothing else needed a change"
+            }
+        ));
+        if changed_files > 0 && !args.dry_run {
+            printer.hint("restart the client (or reload its MCP servers) to launch them through tokenvault; `tokenvault mcp restore` undoes this");
+        }
+        return Ok(Outcome::Code(EXIT_SKIPPED));
+    }
     if changed_files == 0 {
         printer.note(if left_any {
             "Nothing else to change."
@@ -228,6 +262,32 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
         }
     }
     Ok(Outcome::Success)
+}
+
+/// The exit code when some config was skipped (unreadable, unparsable, not rewritable) and the
+/// others were secured: documented in the command's help and docs/mcp.md.
+pub const EXIT_SKIPPED: i32 = 3;
+
+/// A config read, inspected (limited to `--server`) and, when it has something to change,
+/// checked to be rewritable.
+fn prepare(
+    f: &mcp_files::Found,
+    args: &McpSecureArgs,
+    catalogue: &Catalogue,
+) -> Result<(mcp_files::Loaded, Vec<super::Inspected>)> {
+    let loaded = mcp_files::load(f)?;
+    let mut servers = inspect(&loaded, catalogue)?;
+    if let Some(name) = &args.server {
+        servers.retain(|s| &s.name == name);
+    }
+    let to_move = servers.iter().any(|s| {
+        s.findings.iter().any(|f| f.place.movable())
+            || s.unresolved.iter().any(|u| u.reference.is_some())
+    });
+    if to_move && !args.dry_run {
+        mcp_files::check_rewritable(&f.path)?;
+    }
+    Ok((loaded, servers))
 }
 
 /// Lowercase name safe for an item or field: other characters become `-`.
