@@ -367,21 +367,7 @@ fn bad_files_are_clear_errors_and_nothing_changes() {
     assert!(!s.env.vault().exists(), "stopped before storing anything");
     set_mode(&desktop, 0o644);
 
-    // A symlinked config: the link and its target stay as they are.
-    let real = s.env.path("dotfiles/claude.json");
-    std::fs::create_dir_all(real.parent().unwrap()).unwrap();
-    std::fs::rename(&desktop, &real).unwrap();
-    std::os::unix::fs::symlink(&real, &desktop).unwrap();
-    let out = s.run(&["mcp", "secure"]);
-    assert_code(&out, 3);
-    assert!(stderr(&out).contains("symbolic link"), "{}", stderr(&out));
-    assert!(std::fs::symlink_metadata(&desktop)
-        .unwrap()
-        .file_type()
-        .is_symlink());
-    assert_eq!(std::fs::read_to_string(&real).unwrap(), desktop_text);
-    std::fs::remove_file(&desktop).unwrap();
-    std::fs::rename(&real, &desktop).unwrap();
+    // A symlinked config is edited in its target: see mcp_rough_edges.rs.
 
     // A backup directory that cannot be written: the config stays as it was.
     std::fs::create_dir_all(&s.env.home).unwrap();

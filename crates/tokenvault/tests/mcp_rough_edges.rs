@@ -237,3 +237,107 @@ fn a_malformed_config_is_skipped_and_the_others_are_secured() {
     let help = stdout(&env.run(&["mcp", "secure", "--help"]));
     assert!(help.contains("3 some config could not be"), "{help}");
 }
+
+/// MCP 4: a config kept as a symbolic link by a dotfile manager (stow, chezmoi, home-manager)
+/// was refused. Its target is edited now: the link stays, the target is replaced atomically in
+/// its own directory with its permissions, and the output names the file edited.
+#[test]
+fn a_symlinked_config_is_edited_in_its_target() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let token = hf_token();
+    env.secret(&token);
+    let original = serde_json::to_string_pretty(
+        &json!({"mcpServers": {"hf": {"command": "npx", "args": ["hf-mcp"], "env": {"HF_TOKEN": token}}}}),
+    )
+    .unwrap();
+    let real = env.fixture("dotfiles/cursor/mcp.json", &original);
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let link = env.path(CURSOR);
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    // A relative link, as stow makes them.
+    std::os::unix::fs::symlink("../dotfiles/cursor/mcp.json", &link).unwrap();
+
+    let out = env.run(&["mcp", "secure"]);
+    assert_ok(&out);
+    let real_canon = std::fs::canonicalize(&real).unwrap();
+    assert!(
+        stdout(&out).contains(&format!("edited {}", real_canon.display())),
+        "{}",
+        stdout(&out)
+    );
+    let meta = std::fs::symlink_metadata(&link).unwrap();
+    assert!(meta.file_type().is_symlink(), "the link stays a link");
+    assert_eq!(
+        std::fs::read_link(&link).unwrap(),
+        Path::new("../dotfiles/cursor/mcp.json")
+    );
+    let text = std::fs::read_to_string(&real).unwrap();
+    assert!(
+        !text.contains(&token) && text.contains("HF_TOKEN=tv://huggingface/token"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::metadata(&real).unwrap().permissions().mode() & 0o777,
+        0o640,
+        "the target keeps its permissions"
+    );
+    let beside: Vec<_> = std::fs::read_dir(real.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        beside,
+        ["mcp.json"],
+        "no temporary file left beside the target"
+    );
+    // The backup restores through the link too.
+    assert_ok(&env.run(&["mcp", "restore", "--with-secrets"]));
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(std::fs::read_to_string(&real).unwrap(), original);
+}
+
+/// MCP 4: a link is refused (skipped, exit 3) only when its target is not a regular file or not
+/// the user's own, with an error saying which.
+#[test]
+fn a_symlink_to_something_not_ours_or_not_a_file_is_refused_clearly() {
+    let env = Env::new();
+    let link = env.path(CURSOR);
+    std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+    let dir = env.path("dotfiles/a-directory");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink(&dir, &link).unwrap();
+    let out = env.run(&["mcp", "secure"]);
+    assert_code(&out, 3);
+    assert!(
+        stderr(&out).contains("which is not a regular file") || stderr(&out).contains("directory"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_file(&link).unwrap();
+
+    let other = env.fixture(
+        "dotfiles/theirs.json",
+        r#"{"mcpServers": {"x": {"command": "npx", "env": {"T": "tv://huggingface/token"}}}}"#,
+    );
+    std::os::unix::fs::symlink(&other, &link).unwrap();
+    // Only root can give a file away; elsewhere this half is covered by the check's unit.
+    if std::os::unix::fs::chown(&other, Some(65534), Some(65534)).is_ok() {
+        let before = std::fs::read_to_string(&other).unwrap();
+        let out = env.run(&["mcp", "secure"]);
+        assert_code(&out, 3);
+        assert!(
+            stderr(&out).contains("which belongs to another user (uid 65534)"),
+            "{}",
+            stderr(&out)
+        );
+        assert_eq!(std::fs::read_to_string(&other).unwrap(), before);
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+}

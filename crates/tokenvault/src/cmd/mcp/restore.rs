@@ -107,7 +107,15 @@ pub fn run(ctx: &mut Ctx, args: &McpRestoreArgs) -> Result<Outcome> {
                 continue;
             }
             Some(text) => {
-                mcp_files::rewrite(&home, &found, &text, &restored, &text, "restore", &now)?;
+                let done =
+                    mcp_files::rewrite(&home, &found, &text, &restored, &text, "restore", &now)?;
+                if let Some(target) = done.through_link(&found) {
+                    printer.note(&format!(
+                        "  {} is a symbolic link: edited {}, the file it points to",
+                        display_path(&found),
+                        target.display()
+                    ));
+                }
             }
             None => {
                 tokenvault_store::fsutil::atomic_write(&meta.path, restored.as_bytes())?;

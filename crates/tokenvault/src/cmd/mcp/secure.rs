@@ -206,7 +206,7 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
                 continue;
             }
             let backup_text = secure::backup_text(&loaded.text, &stored);
-            let backup = mcp_files::rewrite(
+            let done = mcp_files::rewrite(
                 &home,
                 &loaded.found,
                 &loaded.text,
@@ -216,10 +216,16 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
                 &now,
             )?;
             printer.line(&format!("secured {label}"))?;
+            if let Some(target) = done.through_link(&loaded.found) {
+                printer.line(&format!(
+                    "  edited {} (the file the symbolic link points to; the link stays)",
+                    target.display()
+                ))?;
+            }
             for l in &lines {
                 printer.line(l)?;
             }
-            printer.note(&format!("  backup: {}", backup.display()));
+            printer.note(&format!("  backup: {}", done.backup.display()));
         }
     }
     if !args.dry_run && !stored_refs.is_empty() {
