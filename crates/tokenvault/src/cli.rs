@@ -428,6 +428,9 @@ pub struct RmArgs {
     /// Do not ask for confirmation when deleting a whole item.
     #[arg(short, long)]
     pub yes: bool,
+    /// Delete it even when a profile, an MCP server or a wrapper script still uses it.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

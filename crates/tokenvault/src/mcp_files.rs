@@ -95,6 +95,17 @@ pub fn discover(machine: &Machine, only: Option<ClientId>) -> Vec<Found> {
     out
 }
 
+/// `~/x` for a path under the home directory, for shorter lines.
+pub fn tilde(path: &Path) -> String {
+    let shown = path.display().to_string();
+    match envvars::get(envvars::HOME) {
+        Some(home) if !home.is_empty() && shown.starts_with(&format!("{home}/")) => {
+            format!("~{}", &shown[home.len()..])
+        }
+        _ => shown,
+    }
+}
+
 /// A config read into memory.
 pub struct Loaded {
     pub found: Found,

@@ -341,3 +341,111 @@ fn a_symlink_to_something_not_ours_or_not_a_file_is_refused_clearly() {
             .is_symlink());
     }
 }
+
+/// MCP 3: `rm` of a value a profile, a secured MCP server and a wrapper script use deleted it
+/// silently, and each failed at its next launch. Now each user is named and `rm` refuses
+/// without `--force` (exit 2, with a hint); afterwards `status` and `doctor` report the
+/// dangling references with the fix.
+#[test]
+fn rm_names_every_user_and_status_and_doctor_report_dangling_references() {
+    let env = Env::new();
+    let token = hf_token();
+    env.set("huggingface", &token);
+    let spare = hf_token();
+    env.set("spare", &spare);
+    assert_ok(&env.run(&[
+        "profile",
+        "set",
+        "hf-mcp",
+        "HF_TOKEN=tv://huggingface/token",
+    ]));
+    assert_ok(&env.run(&[
+        "mcp",
+        "add",
+        "hf",
+        "--client",
+        "cursor",
+        "-e",
+        "HF_TOKEN=huggingface",
+        "--",
+        "npx",
+        "hf-mcp",
+    ]));
+    let script = env.path("bin/hf.sh");
+    std::fs::create_dir_all(script.parent().unwrap()).unwrap();
+    assert_ok(&env.run(&[
+        "wrapper",
+        "hf",
+        "-e",
+        "HF_TOKEN=huggingface/token",
+        "-o",
+        script.to_str().unwrap(),
+        "--",
+        "/bin/true",
+    ]));
+    let users = [
+        "profile hf-mcp (HF_TOKEN) uses tv://huggingface/token".to_owned(),
+        "cursor server 'hf' in ~/.cursor/mcp.json (HF_TOKEN) uses tv://huggingface".to_owned(),
+        format!(
+            "wrapper {} (HF_TOKEN) uses tv://huggingface/token",
+            script.display()
+        ),
+    ];
+
+    for target in [
+        &["rm", "huggingface/token"][..],
+        &["rm", "huggingface", "--yes"],
+    ] {
+        let out = env.run(target);
+        assert_code(&out, 2);
+        let err = stderr(&out);
+        for u in &users {
+            assert!(err.contains(&format!("warning: {u}")), "{u}:\n{err}");
+        }
+        assert!(
+            err.contains("not deleting") && err.contains("hint:") && err.contains("--force"),
+            "{err}"
+        );
+    }
+    assert_eq!(env.get("huggingface"), token, "nothing was deleted");
+    // A value nothing uses goes as before.
+    assert_ok(&env.run(&["rm", "spare/token"]));
+
+    let out = env.run(&["rm", "huggingface/token", "--force"]);
+    assert_ok(&out);
+    assert!(stderr(&out).contains(&users[0]), "{}", stderr(&out));
+
+    let out = env.run(&["status"]);
+    assert_code(&out, 1);
+    let report = stdout(&out);
+    assert!(
+        report.contains(&format!(
+            "tv://huggingface/token  missing  named by profile hf-mcp (HF_TOKEN), cursor server 'hf' in ~/.cursor/mcp.json (HF_TOKEN), wrapper {} (HF_TOKEN), not in the vault; next: tokenvault set huggingface/token",
+            script.display()
+        )),
+        "{report}"
+    );
+    let out = env.run(&["doctor"]);
+    assert_code(&out, 1);
+    let report = both(&out);
+    for user in [
+        "profile hf-mcp (HF_TOKEN)".to_owned(),
+        "cursor server 'hf' in ~/.cursor/mcp.json (HF_TOKEN)".to_owned(),
+        format!("wrapper {} (HF_TOKEN)", script.display()),
+    ] {
+        assert!(
+            report.contains(&format!(
+                "{user} names tv://huggingface/token, which is not stored in the file backend"
+            )),
+            "{user}:\n{report}"
+        );
+    }
+    assert!(
+        report.contains("hint: store it: `tokenvault set huggingface/token`"),
+        "{report}"
+    );
+    // Stored again: nothing dangles.
+    env.set("huggingface", &token);
+    let out = env.run(&["doctor"]);
+    assert!(!both(&out).contains("dangling"), "{}", both(&out));
+}

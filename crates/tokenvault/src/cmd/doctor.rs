@@ -217,6 +217,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     }
 
     checks.extend(unresolved_references(&ctx.settings.catalogue));
+    checks.extend(dangling_references(ctx, probe.is_ok()));
 
     checks.push(if hardening::core_dumps_disabled() {
         check(
@@ -410,6 +411,76 @@ fn unresolved_references(catalogue: &Catalogue) -> Vec<Check> {
                 });
             }
         }
+    }
+    out
+}
+
+/// References that a profile, an MCP server launched through tokenvault or a wrapper script
+/// names but the vault does not hold: each would fail at its next launch. What is stored comes
+/// from the index (and the keychain's own list), so no vault is opened.
+fn dangling_references(ctx: &Ctx, keychain_usable: bool) -> Vec<Check> {
+    let uses = crate::usage::gather(&ctx.settings);
+    if uses.uses.is_empty() {
+        return Vec::new();
+    }
+    let kind = ctx
+        .settings
+        .requested_backend()
+        .ok()
+        .flatten()
+        .map(|c| c.kind);
+    let index = tokenvault_store::index::IndexFile::new(&ctx.settings.paths.home)
+        .load()
+        .unwrap_or_default();
+    let mut stored: std::collections::BTreeSet<(String, String)> = index
+        .items
+        .iter()
+        .filter(|(_, m)| kind.is_none_or(|k| k == m.backend))
+        .flat_map(|(i, m)| m.fields.keys().map(move |f| (i.clone(), f.clone())))
+        .collect();
+    if kind == Some(BackendKind::Keychain) && keychain_usable {
+        use tokenvault_store::{Slot, Store};
+        if let Ok(Some(keys)) = ctx.keychain_store().list() {
+            stored.extend(
+                keys.iter()
+                    .filter(|k| k.slot == Slot::Current)
+                    .map(|k| (k.item.as_str().to_owned(), k.field.as_str().to_owned())),
+            );
+        }
+    }
+    let backend = kind
+        .map(|k| format!(" in the {k} backend"))
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for u in &uses.uses {
+        let Some((item, field)) =
+            crate::usage::key_of(&ctx.settings.catalogue, &index, &u.reference)
+        else {
+            continue;
+        };
+        if stored.contains(&(item.clone(), field.clone())) {
+            continue;
+        }
+        out.push(Check {
+            hint: Some(format!(
+                "store it: `tokenvault set {item}/{field}`; or {}",
+                u.user.how_to_change()
+            )),
+            path: match &u.user {
+                crate::usage::User::Mcp { path, .. } | crate::usage::User::Wrapper { path, .. } => {
+                    Some(path.clone())
+                }
+                crate::usage::User::Profile { .. } => None,
+            },
+            ..check(
+                "dangling ref",
+                Level::Problem,
+                format!(
+                    "{} names tv://{item}/{field}, which is not stored{backend}; it fails at its next launch",
+                    u.user.label()
+                ),
+            )
+        });
     }
     out
 }

@@ -35,13 +35,7 @@ pub fn client_filter(name: Option<&str>) -> Result<Option<ClientId>> {
 
 /// `~/x` for paths under the home directory, for shorter lines.
 pub fn display_path(found: &Found) -> String {
-    let path = found.path.display().to_string();
-    match crate::envvars::get(crate::envvars::HOME) {
-        Some(home) if !home.is_empty() && path.starts_with(&format!("{home}/")) => {
-            format!("~{}", &path[home.len()..])
-        }
-        _ => path,
-    }
+    crate::mcp_files::tilde(&found.path)
 }
 
 /// The absolute path of this tokenvault binary, which rewritten configs launch.
