@@ -119,6 +119,12 @@ fn a_reference_nothing_resolves_is_flagged_and_secure_wraps_the_server() {
     assert_ok(&out);
     let err = stderr(&out);
     assert!(!err.contains("Nothing to change"), "{err}");
+    // Nothing is stored under that name yet: said, with the command that stores it.
+    assert!(
+        err.contains("tv://huggingface/token is not in the vault")
+            && err.contains("tokenvault set huggingface/token"),
+        "{err}"
+    );
     // The remote server's header is not turned into a vault read sent to a URL tokenvault did
     // not choose: reported, with the command that does it if the user trusts the server.
     assert!(

@@ -92,6 +92,10 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
     let mut changed_files = 0;
     let mut left_any = false;
     let backend_name;
+    // What the index names (no value, no unlock): for references that `secure` makes resolve.
+    let index_names = tokenvault_store::index::IndexFile::new(&home)
+        .load()
+        .unwrap_or_default();
     let dry_held = if anything && args.dry_run {
         indexed(ctx)?
     } else {
@@ -174,6 +178,21 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
                             s.name,
                             f.place.describe()
                         ));
+                        let stored = crate::usage::key_of(&catalogue, &index_names, r).is_some_and(
+                            |(i, f)| {
+                                index_names
+                                    .items
+                                    .get(&i)
+                                    .is_some_and(|m| m.fields.contains_key(&f))
+                            },
+                        );
+                        if !stored {
+                            printer.warning(&format!(
+                                "{label}: server '{}': {r} is not in the vault: the server fails to start until you store it (`tokenvault set {}`)",
+                                s.name,
+                                r.to_string().trim_start_matches("tv://")
+                            ));
+                        }
                     }
                 }
                 with_refs.extend(resolving);
