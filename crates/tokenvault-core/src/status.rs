@@ -10,7 +10,8 @@
 //!   `expiring_days`, or in the past → rotate it;
 //! - **failed**: the last live check rejected the value → verify again, or rotate;
 //! - **unverified**: a field the provider can check live was never checked → verify it;
-//! - **missing**: a profile names a reference the vault does not hold → set it.
+//! - **missing**: a profile, an MCP server or a wrapper script names a reference the vault does
+//!   not hold (a dangling reference) → set it.
 
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -61,11 +62,13 @@ pub struct FieldFacts {
     pub last_check: Option<LastCheck>,
 }
 
-/// A reference a profile names.
+/// A reference something names: a profile, an MCP server launched through tokenvault, a wrapper
+/// script.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProfileUse {
-    pub profile: String,
-    pub variable: String,
+pub struct Use {
+    /// Who, for messages: `profile hf-mcp (HF_TOKEN)`, `cursor server 'hf' in ~/.cursor/mcp.json
+    /// (HF_TOKEN)`, `wrapper /home/me/bin/hf.sh (HF_TOKEN)`.
+    pub user: String,
     /// `tv://ITEM/FIELD`, resolved to its field.
     pub reference: String,
 }
@@ -90,7 +93,7 @@ pub enum Attention {
     },
     Unverified,
     Missing {
-        /// `profile (VARIABLE)` for each profile that names it.
+        /// Each user that names it ([`Use::user`]).
         users: Vec<String>,
     },
 }
@@ -125,7 +128,7 @@ impl Attention {
             }
             Attention::Unverified => "never checked with its provider".to_owned(),
             Attention::Missing { users } => {
-                format!("named by profile {}, not in the vault", users.join(", "))
+                format!("named by {}, not in the vault", users.join(", "))
             }
         }
     }
@@ -162,10 +165,10 @@ fn days_between(from: OffsetDateTime, to: OffsetDateTime) -> i64 {
 }
 
 /// Everything that needs attention, in a stable order: stored fields in the order given (each
-/// may have several findings), then references missing for profiles (sorted).
+/// may have several findings), then references named but missing (sorted).
 pub fn classify(
     fields: &[FieldFacts],
-    profiles: &[ProfileUse],
+    uses: &[Use],
     now: OffsetDateTime,
     policy: Policy,
 ) -> Vec<Finding> {
@@ -230,12 +233,12 @@ pub fn classify(
     let stored: std::collections::BTreeSet<&str> =
         fields.iter().map(|f| f.reference.as_str()).collect();
     let mut missing: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
-    for p in profiles {
-        if !stored.contains(p.reference.as_str()) {
-            missing
-                .entry(p.reference.as_str())
-                .or_default()
-                .push(format!("{} ({})", p.profile, p.variable));
+    for u in uses {
+        if !stored.contains(u.reference.as_str()) {
+            let users = missing.entry(u.reference.as_str()).or_default();
+            if !users.contains(&u.user) {
+                users.push(u.user.clone());
+            }
         }
     }
     for (reference, users) in missing {
@@ -354,31 +357,24 @@ mod tests {
     }
 
     #[test]
-    fn references_profiles_name_but_the_vault_lacks() {
+    fn references_named_but_the_vault_lacks() {
         let f = [field("tv://a/token", "2026-02-20T00:00:00Z")];
+        let used = |user: &str, reference: &str| Use {
+            user: user.into(),
+            reference: reference.into(),
+        };
         let uses = [
-            ProfileUse {
-                profile: "p1".into(),
-                variable: "A".into(),
-                reference: "tv://a/token".into(),
-            },
-            ProfileUse {
-                profile: "p2".into(),
-                variable: "B_KEY".into(),
-                reference: "tv://b/key".into(),
-            },
-            ProfileUse {
-                profile: "p1".into(),
-                variable: "B".into(),
-                reference: "tv://b/key".into(),
-            },
+            used("profile p1 (A)", "tv://a/token"),
+            used("profile p2 (B_KEY)", "tv://b/key"),
+            used("profile p1 (B)", "tv://b/key"),
+            used("cursor server 'b' in ~/.cursor/mcp.json (B)", "tv://b/key"),
         ];
         let found = classify(&f, &uses, at(NOW), Policy::default());
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].reference, "tv://b/key");
         assert_eq!(
             found[0].attention.detail(),
-            "named by profile p2 (B_KEY), p1 (B), not in the vault"
+            "named by profile p2 (B_KEY), profile p1 (B), cursor server 'b' in ~/.cursor/mcp.json (B), not in the vault"
         );
         assert_eq!(
             found[0].attention.next_step("b/key"),

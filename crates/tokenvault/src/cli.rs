@@ -252,7 +252,7 @@ pub enum McpCommand {
     List(McpListArgs),
     /// Move plaintext secrets from client configs into the vault; servers launch through `tokenvault run`.
     #[command(
-        after_help = "Examples:\n  tokenvault mcp secure --dry-run\n  tokenvault mcp secure --client claude-desktop\n  tokenvault mcp secure --json"
+        after_help = "Examples:\n  tokenvault mcp secure --dry-run\n  tokenvault mcp secure --client claude-desktop\n  tokenvault mcp secure --json\n\nExit codes: 0 every config found was secured (or had nothing to change); 3 some config could not be read or rewritten and was skipped (each is named in an `error:` line; the others were secured); 2 any other error."
     )]
     Secure(McpSecureArgs),
     /// Add a server that gets its secrets from the vault.
@@ -292,7 +292,7 @@ pub struct McpSecureArgs {
     /// Only the server with this name.
     #[arg(long, value_name = "SERVER")]
     pub server: Option<String>,
-    /// Print the changes as a unified diff; write nothing.
+    /// Print the changes as a unified diff; write nothing, open no vault (no passphrase needed).
     #[arg(long)]
     pub dry_run: bool,
 }
@@ -611,6 +611,9 @@ pub struct RmArgs {
     /// Do not ask for confirmation when deleting a whole item.
     #[arg(short, long)]
     pub yes: bool,
+    /// Delete it even when a profile, an MCP server or a wrapper script still uses it.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

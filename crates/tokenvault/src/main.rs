@@ -22,6 +22,7 @@ mod prompt;
 mod resolve;
 mod secretfile;
 mod settings;
+mod usage;
 mod vault;
 mod verify_http;
 

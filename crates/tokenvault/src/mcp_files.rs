@@ -1,17 +1,24 @@
 //! The side effects of `tokenvault mcp`: finding client configs on this machine, reading them,
 //! and rewriting them safely. The text work is `tokenvault_core::mcp`'s.
 //!
-//! A rewrite: refuses a symlink or a read-only file; saves a backup (the original with each
-//! secret replaced by a marker naming its reference, 0600 in `<home>/mcp-backups`) before touching
-//! anything; re-reads the file under tokenvault's lock and aborts if the client changed it since we
-//! read it; replaces it atomically (temp file, fsync, rename) and keeps its permissions.
+//! A rewrite: refuses a read-only file; saves a backup (the original with each secret replaced
+//! by a marker naming its reference, 0600 in `<home>/mcp-backups`) before touching anything;
+//! re-reads the file under tokenvault's lock and aborts if the client changed it since we read it;
+//! replaces it atomically (temp file in the same directory, fsync, rename) and keeps its
+//! permissions. A config that is a symbolic link (dotfile managers such as stow, chezmoi or
+//! home-manager keep them so) is edited in its target, which must be a regular file the user owns:
+//! the link stays a link, and the temp file is made beside the target.
 
 use crate::envvars;
 use crate::error::hinted;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use tokenvault_core::mcp::{self, ClientId, Document, Format, Machine, Os, Probe, Scope};
+use tokenvault_core::mcp::{
+    self, detect, server, ClientId, Document, Finding, Format, Location, Machine, Os, Probe, Scope,
+    Secured, Transport, Unresolved,
+};
+use tokenvault_core::Catalogue;
 use tokenvault_store::fsutil;
 
 /// A client config that exists on this machine.
@@ -88,6 +95,17 @@ pub fn discover(machine: &Machine, only: Option<ClientId>) -> Vec<Found> {
     out
 }
 
+/// `~/x` for a path under the home directory, for shorter lines.
+pub fn tilde(path: &Path) -> String {
+    let shown = path.display().to_string();
+    match envvars::get(envvars::HOME) {
+        Some(home) if !home.is_empty() && shown.starts_with(&format!("{home}/")) => {
+            format!("~{}", &shown[home.len()..])
+        }
+        _ => shown,
+    }
+}
+
 /// A config read into memory.
 pub struct Loaded {
     pub found: Found,
@@ -118,6 +136,54 @@ pub fn load(found: &Found) -> Result<Loaded> {
     })
 }
 
+/// One server of a config, as `mcp list`, `mcp secure` and `doctor` see it.
+pub struct Inspected {
+    pub location: Location,
+    pub name: String,
+    pub transport: Transport,
+    pub secured: Option<Secured>,
+    /// Plaintext secrets.
+    pub findings: Vec<Finding>,
+    /// `tv://` references nothing resolves: the server gets the literal text.
+    pub unresolved: Vec<Unresolved>,
+}
+
+/// The servers of a loaded config with their plaintext secrets and unresolved references.
+pub fn inspect(loaded: &Loaded, catalogue: &Catalogue) -> Result<Vec<Inspected>> {
+    let client = loaded.found.client;
+    let entries = loaded.doc.entries(client).map_err(|e| {
+        hinted(
+            format!("{} ({}): {e}", loaded.found.path.display(), client.name()),
+            "nothing was changed",
+        )
+    })?;
+    Ok(entries
+        .into_iter()
+        .map(|e| {
+            let transport = server::transport(client, &e.value);
+            let findings = detect::find(&transport, catalogue);
+            let unresolved = detect::find_unresolved(&transport);
+            Inspected {
+                secured: server::secured(&transport),
+                location: e.location,
+                name: e.name,
+                transport,
+                findings,
+                unresolved,
+            }
+        })
+        .collect())
+}
+
+/// A finding's masked value.
+pub fn masked(catalogue: &Catalogue, f: &Finding) -> String {
+    let (provider, field) = match &f.provider {
+        Some((p, fl)) => (Some(p.as_str()), fl.as_str()),
+        None => (None, "token"),
+    };
+    crate::vault::mask_for(catalogue, provider, field, f.value.expose_secret())
+}
+
 /// What a backup's sidecar records.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct BackupMeta {
@@ -138,31 +204,99 @@ fn lock_path(home: &Path) -> PathBuf {
     home.join("mcp.lock")
 }
 
-/// Refuses what tokenvault must not rewrite in place: a symlink (the link would be replaced by
-/// a file) or a file without write permission.
-pub fn check_rewritable(path: &Path) -> Result<()> {
+/// The file a rewrite of `path` replaces: `path` itself, or, when it is a symbolic link, the
+/// file it points to (followed to the end), so the link stays a link. Refuses a file without write
+/// permission, and a link whose target is missing, is not a regular file, or belongs to another
+/// user (a managed store such as home-manager's `/nix/store`, or someone else's file).
+pub fn write_target(path: &Path) -> Result<PathBuf> {
     let meta =
         std::fs::symlink_metadata(path).with_context(|| format!("reading {}", path.display()))?;
-    if meta.file_type().is_symlink() {
-        let target = std::fs::read_link(path)
-            .map(|t| t.display().to_string())
-            .unwrap_or_else(|_| "its target".into());
+    let target = if meta.file_type().is_symlink() {
+        let target = std::fs::canonicalize(path).map_err(|e| {
+            hinted(
+                format!(
+                    "{} is a symbolic link whose target cannot be followed: {e}",
+                    path.display()
+                ),
+                "nothing was changed; point the link at the real file (or replace it with the file)",
+            )
+        })?;
+        let tmeta =
+            std::fs::metadata(&target).with_context(|| format!("reading {}", target.display()))?;
+        if !tmeta.is_file() {
+            return Err(hinted(
+                format!(
+                    "{} is a symbolic link to {}, which is not a regular file",
+                    path.display(),
+                    target.display()
+                ),
+                "nothing was changed; point the link at the config file itself",
+            ));
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            if tmeta.uid() != crate::hardening::effective_uid() {
+                return Err(hinted(
+                    format!(
+                        "{} is a symbolic link to {}, which belongs to another user (uid {}); tokenvault edits only files you own",
+                        path.display(),
+                        target.display(),
+                        tmeta.uid()
+                    ),
+                    "nothing was changed; if a tool manages that file (home-manager, a system package), make the change in its source with what `--dry-run` shows",
+                ));
+            }
+        }
+        target
+    } else {
+        path.to_owned()
+    };
+    if std::fs::metadata(&target)
+        .with_context(|| format!("reading {}", target.display()))?
+        .permissions()
+        .readonly()
+    {
+        let what = if target == path {
+            format!("{} is read-only", path.display())
+        } else {
+            format!(
+                "{} is a symbolic link to {}, which is read-only",
+                path.display(),
+                target.display()
+            )
+        };
         return Err(hinted(
-            format!("{} is a symbolic link (to {target}); tokenvault does not rewrite through links", path.display()),
-            "nothing was changed; to secure it, replace the link with a copy of the file, or edit the target with the changes `--dry-run` shows",
+            what,
+            "nothing was changed; make it writable (`chmod u+w FILE`) if tokenvault should rewrite it; if a tool manages it, change its source instead",
         ));
     }
-    if meta.permissions().readonly() {
-        return Err(hinted(
-            format!("{} is read-only", path.display()),
-            "nothing was changed; make it writable (`chmod u+w FILE`) if tokenvault should rewrite it",
-        ));
-    }
-    Ok(())
+    Ok(target)
 }
 
-/// Replaces `found`'s file, read as `original`, with `new_text`, after saving `backup_text` as
-/// its backup. Returns the backup's path.
+/// Refuses what tokenvault must not rewrite (see [`write_target`]).
+pub fn check_rewritable(path: &Path) -> Result<()> {
+    write_target(path).map(|_| ())
+}
+
+/// What a rewrite did.
+#[derive(Debug)]
+pub struct Rewritten {
+    /// The backup taken first.
+    pub backup: PathBuf,
+    /// The file replaced: the config, or the target of the symbolic link it is.
+    pub edited: PathBuf,
+}
+
+impl Rewritten {
+    /// For messages: the link's target when the config is a link.
+    pub fn through_link(&self, found: &Found) -> Option<&Path> {
+        (self.edited != found.path).then_some(self.edited.as_path())
+    }
+}
+
+/// Replaces `found`'s file (the target, when it is a symbolic link), read as `original`, with
+/// `new_text`, after saving `backup_text` as its backup.
 pub fn rewrite(
     home: &Path,
     found: &Found,
@@ -171,9 +305,9 @@ pub fn rewrite(
     backup_text: &str,
     before: &str,
     now: &str,
-) -> Result<PathBuf> {
+) -> Result<Rewritten> {
     let path = &found.path;
-    check_rewritable(path)?;
+    let target = write_target(path)?;
     fsutil::ensure_private_dir(home)?;
     let _lock = fsutil::FileLock::exclusive(&lock_path(home))?;
     let backup = save_backup(home, found, backup_text, before, now).map_err(|e| {
@@ -185,7 +319,8 @@ pub fn rewrite(
             ),
         )
     })?;
-    let current = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let current =
+        std::fs::read(&target).with_context(|| format!("reading {}", target.display()))?;
     if current != original.as_bytes() {
         return Err(hinted(
             format!(
@@ -196,12 +331,16 @@ pub fn rewrite(
             "nothing was written; run the command again",
         ));
     }
-    write_keeping_mode(path, new_text.as_bytes())?;
-    Ok(backup)
+    write_keeping_mode(&target, new_text.as_bytes())?;
+    Ok(Rewritten {
+        backup,
+        edited: target,
+    })
 }
 
 /// Atomic replace that keeps the file's permission bits (the new file has them before it takes
-/// the name, so a kill cannot leave it 0600).
+/// the name, so a kill cannot leave it 0600). `path` must not be a symbolic link (the link would
+/// be replaced): pass [`write_target`]'s answer.
 pub fn write_keeping_mode(path: &Path, bytes: &[u8]) -> Result<()> {
     match std::fs::metadata(path) {
         Ok(meta) => fsutil::atomic_write_with_permissions(path, bytes, meta.permissions())?,
@@ -353,7 +492,8 @@ mod tests {
             "secure",
             now,
         )
-        .unwrap();
+        .unwrap()
+        .backup;
         let loaded = load(&loaded.found).unwrap();
         let b = rewrite(
             &home,
@@ -364,7 +504,8 @@ mod tests {
             "add",
             "2026-01-01T00:00:01Z",
         )
-        .unwrap();
+        .unwrap()
+        .backup;
         assert_ne!(a, b);
         let list = backups(&home).unwrap();
         assert_eq!(list.len(), 2);
@@ -384,7 +525,8 @@ mod tests {
             "secure",
             "2026-01-01T00:00:01Z",
         )
-        .unwrap();
+        .unwrap()
+        .backup;
         assert_ne!(c, b);
     }
 }

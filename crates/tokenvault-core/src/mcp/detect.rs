@@ -3,10 +3,15 @@
 //! A value is a secret when it matches a provider's token format, or when its name looks like one
 //! (`*_TOKEN`, `*_KEY`, `*SECRET*`, …). Placeholders (`${env:X}`, `${input:x}`, `${X}`, `$X`,
 //! `{{ tv://… }}`, `tv://…`) are not secrets.
+//!
+//! Also the opposite mistake: a `tv://` reference where nothing resolves it ([`find_unresolved`]),
+//! so the server gets the literal text `tv://…` as its token. `tokenvault run` resolves the `-e`
+//! pairs it is given, `mcp proxy` and `mcp headers` their `--header` templates; everything else in
+//! an entry reaches the server or the remote end as written.
 
-use super::server::Transport;
+use super::server::{secured, Secured, Transport};
 use crate::audit::{known_secret_in, name_looks_secret};
-use crate::{Catalogue, Secret};
+use crate::{Catalogue, Reference, Secret};
 
 /// Where in the entry a secret sits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +81,126 @@ pub fn is_placeholder(value: &str) -> bool {
             && v[1..]
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_'))
+}
+
+/// A `tv://` reference in a server entry that nothing resolves: the server (or the remote end)
+/// gets the literal text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unresolved {
+    pub place: Place,
+    /// The reference as written (`tv://huggingface/token`): only the reference, never the text
+    /// around it (a URL or an argument may hold other things).
+    pub text: String,
+    /// The reference, when the value is exactly one (after a header's `Bearer `): launching the
+    /// server through tokenvault then resolves it. `None` when it sits inside other text
+    /// (`--token=tv://…`, a URL, `{{ tv://… }}` in an `env` value), which only a hand edit fixes.
+    pub reference: Option<Reference>,
+}
+
+impl Unresolved {
+    fn new(place: Place, value: &str, exact: &str) -> Option<Unresolved> {
+        let text = reference_in(value)?;
+        let exact = exact.trim();
+        let reference = Reference::is_uri(exact)
+            .then(|| Reference::parse(exact).ok())
+            .flatten();
+        Some(Unresolved {
+            place,
+            text: text.to_owned(),
+            reference,
+        })
+    }
+}
+
+/// The first `tv://ITEM/FIELD` in `value`, without what surrounds it.
+fn reference_in(value: &str) -> Option<&str> {
+    let start = value.find(crate::reference::SCHEME)?;
+    let rest = &value[start..];
+    let len = crate::reference::SCHEME.len()
+        + rest[crate::reference::SCHEME.len()..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || "._-/".contains(c)))
+            .unwrap_or(rest.len() - crate::reference::SCHEME.len());
+    Some(&rest[..len])
+}
+
+/// Every `tv://` reference in a server entry that nothing resolves, in entry order: in `env`
+/// (the client passes it as it is; even under `tokenvault run` an already-set variable wins over
+/// the vault), in the arguments of the server's own command (after `tokenvault run … --`), in
+/// headers the client sends itself and in the URL. The arguments of `mcp proxy` are its own and
+/// resolved, so a proxy entry has none.
+pub fn find_unresolved(transport: &Transport) -> Vec<Unresolved> {
+    let mut out = Vec::new();
+    match transport {
+        Transport::Stdio(s) => {
+            let start = match secured(transport) {
+                Some(Secured::Proxy) => return out,
+                // `run`'s own options end at the first `--`.
+                Some(Secured::Run) => s
+                    .args
+                    .iter()
+                    .position(|a| a == "--")
+                    .map_or(s.args.len(), |i| i + 1),
+                _ => 0,
+            };
+            for (var, value) in &s.env {
+                out.extend(Unresolved::new(
+                    Place::Env { var: var.clone() },
+                    value,
+                    value,
+                ));
+            }
+            let args = &s.args;
+            let mut i = start;
+            while i < args.len() {
+                let arg = &args[i];
+                let docker = if (arg == "-e" || arg == "--env") && i + 1 < args.len() {
+                    Some((i + 1, String::new(), args[i + 1].as_str()))
+                } else if let Some(rest) = arg.strip_prefix("--env=") {
+                    Some((i, "--env=".to_owned(), rest))
+                } else {
+                    arg.strip_prefix("-e")
+                        .filter(|r| r.contains('='))
+                        .map(|rest| (i, "-e".to_owned(), rest))
+                };
+                if let Some((index, prefix, pair)) = docker {
+                    if let Some((var, value)) = pair.split_once('=') {
+                        let place = Place::DockerEnv {
+                            index,
+                            prefix,
+                            var: var.to_owned(),
+                        };
+                        out.extend(Unresolved::new(place, value, value));
+                    }
+                    i = index + 1;
+                    continue;
+                }
+                // Inside other text: `--token=tv://…` is passed as written.
+                out.extend(Unresolved::new(Place::Arg { index: i }, arg, ""));
+                i += 1;
+            }
+        }
+        Transport::Remote(r) => {
+            for (name, value) in &r.headers {
+                let (prefix, token) = split_scheme(value);
+                let place = Place::Header {
+                    name: name.clone(),
+                    prefix: prefix.to_owned(),
+                };
+                out.extend(Unresolved::new(place, value, token));
+            }
+            if r.url.contains(crate::reference::SCHEME) {
+                let query = r.url.split_once('?').map_or("", |(_, q)| q);
+                let param = query
+                    .split('&')
+                    .find(|p| p.contains(crate::reference::SCHEME))
+                    .map(|p| p.split_once('=').map_or(p, |(k, _)| k).to_owned())
+                    .unwrap_or_else(|| "(path)".to_owned());
+                out.extend(Unresolved::new(Place::Url { param }, &r.url, ""));
+            }
+        }
+        Transport::Unknown(_) => {}
+    }
+    out
 }
 
 /// Values that a secret-sounding name may still hold without them being secrets.
@@ -360,6 +485,62 @@ mod tests {
         );
         assert_eq!(f[0].value.expose_secret(), HF);
         assert!(f[0].place.movable() && !f[1].place.movable());
+    }
+
+    #[test]
+    fn unresolved_references_where_nothing_resolves_them() {
+        let cat = |v: serde_json::Value| find_unresolved(&transport(ClientId::Cursor, &v));
+        // What `mcp restore` used to leave: a reference in env of a plain server.
+        let u = cat(
+            json!({"command": "npx", "args": ["-y", "srv", "--key=tv://a/b"], "env": {
+                "HF_TOKEN": "tv://huggingface/token", "LOG": "1", "T": "{{ tv://x/y }}"
+            }}),
+        );
+        assert_eq!(u.len(), 3, "{u:?}");
+        assert_eq!(
+            u[0].place,
+            Place::Env {
+                var: "HF_TOKEN".into()
+            }
+        );
+        assert_eq!(u[0].text, "tv://huggingface/token");
+        assert_eq!(
+            u[0].reference.as_ref().map(ToString::to_string).as_deref(),
+            Some("tv://huggingface/token")
+        );
+        assert_eq!(
+            (u[1].text.as_str(), u[1].reference.is_none()),
+            ("tv://x/y", true)
+        );
+        assert_eq!(u[2].place, Place::Arg { index: 2 });
+        assert!(u[2].reference.is_none());
+        // Under `tokenvault run`: its own `-e` pairs resolve; the server's docker -e does not.
+        let u = cat(json!({"command": "/bin/tokenvault", "args": [
+            "run", "-e", "GH=tv://github/token", "--", "docker", "run", "-e", "GH=tv://github/token", "img"
+        ]}));
+        assert_eq!(
+            u.iter().map(|u| u.place.clone()).collect::<Vec<_>>(),
+            [Place::DockerEnv {
+                index: 7,
+                prefix: String::new(),
+                var: "GH".into()
+            }]
+        );
+        assert!(u[0].reference.is_some());
+        // `mcp proxy` resolves its headers; a plain remote server sends them as written.
+        assert!(cat(json!({"command": "tokenvault", "args": [
+            "mcp", "proxy", "--url", "https://x/mcp", "--header", "A: Bearer {{ tv://x/y }}"
+        ]}))
+        .is_empty());
+        let u = cat(json!({"url": "https://x/mcp?k=tv://q/r", "headers": {
+            "Authorization": "Bearer tv://huggingface/token", "X": "{{ tv://a/b }}"
+        }}));
+        assert_eq!(u.len(), 3, "{u:?}");
+        assert!(u[0].reference.is_some() && u[1].reference.is_none());
+        assert_eq!(u[2].place, Place::Url { param: "k".into() });
+        assert!(
+            cat(json!({"command": "npx", "env": {"HF_TOKEN": "hf_x", "A": "tv:/x"}})).is_empty()
+        );
     }
 
     #[test]

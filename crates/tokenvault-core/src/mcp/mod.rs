@@ -12,5 +12,5 @@ pub mod detect;
 pub mod secure;
 pub mod server;
 
-pub use detect::{Finding, Place};
+pub use detect::{Finding, Place, Unresolved};
 pub use server::{Secured, Transport};

@@ -4,13 +4,16 @@
 //! - a remote server with secret headers becomes a `<tokenvault> mcp proxy` stdio server, or, for
 //!   Claude Code, keeps its URL and gets a `headersHelper` that runs `tokenvault mcp headers`.
 //!
+//! The same rewrite makes a `tv://` reference that nothing resolves (as an older `mcp restore`
+//! left them) resolve: [`resolving_moves`] turns each into a move of a value already stored.
+//!
 //! Also the server entries `mcp add` writes, and the backup text kept before a rewrite: the
 //! original with each secret replaced by a marker naming its reference, so that restoring can
 //! give back the original bytes (`--with-secrets`) or a file without secrets.
 
 use super::clients::ClientId;
 use super::config::Op;
-use super::detect::{Finding, Place};
+use super::detect::{Finding, Place, Unresolved};
 use super::server::{secured, Remote, Secured, Stdio, Transport};
 use crate::dotenv::shell_quote;
 use crate::{Reference, Secret};
@@ -67,6 +70,82 @@ pub fn rewrite(
         Transport::Unknown(_) => {}
     }
     out
+}
+
+/// The unresolved references of a server as moves for [`rewrite`] (each already a reference, so
+/// nothing is stored), and a note for each that stays. A reference that is exactly the value of
+/// an `env` member or a docker `-e` becomes a `tokenvault run -e VAR=REF` pair: the server's
+/// command runs anyway, so handing it the value adds nothing it could not already ask the vault
+/// for. One in a header becomes a `{{ REF }}` template of `mcp proxy` only with `trust_headers`
+/// (the references `mcp restore` itself put back): a config from a cloned repository could name
+/// any item there and have its value sent to the config's URL.
+pub fn resolving_moves(
+    client: ClientId,
+    server: &str,
+    transport: &Transport,
+    unresolved: &[Unresolved],
+    trust_headers: bool,
+) -> (Vec<(Finding, Option<Reference>)>, Vec<String>) {
+    let mut moves = Vec::new();
+    let mut left = Vec::new();
+    for u in unresolved {
+        let trusted = match &u.place {
+            Place::Env { .. } | Place::DockerEnv { .. } => true,
+            Place::Header { .. } => trust_headers,
+            _ => false,
+        };
+        match (&u.reference, trusted) {
+            (Some(r), true) => {
+                let var = match &u.place {
+                    Place::Env { var } | Place::DockerEnv { var, .. } => Some(var.clone()),
+                    _ => None,
+                };
+                moves.push((
+                    Finding {
+                        place: u.place.clone(),
+                        value: Secret::from_str_copy(&r.to_string()),
+                        var,
+                        provider: None,
+                    },
+                    Some(r.clone()),
+                ));
+            }
+            _ => left.push(unresolved_note(client, server, transport, u)),
+        }
+    }
+    (moves, left)
+}
+
+/// Why an unresolved reference stays, and what to do.
+pub fn unresolved_note(
+    client: ClientId,
+    server: &str,
+    transport: &Transport,
+    u: &Unresolved,
+) -> String {
+    let what = format!(
+        "{}: {} is passed on as literal text (unresolved tv:// reference)",
+        u.place.describe(),
+        u.text
+    );
+    match (&u.place, transport) {
+        (Place::Header { name, prefix }, Transport::Remote(r)) => format!(
+            "{what}; tokenvault does not on its own turn a reference it did not write into a vault read sent to {url}: if you trust that server, run `tokenvault mcp add {server} --client {client} --url {url} --header '{name}: {prefix}{{{{ {text} }}}}' --force`",
+            url = r.url,
+            client = client.id(),
+            server = shell_quote(server),
+            text = u.text,
+        ),
+        (Place::Url { .. }, _) => format!(
+            "{what}; a reference in a URL is never resolved: send the token in a header instead (`tokenvault mcp add --url … --header`)"
+        ),
+        (Place::Arg { .. }, _) => format!(
+            "{what}; `tokenvault run` resolves environment variables, not arguments: have the server read it from a variable and put `VAR=tv://…` in its env, then run `tokenvault mcp secure` again"
+        ),
+        _ => format!(
+            "{what}; only a value that is exactly tv://ITEM/FIELD can be resolved: write it that way, then run `tokenvault mcp secure` again"
+        ),
+    }
 }
 
 fn unmovable_note(place: &Place) -> String {
@@ -549,6 +628,50 @@ mod tests {
             assert_eq!(left.len(), 1, "{left:?}");
             assert!(left[0].contains("X-Exfil"), "{left:?}");
             assert!(left[0].contains("attacker.example"), "{left:?}");
+        }
+    }
+
+    /// Issue "What a new user trips over", MCP 1: a reference `mcp restore` left in `env` of a
+    /// plain server resolves once the server launches through `tokenvault run`; one in a header
+    /// only when trusted.
+    #[test]
+    fn unresolved_references_become_run_pairs_and_headers_need_trust() {
+        let text = r#"{"mcpServers": {"hf": {"command": "npx", "args": ["srv"], "env": {"HF_TOKEN": "tv://huggingface/token", "LOG": "1"}},
+            "hub": {"url": "https://hub.example/mcp", "headers": {"Authorization": "Bearer tv://huggingface/token"}}}}"#;
+        let doc0 = Document::parse(Format::Json, text).unwrap();
+        for trust in [false, true] {
+            let mut doc = Document::parse(Format::Json, text).unwrap();
+            let mut left = Vec::new();
+            for e in doc0.entries(ClientId::Cursor).unwrap() {
+                let t = transport(ClientId::Cursor, &e.value);
+                let u = detect::find_unresolved(&t);
+                let (moves, l) = resolving_moves(ClientId::Cursor, &e.name, &t, &u, trust);
+                left.extend(l);
+                let rw = rewrite(ClientId::Cursor, &t, &moves, TV);
+                doc.edit_server(&e.location, &e.name, &rw.ops).unwrap();
+            }
+            let v: Value = serde_json::from_str(&doc.to_text()).unwrap();
+            assert_eq!(
+                v["mcpServers"]["hf"],
+                json!({"command": TV, "args": ["run", "-e", "HF_TOKEN=tv://huggingface/token", "--", "npx", "srv"], "env": {"LOG": "1"}})
+            );
+            if trust {
+                assert!(left.is_empty(), "{left:?}");
+                assert_eq!(
+                    v["mcpServers"]["hub"]["args"][5],
+                    "Authorization: Bearer {{ tv://huggingface/token }}"
+                );
+            } else {
+                assert_eq!(left.len(), 1, "{left:?}");
+                assert!(
+                    left[0].contains("hub.example") && left[0].contains("--force"),
+                    "{left:?}"
+                );
+                assert_eq!(v["mcpServers"]["hub"]["url"], "https://hub.example/mcp");
+            }
+            // Nothing is left to resolve in the stdio server.
+            let again = transport(ClientId::Cursor, &v["mcpServers"]["hf"]);
+            assert!(detect::find_unresolved(&again).is_empty());
         }
     }
 

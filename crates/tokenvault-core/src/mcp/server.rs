@@ -155,6 +155,121 @@ pub fn secured(t: &Transport) -> Option<Secured> {
     }
 }
 
+/// Something a command line of `tokenvault run` (or a server launched through tokenvault) takes
+/// from the vault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VaultUse {
+    /// A reference, and where it is named: the variable (`HF_TOKEN`) or the header
+    /// (`header Authorization`).
+    Reference {
+        place: String,
+        reference: crate::Reference,
+    },
+    /// `-p PROFILE`: the profile's references.
+    Profile(String),
+    /// `--env-file FILE`: the file's `tv://` values.
+    EnvFile(String),
+}
+
+/// What the options of `tokenvault run` (the arguments after `run`, up to `--`) take from the
+/// vault. An option this does not know is skipped; a pair that does not parse names nothing.
+pub fn run_options(args: &[String]) -> Vec<VaultUse> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let arg = args[i].as_str();
+        if arg == "--" {
+            break;
+        }
+        let next = || args.get(i + 1).cloned();
+        let (kind, value, used) = match arg {
+            "-e" | "--env" => ("env", next(), 2),
+            "-p" | "--profile" => ("profile", next(), 2),
+            "--env-file" => ("file", next(), 2),
+            _ => {
+                if let Some(v) = arg.strip_prefix("--env=") {
+                    ("env", Some(v.to_owned()), 1)
+                } else if let Some(v) = arg.strip_prefix("--profile=") {
+                    ("profile", Some(v.to_owned()), 1)
+                } else if let Some(v) = arg.strip_prefix("--env-file=") {
+                    ("file", Some(v.to_owned()), 1)
+                } else if let Some(v) = arg.strip_prefix("-e").filter(|v| !v.is_empty()) {
+                    ("env", Some(v.to_owned()), 1)
+                } else if let Some(v) = arg
+                    .strip_prefix("-p")
+                    .filter(|v| !v.is_empty() && !arg.starts_with("--"))
+                {
+                    ("profile", Some(v.to_owned()), 1)
+                } else {
+                    ("", None, 1)
+                }
+            }
+        };
+        match (kind, value) {
+            ("env", Some(pair)) => {
+                if let Ok((var, reference)) = crate::envplan::parse_assignment(&pair) {
+                    out.push(VaultUse::Reference {
+                        place: var,
+                        reference,
+                    });
+                }
+            }
+            ("profile", Some(name)) => out.push(VaultUse::Profile(name)),
+            ("file", Some(path)) => out.push(VaultUse::EnvFile(path)),
+            _ => {}
+        }
+        i += used;
+    }
+    out
+}
+
+/// The `{{ tv://… }}` references of a `Name: value` header (or any text), each with `place`.
+fn template_uses(text: &str, place: &str, out: &mut Vec<VaultUse>) {
+    if let Ok(segments) = crate::template::parse(text) {
+        for r in crate::template::references(&segments) {
+            out.push(VaultUse::Reference {
+                place: place.to_owned(),
+                reference: r.clone(),
+            });
+        }
+    }
+}
+
+/// What a server launched through tokenvault takes from the vault: the options of its `tokenvault
+/// run`, the header templates of its `mcp proxy`, those of its `headersHelper`. A server tokenvault
+/// does not launch takes nothing (a `tv://` written elsewhere in it is not resolved: see
+/// [`super::detect::find_unresolved`]).
+pub fn vault_uses(t: &Transport) -> Vec<VaultUse> {
+    let mut out = Vec::new();
+    match (secured(t), t) {
+        (Some(Secured::Run), Transport::Stdio(s)) => out = run_options(&s.args[1..]),
+        (Some(Secured::Proxy), Transport::Stdio(s)) => {
+            let mut i = 2;
+            while i < s.args.len() {
+                let a = &s.args[i];
+                let header = if a == "--header" {
+                    i += 1;
+                    s.args.get(i).map(String::as_str)
+                } else {
+                    a.strip_prefix("--header=")
+                };
+                if let Some(h) = header {
+                    let name = h.split_once(':').map_or(h, |(n, _)| n).trim();
+                    template_uses(h, &format!("header {name}"), &mut out);
+                }
+                i += 1;
+            }
+        }
+        (Some(Secured::HeadersHelper), Transport::Remote(r)) => {
+            if let Some(helper) = &r.headers_helper {
+                template_uses(helper, "headersHelper", &mut out);
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,6 +321,51 @@ mod tests {
             transport(ClientId::Cursor, &json!("npx")),
             Transport::Unknown(_)
         ));
+    }
+
+    #[test]
+    fn what_a_secured_server_takes_from_the_vault() {
+        let r = |s: &str| crate::Reference::parse(s).unwrap();
+        let run = transport(
+            ClientId::Cursor,
+            &json!({"command": "/bin/tokenvault", "args": [
+                "run", "-e", "HF_TOKEN=tv://huggingface/token", "--env=GH=github", "-p", "work",
+                "--env-file", "/x/.env", "--", "npx", "-e", "X=tv://not/ours"
+            ]}),
+        );
+        assert_eq!(
+            vault_uses(&run),
+            [
+                VaultUse::Reference {
+                    place: "HF_TOKEN".into(),
+                    reference: r("tv://huggingface/token")
+                },
+                VaultUse::Reference {
+                    place: "GH".into(),
+                    reference: r("github")
+                },
+                VaultUse::Profile("work".into()),
+                VaultUse::EnvFile("/x/.env".into()),
+            ]
+        );
+        let proxy = transport(
+            ClientId::Cursor,
+            &json!({"command": "tokenvault", "args": [
+                "mcp", "proxy", "--url", "https://x/mcp", "--header", "Authorization: Bearer {{ tv://huggingface/token }}"
+            ]}),
+        );
+        assert_eq!(
+            vault_uses(&proxy),
+            [VaultUse::Reference {
+                place: "header Authorization".into(),
+                reference: r("tv://huggingface/token")
+            }]
+        );
+        let plain = transport(
+            ClientId::Cursor,
+            &json!({"command": "npx", "env": {"HF_TOKEN": "tv://huggingface/token"}}),
+        );
+        assert!(vault_uses(&plain).is_empty());
     }
 
     #[test]

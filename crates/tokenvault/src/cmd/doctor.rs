@@ -2,8 +2,9 @@
 //! the OS keychain is usable, the vault's state and permissions, variables that shadow the vault,
 //! core-dump hardening, and plaintext tokens still lying in known places (the Hub's token files,
 //! `.env` files under the current directory, the ipfs_kit config), each with the exact `tokenvault
-//! import` command that moves it into the vault and removes the plaintext. Exit 1 when it finds a
-//! problem.
+//! import` command that moves it into the vault and removes the plaintext; and `tv://` references
+//! in MCP client configs that nothing resolves (the server gets the literal text). Exit 1 when it
+//! finds a problem.
 
 use crate::cmd::import;
 use crate::context::{Ctx, Outcome};
@@ -217,6 +218,9 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         }
     }
 
+    checks.extend(unresolved_references(&ctx.settings.catalogue));
+    checks.extend(dangling_references(ctx, probe.is_ok()));
+
     checks.push(if hardening::core_dumps_disabled() {
         check(
             "hardening",
@@ -365,7 +369,7 @@ fn mcp_client_configs(catalogue: &Catalogue) -> PlaintextFinds {
     };
     for found in crate::mcp_files::discover(&machine, None) {
         let servers = match crate::mcp_files::load(&found)
-            .and_then(|l| crate::cmd::mcp::inspect(&l, catalogue))
+            .and_then(|l| crate::mcp_files::inspect(&l, catalogue))
         {
             Ok(s) => s,
             Err(e) => {
@@ -409,11 +413,136 @@ fn mcp_client_configs(catalogue: &Catalogue) -> PlaintextFinds {
                     ),
                     provider,
                     field,
-                    masked: crate::cmd::mcp::masked(catalogue, f),
+                    masked: crate::mcp_files::masked(catalogue, f),
                     fix,
                 });
             }
         }
+    }
+    out
+}
+
+/// `tv://` references in the MCP clients' configs that nothing resolves: the server gets the
+/// literal text as its token. Each is fixed by `tokenvault mcp secure --client C --server S`
+/// (which launches the server through `tokenvault run`), or by hand where the note says so.
+fn unresolved_references(catalogue: &Catalogue) -> Vec<Check> {
+    let mut out = Vec::new();
+    let Ok(machine) = crate::mcp_files::machine() else {
+        return out;
+    };
+    for found in crate::mcp_files::discover(&machine, None) {
+        // An unreadable config is reported by the plaintext check already.
+        let Ok(servers) =
+            crate::mcp_files::load(&found).and_then(|l| crate::mcp_files::inspect(&l, catalogue))
+        else {
+            continue;
+        };
+        for server in servers {
+            for u in &server.unresolved {
+                let hint = if u.reference.is_some()
+                    && !matches!(u.place, tokenvault_core::mcp::Place::Header { .. })
+                {
+                    format!(
+                        "launch the server through `tokenvault run`, which resolves it: tokenvault mcp secure --client {} --server {}",
+                        found.client.id(),
+                        shell_word(Path::new(&server.name))
+                    )
+                } else {
+                    tokenvault_core::mcp::secure::unresolved_note(
+                        found.client,
+                        &server.name,
+                        &server.transport,
+                        u,
+                    )
+                };
+                out.push(Check {
+                    hint: Some(hint),
+                    path: Some(found.path.clone()),
+                    ..check(
+                        "unresolved tv://",
+                        Level::Problem,
+                        format!(
+                            "{} ({} server '{}', {}): {} is not resolved; the server gets the literal string",
+                            found.path.display(),
+                            found.client.name(),
+                            server.name,
+                            u.place.describe(),
+                            u.text
+                        ),
+                    )
+                });
+            }
+        }
+    }
+    out
+}
+
+/// References that a profile, an MCP server launched through tokenvault or a wrapper script
+/// names but the vault does not hold: each would fail at its next launch. What is stored comes
+/// from the index (and the keychain's own list), so no vault is opened.
+fn dangling_references(ctx: &Ctx, keychain_usable: bool) -> Vec<Check> {
+    let uses = crate::usage::gather(&ctx.settings);
+    if uses.uses.is_empty() {
+        return Vec::new();
+    }
+    let kind = ctx
+        .settings
+        .requested_backend()
+        .ok()
+        .flatten()
+        .map(|c| c.kind);
+    let index = tokenvault_store::index::IndexFile::new(&ctx.settings.paths.home)
+        .load()
+        .unwrap_or_default();
+    let mut stored: std::collections::BTreeSet<(String, String)> = index
+        .items
+        .iter()
+        .filter(|(_, m)| kind.is_none_or(|k| k == m.backend))
+        .flat_map(|(i, m)| m.fields.keys().map(move |f| (i.clone(), f.clone())))
+        .collect();
+    if kind == Some(BackendKind::Keychain) && keychain_usable {
+        use tokenvault_store::{Slot, Store};
+        if let Ok(Some(keys)) = ctx.keychain_store().list() {
+            stored.extend(
+                keys.iter()
+                    .filter(|k| k.slot == Slot::Current)
+                    .map(|k| (k.item.as_str().to_owned(), k.field.as_str().to_owned())),
+            );
+        }
+    }
+    let backend = kind
+        .map(|k| format!(" in the {k} backend"))
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for u in &uses.uses {
+        let Some((item, field)) =
+            crate::usage::key_of(&ctx.settings.catalogue, &index, &u.reference)
+        else {
+            continue;
+        };
+        if stored.contains(&(item.clone(), field.clone())) {
+            continue;
+        }
+        out.push(Check {
+            hint: Some(format!(
+                "store it: `tokenvault set {item}/{field}`; or {}",
+                u.user.how_to_change()
+            )),
+            path: match &u.user {
+                crate::usage::User::Mcp { path, .. } | crate::usage::User::Wrapper { path, .. } => {
+                    Some(path.clone())
+                }
+                crate::usage::User::Profile { .. } => None,
+            },
+            ..check(
+                "dangling ref",
+                Level::Problem,
+                format!(
+                    "{} names tv://{item}/{field}, which is not stored{backend}; it fails at its next launch",
+                    u.user.label()
+                ),
+            )
+        });
     }
     out
 }

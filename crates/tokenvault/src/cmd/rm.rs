@@ -1,5 +1,7 @@
 //! `tokenvault rm REF`: delete a field (and its previous value), or a whole item. Deleting a whole
-//! item asks first on a terminal; elsewhere it needs `--yes`.
+//! item asks first on a terminal; elsewhere it needs `--yes`. A value that a profile, an MCP
+//! server launched through tokenvault or a wrapper script still uses is not deleted without
+//! `--force`: each user is named, since each would fail at its next launch.
 
 use crate::cli::RmArgs;
 use crate::context::{Ctx, Outcome};
@@ -20,9 +22,55 @@ fn remove(ctx: &mut Ctx, args: &RmArgs, subject: &mut crate::audit::Subject) -> 
     let reference = super::parse_ref(&args.reference)?;
     let printer = ctx.printer.clone();
     let json_out = ctx.settings.global.json;
+    let uses = crate::usage::gather(&ctx.settings);
     let vault = ctx.open_vault()?;
     subject.backend = Some(vault.kind().as_str().to_owned());
     let index = vault.load_index_trusted()?;
+    // What would go, by name (no value is read): a whole item, or one field of it.
+    let going: Vec<(String, String)> = match &reference.field {
+        None => vault
+            .keys(&index)?
+            .iter()
+            .filter(|k| k.item == reference.item)
+            .map(|k| (k.item.as_str().to_owned(), k.field.as_str().to_owned()))
+            .collect(),
+        Some(_) => {
+            let t = vault.target(&index, &reference, None)?;
+            vec![(
+                t.key.item.as_str().to_owned(),
+                t.key.field.as_str().to_owned(),
+            )]
+        }
+    };
+    let users: Vec<&crate::usage::Use> = uses
+        .uses
+        .iter()
+        .filter(|u| {
+            vault.target(&index, &u.reference, None).is_ok_and(|t| {
+                going.contains(&(
+                    t.key.item.as_str().to_owned(),
+                    t.key.field.as_str().to_owned(),
+                ))
+            })
+        })
+        .collect();
+    if !users.is_empty() {
+        for u in &users {
+            printer.warning(&format!("{} uses {}", u.user.label(), u.reference));
+        }
+        if !args.force {
+            return Err(hinted(
+                format!(
+                    "not deleting {reference}: {} user(s) named above still use it and would fail at their next launch",
+                    users.len()
+                ),
+                "change them first (or store a new value with `tokenvault set`), or pass --force to delete it anyway",
+            ));
+        }
+    }
+    for u in &uses.unreadable {
+        printer.warning(&format!("could not check whether it is used in {u}"));
+    }
     if reference.field.is_none() && !args.yes {
         let n = vault
             .keys(&index)?

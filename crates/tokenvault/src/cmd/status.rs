@@ -1,8 +1,10 @@
 //! `tokenvault status [--stale-days N] [--json]`: what needs attention — stale, expiring, expired,
-//! failed or never-checked tokens, and references the profiles name but the vault lacks.
+//! failed or never-checked tokens, and dangling references: ones that a profile, an MCP server
+//! launched through tokenvault or a wrapper script names but the vault lacks.
 //!
 //! This command only gathers facts: keys of the current backend and their index metadata (no
-//! value is read, so a file vault needs no passphrase), the profiles of the config, and the clock.
+//! value is read, so a file vault needs no passphrase), who uses which reference (profiles, client
+//! configs, recorded wrappers), and the clock.
 //! The rules live in `tokenvault_core::status`. Exit 1 when anything needs attention, 0 when all is
 //! well (a negative answer, as for `scan`).
 
@@ -11,13 +13,12 @@ use crate::context::{Ctx, Outcome};
 use crate::printer::Tone;
 use anyhow::Result;
 use serde_json::{json, Value};
-use tokenvault_core::status::{classify, FieldFacts, LastCheck, Policy, ProfileUse};
-use tokenvault_core::Reference;
+use tokenvault_core::status::{classify, FieldFacts, LastCheck, Policy, Use};
 
 pub fn run(ctx: &mut Ctx, args: &StatusArgs) -> Result<Outcome> {
     let json_out = ctx.settings.global.json;
     let printer = ctx.printer.clone();
-    let profiles = ctx.settings.config.config.profiles.clone();
+    let gathered = crate::usage::gather(&ctx.settings);
     let vault = ctx.open_vault()?;
     let index = vault.load_index_checked()?;
 
@@ -54,20 +55,14 @@ pub fn run(ctx: &mut Ctx, args: &StatusArgs) -> Result<Outcome> {
     }
 
     let mut uses = Vec::new();
-    let mut unreadable = Vec::new();
-    for (profile, vars) in &profiles {
-        for (variable, text) in vars {
-            match Reference::parse(text)
-                .map_err(anyhow::Error::from)
-                .and_then(|r| vault.target(&index, &r, None))
-            {
-                Ok(t) => uses.push(ProfileUse {
-                    profile: profile.clone(),
-                    variable: variable.clone(),
-                    reference: t.reference(),
-                }),
-                Err(e) => unreadable.push(format!("profile {profile}: {variable}: {e}")),
-            }
+    let mut unreadable = gathered.bad_profiles;
+    for u in &gathered.uses {
+        match vault.target(&index, &u.reference, None) {
+            Ok(t) => uses.push(Use {
+                user: u.user.label(),
+                reference: t.reference(),
+            }),
+            Err(e) => unreadable.push(format!("{}: {e}", u.user.label())),
         }
     }
     for u in &unreadable {
@@ -113,7 +108,7 @@ pub fn run(ctx: &mut Ctx, args: &StatusArgs) -> Result<Outcome> {
         printer.data(&out)?;
         if findings.is_empty() {
             printer.note(&format!(
-                "All is well: {}, none older than {} days, expiring, failing or unchecked; every profile reference is stored.",
+                "All is well: {}, none older than {} days, expiring, failing or unchecked; every reference a profile, MCP server or wrapper names is stored.",
                 tokenvault_core::words::count(fields.len(), "stored value"),
                 args.stale_days
             ));

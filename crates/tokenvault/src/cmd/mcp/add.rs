@@ -106,7 +106,7 @@ pub fn run(ctx: &mut Ctx, args: &McpAddArgs) -> Result<Outcome> {
     if exists {
         // The file may hold plaintext secrets of other servers: the backup keeps them (0600, in
         // tokenvault's private directory) exactly as the file does.
-        mcp_files::rewrite(
+        let done = mcp_files::rewrite(
             &home,
             &found,
             &loaded.text,
@@ -115,6 +115,13 @@ pub fn run(ctx: &mut Ctx, args: &McpAddArgs) -> Result<Outcome> {
             "add",
             &now,
         )?;
+        if let Some(target) = done.through_link(&found) {
+            ctx.printer.note(&format!(
+                "{} is a symbolic link: edited {}, the file it points to",
+                path.display(),
+                target.display()
+            ));
+        }
     } else {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| {

@@ -1,5 +1,6 @@
 //! `tokenvault mcp list`: every client config found, every server in it, and which servers hold
-//! plaintext secrets (masked) or are already launched through tokenvault.
+//! plaintext secrets (masked), hold `tv://` references that nothing resolves (the server gets the
+//! literal text), or are already launched through tokenvault.
 
 use super::{client_filter, display_path, inspect, masked, Inspected};
 use crate::cli::McpListArgs;
@@ -72,6 +73,13 @@ pub fn run(ctx: &mut Ctx, args: &McpListArgs) -> Result<Outcome> {
         if plaintext {
             printer.hint("move them into the vault with `tokenvault mcp secure` (`--dry-run` shows the changes first)");
         }
+        let unresolved = files
+            .iter()
+            .flat_map(|f| f["servers"].as_array().cloned().unwrap_or_default())
+            .any(|s| s["unresolved"].as_array().is_some_and(|a| !a.is_empty()));
+        if unresolved {
+            printer.hint("`tokenvault mcp secure` launches those servers through `tokenvault run`, which resolves the references (`--dry-run` shows the changes first)");
+        }
     }
     Ok(if failed {
         Outcome::Code(2)
@@ -98,10 +106,32 @@ fn server_json(s: &Inspected, catalogue: &tokenvault_core::Catalogue) -> Value {
             })
         })
         .collect();
+    let unresolved: Vec<Value> = s
+        .unresolved
+        .iter()
+        .map(|u| {
+            json!({
+                "place": u.place.describe(),
+                "reference": u.text,
+                "fixable": u.reference.is_some(),
+            })
+        })
+        .collect();
     let secured = s.secured.map(|k| match k {
         Secured::Run => "tokenvault run",
         Secured::Proxy => "tokenvault mcp proxy",
         Secured::HeadersHelper => "tokenvault mcp headers",
+    });
+    let unresolved_summary = (!s.unresolved.is_empty()).then(|| {
+        let parts: Vec<String> = s
+            .unresolved
+            .iter()
+            .map(|u| format!("{} {}", u.place.describe(), u.text))
+            .collect();
+        format!(
+            "UNRESOLVED tv:// reference: {} (the server gets the literal string)",
+            parts.join(", ")
+        )
     });
     let summary = if !s.findings.is_empty() {
         let parts: Vec<String> = s
@@ -109,7 +139,14 @@ fn server_json(s: &Inspected, catalogue: &tokenvault_core::Catalogue) -> Value {
             .iter()
             .map(|f| format!("{} {}", f.place.describe(), masked(catalogue, f)))
             .collect();
-        format!("PLAINTEXT: {}", parts.join(", "))
+        let mut line = format!("PLAINTEXT: {}", parts.join(", "));
+        if let Some(u) = unresolved_summary {
+            line.push_str("; ");
+            line.push_str(&u);
+        }
+        line
+    } else if let Some(u) = unresolved_summary {
+        u
     } else if let Some(k) = secured {
         format!("secured ({k})")
     } else if let Transport::Unknown(why) = &s.transport {
@@ -123,6 +160,7 @@ fn server_json(s: &Inspected, catalogue: &tokenvault_core::Catalogue) -> Value {
         "transport": transport,
         "secured": secured,
         "secrets": secrets,
+        "unresolved": unresolved,
         "summary": summary,
     })
 }

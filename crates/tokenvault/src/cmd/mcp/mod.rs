@@ -23,44 +23,9 @@ pub fn run(ctx: &mut Ctx, cmd: &McpCommand) -> Result<Outcome> {
     }
 }
 
-use crate::mcp_files::{self, Found};
-use crate::vault::mask_for;
-use tokenvault_core::mcp::{detect, server, ClientId, Finding, Location, Secured, Transport};
-use tokenvault_core::Catalogue;
-
-/// One server of a config, as `list` and `secure` see it.
-pub struct Inspected {
-    pub location: Location,
-    pub name: String,
-    pub transport: Transport,
-    pub secured: Option<Secured>,
-    pub findings: Vec<Finding>,
-}
-
-/// The servers of a loaded config with their plaintext secrets.
-pub fn inspect(loaded: &mcp_files::Loaded, catalogue: &Catalogue) -> Result<Vec<Inspected>> {
-    let client = loaded.found.client;
-    let entries = loaded.doc.entries(client).map_err(|e| {
-        crate::error::hinted(
-            format!("{} ({}): {e}", loaded.found.path.display(), client.name()),
-            "nothing was changed",
-        )
-    })?;
-    Ok(entries
-        .into_iter()
-        .map(|e| {
-            let transport = server::transport(client, &e.value);
-            let findings = detect::find(&transport, catalogue);
-            Inspected {
-                secured: server::secured(&transport),
-                location: e.location,
-                name: e.name,
-                transport,
-                findings,
-            }
-        })
-        .collect())
-}
+use crate::mcp_files::Found;
+pub use crate::mcp_files::{inspect, masked, Inspected};
+use tokenvault_core::mcp::ClientId;
 
 /// `--client NAME` as a client, with the accepted names in the error.
 pub fn client_filter(name: Option<&str>) -> Result<Option<ClientId>> {
@@ -68,24 +33,9 @@ pub fn client_filter(name: Option<&str>) -> Result<Option<ClientId>> {
         .transpose()
 }
 
-/// A finding's masked value.
-pub fn masked(catalogue: &Catalogue, f: &Finding) -> String {
-    let (provider, field) = match &f.provider {
-        Some((p, fl)) => (Some(p.as_str()), fl.as_str()),
-        None => (None, "token"),
-    };
-    mask_for(catalogue, provider, field, f.value.expose_secret())
-}
-
 /// `~/x` for paths under the home directory, for shorter lines.
 pub fn display_path(found: &Found) -> String {
-    let path = found.path.display().to_string();
-    match crate::envvars::get(crate::envvars::HOME) {
-        Some(home) if !home.is_empty() && path.starts_with(&format!("{home}/")) => {
-            format!("~{}", &path[home.len()..])
-        }
-        _ => path,
-    }
+    crate::mcp_files::tilde(&found.path)
 }
 
 /// The absolute path of this tokenvault binary, which rewritten configs launch.

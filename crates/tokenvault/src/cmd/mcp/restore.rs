@@ -1,17 +1,19 @@
 //! `tokenvault mcp restore [--client C] [--with-secrets]`: put back each client config as it was
-//! before the latest `mcp secure` or `mcp add`. Backups hold markers instead of secrets: without
-//! `--with-secrets` each becomes its reference (`tv://ITEM/FIELD`), so no secret returns to the
-//! file; with it, the vault's values go back and the file is byte-for-byte what it was. The file
-//! as it is now is backed up first.
+//! before the latest `mcp secure` or `mcp add`. Backups hold markers instead of secrets: with
+//! `--with-secrets` the vault's values go back and the file is byte-for-byte what it was. Without
+//! it no secret returns to the file, and the servers that held one keep their secured form: each
+//! marker becomes its reference (`tv://ITEM/FIELD`) and its server launches through `tokenvault
+//! run` (or `mcp proxy`), since a bare reference in a client's config reaches the server as
+//! literal text. The file as it is now is backed up first.
 
-use super::{client_filter, display_path};
+use super::{client_filter, display_path, self_path};
 use crate::audit;
 use crate::cli::McpRestoreArgs;
 use crate::context::{now_rfc3339, Ctx, Outcome};
 use crate::error::hinted;
 use crate::mcp_files::{self, Found};
 use anyhow::{Context, Result};
-use tokenvault_core::mcp::{secure, ClientId, Document, Scope};
+use tokenvault_core::mcp::{detect, secure, server, ClientId, Document, Scope};
 use tokenvault_core::{Reference, Secret};
 
 pub fn run(ctx: &mut Ctx, args: &McpRestoreArgs) -> Result<Outcome> {
@@ -72,14 +74,19 @@ pub fn run(ctx: &mut Ctx, args: &McpRestoreArgs) -> Result<Outcome> {
             Vec::new()
         };
         let lookup = |r: &Reference| values.iter().find(|(x, _)| x == r).map(|(_, v)| v.clone());
-        let restored = secure::restore_text(&backup, &lookup);
+        let mut restored = secure::restore_text(&backup, &lookup);
         // Refuse to write what the client could not read.
-        Document::parse(client.format(), &restored).map_err(|e| {
+        let mut doc = Document::parse(client.format(), &restored).map_err(|e| {
             hinted(
                 format!("the backup {} does not parse: {e}", file.display()),
                 "nothing was changed",
             )
         })?;
+        let mut kept = 0;
+        if !args.with_secrets && !refs.is_empty() {
+            kept = keep_secured(&mut doc, client, &refs, &self_path()?)?;
+            restored = doc.to_text();
+        }
         let found = Found {
             client,
             scope: Scope::User,
@@ -93,14 +100,27 @@ pub fn run(ctx: &mut Ctx, args: &McpRestoreArgs) -> Result<Outcome> {
         match current {
             Some(text) if text == restored => {
                 printer.note(&format!(
-                    "{} {} is already as the backup has it",
+                    "{} {} is already as {}",
                     client.id(),
-                    display_path(&found)
+                    display_path(&found),
+                    if kept > 0 {
+                        "restoring would leave it: its servers get their secrets through tokenvault (add --with-secrets to write the values back into the file)"
+                    } else {
+                        "the backup has it"
+                    }
                 ));
                 continue;
             }
             Some(text) => {
-                mcp_files::rewrite(&home, &found, &text, &restored, &text, "restore", &now)?;
+                let done =
+                    mcp_files::rewrite(&home, &found, &text, &restored, &text, "restore", &now)?;
+                if let Some(target) = done.through_link(&found) {
+                    printer.note(&format!(
+                        "  {} is a symbolic link: edited {}, the file it points to",
+                        display_path(&found),
+                        target.display()
+                    ));
+                }
             }
             None => {
                 tokenvault_store::fsutil::atomic_write(&meta.path, restored.as_bytes())?;
@@ -124,11 +144,11 @@ pub fn run(ctx: &mut Ctx, args: &McpRestoreArgs) -> Result<Outcome> {
         }
         if !refs.is_empty() && !args.with_secrets {
             printer.note(&format!(
-                "  {} {} in the vault; the file names {} as {} (add --with-secrets to write the values back)",
+                "  {} {} in the vault ({}); {} keep getting them through tokenvault (add --with-secrets to write the values back into the file)",
                 tokenvault_core::words::count(refs.len(), "secret"),
                 if refs.len() == 1 { "stays" } else { "stay" },
-                if refs.len() == 1 { "it" } else { "them" },
-                refs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+                refs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+                tokenvault_core::words::count(kept, "server"),
             ));
         }
         references.extend(values.iter().map(|(r, _)| r.to_string()));
@@ -140,4 +160,33 @@ pub fn run(ctx: &mut Ctx, args: &McpRestoreArgs) -> Result<Outcome> {
         printer.json(&serde_json::json!({"restored": restored_json}))?;
     }
     Ok(Outcome::Success)
+}
+
+/// Launches every server of `doc` whose restored text holds one of `refs` (the references the
+/// backup's markers named, written by tokenvault itself) through tokenvault, so each reference
+/// resolves instead of reaching the server as literal text. Returns how many servers changed.
+fn keep_secured(
+    doc: &mut Document,
+    client: ClientId,
+    refs: &[Reference],
+    tokenvault: &str,
+) -> Result<usize> {
+    let mut changed = 0;
+    for e in doc.entries(client)? {
+        let transport = server::transport(client, &e.value);
+        let ours: Vec<_> = detect::find_unresolved(&transport)
+            .into_iter()
+            .filter(|u| u.reference.as_ref().is_some_and(|r| refs.contains(r)))
+            .collect();
+        if ours.is_empty() {
+            continue;
+        }
+        let (moves, _) = secure::resolving_moves(client, &e.name, &transport, &ours, true);
+        let rw = secure::rewrite(client, &transport, &moves, tokenvault);
+        if !rw.ops.is_empty() {
+            doc.edit_server(&e.location, &e.name, &rw.ops)?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
 }

@@ -6,6 +6,10 @@
 //! value gets the server's name appended (`huggingface-work`). A secret of no known provider goes to
 //! an item named after the server, its field after the variable (`brave-search/brave_api_key`).
 //! Every value is read back before its server is rewritten. A second run changes nothing.
+//!
+//! A `tv://` reference that nothing resolves (the server would get the literal text) is fixed the
+//! same way: its server launches through `tokenvault run -e VAR=tv://…` (see
+//! `tokenvault_core::mcp::secure::resolving_moves` for what is left alone and why).
 
 use super::{client_filter, display_path, inspect, masked, self_path};
 use crate::audit;
@@ -41,27 +45,48 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
     let tokenvault = self_path()?;
     let now = now_rfc3339();
 
-    // Read and inspect everything first: a broken file stops before the vault is touched.
+    // Read and inspect everything first: a file that cannot be parsed or rewritten is skipped,
+    // named with the reason, before the vault is touched; the others go ahead.
     let mut work = Vec::new();
+    let mut skipped = 0;
     for f in &found {
-        let loaded = mcp_files::load(f)?;
-        let mut servers = inspect(&loaded, &catalogue)?;
-        if let Some(name) = &args.server {
-            servers.retain(|s| &s.name == name);
+        match prepare(f, args, &catalogue) {
+            Ok(w) => work.push(w),
+            Err(e) => {
+                skipped += 1;
+                let path = f.path.display().to_string();
+                let message = crate::error::message_of(&e);
+                // The line names the file already: drop it from the error's own wording.
+                let why = [
+                    format!("{path} ({}): ", f.client.name()),
+                    format!("{path}: "),
+                    format!("{path} "),
+                ]
+                .iter()
+                .find_map(|p| message.strip_prefix(p.as_str()))
+                .unwrap_or(&message);
+                printer.error(&format!(
+                    "skipped {} {}: {why}",
+                    f.client.id(),
+                    display_path(f)
+                ));
+                if let Some(h) = crate::error::hint_of(&e) {
+                    printer.hint(&h.replace("nothing was changed", "that file was not changed"));
+                }
+            }
         }
-        let to_move = servers
-            .iter()
-            .any(|s| s.findings.iter().any(|f| f.place.movable()));
-        if to_move && !args.dry_run {
-            // A file we may not rewrite stops everything before a value is stored.
-            mcp_files::check_rewritable(&f.path)?;
-        }
-        work.push((loaded, servers));
     }
     if let Some(name) = &args.server {
         if work.iter().all(|(_, s)| s.is_empty()) {
             return Err(hinted(
-                format!("no server named '{name}' in the client configs found"),
+                format!(
+                    "no server named '{name}' in the client configs {}",
+                    if skipped > 0 {
+                        "that could be read"
+                    } else {
+                        "found"
+                    }
+                ),
                 "`tokenvault mcp list` shows every server",
             ));
         }
@@ -75,16 +100,32 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
     let mut changed_files = 0;
     let mut left_any = false;
     let backend_name;
+    // What the index names (no value, no unlock): for references that `secure` makes resolve.
+    let index_names = tokenvault_store::index::IndexFile::new(&home)
+        .load()
+        .unwrap_or_default();
+    let dry_held = if anything && args.dry_run {
+        indexed(ctx)?
+    } else {
+        Vec::new()
+    };
     {
-        let vault = if anything {
+        // A dry run opens no vault: it reads no value and asks for no passphrase. It names items
+        // from the index alone, taking a stored field with the same masked form for the same
+        // value (the real run compares the values themselves).
+        let vault = if anything && !args.dry_run {
             Some(ctx.open_vault()?)
         } else {
             None
         };
         backend_name = vault.as_ref().map(|v| v.kind().as_str().to_owned());
-        let mut held = match &vault {
-            Some(v) => v.held_values(&v.load_index()?)?,
-            None => Vec::new(),
+        let mut held: Vec<(Key, Known)> = match &vault {
+            Some(v) => v
+                .held_values(&v.load_index()?)?
+                .into_iter()
+                .map(|(k, s)| (k, Known::Value(s)))
+                .collect(),
+            None => dry_held,
         };
         for (mut loaded, servers) in work {
             let label = format!(
@@ -102,7 +143,7 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
                         with_refs.push((f.clone(), None));
                         continue;
                     }
-                    let (key, provider, new) = assign(&mut held, f, &s.name)?;
+                    let (key, provider, new) = assign(&mut held, f, &s.name, &catalogue)?;
                     let reference = Reference::parse(&format!("tv://{}/{}", key.item, key.field))?;
                     if new && !args.dry_run {
                         if let Some(v) = &vault {
@@ -118,7 +159,11 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
                         s.name,
                         f.place.describe(),
                         masked(&catalogue, f),
-                        if new { "" } else { " (already in the vault)" }
+                        match (new, args.dry_run) {
+                            (true, _) => "",
+                            (false, false) => " (already in the vault)",
+                            (false, true) => " (already in the vault, judging by its masked form)",
+                        }
                     ));
                     moved_json.push(json!({
                         "server": s.name,
@@ -131,6 +176,42 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
                     stored.push((f.value.clone(), reference.clone()));
                     with_refs.push((f.clone(), Some(reference)));
                 }
+                let (resolving, notes) = secure::resolving_moves(
+                    loaded.found.client,
+                    &s.name,
+                    &s.transport,
+                    &s.unresolved,
+                    false,
+                );
+                for note in &notes {
+                    left_any = true;
+                    printer.warning(&format!("{label}: server '{}': {note}", s.name));
+                }
+                for (f, r) in &resolving {
+                    if let Some(r) = r {
+                        lines.push(format!(
+                            "  {}: {} {r} was not resolved → resolved by tokenvault run",
+                            s.name,
+                            f.place.describe()
+                        ));
+                        let stored = crate::usage::key_of(&catalogue, &index_names, r).is_some_and(
+                            |(i, f)| {
+                                index_names
+                                    .items
+                                    .get(&i)
+                                    .is_some_and(|m| m.fields.contains_key(&f))
+                            },
+                        );
+                        if !stored {
+                            printer.warning(&format!(
+                                "{label}: server '{}': {r} is not in the vault: the server fails to start until you store it (`tokenvault set {}`)",
+                                s.name,
+                                r.to_string().trim_start_matches("tv://")
+                            ));
+                        }
+                    }
+                }
+                with_refs.extend(resolving);
                 let rw =
                     secure::rewrite(loaded.found.client, &s.transport, &with_refs, &tokenvault);
                 for note in &rw.left {
@@ -156,6 +237,10 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
                     }));
                     continue;
                 }
+                printer.note(&format!("would secure {label}"));
+                for l in &lines {
+                    printer.note(l);
+                }
                 let shown = mask_values(&loaded.text, &servers, &catalogue);
                 printer.data(&mcp_files::unified_diff(
                     &shown,
@@ -165,7 +250,7 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
                 continue;
             }
             let backup_text = secure::backup_text(&loaded.text, &stored);
-            let backup = mcp_files::rewrite(
+            let done = mcp_files::rewrite(
                 &home,
                 &loaded.found,
                 &loaded.text,
@@ -178,16 +263,22 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
                 files_json.push(json!({
                     "client": loaded.found.client.id(),
                     "path": loaded.found.path,
-                    "backup": backup,
+                    "backup": done.backup,
                     "secrets": moved_json,
                 }));
             } else if !quiet {
                 printer.line(&format!("secured {label}"))?;
+                if let Some(target) = done.through_link(&loaded.found) {
+                    printer.line(&format!(
+                        "  edited {} (the file the symbolic link points to; the link stays)",
+                        target.display()
+                    ))?;
+                }
                 for l in &lines {
                     printer.line(l)?;
                 }
             }
-            printer.note(&format!("  backup: {}", backup.display()));
+            printer.note(&format!("  backup: {}", done.backup.display()));
         }
     }
     if !args.dry_run && !stored_refs.is_empty() {
@@ -204,14 +295,28 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
     if json_out {
         printer.json(&json!({"dry_run": args.dry_run, "files": files_json}))?;
     }
+    if skipped > 0 {
+        printer.note(&format!(
+            "{skipped} client config(s) skipped (named above); {}. Fix them and run the command again.",
+            if changed_files > 0 {
+                "the others were secured"
+            } else {
+                "nothing else needed a change"
+            }
+        ));
+        if changed_files > 0 && !args.dry_run {
+            printer.hint("restart the client (or reload its MCP servers) to launch them through tokenvault; `tokenvault mcp restore` undoes this");
+        }
+        return Ok(Outcome::Code(EXIT_SKIPPED));
+    }
     if changed_files == 0 {
         printer.note(if left_any {
             "Nothing else to change."
         } else {
-            "Nothing to change: no plaintext secrets in the client configs found."
+            "Nothing to change: no plaintext secrets or unresolved tv:// references in the client configs found."
         });
     } else if args.dry_run {
-        printer.note("Dry run: nothing was stored or written.");
+        printer.note("Dry run: nothing was stored or written, and the vault was not opened.");
     } else {
         printer.hint("restart the client (or reload its MCP servers) to launch them through tokenvault; `tokenvault mcp restore` undoes this");
         if backend_name.as_deref() == Some("file") {
@@ -219,6 +324,32 @@ pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
         }
     }
     Ok(Outcome::Success)
+}
+
+/// The exit code when some config was skipped (unreadable, unparsable, not rewritable) and the
+/// others were secured: documented in the command's help and docs/mcp.md.
+pub const EXIT_SKIPPED: i32 = 3;
+
+/// A config read, inspected (limited to `--server`) and, when it has something to change,
+/// checked to be rewritable.
+fn prepare(
+    f: &mcp_files::Found,
+    args: &McpSecureArgs,
+    catalogue: &Catalogue,
+) -> Result<(mcp_files::Loaded, Vec<super::Inspected>)> {
+    let loaded = mcp_files::load(f)?;
+    let mut servers = inspect(&loaded, catalogue)?;
+    if let Some(name) = &args.server {
+        servers.retain(|s| &s.name == name);
+    }
+    let to_move = servers.iter().any(|s| {
+        s.findings.iter().any(|f| f.place.movable())
+            || s.unresolved.iter().any(|u| u.reference.is_some())
+    });
+    if to_move && !args.dry_run {
+        mcp_files::check_rewritable(&f.path)?;
+    }
+    Ok((loaded, servers))
 }
 
 /// Lowercase name safe for an item or field: other characters become `-`.
@@ -241,15 +372,53 @@ fn slug(text: &str, keep_underscore: bool) -> String {
     s
 }
 
+/// What is known of a stored field's value: the value (a real run), or its masked form from the
+/// index (a dry run, which reads no value).
+enum Known {
+    Value(Secret),
+    Masked(String),
+}
+
+impl Known {
+    /// Whether `f`'s value is (or, from the masked forms, looks) the same. A fully masked form
+    /// tells nothing.
+    fn holds(&self, f: &Finding, catalogue: &Catalogue) -> bool {
+        match self {
+            Known::Value(v) => v == &f.value,
+            Known::Masked(m) => m != tokenvault_core::mask::FULL_MASK && *m == masked(catalogue, f),
+        }
+    }
+}
+
+/// The fields the index lists for the backend in use (every backend's when none is chosen yet),
+/// with their masked forms: no vault is opened.
+fn indexed(ctx: &Ctx) -> Result<Vec<(Key, Known)>> {
+    let kind = ctx.settings.requested_backend()?.map(|c| c.kind);
+    let index = tokenvault_store::index::IndexFile::new(&ctx.settings.paths.home).load()?;
+    let mut out = Vec::new();
+    for (item, meta) in &index.items {
+        if kind.is_some_and(|k| k != meta.backend) {
+            continue;
+        }
+        for (field, fmeta) in &meta.fields {
+            if let (Ok(i), Ok(f)) = (ItemName::new(item), FieldName::new(field)) {
+                out.push((Key::new(i, f), Known::Masked(fmeta.masked.clone())));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The key a finding goes to: the vault's key for the same value, else a free one. Returns
 /// whether the value still has to be stored.
 fn assign(
-    held: &mut Vec<(Key, Secret)>,
+    held: &mut Vec<(Key, Known)>,
     f: &Finding,
     server: &str,
+    catalogue: &Catalogue,
 ) -> Result<(Key, Option<String>, bool)> {
     let provider = f.provider.as_ref().map(|p| p.0.clone());
-    if let Some((k, _)) = held.iter().find(|(_, v)| v == &f.value) {
+    if let Some((k, _)) = held.iter().find(|(_, v)| v.holds(f, catalogue)) {
         return Ok((k.clone(), provider, false));
     }
     let server_slug = match slug(server, false) {
@@ -288,7 +457,7 @@ fn assign(
             .iter()
             .any(|(k, _)| k.item == key.item && k.field == key.field)
         {
-            held.push((key.clone(), f.value.clone()));
+            held.push((key.clone(), Known::Value(f.value.clone())));
             return Ok((key, provider, true));
         }
     }
