@@ -52,3 +52,20 @@ MSG
     exit 2
   fi
 }
+
+# The lint steps of scripts/test need rustfmt and clippy, which a minimal toolchain lacks: added
+# through rustup, or exits saying what to do.
+need_lint_tools() {
+  local tool
+  for tool in fmt clippy; do
+    if ! cargo "$tool" --version >/dev/null 2>&1; then
+      if command -v rustup >/dev/null 2>&1; then
+        echo "adding the rustup components rustfmt and clippy" >&2
+        rustup component add rustfmt clippy >&2
+      else
+        echo "error: \`cargo $tool\` is missing; install the rustfmt and clippy components of your Rust toolchain (rustup component add rustfmt clippy), then run this again" >&2
+        exit 2
+      fi
+    fi
+  done
+}

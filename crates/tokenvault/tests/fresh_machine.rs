@@ -397,3 +397,61 @@ fn a_shell_plugin_runs_the_tool_with_its_token() {
     let out = env.run(&["plugin", "init", "rm -rf"]);
     assert_code(&out, 2);
 }
+
+/// scripts/test on a toolchain without rustfmt/clippy, and package installs as a user without
+/// sudo: each stops with what to do instead of failing halfway.
+#[test]
+fn the_setup_scripts_say_what_is_missing() {
+    let env = Env::new();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let tools = env.path("tools");
+    std::fs::create_dir_all(&tools).unwrap();
+    for t in ["bash", "sed", "sort", "head", "cat"] {
+        let found = ["/usr/bin", "/bin"]
+            .iter()
+            .map(|d| std::path::Path::new(d).join(t))
+            .find(|p| p.exists())
+            .unwrap();
+        std::os::unix::fs::symlink(found, tools.join(t)).unwrap();
+    }
+    // A minimal toolchain: cargo and rustc, no fmt/clippy subcommands, no rustup.
+    script(
+        &env,
+        "tools/cargo",
+        "case \"$1\" in fmt|clippy) echo \"error: no such command: \\`$1\\`\" >&2; exit 101;; *) echo 'cargo 1.95.0';; esac",
+    );
+    script(
+        &env,
+        "tools/rustc",
+        "echo 'rustc 1.95.0 (59807616e 2026-04-14)'",
+    );
+    // Not root, and no sudo.
+    script(&env, "tools/id", "echo 1000");
+    let lib = |call: &str| {
+        std::process::Command::new(tools.join("bash"))
+            .env_clear()
+            .env("PATH", &tools)
+            .args([
+                "-c",
+                &format!("cd {} && . scripts/lib.sh && {call}", root.display()),
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = lib("need_rust && need_lint_tools");
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("`cargo fmt` is missing")
+            && stderr(&out).contains("rustup component add rustfmt clippy"),
+        "{}",
+        stderr(&out)
+    );
+    let out = lib("apt_install gcc libc6-dev");
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("these Debian packages are needed: gcc libc6-dev")
+            && stderr(&out).contains("install sudo"),
+        "{}",
+        stderr(&out)
+    );
+}
