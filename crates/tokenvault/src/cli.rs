@@ -1003,6 +1003,14 @@ mod tests {
                 // the operation added.
                 let words = match words.first().map(String::as_str) {
                     Some("tokenvault") => words,
+                    // `eval "$(tokenvault plugin init hf)"`: the command inside.
+                    Some("eval") => match words
+                        .get(1)
+                        .and_then(|w| w.strip_prefix("$(").and_then(|w| w.strip_suffix(')')))
+                    {
+                        Some(inner) => shell_words(inner),
+                        None => continue,
+                    },
                     Some("git") => match words.last() {
                         Some(helper) if helper.starts_with("tokenvault ") => {
                             let mut w = shell_words(helper);
