@@ -1344,13 +1344,9 @@ fn peek_generation(plaintext: &[u8]) -> u64 {
         bytes: plaintext,
         pos: 0,
     };
-    let head = (|| {
-        cur.eat(LAYOUT_HEAD)?;
-        cur.number()?;
-        match cur.eat(b",\n  \"generation\": ") {
-            Some(()) => cur.number(),
-            None => Some(0),
-        }
+    let head = (|| match cur.after_version()? {
+        true => cur.number(),
+        false => Some(0),
     })();
     head.unwrap_or_else(|| {
         scan_document(plaintext, &mut Skip)
@@ -1367,9 +1363,9 @@ fn peek_state(plaintext: &[u8]) -> Option<String> {
         pos: 0,
     };
     let head = (|| {
-        cur.eat(LAYOUT_HEAD)?;
-        cur.number()?;
-        cur.eat(b",\n  \"generation\": ")?;
+        if !cur.after_version()? {
+            return None;
+        }
         cur.number()?;
         if cur.eat(b",\n  \"state\": ").is_none() {
             return Some(None);
@@ -1421,6 +1417,14 @@ struct Cursor<'a> {
 }
 
 impl<'a> Cursor<'a> {
+    /// Past our layout's head and version number, and past `"generation": ` when it follows:
+    /// whether it did (`None` when the document is not in our layout).
+    fn after_version(&mut self) -> Option<bool> {
+        self.eat(LAYOUT_HEAD)?;
+        self.number()?;
+        Some(self.eat(b",\n  \"generation\": ").is_some())
+    }
+
     fn eat(&mut self, literal: &[u8]) -> Option<()> {
         let found = self.bytes.get(self.pos..)?.starts_with(literal);
         found.then(|| self.pos += literal.len())

@@ -153,15 +153,7 @@ pub fn find_unresolved(transport: &Transport) -> Vec<Unresolved> {
             let mut i = start;
             while i < args.len() {
                 let arg = &args[i];
-                let docker = if (arg == "-e" || arg == "--env") && i + 1 < args.len() {
-                    Some((i + 1, String::new(), args[i + 1].as_str()))
-                } else if let Some(rest) = arg.strip_prefix("--env=") {
-                    Some((i, "--env=".to_owned(), rest))
-                } else {
-                    arg.strip_prefix("-e")
-                        .filter(|r| r.contains('='))
-                        .map(|rest| (i, "-e".to_owned(), rest))
-                };
+                let docker = docker_env_at(args, i);
                 if let Some((index, prefix, pair)) = docker {
                     if let Some((var, value)) = pair.split_once('=') {
                         let place = Place::DockerEnv {
@@ -293,20 +285,27 @@ fn split_scheme(value: &str) -> (&str, &str) {
     ("", value.trim())
 }
 
+/// A docker `run` environment option at `args[i]` — `-e VAR=value`, `--env VAR=value`,
+/// `--env=VAR=value`, `-eVAR=value` — as (index of the argument holding the pair, the prefix
+/// before the pair in that argument, the pair).
+fn docker_env_at(args: &[String], i: usize) -> Option<(usize, String, &str)> {
+    let arg = &args[i];
+    if (arg == "-e" || arg == "--env") && i + 1 < args.len() {
+        Some((i + 1, String::new(), args[i + 1].as_str()))
+    } else if let Some(rest) = arg.strip_prefix("--env=") {
+        Some((i, "--env=".to_owned(), rest))
+    } else {
+        arg.strip_prefix("-e")
+            .filter(|r| r.contains('='))
+            .map(|rest| (i, "-e".to_owned(), rest))
+    }
+}
+
 fn find_in_args(args: &[String], catalogue: &Catalogue, out: &mut Vec<Finding>) {
     let mut i = 0;
     while i < args.len() {
         let arg = &args[i];
-        // docker run -e VAR=value / --env VAR=value / --env=VAR=value / -eVAR=value
-        let docker = if (arg == "-e" || arg == "--env") && i + 1 < args.len() {
-            Some((i + 1, String::new(), args[i + 1].as_str()))
-        } else if let Some(rest) = arg.strip_prefix("--env=") {
-            Some((i, "--env=".to_owned(), rest))
-        } else {
-            arg.strip_prefix("-e")
-                .filter(|r| r.contains('='))
-                .map(|rest| (i, "-e".to_owned(), rest))
-        };
+        let docker = docker_env_at(args, i);
         if let Some((index, prefix, pair)) = docker {
             if let Some((var, value)) = pair.split_once('=') {
                 if named_secret(catalogue, var, value) {

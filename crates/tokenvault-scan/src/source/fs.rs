@@ -37,19 +37,25 @@ fn display(path: &std::path::Path) -> String {
         .unwrap_or_else(|| s.into_owned())
 }
 
+/// A walk of `first` and `rest` that visits hidden files and honours ignore files outside git
+/// repositories too.
+fn walker(first: &std::path::Path, rest: &[PathBuf]) -> WalkBuilder {
+    let mut builder = WalkBuilder::new(first);
+    for p in rest {
+        builder.add(p);
+    }
+    builder.hidden(false).require_git(false);
+    builder
+}
+
 /// Walks `opts.paths` and scans every file (binary or not; UTF-16 decoded, see [`stream`]). Per-file problems go to `reporter.error`.
 pub fn scan_paths(scanner: &Scanner, opts: &FsOptions, reporter: &dyn Reporter) -> Stats {
     let stats = Stats::default();
     let Some((first, rest)) = opts.paths.split_first() else {
         return stats;
     };
-    let mut builder = WalkBuilder::new(first);
-    for p in rest {
-        builder.add(p);
-    }
+    let mut builder = walker(first, rest);
     builder
-        .hidden(false)
-        .require_git(false)
         .git_ignore(opts.ignore_files)
         .git_exclude(opts.ignore_files)
         .git_global(opts.ignore_files)
@@ -174,13 +180,8 @@ pub fn ignored_secret_files(
         return Vec::new();
     };
     let seen: std::collections::HashSet<&PathBuf> = scanned.iter().collect();
-    let mut builder = WalkBuilder::new(first);
-    for p in rest {
-        builder.add(p);
-    }
+    let mut builder = walker(first, rest);
     builder
-        .hidden(false)
-        .require_git(false)
         .overrides(overrides)
         .filter_entry(|e| e.file_name() != ".git");
     let mut scratch = scanner.scratch();
