@@ -96,6 +96,8 @@ struct State {
     key_from_cache: bool,
     loaded: Option<Loaded>,
     fail_next_write: Option<String>,
+    /// The key of a vault about to be created, derived ahead by [`FileStore::prepare_new_vault`].
+    pending_key: Option<VaultKey>,
 }
 
 /// The vault file as last read (or written) by this handle, and its decrypted payload.
@@ -427,6 +429,21 @@ impl FileStore {
 
     pub fn exists(&self) -> bool {
         self.vault.exists()
+    }
+
+    /// When there is no vault yet, asks for its new passphrase now and derives the key, for the
+    /// write that creates it: a command that also asks for a value asks for the passphrase first,
+    /// as the vault is what is being set up. `false` when a vault exists (nothing asked).
+    pub fn prepare_new_vault(&self) -> Result<bool, StoreError> {
+        if self.exists() {
+            return Ok(false);
+        }
+        if let Some(e) = self.missing() {
+            return Err(e);
+        }
+        let key = self.create_key()?;
+        self.state().pending_key = Some(key);
+        Ok(true)
     }
 
     /// Derives the key from the passphrase (creating the vault first when there is none, with
@@ -898,7 +915,11 @@ impl Store for FileStore {
             if let Some(e) = self.missing() {
                 return Err(e);
             }
-            (Doc::default(), Some(self.create_key()?), 0)
+            let key = match state.pending_key.take() {
+                Some(k) => k,
+                None => self.create_key()?,
+            };
+            (Doc::default(), Some(key), 0)
         };
         for change in changes {
             match change {

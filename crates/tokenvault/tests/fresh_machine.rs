@@ -455,3 +455,46 @@ fn the_setup_scripts_say_what_is_missing() {
         stderr(&out)
     );
 }
+
+/// The first `set` on a terminal asks in the README's order: the backend is chosen, the vault is
+/// created (its passphrase), and only then the value is asked for.
+#[test]
+fn the_first_set_asks_for_the_new_vault_passphrase_before_the_value() {
+    use std::io::Write;
+    let env = Env::new();
+    // On a terminal (util-linux `script`), typing Ctrl-D at the first prompt.
+    let c = env.cmd();
+    let mut script = std::process::Command::new("script");
+    script.env_clear();
+    for (k, v) in c.get_envs() {
+        if let (Some(v), false) = (v, k == "TOKENVAULT_PASSPHRASE_FILE") {
+            script.env(k, v);
+        }
+    }
+    let mut child = script
+        .env("TERM", "dumb")
+        .current_dir(env.dir.path())
+        .args(["-qec", &format!("{} set huggingface", bin()), "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut stdin = child.stdin.take().unwrap();
+    for _ in 0..4 {
+        let _ = stdin.write_all(b"\x04");
+        let _ = stdin.flush();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    drop(stdin);
+    let out = env.check(&["set", "huggingface"], child.wait_with_output().unwrap());
+    let text = stdout(&out) + &stderr(&out);
+    let creating = text
+        .find("Creating the encrypted vault")
+        .unwrap_or_else(|| panic!("{text}"));
+    if let Some(value) = text.find("Value for tv://huggingface/token") {
+        assert!(creating < value, "{text}");
+    }
+    assert!(!out.status.success(), "no passphrase was typed: {text}");
+}

@@ -73,6 +73,10 @@ fn set_value(
     // Reach the backend before asking for the value: a locked vault or a missing keyring should
     // fail before the user pastes a token, not after.
     vault.store().get(&target.key)?;
+    // The first `set` creates the file vault: its passphrase is asked before the value.
+    if let crate::vault::Backend::File(store) = &vault.backend {
+        store.prepare_new_vault()?;
+    }
 
     let value = read_value("set", args.stdin, &shown)?;
     if value.is_empty() {
