@@ -6,8 +6,8 @@
 //! asks it to check a value that is not stored and records the answer in the index in the same
 //! shape as `verify` does, so that `verify` reuses it and `status` reads its expiry.
 
-use crate::cmd::verify::{check_unstored, verification_of, Live};
 use crate::printer::Printer;
+use crate::services::verify::{check_unstored, verification_of, Live};
 use crate::vault::{Target, Vault};
 use tokenvault_core::verify::Explanation;
 use tokenvault_core::{Catalogue, Secret};

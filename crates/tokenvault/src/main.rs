@@ -21,6 +21,7 @@ mod printer;
 mod prompt;
 mod resolve;
 mod secretfile;
+mod services;
 mod settings;
 mod usage;
 mod vault;

@@ -435,6 +435,28 @@ pub fn unified_diff(old: &str, new: &str, name: &str) -> String {
         .to_string()
 }
 
+/// `--client NAME` as a client, with the accepted names in the error.
+pub fn client_filter(name: Option<&str>) -> anyhow::Result<Option<tokenvault_core::mcp::ClientId>> {
+    name.map(|n| tokenvault_core::mcp::ClientId::parse(n).map_err(anyhow::Error::from))
+        .transpose()
+}
+
+/// `~/x` for paths under the home directory, for shorter lines.
+pub fn display_path(found: &Found) -> String {
+    tilde(&found.path)
+}
+
+/// The absolute path of this tokenvault binary, which rewritten configs launch.
+pub fn self_path() -> anyhow::Result<String> {
+    let exe = crate::launcher::self_path()?;
+    exe.to_str().map(str::to_owned).ok_or_else(|| {
+        anyhow::anyhow!(
+            "the path of the tokenvault binary ({}) is not UTF-8; client configs cannot hold it",
+            exe.display()
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,8 +7,9 @@
 //! path starts it. Everything that needs them reads the captured copy here.
 
 use crate::envvars;
+use anyhow::Context;
 use std::ffi::OsString;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use tokenvault_core::Secret;
@@ -313,4 +314,37 @@ pub fn read_new_passphrase(from_stdin: bool, allow_weak: bool) -> anyhow::Result
     };
     check_strength(&new, allow_weak)?;
     Ok(new)
+}
+
+/// More than any token; stops a mistaken `set --stdin < big.iso`.
+const MAX_VALUE: u64 = 1 << 20;
+
+/// The value for `shown`: from stdin with `--stdin`, else a hidden prompt (`command` names the
+/// subcommand in the advice for a missing terminal).
+pub fn read_value(command: &str, from_stdin: bool, shown: &str) -> anyhow::Result<Secret> {
+    if from_stdin {
+        let mut buf = String::new();
+        std::io::stdin()
+            .lock()
+            .take(MAX_VALUE + 1)
+            .read_to_string(&mut buf)
+            .context("reading the value from standard input (it must be UTF-8 text)")?;
+        if buf.len() as u64 > MAX_VALUE {
+            zeroize::Zeroize::zeroize(&mut buf);
+            return Err(crate::error::hinted(
+                "the value on standard input is larger than 1 MiB",
+                "pipe only the token",
+            ));
+        }
+        return Ok(Secret::from_input(buf));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(crate::error::hinted(
+            "no terminal to ask for the value on",
+            format!("pipe it instead: `printf %s \"$TOKEN\" | tokenvault {command} {shown} --stdin` (values are never taken from the command line)"),
+        ));
+    }
+    hidden_prompt(&format!("Value for {shown} (input hidden): "))
+        .map(|s| Secret::from_input(s.expose_secret().to_owned()))
+        .ok_or_else(|| crate::error::hinted("could not read from the terminal", "use --stdin"))
 }

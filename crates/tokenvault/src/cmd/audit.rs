@@ -276,7 +276,7 @@ fn parse_since(text: &str) -> Result<OffsetDateTime> {
         return Ok(t);
     }
     if text.starts_with(|c: char| c.is_ascii_digit()) && !text.contains(['-', ':']) {
-        let ago = super::unlock::parse_duration(text)?;
+        let ago = crate::services::duration::parse_duration(text)?;
         return Ok(OffsetDateTime::now_utc() - ago);
     }
     Err(hinted(

@@ -6,9 +6,9 @@
 //! in MCP client configs that nothing resolves (the server gets the literal text). Exit 1 when it
 //! finds a problem.
 
-use crate::cmd::import;
 use crate::context::{Ctx, Outcome};
 use crate::printer::Tone;
+use crate::services::import_sources as import;
 use crate::vault::mask_for;
 use crate::{envvars, hardening};
 use anyhow::Result;

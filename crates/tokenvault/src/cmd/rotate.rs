@@ -106,7 +106,7 @@ fn rotate(
         }
     }
 
-    let value = super::set::read_value("rotate", args.stdin, &shown)?;
+    let value = crate::prompt::read_value("rotate", args.stdin, &shown)?;
     if value.is_empty() {
         return Err(hinted(
             format!("no new value given for {shown}"),

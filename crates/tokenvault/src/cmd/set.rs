@@ -5,13 +5,9 @@ use crate::cli::SetArgs;
 use crate::context::{now_rfc3339, Ctx, Outcome};
 use crate::error::hinted;
 use crate::prompt;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::json;
-use std::io::{IsTerminal, Read};
-use tokenvault_core::{FormatCheck, Secret};
-
-/// More than any token; stops a mistaken `set --stdin < big.iso`.
-const MAX_VALUE: u64 = 1 << 20;
+use tokenvault_core::FormatCheck;
 
 pub fn run(ctx: &mut Ctx, args: &SetArgs) -> Result<Outcome> {
     let mut subject = crate::audit::Subject::default();
@@ -78,7 +74,7 @@ fn set_value(
         store.prepare_new_vault()?;
     }
 
-    let value = read_value("set", args.stdin, &shown)?;
+    let value = prompt::read_value("set", args.stdin, &shown)?;
     if value.is_empty() {
         return Err(hinted(
             format!("no value given for {shown}"),
@@ -141,37 +137,9 @@ fn set_value(
         }))?;
     }
     if !args.no_verify {
-        return super::verify::check_after_set(&printer, &profiles, &vault, &target, &value);
+        return crate::services::verify::check_after_set(
+            &printer, &profiles, &vault, &target, &value,
+        );
     }
     Ok(Outcome::Success)
-}
-
-/// The value for `shown`: from stdin with `--stdin`, else a hidden prompt (`command` names the
-/// subcommand in the advice for a missing terminal).
-pub(crate) fn read_value(command: &str, from_stdin: bool, shown: &str) -> Result<Secret> {
-    if from_stdin {
-        let mut buf = String::new();
-        std::io::stdin()
-            .lock()
-            .take(MAX_VALUE + 1)
-            .read_to_string(&mut buf)
-            .context("reading the value from standard input (it must be UTF-8 text)")?;
-        if buf.len() as u64 > MAX_VALUE {
-            zeroize::Zeroize::zeroize(&mut buf);
-            return Err(hinted(
-                "the value on standard input is larger than 1 MiB",
-                "pipe only the token",
-            ));
-        }
-        return Ok(Secret::from_input(buf));
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(hinted(
-            "no terminal to ask for the value on",
-            format!("pipe it instead: `printf %s \"$TOKEN\" | tokenvault {command} {shown} --stdin` (values are never taken from the command line)"),
-        ));
-    }
-    prompt::hidden_prompt(&format!("Value for {shown} (input hidden): "))
-        .map(|s| Secret::from_input(s.expose_secret().to_owned()))
-        .ok_or_else(|| hinted("could not read from the terminal", "use --stdin"))
 }

@@ -28,7 +28,7 @@ pub fn run(ctx: &mut Ctx, args: &ShowArgs) -> Result<Outcome> {
     }
     let meta = index.items.get(reference.item.as_str());
     let provider = vault.provider_of(&index, reference.item.as_str(), None);
-    let rows = super::list::rows(&index, &keys);
+    let rows = crate::services::index_rows::rows(&index, &keys);
     if json_out {
         let fields: Vec<_> = keys
             .iter()
@@ -77,7 +77,7 @@ pub fn run(ctx: &mut Ctx, args: &ShowArgs) -> Result<Outcome> {
             out.push_str(&format!(
                 "updated:   {} ({})\n",
                 f.updated,
-                super::list::age(&f.updated)
+                crate::services::index_rows::age(&f.updated)
             ));
             out.push_str(&format!(
                 "previous:  {}\n",

@@ -6,7 +6,7 @@ mod headers;
 mod list;
 mod proxy;
 mod restore;
-pub mod secure;
+mod secure;
 
 use crate::cli::McpCommand;
 use crate::context::{Ctx, Outcome};
@@ -23,28 +23,4 @@ pub fn run(ctx: &mut Ctx, cmd: &McpCommand) -> Result<Outcome> {
     }
 }
 
-use crate::mcp_files::Found;
-pub use crate::mcp_files::{inspect, masked, Inspected};
-use tokenvault_core::mcp::ClientId;
-
-/// `--client NAME` as a client, with the accepted names in the error.
-pub fn client_filter(name: Option<&str>) -> Result<Option<ClientId>> {
-    name.map(|n| ClientId::parse(n).map_err(anyhow::Error::from))
-        .transpose()
-}
-
-/// `~/x` for paths under the home directory, for shorter lines.
-pub fn display_path(found: &Found) -> String {
-    crate::mcp_files::tilde(&found.path)
-}
-
-/// The absolute path of this tokenvault binary, which rewritten configs launch.
-pub fn self_path() -> Result<String> {
-    let exe = crate::launcher::self_path()?;
-    exe.to_str().map(str::to_owned).ok_or_else(|| {
-        anyhow::anyhow!(
-            "the path of the tokenvault binary ({}) is not UTF-8; client configs cannot hold it",
-            exe.display()
-        )
-    })
-}
+pub use crate::mcp_files::{client_filter, display_path, inspect, masked, self_path, Inspected};

@@ -1,0 +1,487 @@
+//! Moving plaintext secrets out of MCP client configs, shared by `mcp secure` and `import mcp`.
+//!
+//! Still a whole command flow: [`secure_clients`] prints its report (and asks) through the
+//! context's printer; a later step returns the plan and outcome as data.
+//!
+//! What `tokenvault mcp secure [--client C] [--server S] [--dry-run]` does: store each plaintext secret of
+//! the client configs in the vault and rewrite its server to get it from there (SPEC §4).
+//!
+//! Item names: a token of a known provider goes to the provider's item (`huggingface`,
+//! `github`, …); a value the vault already holds anywhere is reused; a name that holds another
+//! value gets the server's name appended (`huggingface-work`). A secret of no known provider goes to
+//! an item named after the server, its field after the variable (`brave-search/brave_api_key`).
+//! Every value is read back before its server is rewritten. A second run changes nothing.
+//!
+//! A `tv://` reference that nothing resolves (the server would get the literal text) is fixed the
+//! same way: its server launches through `tokenvault run -e VAR=tv://…` (see
+//! `tokenvault_core::mcp::secure::resolving_moves` for what is left alone and why).
+
+use crate::audit;
+use crate::cli::McpSecureArgs;
+use crate::context::{now_rfc3339, Ctx, Outcome};
+use crate::error::hinted;
+use crate::mcp_files;
+use crate::mcp_files::{client_filter, display_path, inspect, masked, self_path, Inspected};
+use crate::vault::Target;
+use anyhow::Result;
+use serde_json::{json, Value};
+use tokenvault_core::mcp::{secure, Finding, Place};
+use tokenvault_core::{Catalogue, FieldName, ItemName, Reference, Secret};
+use tokenvault_store::Key;
+
+pub fn secure_clients(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
+    let only = client_filter(args.client.as_deref())?;
+    let machine = mcp_files::machine()?;
+    let found = mcp_files::discover(&machine, only);
+    let printer = ctx.printer.clone();
+    let catalogue = ctx.settings.catalogue.clone();
+    let home = ctx.settings.paths.home.clone();
+    // The report of what moved is for people: -q silences it, --json replaces it (and the dry
+    // run's diff) with one object.
+    let (json_out, quiet) = (ctx.settings.global.json, ctx.settings.global.quiet);
+    let mut files_json: Vec<Value> = Vec::new();
+    if found.is_empty() {
+        printer.note("No MCP client config found; nothing to secure.");
+        if json_out {
+            printer.json(&json!({"dry_run": args.dry_run, "files": files_json}))?;
+        }
+        return Ok(Outcome::Success);
+    }
+    let tokenvault = self_path()?;
+    let now = now_rfc3339();
+
+    // Read and inspect everything first: a file that cannot be parsed or rewritten is skipped,
+    // named with the reason, before the vault is touched; the others go ahead.
+    let mut work = Vec::new();
+    let mut skipped = 0;
+    for f in &found {
+        match prepare(f, args, &catalogue) {
+            Ok(w) => work.push(w),
+            Err(e) => {
+                skipped += 1;
+                let path = f.path.display().to_string();
+                let message = crate::error::message_of(&e);
+                // The line names the file already: drop it from the error's own wording.
+                let why = [
+                    format!("{path} ({}): ", f.client.name()),
+                    format!("{path}: "),
+                    format!("{path} "),
+                ]
+                .iter()
+                .find_map(|p| message.strip_prefix(p.as_str()))
+                .unwrap_or(&message);
+                printer.error(&format!(
+                    "skipped {} {}: {why}",
+                    f.client.id(),
+                    display_path(f)
+                ));
+                if let Some(h) = crate::error::hint_of(&e) {
+                    printer.hint(&h.replace("nothing was changed", "that file was not changed"));
+                }
+            }
+        }
+    }
+    if let Some(name) = &args.server {
+        if work.iter().all(|(_, s)| s.is_empty()) {
+            return Err(hinted(
+                format!(
+                    "no server named '{name}' in the client configs {}",
+                    if skipped > 0 {
+                        "that could be read"
+                    } else {
+                        "found"
+                    }
+                ),
+                "`tokenvault mcp list` shows every server",
+            ));
+        }
+    }
+    let anything = work
+        .iter()
+        .flat_map(|(_, s)| s)
+        .any(|s| s.findings.iter().any(|f| f.place.movable()));
+
+    let mut stored_refs: Vec<String> = Vec::new();
+    let mut changed_files = 0;
+    let mut left_any = false;
+    let backend_name;
+    // What the index names (no value, no unlock): for references that `secure` makes resolve.
+    let index_names = tokenvault_store::index::IndexFile::new(&home)
+        .load()
+        .unwrap_or_default();
+    let dry_held = if anything && args.dry_run {
+        indexed(ctx)?
+    } else {
+        Vec::new()
+    };
+    {
+        // A dry run opens no vault: it reads no value and asks for no passphrase. It names items
+        // from the index alone, taking a stored field with the same masked form for the same
+        // value (the real run compares the values themselves).
+        let vault = if anything && !args.dry_run {
+            Some(ctx.open_vault()?)
+        } else {
+            None
+        };
+        backend_name = vault.as_ref().map(|v| v.kind().as_str().to_owned());
+        let mut held: Vec<(Key, Known)> = match &vault {
+            Some(v) => v
+                .held_values(&v.load_index()?)?
+                .into_iter()
+                .map(|(k, s)| (k, Known::Value(s)))
+                .collect(),
+            None => dry_held,
+        };
+        for (mut loaded, servers) in work {
+            let label = format!(
+                "{} {}",
+                loaded.found.client.id(),
+                display_path(&loaded.found)
+            );
+            let mut stored: Vec<(Secret, Reference)> = Vec::new();
+            let mut lines = Vec::new();
+            let mut moved_json = Vec::new();
+            for s in &servers {
+                let mut with_refs: Vec<(Finding, Option<Reference>)> = Vec::new();
+                for f in &s.findings {
+                    if !f.place.movable() {
+                        with_refs.push((f.clone(), None));
+                        continue;
+                    }
+                    let (key, provider, new) = assign(&mut held, f, &s.name, &catalogue)?;
+                    let reference = Reference::parse(&format!("tv://{}/{}", key.item, key.field))?;
+                    if new && !args.dry_run {
+                        if let Some(v) = &vault {
+                            let target = Target {
+                                key: key.clone(),
+                                provider,
+                            };
+                            v.write_verified(&target, &f.value, &now)?;
+                        }
+                    }
+                    lines.push(format!(
+                        "  {}: {} {} → {reference}{}",
+                        s.name,
+                        f.place.describe(),
+                        masked(&catalogue, f),
+                        match (new, args.dry_run) {
+                            (true, _) => "",
+                            (false, false) => " (already in the vault)",
+                            (false, true) => " (already in the vault, judging by its masked form)",
+                        }
+                    ));
+                    moved_json.push(json!({
+                        "server": s.name,
+                        "place": f.place.describe(),
+                        "masked": masked(&catalogue, f),
+                        "reference": reference.to_string(),
+                        "already_stored": !new,
+                    }));
+                    stored_refs.push(reference.to_string());
+                    stored.push((f.value.clone(), reference.clone()));
+                    with_refs.push((f.clone(), Some(reference)));
+                }
+                let (resolving, notes) = secure::resolving_moves(
+                    loaded.found.client,
+                    &s.name,
+                    &s.transport,
+                    &s.unresolved,
+                    false,
+                );
+                for note in &notes {
+                    left_any = true;
+                    printer.warning(&format!("{label}: server '{}': {note}", s.name));
+                }
+                for (f, r) in &resolving {
+                    if let Some(r) = r {
+                        lines.push(format!(
+                            "  {}: {} {r} was not resolved → resolved by tokenvault run",
+                            s.name,
+                            f.place.describe()
+                        ));
+                        let stored = crate::usage::key_of(&catalogue, &index_names, r).is_some_and(
+                            |(i, f)| {
+                                index_names
+                                    .items
+                                    .get(&i)
+                                    .is_some_and(|m| m.fields.contains_key(&f))
+                            },
+                        );
+                        if !stored {
+                            printer.warning(&format!(
+                                "{label}: server '{}': {r} is not in the vault: the server fails to start until you store it (`tokenvault set {}`)",
+                                s.name,
+                                r.to_string().trim_start_matches("tv://")
+                            ));
+                        }
+                    }
+                }
+                with_refs.extend(resolving);
+                let rw =
+                    secure::rewrite(loaded.found.client, &s.transport, &with_refs, &tokenvault);
+                for note in &rw.left {
+                    left_any = true;
+                    printer.warning(&format!("{label}: server '{}': {note}", s.name));
+                }
+                if !rw.ops.is_empty() {
+                    loaded.doc.edit_server(&s.location, &s.name, &rw.ops)?;
+                }
+            }
+            let new_text = loaded.doc.to_text();
+            if new_text == loaded.text {
+                continue;
+            }
+            changed_files += 1;
+            if args.dry_run {
+                if json_out {
+                    files_json.push(json!({
+                        "client": loaded.found.client.id(),
+                        "path": loaded.found.path,
+                        "backup": Value::Null,
+                        "secrets": moved_json,
+                    }));
+                    continue;
+                }
+                printer.note(&format!("would secure {label}"));
+                for l in &lines {
+                    printer.note(l);
+                }
+                let shown = mask_values(&loaded.text, &servers, &catalogue);
+                printer.data(&mcp_files::unified_diff(
+                    &shown,
+                    &new_text,
+                    &loaded.found.path.display().to_string(),
+                ))?;
+                continue;
+            }
+            let backup_text = secure::backup_text(&loaded.text, &stored);
+            let done = mcp_files::rewrite(
+                &home,
+                &loaded.found,
+                &loaded.text,
+                &new_text,
+                &backup_text,
+                "secure",
+                &now,
+            )?;
+            if json_out {
+                files_json.push(json!({
+                    "client": loaded.found.client.id(),
+                    "path": loaded.found.path,
+                    "backup": done.backup,
+                    "secrets": moved_json,
+                }));
+            } else if !quiet {
+                printer.line(&format!("secured {label}"))?;
+                if let Some(target) = done.through_link(&loaded.found) {
+                    printer.line(&format!(
+                        "  edited {} (the file the symbolic link points to; the link stays)",
+                        target.display()
+                    ))?;
+                }
+                for l in &lines {
+                    printer.line(l)?;
+                }
+            }
+            printer.note(&format!("  backup: {}", done.backup.display()));
+        }
+    }
+    if !args.dry_run && !stored_refs.is_empty() {
+        stored_refs.sort();
+        stored_refs.dedup();
+        audit::record(
+            ctx,
+            "mcp-secure",
+            backend_name.as_deref(),
+            &stored_refs,
+            "ok",
+        );
+    }
+    if json_out {
+        printer.json(&json!({"dry_run": args.dry_run, "files": files_json}))?;
+    }
+    if skipped > 0 {
+        printer.note(&format!(
+            "{skipped} client config(s) skipped (named above); {}. Fix them and run the command again.",
+            if changed_files > 0 {
+                "the others were secured"
+            } else {
+                "nothing else needed a change"
+            }
+        ));
+        if changed_files > 0 && !args.dry_run {
+            printer.hint("restart the client (or reload its MCP servers) to launch them through tokenvault; `tokenvault mcp restore` undoes this");
+        }
+        return Ok(Outcome::Code(EXIT_SKIPPED));
+    }
+    if changed_files == 0 {
+        printer.note(if left_any {
+            "Nothing else to change."
+        } else {
+            "Nothing to change: no plaintext secrets or unresolved tv:// references in the client configs found."
+        });
+    } else if args.dry_run {
+        printer.note("Dry run: nothing was stored or written, and the vault was not opened.");
+    } else {
+        printer.hint("restart the client (or reload its MCP servers) to launch them through tokenvault; `tokenvault mcp restore` undoes this");
+        if backend_name.as_deref() == Some("file") {
+            printer.hint("clients start servers without a terminal, so the file vault cannot ask for its passphrase: run `tokenvault unlock --timeout 8h` before starting the client (or use the keychain backend)");
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+/// The exit code when some config was skipped (unreadable, unparsable, not rewritable) and the
+/// others were secured: documented in the command's help and docs/mcp.md.
+pub const EXIT_SKIPPED: i32 = 3;
+
+/// A config read, inspected (limited to `--server`) and, when it has something to change,
+/// checked to be rewritable.
+fn prepare(
+    f: &mcp_files::Found,
+    args: &McpSecureArgs,
+    catalogue: &Catalogue,
+) -> Result<(mcp_files::Loaded, Vec<Inspected>)> {
+    let loaded = mcp_files::load(f)?;
+    let mut servers = inspect(&loaded, catalogue)?;
+    if let Some(name) = &args.server {
+        servers.retain(|s| &s.name == name);
+    }
+    let to_move = servers.iter().any(|s| {
+        s.findings.iter().any(|f| f.place.movable())
+            || s.unresolved.iter().any(|u| u.reference.is_some())
+    });
+    if to_move && !args.dry_run {
+        mcp_files::check_rewritable(&f.path)?;
+    }
+    Ok((loaded, servers))
+}
+
+/// Lowercase name safe for an item or field: other characters become `-`.
+fn slug(text: &str, keep_underscore: bool) -> String {
+    let mut s: String = text
+        .chars()
+        .map(|c| {
+            let c = c.to_ascii_lowercase();
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' || (keep_underscore && c == '_') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    s = s
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_owned();
+    s.truncate(48);
+    s
+}
+
+/// What is known of a stored field's value: the value (a real run), or its masked form from the
+/// index (a dry run, which reads no value).
+enum Known {
+    Value(Secret),
+    Masked(String),
+}
+
+impl Known {
+    /// Whether `f`'s value is (or, from the masked forms, looks) the same. A fully masked form
+    /// tells nothing.
+    fn holds(&self, f: &Finding, catalogue: &Catalogue) -> bool {
+        match self {
+            Known::Value(v) => v == &f.value,
+            Known::Masked(m) => m != tokenvault_core::mask::FULL_MASK && *m == masked(catalogue, f),
+        }
+    }
+}
+
+/// The fields the index lists for the backend in use (every backend's when none is chosen yet),
+/// with their masked forms: no vault is opened.
+fn indexed(ctx: &Ctx) -> Result<Vec<(Key, Known)>> {
+    let kind = ctx.settings.requested_backend()?.map(|c| c.kind);
+    let index = tokenvault_store::index::IndexFile::new(&ctx.settings.paths.home).load()?;
+    let mut out = Vec::new();
+    for (item, meta) in &index.items {
+        if kind.is_some_and(|k| k != meta.backend) {
+            continue;
+        }
+        for (field, fmeta) in &meta.fields {
+            if let (Ok(i), Ok(f)) = (ItemName::new(item), FieldName::new(field)) {
+                out.push((Key::new(i, f), Known::Masked(fmeta.masked.clone())));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The key a finding goes to: the vault's key for the same value, else a free one. Returns
+/// whether the value still has to be stored.
+fn assign(
+    held: &mut Vec<(Key, Known)>,
+    f: &Finding,
+    server: &str,
+    catalogue: &Catalogue,
+) -> Result<(Key, Option<String>, bool)> {
+    let provider = f.provider.as_ref().map(|p| p.0.clone());
+    if let Some((k, _)) = held.iter().find(|(_, v)| v.holds(f, catalogue)) {
+        return Ok((k.clone(), provider, false));
+    }
+    let server_slug = match slug(server, false) {
+        s if s.is_empty() => "mcp-server".to_owned(),
+        s => s,
+    };
+    let (base, field) = match &f.provider {
+        Some((p, field)) => (p.clone(), field.clone()),
+        None => {
+            let name = match &f.place {
+                Place::Env { var } | Place::DockerEnv { var, .. } => var.clone(),
+                Place::Header { name, .. } => name.clone(),
+                _ => "token".to_owned(),
+            };
+            let field = match slug(&name, true) {
+                s if s.is_empty() => "token".to_owned(),
+                s => s,
+            };
+            (server_slug.clone(), field)
+        }
+    };
+    let field = FieldName::new(&field)?;
+    let mut candidates = vec![base.clone()];
+    if base != server_slug {
+        candidates.push(format!("{base}-{server_slug}"));
+    }
+    for n in 2..100 {
+        candidates.push(format!("{base}-{server_slug}-{n}"));
+    }
+    for c in candidates {
+        let Ok(item) = ItemName::new(&c) else {
+            continue;
+        };
+        let key = Key::new(item, field.clone());
+        if !held
+            .iter()
+            .any(|(k, _)| k.item == key.item && k.field == key.field)
+        {
+            held.push((key.clone(), Known::Value(f.value.clone())));
+            return Ok((key, provider, true));
+        }
+    }
+    Err(hinted(
+        format!("no free item name for the secret in server '{server}'"),
+        "remove unused items with `tokenvault rm`, then run the command again",
+    ))
+}
+
+/// The config text with every secret found in it masked, for the dry-run diff.
+fn mask_values(text: &str, servers: &[Inspected], catalogue: &Catalogue) -> String {
+    let mut out = text.to_owned();
+    for s in servers {
+        for f in &s.findings {
+            let v = f.value.expose_secret();
+            if !v.is_empty() {
+                out = out.replace(v, &masked(catalogue, f));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,9 @@
+//! Logic more than one command uses, so that no command imports another: the CLI's commands, and
+//! later a web UI and an MCP server, call these. A service returns data; the few that still print
+//! through a `Printer` argument say so in their doc comment.
+
+pub mod duration;
+pub mod import_sources;
+pub mod index_rows;
+pub mod mcp_secure;
+pub mod verify;
