@@ -106,6 +106,10 @@ struct Loaded {
     plaintext: Zeroizing<Vec<u8>>,
 }
 
+/// Above this many keys, [`Store::get_many`] reads the whole document into maps instead of
+/// scanning it for each wanted key.
+const MANY_KEYS: usize = 32;
+
 /// How many leading bytes of the file a [`Stamp`] keeps: the whole header and the payload nonce.
 const STAMP_HEAD: usize = 512;
 
@@ -886,6 +890,28 @@ impl Store for FileStore {
     }
 
     fn get_many(&self, keys: &[Key]) -> Result<Vec<Option<Secret>>, StoreError> {
+        // Many keys at once (an import's read-back, `export` of everything): the whole document
+        // into maps, then one lookup each — the selective scan compares every line with every key.
+        if keys.len() > MANY_KEYS {
+            let found = self.read(|this, plaintext| {
+                let mut doc = Doc::default();
+                this.scan(plaintext, &mut doc)?;
+                Ok(keys
+                    .iter()
+                    .map(|k| {
+                        let items = match k.slot {
+                            Slot::Current => &doc.items,
+                            Slot::Previous => &doc.previous,
+                        };
+                        items
+                            .get(k.item.as_str())
+                            .and_then(|fields| fields.get(k.field.as_str()))
+                            .cloned()
+                    })
+                    .collect::<Vec<_>>())
+            })?;
+            return Ok(found.unwrap_or_else(|| vec![None; keys.len()]));
+        }
         let found = self.read(|this, plaintext| {
             let mut lookup = Lookup {
                 want: keys,
@@ -2275,6 +2301,37 @@ mod tests {
         // The file it replaced (generation 6, v6) is now a backup in turn.
         assert!(st.backups().unwrap().iter().any(|b| b.generation == 6));
         assert!(st.restore_backup(1).is_err(), "pruned generations are gone");
+    }
+
+    /// Many keys at once take the whole-document path: the same answers as one by one, in
+    /// order, both slots, missing keys included.
+    #[test]
+    fn many_keys_read_as_one_by_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = store(&dir.path().join("vault"));
+        let mut changes = Vec::new();
+        for i in 0..50 {
+            let k = Key::parse(&format!("item{i}/token")).unwrap();
+            changes.push(Change::Set(k.clone(), Secret::new(format!("v{i}"))));
+            if i % 3 == 0 {
+                changes.push(Change::Set(k.previous(), Secret::new(format!("p{i}"))));
+            }
+        }
+        st.apply(&changes).unwrap();
+        let mut keys: Vec<Key> = (0..60)
+            .rev()
+            .flat_map(|i| {
+                let k = Key::parse(&format!("item{i}/token")).unwrap();
+                [k.clone(), k.previous()]
+            })
+            .collect();
+        keys.push(Key::parse("item1/other").unwrap());
+        assert!(keys.len() > MANY_KEYS);
+        let many = st.get_many(&keys).unwrap();
+        let one_by_one: Vec<Option<Secret>> = keys.iter().map(|k| st.get(k).unwrap()).collect();
+        assert_eq!(many, one_by_one);
+        assert_eq!(many[keys.len() - 2].as_ref().unwrap().expose_secret(), "p0");
+        assert!(many[0].is_none(), "item59 was never stored");
     }
 
     #[test]

@@ -301,41 +301,61 @@ impl<'a> Vault<'a> {
 
     /// Stores `value` at `target`, keeping the value it replaces in the previous slot.
     pub fn write(&self, target: &Target, value: &Secret, now: &str) -> Result<Written> {
-        let old = self.store().get(&target.key)?;
-        let replaced = old.as_ref().is_some_and(|o| o != value);
-        let mut changes = Vec::with_capacity(2);
-        if let (true, Some(old)) = (replaced, old) {
-            changes.push(Change::Set(target.key.previous(), old));
-        }
-        changes.push(Change::Set(target.key.clone(), value.clone()));
-        self.store().apply(&changes)?;
-        let masked = mask_for(
-            self.catalogue,
-            target.provider.as_deref(),
-            target.key.field.as_str(),
-            value.expose_secret(),
-        );
-        let kind = self.kind();
-        let (item, field) = (target.key.item.as_str(), target.key.field.as_str());
-        self.update_index(|idx| {
-            // Read under the index lock, in the same pass that writes it.
-            let had_previous = idx
-                .items
-                .get(item)
-                .and_then(|m| m.fields.get(field))
-                .is_some_and(|f| f.has_previous);
-            idx.record_set(
-                kind,
+        let mut written = self.write_many(&[(target.clone(), value.clone())], now)?;
+        written
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("no result for {}", target.reference()))
+    }
+
+    /// [`Vault::write`] of several values: one store write and one index write, whatever their
+    /// number (an import of 10,000 tokens is not 10,000 rewrites of the vault and the index).
+    /// Targets must be distinct.
+    pub fn write_many(&self, writes: &[(Target, Secret)], now: &str) -> Result<Vec<Written>> {
+        let keys: Vec<Key> = writes.iter().map(|(t, _)| t.key.clone()).collect();
+        let olds = self.store().get_many(&keys)?;
+        let mut changes = Vec::with_capacity(writes.len() * 2);
+        let mut written = Vec::with_capacity(writes.len());
+        for ((target, value), old) in writes.iter().zip(olds) {
+            let replaced = old.as_ref().is_some_and(|o| o != value);
+            if let (true, Some(old)) = (replaced, old) {
+                changes.push(Change::Set(target.key.previous(), old));
+            }
+            changes.push(Change::Set(target.key.clone(), value.clone()));
+            let masked = mask_for(
+                self.catalogue,
                 target.provider.as_deref(),
-                item,
-                field,
-                masked.clone(),
-                replaced || had_previous,
-                now,
-            )
+                target.key.field.as_str(),
+                value.expose_secret(),
+            );
+            written.push(Written { replaced, masked });
+        }
+        if changes.is_empty() {
+            return Ok(written);
+        }
+        self.store().apply(&changes)?;
+        let kind = self.kind();
+        self.update_index(|idx| {
+            for ((target, _), w) in writes.iter().zip(&written) {
+                let (item, field) = (target.key.item.as_str(), target.key.field.as_str());
+                // Read under the index lock, in the same pass that writes it.
+                let had_previous = idx
+                    .items
+                    .get(item)
+                    .and_then(|m| m.fields.get(field))
+                    .is_some_and(|f| f.has_previous);
+                idx.record_set(
+                    kind,
+                    target.provider.as_deref(),
+                    item,
+                    field,
+                    w.masked.clone(),
+                    w.replaced || had_previous,
+                    now,
+                );
+            }
         })
-        .context("the value was stored, but updating the index failed")?;
-        Ok(Written { replaced, masked })
+        .context("the values were stored, but updating the index failed")?;
+        Ok(written)
     }
 
     /// Every current value the vault holds, with its key (to recognise a value stored before).
@@ -352,8 +372,26 @@ impl<'a> Vault<'a> {
     /// [`Vault::write`], then reads the value back: only a value that reads back equal may
     /// replace its plaintext source (an import, a client config).
     pub fn write_verified(&self, target: &Target, value: &Secret, now: &str) -> Result<Written> {
-        let written = self.write(target, value, now)?;
-        if self.store().get(&target.key)?.as_ref() != Some(value) {
+        let mut written = self.write_many_verified(&[(target.clone(), value.clone())], now)?;
+        written
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("no result for {}", target.reference()))
+    }
+
+    /// [`Vault::write_many`], then reads every value back (one read).
+    pub fn write_many_verified(
+        &self,
+        writes: &[(Target, Secret)],
+        now: &str,
+    ) -> Result<Vec<Written>> {
+        let written = self.write_many(writes, now)?;
+        let keys: Vec<Key> = writes.iter().map(|(t, _)| t.key.clone()).collect();
+        let back = self.store().get_many(&keys)?;
+        if let Some(((target, _), _)) = writes
+            .iter()
+            .zip(&back)
+            .find(|((_, value), got)| got.as_ref() != Some(value))
+        {
             return Err(crate::error::hinted(
                 format!("{} did not read back after storing", target.reference()),
                 "the plaintext source was left as it is; check the backend with `tokenvault doctor`",

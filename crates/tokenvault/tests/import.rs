@@ -782,3 +782,43 @@ fn dotenv_variables_of_unknown_providers_become_custom_items() {
     assert_eq!(env.get("service-url/token"), "https://svc.example");
     assert_eq!(env.get("debug/token"), "1");
 }
+
+/// An import is one vault write and one index write whatever its size (it was one of each per
+/// token: quadratic), and every value reads back.
+#[test]
+fn an_import_of_many_tokens_is_one_vault_write() {
+    let env = Env::new();
+    env.set("seed/token", "seed-secret-value-0000");
+    let generation = || -> u64 {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(env.home.join("vault.seen")).unwrap())
+                .unwrap();
+        v["generation"].as_u64().unwrap()
+    };
+    let before = generation();
+    let mut text = String::new();
+    let mut values = Vec::new();
+    for i in 0..150 {
+        let v = format!("svc{i:03}-{}", &hf_token()[3..27]);
+        env.secret(&v);
+        text.push_str(&format!("SVC{i}_API_TOKEN={v}\n"));
+        values.push(v);
+    }
+    let file = env.fixture("many.env", &text);
+    let out = env.run(&["import", "dotenv", file.to_str().unwrap(), "--no-verify"]);
+    assert_ok(&out);
+    assert_eq!(generation(), before + 1, "one vault write");
+    let out = env.run(&[
+        "export",
+        "--format",
+        "json",
+        "--item",
+        "svc0-api",
+        "--item",
+        "svc149-api",
+    ]);
+    assert_ok(&out);
+    assert!(stdout(&out).contains(&values[0]) && stdout(&out).contains(&values[149]));
+    let listed = stdout(&env.run(&["list"]));
+    assert_eq!(listed.matches("tv://svc").count(), 150, "{listed}");
+}

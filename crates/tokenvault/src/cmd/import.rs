@@ -137,6 +137,15 @@ fn import(
     let mut rows = Vec::new();
     let mut placed = Vec::with_capacity(found.candidates.len());
     let mut conflicts = false;
+    let mut pending = Vec::new();
+    // Lookups into `held` by key and by value (a hash of it; equal values are then compared), so
+    // an import of n tokens is not n × n comparisons.
+    let mut by_key: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
+    let mut by_value: std::collections::HashMap<u64, Vec<usize>> = std::collections::HashMap::new();
+    for (i, (k, v)) in held.iter().enumerate() {
+        by_key.insert(k.clone(), i);
+        by_value.entry(value_hash(v)).or_default().push(i);
+    }
     for c in &found.candidates {
         let key = Key::new(ItemName::new(&c.item)?, FieldName::new(&c.field)?);
         let target = Target {
@@ -150,14 +159,11 @@ fn import(
             &c.field,
             c.value.expose_secret(),
         );
-        let same_place = held
-            .iter()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| v == &c.value);
-        let elsewhere = held
-            .iter()
-            .find(|(_, v)| *v == c.value)
-            .map(|(k, _)| k.clone());
+        let same_place = by_key.get(&key).map(|&i| held[i].1 == c.value);
+        let elsewhere = by_value
+            .get(&value_hash(&c.value))
+            .and_then(|found| found.iter().find(|&&i| held[i].1 == c.value))
+            .map(|&i| held[i].0.clone());
         let (status, detail, p) = match (same_place, elsewhere) {
             (Some(true), _) => (
                 "already stored",
@@ -179,11 +185,16 @@ fn import(
             }
             (None, None) => {
                 if !dry_run {
-                    // Counts only once it reads back.
-                    vault.write_verified(&target, &c.value, &now)?;
+                    // Written all at once after the loop; counts only once it reads back.
+                    pending.push((target.clone(), c.value.clone()));
                     audited.push(reference.clone());
                 }
                 // What the vault holds (or would hold) now: later candidates compare against it.
+                by_key.insert(key.clone(), held.len());
+                by_value
+                    .entry(value_hash(&c.value))
+                    .or_default()
+                    .push(held.len());
                 held.push((key.clone(), c.value.clone()));
                 (
                     if dry_run { "would import" } else { "imported" },
@@ -200,6 +211,11 @@ fn import(
             "masked": masked,
         }));
         placed.push(p);
+    }
+
+    // One vault write and one index write for the whole import (each value read back).
+    if !pending.is_empty() {
+        vault.write_many_verified(&pending, &now)?;
     }
 
     // The live check: of every token stored now (as `set` does), and with --shred also of those
@@ -605,4 +621,12 @@ fn rewrite_file(
         zero_fill(&mut file, path)?;
     }
     Ok(backup)
+}
+
+/// A process-local hash of a value, to find equal values without comparing each with each.
+fn value_hash(value: &Secret) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    value.expose_secret().hash(&mut h);
+    h.finish()
 }
