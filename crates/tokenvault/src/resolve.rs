@@ -117,6 +117,29 @@ fn add_item(ctx: &Ctx, plan: &mut EnvPlan, item: &str) -> Result<()> {
 }
 
 /// Resolves `refs` with one vault read. Every missing reference is named in one error.
+/// [`resolve_all`] for a plan: an `--item` in it was expanded from the item's index entry, which is
+/// believed only when its tag verifies (as for a bare reference), so each is checked first.
+pub fn resolve_plan(
+    vault: &Vault<'_>,
+    plan: &EnvPlan,
+    refs: &[&Reference],
+) -> Result<HashMap<Reference, Secret>> {
+    let mut items: Vec<&str> = plan
+        .entries()
+        .iter()
+        .filter_map(|e| match &e.origin {
+            Origin::Item(i) => Some(i.as_str()),
+            _ => None,
+        })
+        .collect();
+    items.sort_unstable();
+    items.dedup();
+    for item in items {
+        vault.target_for_read(&Reference::parse(item)?)?;
+    }
+    resolve_all(vault, refs)
+}
+
 pub fn resolve_all(vault: &Vault<'_>, refs: &[&Reference]) -> Result<HashMap<Reference, Secret>> {
     if refs.is_empty() {
         return Ok(HashMap::new());

@@ -464,6 +464,14 @@ fn an_edited_index_entry_is_detected_and_not_believed() {
     );
     // An explicit field still works: the value itself was never in the index.
     assert_eq!(env.get("work/token"), token);
+    // `--item work` is expanded from the entry too: refused, nothing started.
+    let out = env.run(&["run", "--item", "work", "--", "true"]);
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("changed outside tokenvault"),
+        "{}",
+        stderr(&out)
+    );
 
     // A faked verification is not repeated by show or status.
     edit(&|i| {

@@ -4,7 +4,7 @@
 
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::context::{Ctx, Outcome};
-use crate::resolve::{build_plan, resolve_all};
+use crate::resolve::{build_plan, resolve_plan};
 use anyhow::Result;
 use tokenvault_core::dotenv::{format_dotenv, format_sh};
 use tokenvault_core::envplan::EnvValue;
@@ -29,7 +29,7 @@ pub fn run(ctx: &mut Ctx, args: &ExportArgs) -> Result<Outcome> {
     let (resolved, backend) = {
         let vault = ctx.open_vault()?;
         let backend = vault.kind().as_str();
-        (resolve_all(&vault, &refs), backend)
+        (resolve_plan(&vault, &plan, &refs), backend)
     };
     let resolved = match resolved {
         Ok(r) => r,

@@ -6,7 +6,7 @@
 use crate::cli::RunArgs;
 use crate::context::{Ctx, Outcome};
 use crate::error::hinted;
-use crate::resolve::{build_plan, resolve_all};
+use crate::resolve::{build_plan, resolve_plan};
 use anyhow::Result;
 use std::process::Command;
 use tokenvault_core::envplan::{keep_existing, EnvPlan, EnvValue};
@@ -41,7 +41,7 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Outcome> {
     } else {
         let vault = ctx.open_vault()?;
         backend = Some(vault.kind().as_str());
-        match resolve_all(&vault, &refs) {
+        match resolve_plan(&vault, &chosen, &refs) {
             Ok(r) => r,
             Err(e) => {
                 crate::audit::record(ctx, "run", backend, &ref_names, "error: unresolved");
