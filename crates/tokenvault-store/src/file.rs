@@ -357,9 +357,7 @@ impl FileStore {
             .map_err(|e| self.age_error(e))?;
         // A new state key too: one read while the old key was cached tags nothing from now on
         // (the caller re-tags the index entries that verified under the old one).
-        let state_key = StateKey::generate(BackendKind::File)
-            .map_err(|e| self.backend_error(format!("no random numbers for a state key: {e}")))?;
-        doc.state = Some(state_key.to_secret().expose_secret().to_owned());
+        doc.new_state()?;
         let replaced = doc.generation;
         self.commit(&mut state, &mut doc, &key, size_hint, replaced)?;
         state.key = Some(key);
@@ -970,10 +968,7 @@ impl Store for FileStore {
         if created {
             // A new vault gets its state key in its first generation (an existing one gets it
             // through `state_key`, which then seals the index it had once).
-            let made = StateKey::generate(BackendKind::File).map_err(|e| {
-                self.backend_error(format!("no random numbers for a state key: {e}"))
-            })?;
-            doc.state = Some(made.to_secret().expose_secret().to_owned());
+            doc.new_state()?;
         }
         let key = match new_key {
             Some(k) => k,
@@ -1017,9 +1012,7 @@ impl Store for FileStore {
         if let Some(found) = doc.state.take() {
             return parse(self, found).map(Some);
         }
-        let made = StateKey::generate(BackendKind::File)
-            .map_err(|e| self.backend_error(format!("no random numbers for a state key: {e}")))?;
-        doc.state = Some(made.to_secret().expose_secret().to_owned());
+        let made = doc.new_state()?;
         let key = state
             .key
             .clone()
@@ -1688,6 +1681,13 @@ struct Doc {
 }
 
 impl Doc {
+    /// Gives the document a new random [`StateKey`] (replacing any it had), and returns it.
+    fn new_state(&mut self) -> Result<StateKey, StoreError> {
+        let made = StateKey::generate(BackendKind::File)?;
+        self.state = Some(made.to_secret().expose_secret().to_owned());
+        Ok(made)
+    }
+
     /// Every key the document holds, both slots.
     fn keys(&self) -> Vec<Key> {
         let mut out = Vec::new();

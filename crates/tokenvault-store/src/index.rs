@@ -169,6 +169,16 @@ impl Index {
             .collect()
     }
 
+    /// Removes the entries of [`Index::untrusted`] (what they say is not believed) and returns
+    /// their names.
+    pub fn drop_untrusted(&mut self, key: &StateKey) -> Vec<String> {
+        let untrusted = self.untrusted(key);
+        for name in &untrusted {
+            self.items.remove(name);
+        }
+        untrusted
+    }
+
     /// Forgets a field, and the item when it has no field left.
     pub fn record_delete(&mut self, item: &str, field: Option<&str>) {
         match field {
@@ -393,10 +403,7 @@ impl IndexFile {
         let mut index = self.load()?;
         let mut dropped = Vec::new();
         if let Some(key) = key.filter(|k| !k.created) {
-            dropped = index.untrusted(key);
-            for name in &dropped {
-                index.items.remove(name);
-            }
+            dropped = index.drop_untrusted(key);
         }
         let out = f(&mut index);
         if let Some(key) = key {

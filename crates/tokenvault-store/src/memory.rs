@@ -87,11 +87,7 @@ impl Store for MemoryStore {
         if !create {
             return Ok(None);
         }
-        let k =
-            crate::StateKey::generate(BackendKind::Memory).map_err(|e| StoreError::Backend {
-                backend: "memory",
-                message: format!("no random numbers for a state key: {e}"),
-            })?;
+        let k = crate::StateKey::generate(BackendKind::Memory)?;
         *state = Some(k.clone());
         Ok(Some(k))
     }

@@ -11,7 +11,7 @@
 //! [`StateKey::created`] tells the caller that the index it holds is from before, to be sealed
 //! once as it is. From then on an entry without a valid tag is not trusted.
 
-use crate::BackendKind;
+use crate::{BackendKind, StoreError};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::fmt;
@@ -43,9 +43,12 @@ impl fmt::Debug for StateKey {
 
 impl StateKey {
     /// A new random key.
-    pub fn generate(backend: BackendKind) -> Result<StateKey, getrandom::Error> {
+    pub fn generate(backend: BackendKind) -> Result<StateKey, StoreError> {
         let mut key = Zeroizing::new([0u8; 32]);
-        getrandom::getrandom(key.as_mut())?;
+        getrandom::getrandom(key.as_mut()).map_err(|e| StoreError::Backend {
+            backend: backend.as_str(),
+            message: format!("no random numbers for a state key: {e}"),
+        })?;
         Ok(StateKey {
             backend,
             key,

@@ -77,16 +77,7 @@ impl Checked {
         let Some(v) = self.verification() else {
             return;
         };
-        let result = vault.update_index(|idx| {
-            if let Some(f) = idx
-                .items
-                .get_mut(target.key.item.as_str())
-                .and_then(|m| m.fields.get_mut(target.key.field.as_str()))
-            {
-                f.verified = Some(v.clone());
-            }
-        });
-        if let Err(e) = result {
+        if let Err(e) = vault.record_verification(target, v) {
             printer.warning(&format!("could not record the check in the index: {e}"));
         }
     }

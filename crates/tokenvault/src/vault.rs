@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use std::sync::{Arc, Mutex, PoisonError};
 use tokenvault_core::{mask, Catalogue, FieldName, Provider, Reference, Secret};
 use tokenvault_store::file::FileStore;
-use tokenvault_store::index::{Index, IndexFile};
+use tokenvault_store::index::{Index, IndexFile, Verification};
 use tokenvault_store::keychain::KeychainStore;
 use tokenvault_store::memory::MemoryStore;
 use tokenvault_store::{BackendKind, Change, Key, Slot, StateKey, Store};
@@ -178,27 +178,21 @@ impl<'a> Vault<'a> {
     /// The index with the entries of this store that do not verify left out (and noted), when
     /// the state key is at hand without a prompt; else the index as it is (a cache).
     pub fn load_index_checked(&self) -> Result<Index> {
-        let mut index = self.load_index()?;
-        if let Some(key) = self.quiet_state_key() {
-            let untrusted = index.untrusted(&key);
-            for name in &untrusted {
-                index.items.remove(name);
-            }
-            note_distrusted(&untrusted);
-        }
-        Ok(index)
+        self.load_index_without_untrusted(self.quiet_state_key())
     }
 
     /// The index for a command that reads or writes values (so the state key is at hand): the
     /// entries of this store that do not verify are left out and noted, never believed.
     pub fn load_index_trusted(&self) -> Result<Index> {
+        self.load_index_without_untrusted(self.state_key(false)?)
+    }
+
+    /// The index with the entries that do not verify under `key` left out and noted (as it is
+    /// when there is no key).
+    fn load_index_without_untrusted(&self, key: Option<StateKey>) -> Result<Index> {
         let mut index = self.load_index()?;
-        if let Some(key) = self.state_key(false)? {
-            let untrusted = index.untrusted(&key);
-            for name in &untrusted {
-                index.items.remove(name);
-            }
-            note_distrusted(&untrusted);
+        if let Some(key) = key {
+            note_distrusted(&index.drop_untrusted(&key));
         }
         Ok(index)
     }
@@ -356,6 +350,20 @@ impl<'a> Vault<'a> {
         })
         .context("the values were stored, but updating the index failed")?;
         Ok(written)
+    }
+
+    /// Records the result of a live check of `target` in its index entry (sealed like every
+    /// index change). Nothing is recorded for a field the index does not list.
+    pub fn record_verification(&self, target: &Target, verification: &Verification) -> Result<()> {
+        self.update_index(|idx| {
+            if let Some(f) = idx
+                .items
+                .get_mut(target.key.item.as_str())
+                .and_then(|m| m.fields.get_mut(target.key.field.as_str()))
+            {
+                f.verified = Some(verification.clone());
+            }
+        })
     }
 
     /// Every current value the vault holds, with its key (to recognise a value stored before).

@@ -99,11 +99,7 @@ impl Store for KeychainStore {
         if !create {
             return Ok(None);
         }
-        let key =
-            crate::StateKey::generate(BackendKind::Keychain).map_err(|e| StoreError::Backend {
-                backend: BACKEND,
-                message: format!("no random numbers for a state key: {e}"),
-            })?;
+        let key = crate::StateKey::generate(BackendKind::Keychain)?;
         entry
             .set_password(key.to_secret().expose_secret())
             .map_err(|e| map_error("store tokenvault's state key", e))?;

@@ -200,12 +200,7 @@ impl Store for KeychainStore {
             if !create {
                 return Ok(None);
             }
-            let key = crate::StateKey::generate(BackendKind::Keychain).map_err(|e| {
-                StoreError::Backend {
-                    backend: BACKEND,
-                    message: format!("no random numbers for a state key: {e}"),
-                }
-            })?;
+            let key = crate::StateKey::generate(BackendKind::Keychain)?;
             c.create_item(
                 super::STATE_LABEL,
                 state_attributes(),

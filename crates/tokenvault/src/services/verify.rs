@@ -204,16 +204,7 @@ fn record(vault: &Vault<'_>, target: &Target, check: Check, live: &Live, printer
     let Some(v) = verification_of(check, live, &now_rfc3339()) else {
         return;
     };
-    let result = vault.update_index(|idx| {
-        if let Some(f) = idx
-            .items
-            .get_mut(target.key.item.as_str())
-            .and_then(|m| m.fields.get_mut(target.key.field.as_str()))
-        {
-            f.verified = Some(v.clone());
-        }
-    });
-    if let Err(e) = result {
+    if let Err(e) = vault.record_verification(target, &v) {
         printer.warning(&format!("could not record the result in the index: {e}"));
     }
 }
