@@ -216,16 +216,16 @@ fn launchers_use_the_path_the_user_finds_and_doctor_flags_gone_ones() {
     );
 }
 
-/// The README's install command on a machine with Debian's old Rust (1.85 on Debian 13), or with
-/// none: it stops at once and says exactly what to do.
-#[test]
-fn install_says_what_to_do_about_a_missing_or_old_rust() {
-    let env = Env::new();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    // A PATH of our own: the shell tools the script uses, and a fake cargo/rustc or none.
+fn repository_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `tools/` under the test directory holding links to just these system programs: a PATH with
+/// nothing else on it.
+fn tool_dir(env: &Env, programs: &[&str]) -> std::path::PathBuf {
     let tools = env.path("tools");
     std::fs::create_dir_all(&tools).unwrap();
-    for t in ["bash", "sed", "sort", "head", "id", "cat", "dirname"] {
+    for t in programs {
         let found = ["/usr/bin", "/bin"]
             .iter()
             .map(|d| std::path::Path::new(d).join(t))
@@ -233,6 +233,20 @@ fn install_says_what_to_do_about_a_missing_or_old_rust() {
             .unwrap_or_else(|| panic!("{t} not found"));
         std::os::unix::fs::symlink(found, tools.join(t)).unwrap();
     }
+    tools
+}
+
+/// The README's install command on a machine with Debian's old Rust (1.85 on Debian 13), or with
+/// none: it stops at once and says exactly what to do.
+#[test]
+fn install_says_what_to_do_about_a_missing_or_old_rust() {
+    let env = Env::new();
+    let root = repository_root();
+    // A PATH of our own: the shell tools the script uses, and a fake cargo/rustc or none.
+    let tools = tool_dir(
+        &env,
+        &["bash", "sed", "sort", "head", "id", "cat", "dirname"],
+    );
     let install = |path: &str| {
         std::process::Command::new(root.join("scripts/install"))
             .env_clear()
@@ -403,17 +417,8 @@ fn a_shell_plugin_runs_the_tool_with_its_token() {
 #[test]
 fn the_setup_scripts_say_what_is_missing() {
     let env = Env::new();
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let tools = env.path("tools");
-    std::fs::create_dir_all(&tools).unwrap();
-    for t in ["bash", "sed", "sort", "head", "cat"] {
-        let found = ["/usr/bin", "/bin"]
-            .iter()
-            .map(|d| std::path::Path::new(d).join(t))
-            .find(|p| p.exists())
-            .unwrap();
-        std::os::unix::fs::symlink(found, tools.join(t)).unwrap();
-    }
+    let root = repository_root();
+    let tools = tool_dir(&env, &["bash", "sed", "sort", "head", "cat"]);
     // A minimal toolchain: cargo and rustc, no fmt/clippy subcommands, no rustup.
     script(
         &env,

@@ -213,6 +213,25 @@ pub fn ignored_secret_files(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The globs (which find ignored files) and the name test (which keeps what they found, and
+    /// notes what the main walk scanned) describe the same names.
+    #[test]
+    fn secret_file_globs_and_names_agree() {
+        for glob in SECRET_FILE_GLOBS {
+            let name = glob.replace('*', "x");
+            assert!(secret_file_name(&name), "{glob} → {name}");
+        }
+        for name in [
+            "main.rs",
+            "environment",
+            ".envrc.bak",
+            "key.txt",
+            "Cargo.toml",
+        ] {
+            assert!(!secret_file_name(name), "{name}");
+        }
+    }
     use crate::rules::RuleSet;
     use crate::source::Collect;
     use tokenvault_core::Catalogue;
