@@ -34,9 +34,29 @@ pub fn count_with(n: usize, singular: &str, plural: &str) -> String {
     }
 }
 
+/// Words joined as English: "a", "a or b", "a, b or c".
+pub fn or_list(words: &[&str]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alternatives_read_as_english() {
+        assert_eq!(or_list(&[]), "");
+        assert_eq!(or_list(&["file"]), "file");
+        assert_eq!(or_list(&["file", "memory"]), "file or memory");
+        assert_eq!(
+            or_list(&["keychain", "file", "memory"]),
+            "keychain, file or memory"
+        );
+    }
 
     #[test]
     fn articles_follow_the_first_letter() {

@@ -38,12 +38,18 @@ pub enum BackendKind {
 }
 
 impl BackendKind {
+    /// Every backend with its name: the one table `as_str` and `from_str` read.
+    pub const ALL: [(BackendKind, &'static str); 3] = [
+        (BackendKind::Keychain, "keychain"),
+        (BackendKind::File, "file"),
+        (BackendKind::Memory, "memory"),
+    ];
+
     pub fn as_str(self) -> &'static str {
-        match self {
-            BackendKind::Keychain => "keychain",
-            BackendKind::File => "file",
-            BackendKind::Memory => "memory",
-        }
+        Self::ALL
+            .iter()
+            .find(|(k, _)| *k == self)
+            .map_or("unknown", |(_, name)| name)
     }
 }
 
@@ -56,14 +62,17 @@ impl fmt::Display for BackendKind {
 impl std::str::FromStr for BackendKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "keychain" => Ok(BackendKind::Keychain),
-            "file" => Ok(BackendKind::File),
-            "memory" => Ok(BackendKind::Memory),
-            other => Err(format!(
-                "unknown backend '{other}': expected keychain, file or memory"
-            )),
-        }
+        Self::ALL
+            .iter()
+            .find(|(_, name)| *name == s)
+            .map(|(k, _)| *k)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|(_, n)| *n).collect();
+                format!(
+                    "unknown backend '{s}': expected {}",
+                    tokenvault_core::words::or_list(&names)
+                )
+            })
     }
 }
 

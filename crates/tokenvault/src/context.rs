@@ -5,18 +5,17 @@
 //! else the encrypted file. An automatic choice is remembered in the config so it does not flip
 //! between runs, and is announced once. There is never a silent fall back to memory.
 
+use crate::backends::{self, Access, Backend};
 use crate::envvars;
 use crate::printer::Printer;
 use crate::prompt::CliPassphrase;
 use crate::settings::{BackendChoice, Settings};
-use crate::vault::{Backend, Vault};
+use crate::vault::Vault;
 use anyhow::Result;
 use std::sync::Arc;
 use tokenvault_store::file::FileStore;
 use tokenvault_store::index::IndexFile;
-use tokenvault_store::keychain::KeychainStore;
-use tokenvault_store::memory::MemoryStore;
-use tokenvault_store::{fsutil, keycache, BackendKind, PassphraseSource};
+use tokenvault_store::{fsutil, BackendKind, PassphraseSource};
 
 /// A command's outcome, mapped to the exit code by `main`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,31 +46,7 @@ impl Ctx {
 
     /// The file store with its passphrase from `source` (`unlock --stdin`).
     pub fn file_store_with(&self, source: Arc<dyn PassphraseSource>) -> FileStore {
-        FileStore::new(&self.settings.paths.home, source, keycache::default_cache())
-            .with_log_n(self.settings.scrypt_log_n)
-            .with_backups(
-                self.settings
-                    .config
-                    .config
-                    .backups
-                    .unwrap_or(tokenvault_store::file::DEFAULT_BACKUPS),
-            )
-            .with_accept_rollback(self.settings.global.accept_rollback)
-    }
-
-    pub fn keychain_store(&self) -> KeychainStore {
-        KeychainStore::new()
-    }
-
-    /// Probes the OS keychain: why it can or cannot be used right now.
-    pub fn probe_keychain(&self) -> Result<(), String> {
-        self.keychain_store().probe().map_err(|e| {
-            let mut s = e.to_string();
-            if let Some(h) = e.hint() {
-                s.push_str(&format!(" ({h})"));
-            }
-            s
-        })
+        backends::file_store(&self.settings, source)
     }
 
     /// Decides the backend, probing and remembering when nothing was chosen yet.
@@ -79,16 +54,7 @@ impl Ctx {
         if let Some(choice) = self.settings.requested_backend()? {
             return Ok(choice);
         }
-        let choice = match self.probe_keychain() {
-            Ok(()) => BackendChoice {
-                kind: BackendKind::Keychain,
-                reason: "the OS keychain (Secret Service) is available".into(),
-            },
-            Err(why) => BackendChoice {
-                kind: BackendKind::File,
-                reason: format!("no usable OS keychain: {why}"),
-            },
-        };
+        let choice = backends::automatic_choice(&self.settings);
         fsutil::ensure_private_dir(&self.settings.paths.home)?;
         self.settings
             .config
@@ -122,23 +88,31 @@ impl Ctx {
     pub fn open_vault(&mut self) -> Result<Vault<'_>> {
         let choice = self.choose_backend()?;
         fsutil::ensure_private_dir(&self.settings.paths.home)?;
-        let backend = match choice.kind {
-            BackendKind::File => Backend::File(Arc::new(self.file_store())),
-            BackendKind::Keychain => Backend::Keychain(self.keychain_store()),
-            BackendKind::Memory => {
-                self.printer.warning(
-                    "the memory backend forgets everything when this command exits (it exists for tests)",
-                );
-                Backend::Memory(MemoryStore::new())
-            }
-        };
-        Ok(Vault {
+        let def = backends::def(choice.kind);
+        if let Some(caution) = def.caution {
+            self.printer.warning(caution);
+        }
+        let backend = (def.open)(&self.settings, Access::Interactive)?
+            .ok_or_else(|| anyhow::anyhow!("the {} backend could not be opened", choice.kind))?;
+        Ok(self.vault_over(backend, choice))
+    }
+
+    /// Opens the vault only if that asks no one anything (see [`Access::Quiet`]); `None` when
+    /// there is nothing to open that way.
+    pub fn open_vault_quietly(&mut self) -> Result<Option<Vault<'_>>> {
+        let choice = self.choose_backend()?;
+        let def = backends::def(choice.kind);
+        Ok((def.open)(&self.settings, Access::Quiet)?.map(|b| self.vault_over(b, choice)))
+    }
+
+    fn vault_over(&self, backend: Backend, choice: BackendChoice) -> Vault<'_> {
+        Vault {
             backend,
             choice,
             index_file: IndexFile::new(&self.settings.paths.home),
             catalogue: &self.settings.catalogue,
             state: Default::default(),
-        })
+        }
     }
 }
 

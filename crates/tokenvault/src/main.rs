@@ -4,6 +4,7 @@
 mod argguard;
 mod audit;
 mod aws_sign;
+mod backends;
 mod cli;
 mod cmd;
 mod complete;

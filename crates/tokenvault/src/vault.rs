@@ -4,33 +4,13 @@
 //! value is kept as the previous one, and where the index is kept in step with the store. Commands
 //! call these few operations instead of talking to the store and index separately.
 
+pub use crate::backends::Backend;
 use crate::settings::BackendChoice;
 use anyhow::{Context, Result};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use tokenvault_core::{mask, Catalogue, FieldName, Provider, Reference, Secret};
-use tokenvault_store::file::FileStore;
 use tokenvault_store::index::{Index, IndexFile, Verification};
-use tokenvault_store::keychain::KeychainStore;
-use tokenvault_store::memory::MemoryStore;
 use tokenvault_store::{BackendKind, Change, Key, Slot, StateKey, Store};
-
-/// The opened backend. File and keychain stores keep their own type for their extra operations
-/// (`unlock`, `probe`).
-pub enum Backend {
-    File(Arc<FileStore>),
-    Keychain(KeychainStore),
-    Memory(MemoryStore),
-}
-
-impl Backend {
-    pub fn store(&self) -> &dyn Store {
-        match self {
-            Backend::File(s) => s.as_ref(),
-            Backend::Keychain(s) => s,
-            Backend::Memory(s) => s,
-        }
-    }
-}
 
 pub struct Vault<'a> {
     pub backend: Backend,
@@ -167,7 +147,7 @@ impl<'a> Vault<'a> {
     /// The state key when it can be had without asking for a passphrase (a locked file vault
     /// gives none), for commands that only show the index.
     pub fn quiet_state_key(&self) -> Option<StateKey> {
-        if let Backend::File(store) = &self.backend {
+        if let Some(store) = self.backend.file_store() {
             if !(store.is_unlocked() || crate::prompt::passphrase_configured()) {
                 return None;
             }
@@ -413,9 +393,10 @@ impl<'a> Vault<'a> {
     /// file vault is written only by tokenvault, which keeps the index in step, so listing it
     /// needs no passphrase and no decryption.
     pub fn keys(&self, index: &Index) -> Result<Vec<Key>> {
-        let listed = match &self.backend {
-            Backend::File(_) => None,
-            _ => self.store().list()?,
+        let listed = if self.backend.def().enumerates {
+            self.store().list()?
+        } else {
+            None
         };
         let mut keys: Vec<Key> = match listed {
             Some(k) => k.into_iter().filter(|k| k.slot == Slot::Current).collect(),
@@ -530,7 +511,7 @@ impl<'a> Vault<'a> {
         // say "Deleted" while `get ITEM/FIELD` still answers. (The file vault enumerates once it
         // is decrypted, which deleting needs anyway.)
         let mut all = self.keys(index)?;
-        if matches!(self.backend, Backend::File(_)) {
+        if !self.backend.def().enumerates {
             if let Some(listed) = self.store().list()? {
                 all.extend(listed.into_iter().filter(|k| k.slot == Slot::Current));
                 all.sort();

@@ -6,7 +6,6 @@
 use crate::cli::BackupCommand;
 use crate::context::{now_rfc3339, Ctx, Outcome};
 use crate::error::hinted;
-use crate::vault::Backend;
 use anyhow::Result;
 use serde_json::json;
 
@@ -68,7 +67,7 @@ fn list(ctx: &mut Ctx) -> Result<Outcome> {
 
 fn restore(ctx: &mut Ctx, generation: u64) -> Result<Outcome> {
     let vault = ctx.open_vault()?;
-    let Backend::File(store) = &vault.backend else {
+    let Some(store) = vault.backend.file_store() else {
         return Err(hinted(
             "backups are kept by the file backend",
             "use --backend file",

@@ -6,6 +6,7 @@
 //! in MCP client configs that nothing resolves (the server gets the literal text). Exit 1 when it
 //! finds a problem.
 
+use crate::backends;
 use crate::context::{Ctx, Outcome};
 use crate::printer::Tone;
 use crate::services::import_sources as import;
@@ -16,7 +17,7 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use tokenvault_core::dotenv::shell_quote;
 use tokenvault_core::Catalogue;
-use tokenvault_store::{fsutil, BackendKind};
+use tokenvault_store::fsutil;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Level {
@@ -84,40 +85,53 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         checks.push(c);
     }
 
-    let probe = ctx.probe_keychain();
-    checks.push(match &probe {
-        Ok(()) => check(
-            "keychain",
-            Level::Ok,
-            "the OS keychain (Secret Service) is reachable and unlocked",
-        ),
-        Err(why) => check(
-            "keychain",
-            Level::Info,
-            format!("OS keychain not usable: {why}"),
-        ),
-    });
+    // Each backend that can be unusable says whether it can be used now.
+    let mut probes = Vec::new();
+    for def in backends::ALL.iter().filter(|d| d.probe.is_some()) {
+        let probe = def.check(&ctx.settings);
+        checks.push(match &probe {
+            Ok(()) => check(def.kind.as_str(), Level::Ok, def.healthy),
+            Err(why) => check(
+                def.kind.as_str(),
+                Level::Info,
+                format!("{} not usable: {why}", def.short),
+            ),
+        });
+        probes.push((def.kind, probe));
+    }
+    let probe_of = |kind| {
+        probes
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(Ok(()), |(_, p)| p.clone())
+    };
 
     let requested = ctx.settings.requested_backend()?;
     let (kind, why) = match &requested {
         Some(c) => (c.kind, c.reason.clone()),
-        None => match &probe {
-            Ok(()) => (BackendKind::Keychain, "not chosen yet; the first command that needs it will pick the OS keychain".into()),
-            Err(_) => (BackendKind::File, "not chosen yet; the first command that needs it will pick the encrypted file (no usable OS keychain)".into()),
-        },
+        None => {
+            let auto = backends::automatic_choice(&ctx.settings);
+            let def = backends::def(auto.kind);
+            (
+                auto.kind,
+                format!(
+                    "not chosen yet; the first command that needs it will pick {} ({})",
+                    def.what, auto.reason
+                ),
+            )
+        }
     };
     checks.push(check("backend", Level::Info, format!("{kind}: {why}")));
-    if let (Some(c), Err(why)) = (&requested, &probe) {
-        if c.kind == BackendKind::Keychain {
-            checks.push(Check {
-                hint: Some("start your desktop keyring, or switch with --backend file".into()),
-                ..check(
-                    "backend health",
-                    Level::Problem,
-                    format!("the keychain backend is selected but unusable: {why}"),
-                )
-            });
-        }
+    if let (Some(c), Err(why)) = (&requested, probe_of(kind)) {
+        let def = backends::def(c.kind);
+        checks.push(Check {
+            hint: Some(def.unusable_hint.into()),
+            ..check(
+                "backend health",
+                Level::Problem,
+                format!("the {} backend is selected but unusable: {why}", c.kind),
+            )
+        });
     }
 
     let store = ctx.file_store();
@@ -219,7 +233,8 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     }
 
     checks.extend(unresolved_references(&ctx.settings.catalogue));
-    checks.extend(dangling_references(ctx, probe.is_ok()));
+    let usable = requested.as_ref().is_some_and(|c| probe_of(c.kind).is_ok());
+    checks.extend(dangling_references(ctx, usable));
 
     checks.push(if hardening::core_dumps_disabled() {
         check(
@@ -480,7 +495,7 @@ fn unresolved_references(catalogue: &Catalogue) -> Vec<Check> {
 /// References that a profile, an MCP server launched through tokenvault or a wrapper script
 /// names but the vault does not hold: each would fail at its next launch. What is stored comes
 /// from the index (and the keychain's own list), so no vault is opened.
-fn dangling_references(ctx: &Ctx, keychain_usable: bool) -> Vec<Check> {
+fn dangling_references(ctx: &Ctx, backend_usable: bool) -> Vec<Check> {
     let uses = crate::usage::gather(&ctx.settings);
     if uses.uses.is_empty() {
         return Vec::new();
@@ -500,14 +515,19 @@ fn dangling_references(ctx: &Ctx, keychain_usable: bool) -> Vec<Check> {
         .filter(|(_, m)| kind.is_none_or(|k| k == m.backend))
         .flat_map(|(i, m)| m.fields.keys().map(move |f| (i.clone(), f.clone())))
         .collect();
-    if kind == Some(BackendKind::Keychain) && keychain_usable {
-        use tokenvault_store::{Slot, Store};
-        if let Ok(Some(keys)) = ctx.keychain_store().list() {
-            stored.extend(
-                keys.iter()
-                    .filter(|k| k.slot == Slot::Current)
-                    .map(|k| (k.item.as_str().to_owned(), k.field.as_str().to_owned())),
-            );
+    // A store that lists its own entries may hold some the index does not (made with other
+    // tools); it is asked only when it is usable, and only if that asks no one anything.
+    let enumerating = kind.map(backends::def).filter(|d| d.enumerates);
+    if let (Some(def), true) = (enumerating, backend_usable) {
+        use tokenvault_store::Slot;
+        if let Ok(Some(backend)) = (def.open)(&ctx.settings, backends::Access::Quiet) {
+            if let Ok(Some(keys)) = backend.store().list() {
+                stored.extend(
+                    keys.iter()
+                        .filter(|k| k.slot == Slot::Current)
+                        .map(|k| (k.item.as_str().to_owned(), k.field.as_str().to_owned())),
+                );
+            }
         }
     }
     let backend = kind

@@ -4,7 +4,6 @@
 
 use crate::context::{Ctx, Outcome};
 use crate::services::index_rows::{age_at, rows, view_rows, Row};
-use crate::vault::Backend;
 use anyhow::Result;
 use serde_json::json;
 use tokenvault_store::BackendKind;
@@ -15,7 +14,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     let vault = ctx.open_vault()?;
     let kind = vault.kind();
     // The file backend lists from the index alone (no unlock); others also enumerate the store.
-    if matches!(vault.backend, Backend::File(_)) {
+    if !vault.backend.def().enumerates {
         let bytes = vault.index_file.read_bytes()?;
         let view = vault.index_file.view(&bytes)?;
         return print(&printer, json_out, kind, &view_rows(&view, kind));

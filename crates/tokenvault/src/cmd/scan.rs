@@ -10,20 +10,16 @@
 use crate::cli::{ScanArgs, ScanFormat};
 use crate::context::{Ctx, Outcome};
 use crate::printer::{BrokenPipe, Printer};
-use crate::settings::BackendChoice;
-use crate::vault::{Backend, Vault};
 use anyhow::{Context, Result};
 use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use tokenvault_scan::source::{self, fs::FsOptions, git::GitOptions, Hit, Reporter, Stats};
 use tokenvault_scan::{report, ExactMatcher, ExactValue, RuleSet, Scanner};
-use tokenvault_store::file::FileStore;
-use tokenvault_store::index::IndexFile;
-use tokenvault_store::{keycache, BackendKind, FixedPassphrase, Slot};
+use tokenvault_store::Slot;
 
 /// Prints or collects findings as sources report them, and draws the progress line.
 struct Out<'a> {
@@ -128,29 +124,8 @@ impl Reporter for Out<'_> {
 
 /// The vault's values, when the vault opens without asking anyone anything.
 fn vault_values(ctx: &mut Ctx) -> Result<Vec<ExactValue>> {
-    let choice: BackendChoice = ctx.choose_backend()?;
-    let has_env_passphrase = crate::prompt::passphrase_configured();
-    let vault = if choice.kind == BackendKind::File && !has_env_passphrase {
-        // Only the key `tokenvault unlock` cached: never a prompt.
-        let store = FileStore::new(
-            &ctx.settings.paths.home,
-            Arc::new(FixedPassphrase(None)),
-            keycache::default_cache(),
-        );
-        if !store.exists() {
-            return Ok(Vec::new());
-        }
-        Vault {
-            backend: Backend::File(Arc::new(store)),
-            choice,
-            index_file: IndexFile::new(&ctx.settings.paths.home),
-            catalogue: &ctx.settings.catalogue,
-            state: Default::default(),
-        }
-    } else if choice.kind == BackendKind::Memory {
+    let Some(vault) = ctx.open_vault_quietly()? else {
         return Ok(Vec::new());
-    } else {
-        ctx.open_vault()?
     };
     let index = vault.load_index()?;
     let keys: Vec<_> = vault

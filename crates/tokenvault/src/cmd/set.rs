@@ -70,7 +70,7 @@ fn set_value(
     // fail before the user pastes a token, not after.
     vault.store().get(&target.key)?;
     // The first `set` creates the file vault: its passphrase is asked before the value.
-    if let crate::vault::Backend::File(store) = &vault.backend {
+    if let Some(store) = vault.backend.file_store() {
         store.prepare_new_vault()?;
     }
 

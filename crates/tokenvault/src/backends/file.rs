@@ -1,0 +1,47 @@
+//! One age-format encrypted file, through `tokenvault_store::file`: the passphrase comes from the
+//! terminal (or askpass), the passphrase file or variable, or the key `tokenvault unlock` cached.
+
+use super::{Access, Backend, Def};
+use crate::prompt::{passphrase_configured, CliPassphrase};
+use crate::settings::Settings;
+use anyhow::Result;
+use std::sync::Arc;
+use tokenvault_store::file::{FileStore, DEFAULT_BACKUPS};
+use tokenvault_store::{keycache, BackendKind, FixedPassphrase, PassphraseSource};
+
+pub const DEF: Def = Def {
+    kind: BackendKind::File,
+    what: "the encrypted file",
+    short: "encrypted file",
+    automatic: true,
+    enumerates: false,
+    caution: None,
+    probe: None,
+    healthy: "the encrypted file is always available",
+    unusable_hint: "",
+    open,
+};
+
+/// The file store of these settings, its passphrase from `source`.
+pub fn file_store(settings: &Settings, source: Arc<dyn PassphraseSource>) -> FileStore {
+    FileStore::new(&settings.paths.home, source, keycache::default_cache())
+        .with_log_n(settings.scrypt_log_n)
+        .with_backups(settings.config.config.backups.unwrap_or(DEFAULT_BACKUPS))
+        .with_accept_rollback(settings.global.accept_rollback)
+}
+
+fn open(settings: &Settings, access: Access) -> Result<Option<Backend>> {
+    let store = match access {
+        Access::Interactive => file_store(settings, Arc::new(CliPassphrase)),
+        Access::Quiet if passphrase_configured() => file_store(settings, Arc::new(CliPassphrase)),
+        // Only the key `tokenvault unlock` cached: never a prompt.
+        Access::Quiet => {
+            let store = file_store(settings, Arc::new(FixedPassphrase(None)));
+            if !store.exists() {
+                return Ok(None);
+            }
+            store
+        }
+    };
+    Ok(Some(Backend::file(&DEF, Arc::new(store))))
+}
