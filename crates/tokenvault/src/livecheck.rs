@@ -6,7 +6,6 @@
 //! asks it to check a value that is not stored and records the answer in the index in the same
 //! shape as `verify` does, so that `verify` reuses it and `status` reads its expiry.
 
-use crate::printer::Printer;
 use crate::services::verify::{check_unstored, verification_of, Live};
 use crate::vault::{Target, Vault};
 use tokenvault_core::verify::Explanation;
@@ -72,13 +71,13 @@ impl Checked {
     }
 
     /// Records a definite answer for `target` in the index (call it after the value is stored:
-    /// storing forgets the previous result). Failing to record is a warning: the answer stands.
-    pub fn record(&self, vault: &Vault<'_>, target: &Target, printer: &Printer) {
-        let Some(v) = self.verification() else {
-            return;
-        };
-        if let Err(e) = vault.record_verification(target, v) {
-            printer.warning(&format!("could not record the check in the index: {e}"));
-        }
+    /// storing forgets the previous result). Failing to record is a warning, returned: the
+    /// answer stands.
+    pub fn record(&self, vault: &Vault<'_>, target: &Target) -> Option<String> {
+        let v = self.verification()?;
+        vault
+            .record_verification(target, v)
+            .err()
+            .map(|e| format!("could not record the check in the index: {e}"))
     }
 }

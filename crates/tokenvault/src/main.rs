@@ -20,6 +20,7 @@ mod mcp_bridge;
 mod mcp_files;
 mod printer;
 mod prompt;
+mod render;
 mod resolve;
 mod secretfile;
 mod services;

@@ -229,7 +229,7 @@ fn a_malformed_config_is_skipped_and_the_others_are_secured() {
         err.contains("error: skipped cursor ~/.cursor/mcp.json") && err.contains("line"),
         "{err}"
     );
-    assert!(err.contains("1 client config(s) skipped"), "{err}");
+    assert!(err.contains("1 client config skipped"), "{err}");
     assert_eq!(
         std::fs::read_to_string(&broken).unwrap(),
         "{\n  \"mcpServers\": {\n    \"x\": {\"command\": \n"

@@ -69,12 +69,19 @@ pub fn run(ctx: &mut Ctx, args: &ImportArgs) -> Result<Outcome> {
         ImportSource::Env { vars } => environment(&catalogue, vars, unknown)?,
         ImportSource::Mcp { client, server } => {
             // Moving a secret out of a client config is rewriting the config: `mcp secure`'s job.
-            let secure = crate::cli::McpSecureArgs {
+            let request = crate::services::mcp_secure::Request {
                 client: client.clone(),
                 server: server.clone(),
                 dry_run: args.dry_run,
             };
-            return crate::services::mcp_secure::secure_clients(ctx, &secure);
+            let report = crate::services::mcp_secure::secure_clients(ctx, &request)?;
+            let global = &ctx.settings.global;
+            return crate::render::mcp_secure::render(
+                &ctx.printer,
+                &report,
+                global.json,
+                global.quiet,
+            );
         }
     };
     let dry_run = args.dry_run;
@@ -242,7 +249,9 @@ fn import(
         };
         let shown = target.reference();
         let checked = livecheck::check(catalogue, c.provider.as_deref(), &c.field, &c.value, &now);
-        checked.record(&vault, &target, &printer);
+        if let Some(w) = checked.record(&vault, &target) {
+            printer.warning(&w);
+        }
         match &checked {
             Checked::Valid { summary, .. } => {
                 printer.note(&format!("Verified {shown}: {summary}."));

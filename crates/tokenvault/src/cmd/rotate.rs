@@ -184,7 +184,9 @@ fn rotate(
 
     let written = vault.write(&target, &value, &now)?;
     if let Some(c) = &checked {
-        c.record(&vault, &target, &printer);
+        if let Some(w) = c.record(&vault, &target) {
+            printer.warning(&w);
+        }
     }
     let (item, field) = (target.key.item.as_str(), target.key.field.as_str());
     vault

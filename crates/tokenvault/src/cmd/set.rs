@@ -4,7 +4,9 @@
 use crate::cli::SetArgs;
 use crate::context::{now_rfc3339, Ctx, Outcome};
 use crate::error::hinted;
+use crate::printer::Printer;
 use crate::prompt;
+use crate::services::verify::{check_after_set, AfterSet};
 use anyhow::Result;
 use serde_json::json;
 use tokenvault_core::FormatCheck;
@@ -136,10 +138,54 @@ fn set_value(
             "previous_kept": written.replaced,
         }))?;
     }
-    if !args.no_verify {
-        return crate::services::verify::check_after_set(
-            &printer, &profiles, &vault, &target, &value,
-        );
+    if args.no_verify {
+        return Ok(Outcome::Success);
     }
-    Ok(Outcome::Success)
+    let (found, unrecorded) = check_after_set(&profiles, &vault, &target, &value)?;
+    if let Some(w) = unrecorded {
+        printer.warning(&w);
+    }
+    Ok(render_check(&printer, found))
+}
+
+/// What the check after storing found, said on stderr; `Negative` only for a rejected value.
+fn render_check(printer: &Printer, found: AfterSet) -> Outcome {
+    match found {
+        AfterSet::NotChecked => {}
+        AfterSet::Verified {
+            checked,
+            summary,
+            privilege,
+        } => {
+            printer.note(&format!("Verified {checked}: {summary}."));
+            if let Some(w) = privilege {
+                printer.warning(&w);
+            }
+        }
+        AfterSet::Rejected { stored, why } => {
+            printer.error(&format!("{stored} was stored, but {}", why.message));
+            printer.hint(&why.hint);
+            return Outcome::Negative;
+        }
+        AfterSet::Unverified {
+            stored,
+            checked,
+            why,
+        } => {
+            printer.warning(&format!(
+                "{stored} was stored but not verified: {}",
+                why.message
+            ));
+            printer.hint(&format!(
+                "{}; then run `tokenvault verify {}`",
+                why.hint,
+                checked.trim_start_matches("tv://")
+            ));
+        }
+        AfterSet::Incomplete { stored, why } => {
+            printer.note(&format!("{stored} was stored; {}.", why.message));
+            printer.hint(&why.hint);
+        }
+    }
+    Outcome::Success
 }

@@ -166,7 +166,10 @@ fn verify_values(
             }
         }
         if !args.offline {
-            let live = live_check(&vault, &index, t, &v, args.fresh, &printer);
+            let (live, unrecorded) = live_check(&vault, &index, t, &v, args.fresh);
+            if let Some(w) = unrecorded {
+                printer.warning(&w);
+            }
             match &live {
                 Live::Rejected(_) | Live::Incomplete(_) => negative = true,
                 Live::Unknown(_) => errors = true,

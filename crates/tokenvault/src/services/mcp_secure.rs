@@ -1,7 +1,6 @@
-//! Moving plaintext secrets out of MCP client configs, shared by `mcp secure` and `import mcp`.
-//!
-//! Still a whole command flow: [`secure_clients`] prints its report (and asks) through the
-//! context's printer; a later step returns the plan and outcome as data.
+//! Moving plaintext secrets out of MCP client configs, shared by `mcp secure`, `import mcp`
+//! and the web app. Nothing here prints: [`secure_clients`] returns a [`Report`] that each front
+//! door renders (`crate::render::mcp_secure` for the command line).
 //!
 //! What `tokenvault mcp secure [--client C] [--server S] [--dry-run]` does: store each plaintext secret of
 //! the client configs in the vault and rewrite its server to get it from there (SPEC §4).
@@ -18,34 +17,118 @@
 
 use crate::audit;
 use crate::cli::McpSecureArgs;
-use crate::context::{now_rfc3339, Ctx, Outcome};
+use crate::context::{now_rfc3339, Ctx};
 use crate::error::hinted;
 use crate::mcp_files;
 use crate::mcp_files::{client_filter, display_path, inspect, masked, self_path, Inspected};
 use crate::vault::Target;
 use anyhow::Result;
-use serde_json::{json, Value};
 use tokenvault_core::mcp::{secure, Finding, Place};
 use tokenvault_core::{Catalogue, FieldName, ItemName, Reference, Secret};
 use tokenvault_store::Key;
 
-pub fn secure_clients(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
+/// Which configs and servers to secure, and whether to only show what would change.
+#[derive(Debug, Clone, Default)]
+pub struct Request {
+    pub client: Option<String>,
+    pub server: Option<String>,
+    pub dry_run: bool,
+}
+
+impl From<&McpSecureArgs> for Request {
+    fn from(a: &McpSecureArgs) -> Request {
+        Request {
+            client: a.client.clone(),
+            server: a.server.clone(),
+            dry_run: a.dry_run,
+        }
+    }
+}
+
+/// A config that could not be read, parsed or rewritten: left as it was.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Skipped {
+    /// "claude-desktop ~/.config/Claude/claude_desktop_config.json"
+    pub label: String,
+    pub why: String,
+    pub hint: Option<String>,
+}
+
+/// One secret moved (or, in a dry run, to be moved) into the vault.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Moved {
+    pub server: String,
+    pub place: String,
+    pub masked: String,
+    pub reference: String,
+    pub already_stored: bool,
+}
+
+/// What happened to one config.
+#[derive(Debug, Clone)]
+pub struct FileReport {
+    pub client: &'static str,
+    /// The client and the file as shown to people.
+    pub label: String,
+    pub path: std::path::PathBuf,
+    /// Servers left as they are or references that will not resolve, each said once.
+    pub warnings: Vec<String>,
+    /// The changes as lines for people ("  hf: env HF_TOKEN hf_…abcd → tv://huggingface/token").
+    pub lines: Vec<String>,
+    pub moved: Vec<Moved>,
+    /// Whether the file changes (or, in a dry run, would).
+    pub changed: bool,
+    /// A dry run's unified diff, values masked.
+    pub diff: Option<String>,
+    /// The backup of the file as it was (a real run that changed it).
+    pub backup: Option<std::path::PathBuf>,
+    /// The file a symbolic link pointed to, when that is what was edited.
+    pub edited_through_link: Option<std::path::PathBuf>,
+}
+
+/// The outcome of securing the client configs, for a front door to render.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub dry_run: bool,
+    /// No client config was found at all.
+    pub nothing_found: bool,
+    pub skipped: Vec<Skipped>,
+    /// `--server NAME` named no server in the configs that could be read.
+    pub no_such_server: Option<String>,
+    pub files: Vec<FileReport>,
+    /// The backend the secrets went to (a real run that opened the vault).
+    pub backend: Option<String>,
+}
+
+impl Report {
+    pub fn changed_files(&self) -> usize {
+        self.files.iter().filter(|f| f.changed).count()
+    }
+
+    /// Something was left as it was and said so.
+    pub fn left_any(&self) -> bool {
+        self.files.iter().any(|f| !f.warnings.is_empty())
+    }
+}
+
+/// Stores each plaintext secret of the client configs in the vault and rewrites its server to
+/// get it from there; a dry run opens no vault and writes nothing.
+pub fn secure_clients(ctx: &mut Ctx, args: &Request) -> Result<Report> {
     let only = client_filter(args.client.as_deref())?;
     let machine = mcp_files::machine()?;
     let found = mcp_files::discover(&machine, only);
-    let printer = ctx.printer.clone();
     let catalogue = ctx.settings.catalogue.clone();
     let home = ctx.settings.paths.home.clone();
-    // The report of what moved is for people: -q silences it, --json replaces it (and the dry
-    // run's diff) with one object.
-    let (json_out, quiet) = (ctx.settings.global.json, ctx.settings.global.quiet);
-    let mut files_json: Vec<Value> = Vec::new();
+    let mut report = Report {
+        dry_run: args.dry_run,
+        nothing_found: found.is_empty(),
+        skipped: Vec::new(),
+        no_such_server: None,
+        files: Vec::new(),
+        backend: None,
+    };
     if found.is_empty() {
-        printer.note("No MCP client config found; nothing to secure.");
-        if json_out {
-            printer.json(&json!({"dry_run": args.dry_run, "files": files_json}))?;
-        }
-        return Ok(Outcome::Success);
+        return Ok(report);
     }
     let tokenvault = self_path()?;
     let now = now_rfc3339();
@@ -53,12 +136,10 @@ pub fn secure_clients(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
     // Read and inspect everything first: a file that cannot be parsed or rewritten is skipped,
     // named with the reason, before the vault is touched; the others go ahead.
     let mut work = Vec::new();
-    let mut skipped = 0;
     for f in &found {
         match prepare(f, args, &catalogue) {
             Ok(w) => work.push(w),
             Err(e) => {
-                skipped += 1;
                 let path = f.path.display().to_string();
                 let message = crate::error::message_of(&e);
                 // The line names the file already: drop it from the error's own wording.
@@ -69,31 +150,21 @@ pub fn secure_clients(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
                 ]
                 .iter()
                 .find_map(|p| message.strip_prefix(p.as_str()))
-                .unwrap_or(&message);
-                printer.error(&format!(
-                    "skipped {} {}: {why}",
-                    f.client.id(),
-                    display_path(f)
-                ));
-                if let Some(h) = crate::error::hint_of(&e) {
-                    printer.hint(&h.replace("nothing was changed", "that file was not changed"));
-                }
+                .unwrap_or(&message)
+                .to_owned();
+                report.skipped.push(Skipped {
+                    label: format!("{} {}", f.client.id(), display_path(f)),
+                    why,
+                    hint: crate::error::hint_of(&e)
+                        .map(|h| h.replace("nothing was changed", "that file was not changed")),
+                });
             }
         }
     }
     if let Some(name) = &args.server {
         if work.iter().all(|(_, s)| s.is_empty()) {
-            return Err(hinted(
-                format!(
-                    "no server named '{name}' in the client configs {}",
-                    if skipped > 0 {
-                        "that could be read"
-                    } else {
-                        "found"
-                    }
-                ),
-                "`tokenvault mcp list` shows every server",
-            ));
+            report.no_such_server = Some(name.clone());
+            return Ok(report);
         }
     }
     let anything = work
@@ -102,9 +173,6 @@ pub fn secure_clients(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
         .any(|s| s.findings.iter().any(|f| f.place.movable()));
 
     let mut stored_refs: Vec<String> = Vec::new();
-    let mut changed_files = 0;
-    let mut left_any = false;
-    let backend_name;
     // What the index names (no value, no unlock): for references that `secure` makes resolve.
     let index_names = tokenvault_store::index::IndexFile::new(&home)
         .load()
@@ -123,7 +191,7 @@ pub fn secure_clients(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
         } else {
             None
         };
-        backend_name = vault.as_ref().map(|v| v.kind().as_str().to_owned());
+        report.backend = vault.as_ref().map(|v| v.kind().as_str().to_owned());
         let mut held: Vec<(Key, Known)> = match &vault {
             Some(v) => v
                 .held_values(&v.load_index()?)?
@@ -138,9 +206,19 @@ pub fn secure_clients(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
                 loaded.found.client.id(),
                 display_path(&loaded.found)
             );
+            let mut file = FileReport {
+                client: loaded.found.client.id(),
+                label: label.clone(),
+                path: loaded.found.path.clone(),
+                warnings: Vec::new(),
+                lines: Vec::new(),
+                moved: Vec::new(),
+                changed: false,
+                diff: None,
+                backup: None,
+                edited_through_link: None,
+            };
             let mut stored: Vec<(Secret, Reference)> = Vec::new();
-            let mut lines = Vec::new();
-            let mut moved_json = Vec::new();
             for s in &servers {
                 let mut with_refs: Vec<(Finding, Option<Reference>)> = Vec::new();
                 for f in &s.findings {
@@ -159,7 +237,7 @@ pub fn secure_clients(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
                             v.write_verified(&target, &f.value, &now)?;
                         }
                     }
-                    lines.push(format!(
+                    file.lines.push(format!(
                         "  {}: {} {} → {reference}{}",
                         s.name,
                         f.place.describe(),
@@ -170,13 +248,13 @@ pub fn secure_clients(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
                             (false, true) => " (already in the vault, judging by its masked form)",
                         }
                     ));
-                    moved_json.push(json!({
-                        "server": s.name,
-                        "place": f.place.describe(),
-                        "masked": masked(&catalogue, f),
-                        "reference": reference.to_string(),
-                        "already_stored": !new,
-                    }));
+                    file.moved.push(Moved {
+                        server: s.name.clone(),
+                        place: f.place.describe(),
+                        masked: masked(&catalogue, f),
+                        reference: reference.to_string(),
+                        already_stored: !new,
+                    });
                     stored_refs.push(reference.to_string());
                     stored.push((f.value.clone(), reference.clone()));
                     with_refs.push((f.clone(), Some(reference)));
@@ -189,12 +267,12 @@ pub fn secure_clients(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
                     false,
                 );
                 for note in &notes {
-                    left_any = true;
-                    printer.warning(&format!("{label}: server '{}': {note}", s.name));
+                    file.warnings
+                        .push(format!("{label}: server '{}': {note}", s.name));
                 }
                 for (f, r) in &resolving {
                     if let Some(r) = r {
-                        lines.push(format!(
+                        file.lines.push(format!(
                             "  {}: {} {r} was not resolved → resolved by tokenvault run",
                             s.name,
                             f.place.describe()
@@ -208,7 +286,7 @@ pub fn secure_clients(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
                             },
                         );
                         if !stored {
-                            printer.warning(&format!(
+                            file.warnings.push(format!(
                                 "{label}: server '{}': {r} is not in the vault: the server fails to start until you store it (`tokenvault set {}`)",
                                 s.name,
                                 r.to_string().trim_start_matches("tv://")
@@ -220,70 +298,37 @@ pub fn secure_clients(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
                 let rw =
                     secure::rewrite(loaded.found.client, &s.transport, &with_refs, &tokenvault);
                 for note in &rw.left {
-                    left_any = true;
-                    printer.warning(&format!("{label}: server '{}': {note}", s.name));
+                    file.warnings
+                        .push(format!("{label}: server '{}': {note}", s.name));
                 }
                 if !rw.ops.is_empty() {
                     loaded.doc.edit_server(&s.location, &s.name, &rw.ops)?;
                 }
             }
             let new_text = loaded.doc.to_text();
-            if new_text == loaded.text {
-                continue;
-            }
-            changed_files += 1;
-            if args.dry_run {
-                if json_out {
-                    files_json.push(json!({
-                        "client": loaded.found.client.id(),
-                        "path": loaded.found.path,
-                        "backup": Value::Null,
-                        "secrets": moved_json,
-                    }));
-                    continue;
-                }
-                printer.note(&format!("would secure {label}"));
-                for l in &lines {
-                    printer.note(l);
-                }
+            file.changed = new_text != loaded.text;
+            if file.changed && args.dry_run {
                 let shown = mask_values(&loaded.text, &servers, &catalogue);
-                printer.data(&mcp_files::unified_diff(
+                file.diff = Some(mcp_files::unified_diff(
                     &shown,
                     &new_text,
                     &loaded.found.path.display().to_string(),
-                ))?;
-                continue;
+                ));
+            } else if file.changed {
+                let backup_text = secure::backup_text(&loaded.text, &stored);
+                let done = mcp_files::rewrite(
+                    &home,
+                    &loaded.found,
+                    &loaded.text,
+                    &new_text,
+                    &backup_text,
+                    "secure",
+                    &now,
+                )?;
+                file.edited_through_link = done.through_link(&loaded.found).map(|p| p.to_owned());
+                file.backup = Some(done.backup.clone());
             }
-            let backup_text = secure::backup_text(&loaded.text, &stored);
-            let done = mcp_files::rewrite(
-                &home,
-                &loaded.found,
-                &loaded.text,
-                &new_text,
-                &backup_text,
-                "secure",
-                &now,
-            )?;
-            if json_out {
-                files_json.push(json!({
-                    "client": loaded.found.client.id(),
-                    "path": loaded.found.path,
-                    "backup": done.backup,
-                    "secrets": moved_json,
-                }));
-            } else if !quiet {
-                printer.line(&format!("secured {label}"))?;
-                if let Some(target) = done.through_link(&loaded.found) {
-                    printer.line(&format!(
-                        "  edited {} (the file the symbolic link points to; the link stays)",
-                        target.display()
-                    ))?;
-                }
-                for l in &lines {
-                    printer.line(l)?;
-                }
-            }
-            printer.note(&format!("  backup: {}", done.backup.display()));
+            report.files.push(file);
         }
     }
     if !args.dry_run && !stored_refs.is_empty() {
@@ -292,43 +337,12 @@ pub fn secure_clients(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
         audit::record(
             ctx,
             "mcp-secure",
-            backend_name.as_deref(),
+            report.backend.as_deref(),
             &stored_refs,
             "ok",
         );
     }
-    if json_out {
-        printer.json(&json!({"dry_run": args.dry_run, "files": files_json}))?;
-    }
-    if skipped > 0 {
-        printer.note(&format!(
-            "{skipped} client config(s) skipped (named above); {}. Fix them and run the command again.",
-            if changed_files > 0 {
-                "the others were secured"
-            } else {
-                "nothing else needed a change"
-            }
-        ));
-        if changed_files > 0 && !args.dry_run {
-            printer.hint("restart the client (or reload its MCP servers) to launch them through tokenvault; `tokenvault mcp restore` undoes this");
-        }
-        return Ok(Outcome::Code(EXIT_SKIPPED));
-    }
-    if changed_files == 0 {
-        printer.note(if left_any {
-            "Nothing else to change."
-        } else {
-            "Nothing to change: no plaintext secrets or unresolved tv:// references in the client configs found."
-        });
-    } else if args.dry_run {
-        printer.note("Dry run: nothing was stored or written, and the vault was not opened.");
-    } else {
-        printer.hint("restart the client (or reload its MCP servers) to launch them through tokenvault; `tokenvault mcp restore` undoes this");
-        if backend_name.as_deref() == Some("file") {
-            printer.hint("clients start servers without a terminal, so the file vault cannot ask for its passphrase: run `tokenvault unlock --timeout 8h` before starting the client (or use the keychain backend)");
-        }
-    }
-    Ok(Outcome::Success)
+    Ok(report)
 }
 
 /// The exit code when some config was skipped (unreadable, unparsable, not rewritable) and the
@@ -339,7 +353,7 @@ pub const EXIT_SKIPPED: i32 = 3;
 /// checked to be rewritable.
 fn prepare(
     f: &mcp_files::Found,
-    args: &McpSecureArgs,
+    args: &Request,
     catalogue: &Catalogue,
 ) -> Result<(mcp_files::Loaded, Vec<Inspected>)> {
     let loaded = mcp_files::load(f)?;

@@ -6,12 +6,11 @@
 //! strictly). A check that reads several fields (AWS: key id, secret, session token, region) is
 //! recorded on the provider's default field and not reused once any field of the item changed.
 //!
-//! Still prints: [`live_check`] warns through its `Printer` when it cannot record a result, and
-//! [`check_after_set`] reports through one; a later step returns these as data.
+//! Nothing here prints: results are data ([`Live`], [`AfterSet`]) that each front door renders,
+//! and a result that could not be recorded comes back as a warning to show.
 
 use crate::aws_sign::AwsCredentials;
-use crate::context::{now_rfc3339, Outcome};
-use crate::printer::Printer;
+use crate::context::now_rfc3339;
 use crate::vault::{Target, Vault};
 use crate::verify_http::{self, Creds};
 use anyhow::Result;
@@ -198,15 +197,14 @@ pub(crate) fn verification_of(check: Check, live: &Live, at: &str) -> Option<Ver
     })
 }
 
-/// Records a definite answer (valid or rejected) in the index. Failing to record is only a warning:
-/// the answer itself stands.
-fn record(vault: &Vault<'_>, target: &Target, check: Check, live: &Live, printer: &Printer) {
-    let Some(v) = verification_of(check, live, &now_rfc3339()) else {
-        return;
-    };
-    if let Err(e) = vault.record_verification(target, &v) {
-        printer.warning(&format!("could not record the result in the index: {e}"));
-    }
+/// Records a definite answer (valid or rejected) in the index. Failing to record is only a warning
+/// (returned): the answer itself stands.
+fn record(vault: &Vault<'_>, target: &Target, check: Check, live: &Live) -> Option<String> {
+    let v = verification_of(check, live, &now_rfc3339())?;
+    vault
+        .record_verification(target, &v)
+        .err()
+        .map(|e| format!("could not record the result in the index: {e}"))
 }
 
 /// The live check of a value that is not stored (yet): `rotate` checks a new token before it
@@ -318,46 +316,66 @@ fn extra_values(
         .collect())
 }
 
-/// The live check of one value. `fresh` skips a stored recent result.
+/// The live check of one value, and a warning when its result could not be recorded. `fresh`
+/// skips a stored recent result.
 pub(crate) fn live_check(
     vault: &Vault<'_>,
     index: &Index,
     target: &Target,
     value: &Secret,
     fresh: bool,
-    printer: &Printer,
-) -> Live {
+) -> (Live, Option<String>) {
+    let (live, asked) = live_answer(vault, index, target, value, fresh);
+    let unrecorded = asked.and_then(|check| record(vault, target, check, &live));
+    (live, unrecorded)
+}
+
+/// The answer, and the check when the provider was asked now (a fresh answer, to record).
+fn live_answer(
+    vault: &Vault<'_>,
+    index: &Index,
+    target: &Target,
+    value: &Secret,
+    fresh: bool,
+) -> (Live, Option<Check>) {
     let Some(provider) = provider_of(vault, target) else {
-        return Live::NotAvailable("no provider known for this item, so no live check".to_owned());
+        return no_ask(Live::NotAvailable(
+            "no provider known for this item, so no live check".to_owned(),
+        ));
     };
     let Some(check) = Check::from_key(&provider.verify) else {
-        return Live::NotAvailable(format!("no live check for {}", provider.name));
+        return no_ask(Live::NotAvailable(format!(
+            "no live check for {}",
+            provider.name
+        )));
     };
     let field = target.key.field.as_str();
     if field != provider.default_field {
-        return Live::NotAvailable(if check.extra_fields().contains(&field) {
-            format!(
-                "checked online with tv://{}/{}",
-                target.key.item, provider.default_field
-            )
-        } else {
-            format!("{field} is not a credential field")
-        });
+        return no_ask(Live::NotAvailable(
+            if check.extra_fields().contains(&field) {
+                format!(
+                    "checked online with tv://{}/{}",
+                    target.key.item, provider.default_field
+                )
+            } else {
+                format!("{field} is not a credential field")
+            },
+        ));
     }
     if !fresh {
         if let Some(l) = reusable(index, target, check) {
-            return l;
+            return (l, None);
         }
     }
     let item = target.key.item.as_str();
     let extras = match extra_values(vault, target, check) {
         Ok(e) => e,
         Err(why) => {
-            return Live::Unknown(Explanation {
+            return no_ask(Live::Unknown(Explanation {
                 code: "backend",
                 message: why,
                 hint: "run `tokenvault doctor`".to_owned(),
-            })
+            }))
         }
     };
     let region = extras
@@ -367,13 +385,13 @@ pub(crate) fn live_check(
     let creds = match check {
         Check::AwsSts => {
             let Some(secret) = extras.get("secret_access_key") else {
-                return Live::Incomplete(Explanation {
+                return no_ask(Live::Incomplete(Explanation {
                     code: "incomplete",
                     message: format!(
                         "not checked online: STS needs tv://{item}/secret_access_key too, which is not stored"
                     ),
                     hint: format!("store it with `tokenvault set {item}/secret_access_key`"),
-                });
+                }));
             };
             Creds::Aws {
                 keys: AwsCredentials {
@@ -386,9 +404,14 @@ pub(crate) fn live_check(
         }
         _ => Creds::Token(value),
     };
-    let live = ask(check, provider, value, &creds, &region, Some(item));
-    record(vault, target, check, &live, printer);
-    live
+    (
+        ask(check, provider, value, &creds, &region, Some(item)),
+        Some(check),
+    )
+}
+
+fn no_ask(live: Live) -> (Live, Option<Check>) {
+    (live, None)
 }
 
 /// The least-privilege warning for a valid token, naming the profiles that use it.
@@ -409,19 +432,40 @@ pub(crate) fn privilege_warning(
     })
 }
 
-/// `set`'s check of the value it just stored: prints what the provider said and returns
-/// `Negative` only when the provider rejected the value. Network trouble is a warning: the value
-/// is stored either way.
+/// What `set`'s check of the value it just stored found.
+pub(crate) enum AfterSet {
+    /// No live check for this field, or the credential it is checked with is not stored yet.
+    NotChecked,
+    /// The provider accepted `checked` (the stored field, or the item's credential when a field
+    /// it reads beside it was stored); `privilege` is the least-privilege warning.
+    Verified {
+        checked: String,
+        summary: String,
+        privilege: Option<String>,
+    },
+    /// The provider rejected it: the value is stored, and the command should end negative.
+    Rejected { stored: String, why: Explanation },
+    /// No answer (network, rate limit): stored, not verified.
+    Unverified {
+        stored: String,
+        checked: String,
+        why: Explanation,
+    },
+    /// The check needs another field that is not stored yet.
+    Incomplete { stored: String, why: Explanation },
+}
+
+/// `set`'s check of the value it just stored, and a warning when the result could not be
+/// recorded. Network trouble is not an error: the value is stored either way.
 pub(crate) fn check_after_set(
-    printer: &Printer,
     profiles: &Profiles,
     vault: &Vault<'_>,
     target: &Target,
     value: &Secret,
-) -> Result<Outcome> {
+) -> Result<(AfterSet, Option<String>)> {
     let index = vault.load_index_trusted()?;
     let profiles = profile_refs(profiles, vault, &index);
-    let shown = target.reference();
+    let stored = target.reference();
     let provider = provider_of(vault, target);
     // A field that a check reads beside the credential (an AWS secret key, session token or
     // region) is verified by checking the item's credential with it.
@@ -444,45 +488,32 @@ pub(crate) fn check_after_set(
                 (a, &anchor_value)
             }
             // Checked once the credential itself is stored.
-            None => return Ok(Outcome::Success),
+            None => return Ok((AfterSet::NotChecked, None)),
         },
         None => (target, value),
     };
     let checked_ref = checked.reference();
-    match live_check(vault, &index, checked, value, true, printer) {
-        Live::Valid { account, .. } => {
-            printer.note(&format!("Verified {checked_ref}: {}.", account.summary()));
-            if let Some(w) =
-                privilege_warning(&account, &profiles_using(&profiles, &checked_ref), provider)
-            {
-                printer.warning(&w);
-            }
-            Ok(Outcome::Success)
-        }
-        Live::Rejected(e) => {
-            printer.error(&format!("{shown} was stored, but {}", e.message));
-            printer.hint(&e.hint);
-            Ok(Outcome::Negative)
-        }
-        Live::Unknown(e) => {
-            printer.warning(&format!(
-                "{shown} was stored but not verified: {}",
-                e.message
-            ));
-            printer.hint(&format!(
-                "{}; then run `tokenvault verify {}`",
-                e.hint,
-                checked_ref.trim_start_matches("tv://")
-            ));
-            Ok(Outcome::Success)
-        }
-        Live::Incomplete(e) => {
-            printer.note(&format!("{shown} was stored; {}.", e.message));
-            printer.hint(&e.hint);
-            Ok(Outcome::Success)
-        }
-        Live::NotAvailable(_) => Ok(Outcome::Success),
-    }
+    let (live, unrecorded) = live_check(vault, &index, checked, value, true);
+    let found = match live {
+        Live::Valid { account, .. } => AfterSet::Verified {
+            privilege: privilege_warning(
+                &account,
+                &profiles_using(&profiles, &checked_ref),
+                provider,
+            ),
+            summary: account.summary(),
+            checked: checked_ref,
+        },
+        Live::Rejected(why) => AfterSet::Rejected { stored, why },
+        Live::Unknown(why) => AfterSet::Unverified {
+            stored,
+            checked: checked_ref,
+            why,
+        },
+        Live::Incomplete(why) => AfterSet::Incomplete { stored, why },
+        Live::NotAvailable(_) => AfterSet::NotChecked,
+    };
+    Ok((found, unrecorded))
 }
 
 #[cfg(test)]

@@ -13,9 +13,13 @@
 
 use crate::cli::McpSecureArgs;
 use crate::context::{Ctx, Outcome};
+use crate::render;
+use crate::services::mcp_secure;
 use anyhow::Result;
 
 /// The work is in [`crate::services::mcp_secure`], which `import mcp` shares.
 pub fn run(ctx: &mut Ctx, args: &McpSecureArgs) -> Result<Outcome> {
-    crate::services::mcp_secure::secure_clients(ctx, args)
+    let report = mcp_secure::secure_clients(ctx, &args.into())?;
+    let global = &ctx.settings.global;
+    render::mcp_secure::render(&ctx.printer, &report, global.json, global.quiet)
 }
