@@ -79,6 +79,12 @@ pub fn parse_assignment(text: &str) -> Result<(String, Reference), AssignmentErr
     let (var, reference) = text
         .split_once('=')
         .ok_or_else(|| AssignmentError::NoEquals(text.chars().take(80).collect()))?;
+    assignment(var, reference)
+}
+
+/// A variable and its reference given apart (a profile's table), checked as [`parse_assignment`]
+/// checks `VAR=REF`.
+pub fn assignment(var: &str, reference: &str) -> Result<(String, Reference), AssignmentError> {
     if !is_valid_var(var) {
         return Err(AssignmentError::BadVar(var.chars().take(80).collect()));
     }

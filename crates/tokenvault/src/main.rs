@@ -21,11 +21,9 @@ mod mcp_files;
 mod printer;
 mod prompt;
 mod render;
-mod resolve;
 mod secretfile;
 mod services;
 mod settings;
-mod usage;
 mod vault;
 mod verify_http;
 

@@ -496,7 +496,7 @@ fn unresolved_references(catalogue: &Catalogue) -> Vec<Check> {
 /// names but the vault does not hold: each would fail at its next launch. What is stored comes
 /// from the index (and the keychain's own list), so no vault is opened.
 fn dangling_references(ctx: &Ctx, backend_usable: bool) -> Vec<Check> {
-    let uses = crate::usage::gather(&ctx.settings);
+    let uses = crate::services::usage::gather(&ctx.settings);
     if uses.uses.is_empty() {
         return Vec::new();
     }
@@ -536,7 +536,7 @@ fn dangling_references(ctx: &Ctx, backend_usable: bool) -> Vec<Check> {
     let mut out = Vec::new();
     for u in &uses.uses {
         let Some((item, field)) =
-            crate::usage::key_of(&ctx.settings.catalogue, &index, &u.reference)
+            crate::services::usage::key_of(&ctx.settings.catalogue, &index, &u.reference)
         else {
             continue;
         };
@@ -549,10 +549,10 @@ fn dangling_references(ctx: &Ctx, backend_usable: bool) -> Vec<Check> {
                 u.user.how_to_change()
             )),
             path: match &u.user {
-                crate::usage::User::Mcp { path, .. } | crate::usage::User::Wrapper { path, .. } => {
+                crate::services::usage::User::Mcp { path, .. } | crate::services::usage::User::Wrapper { path, .. } => {
                     Some(path.clone())
                 }
-                crate::usage::User::Profile { .. } => None,
+                crate::services::usage::User::Profile { .. } => None,
             },
             ..check(
                 "dangling ref",

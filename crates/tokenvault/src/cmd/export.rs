@@ -4,7 +4,7 @@
 
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::context::{Ctx, Outcome};
-use crate::resolve::{build_plan, resolve_plan};
+use crate::services::resolve::{build_plan, open_and_resolve};
 use anyhow::Result;
 use tokenvault_core::dotenv::{format_dotenv, format_sh};
 use tokenvault_core::envplan::EnvValue;
@@ -25,30 +25,13 @@ pub fn run(ctx: &mut Ctx, args: &ExportArgs) -> Result<Outcome> {
         ));
     }
     let refs = plan.references();
-    let ref_names: Vec<String> = refs.iter().map(|r| r.to_string()).collect();
-    let (resolved, backend) = {
-        let vault = ctx.open_vault()?;
-        let backend = vault.kind().as_str();
-        (resolve_plan(&vault, &plan, &refs), backend)
-    };
-    let resolved = match resolved {
-        Ok(r) => r,
-        Err(e) => {
-            crate::audit::record(
-                ctx,
-                "export",
-                Some(backend),
-                &ref_names,
-                "error: unresolved",
-            );
-            return Err(e);
-        }
-    };
+    let resolved = open_and_resolve(ctx, "export", Some(&plan), &refs)?;
     let mut out = Zeroizing::new(String::new());
     let mut json = serde_json::Map::new();
     for e in plan.entries() {
         let value: &str = match &e.value {
             EnvValue::Ref(r) => resolved
+                .values
                 .get(r)
                 .map(|s| s.expose_secret())
                 .unwrap_or_default(),
@@ -72,14 +55,13 @@ pub fn run(ctx: &mut Ctx, args: &ExportArgs) -> Result<Outcome> {
             }
         }
     }
-    let refs = crate::audit::Subject {
-        references: ref_names,
-        backend: Some(backend.to_owned()),
-        ..Default::default()
-    };
-    if let Some(path) =
-        crate::secretfile::deliver(ctx, "export", &refs, args.output.as_deref(), &out)?
-    {
+    if let Some(path) = crate::secretfile::deliver(
+        ctx,
+        "export",
+        &resolved.subject,
+        args.output.as_deref(),
+        &out,
+    )? {
         ctx.printer.note(&format!(
             "Wrote {} to {} (mode 0600). It is a plaintext copy: delete it when done.",
             tokenvault_core::words::count(plan.entries().len(), "variable"),

@@ -5,7 +5,7 @@
 use crate::cli::InjectArgs;
 use crate::context::{Ctx, Outcome};
 use crate::error::hinted;
-use crate::resolve::resolve_all;
+use crate::services::resolve::open_and_resolve;
 use anyhow::{Context, Result};
 use std::io::Read;
 use tokenvault_core::template;
@@ -36,24 +36,10 @@ pub fn run(ctx: &mut Ctx, args: &InjectArgs) -> Result<Outcome> {
         )
     })?;
     let refs = template::references(&segments);
-    let ref_names: Vec<String> = refs.iter().map(|r| r.to_string()).collect();
-    let (resolved, backend) = if refs.is_empty() {
-        (Ok(Default::default()), None)
-    } else {
-        let vault = ctx.open_vault()?;
-        let backend = vault.kind().as_str();
-        (resolve_all(&vault, &refs), Some(backend))
-    };
-    let resolved = match resolved {
-        Ok(r) => r,
-        Err(e) => {
-            crate::audit::record(ctx, "inject", backend, &ref_names, "error: unresolved");
-            return Err(e);
-        }
-    };
+    let resolved = open_and_resolve(ctx, "inject", None, &refs)?;
     let rendered = Zeroizing::new(
         template::render(&segments, |r| {
-            resolved.get(r).map(|s| s.expose_secret().to_owned())
+            resolved.values.get(r).map(|s| s.expose_secret().to_owned())
         })
         .ok_or_else(|| {
             hinted(
@@ -62,11 +48,12 @@ pub fn run(ctx: &mut Ctx, args: &InjectArgs) -> Result<Outcome> {
             )
         })?,
     );
-    let refs = crate::audit::Subject {
-        references: ref_names,
-        backend: backend.map(str::to_owned),
-        ..Default::default()
-    };
-    crate::secretfile::deliver(ctx, "inject", &refs, args.output.as_deref(), &rendered)?;
+    crate::secretfile::deliver(
+        ctx,
+        "inject",
+        &resolved.subject,
+        args.output.as_deref(),
+        &rendered,
+    )?;
     Ok(Outcome::Success)
 }

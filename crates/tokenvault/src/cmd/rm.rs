@@ -22,7 +22,7 @@ fn remove(ctx: &mut Ctx, args: &RmArgs, subject: &mut crate::audit::Subject) -> 
     let reference = super::parse_ref(&args.reference)?;
     let printer = ctx.printer.clone();
     let json_out = ctx.settings.global.json;
-    let uses = crate::usage::gather(&ctx.settings);
+    let uses = crate::services::usage::gather(&ctx.settings);
     let vault = ctx.open_vault()?;
     subject.backend = Some(vault.kind().as_str().to_owned());
     let index = vault.load_index_trusted()?;
@@ -42,7 +42,7 @@ fn remove(ctx: &mut Ctx, args: &RmArgs, subject: &mut crate::audit::Subject) -> 
             )]
         }
     };
-    let users: Vec<&crate::usage::Use> = uses
+    let users: Vec<&crate::services::usage::Use> = uses
         .uses
         .iter()
         .filter(|u| {

@@ -6,7 +6,7 @@
 use crate::cli::RunArgs;
 use crate::context::{Ctx, Outcome};
 use crate::error::hinted;
-use crate::resolve::{build_plan, resolve_plan};
+use crate::services::resolve::{build_plan, open_and_resolve};
 use anyhow::Result;
 use std::process::Command;
 use tokenvault_core::envplan::{keep_existing, EnvPlan, EnvValue};
@@ -34,25 +34,11 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Outcome> {
         chosen.add(e.var.clone(), e.value.clone(), e.origin.clone());
     }
     let refs = chosen.references();
-    let ref_names: Vec<String> = refs.iter().map(|r| r.to_string()).collect();
-    let mut backend = None;
-    let resolved = if refs.is_empty() {
-        Default::default()
-    } else {
-        let vault = ctx.open_vault()?;
-        backend = Some(vault.kind().as_str());
-        match resolve_plan(&vault, &chosen, &refs) {
-            Ok(r) => r,
-            Err(e) => {
-                crate::audit::record(ctx, "run", backend, &ref_names, "error: unresolved");
-                return Err(e);
-            }
-        }
-    };
+    let mut resolved = open_and_resolve(ctx, "run", Some(&chosen), &refs)?;
     let mut env: Vec<(String, Secret)> = Vec::with_capacity(chosen.entries().len());
     for e in chosen.entries() {
         let value = match &e.value {
-            EnvValue::Ref(r) => resolved.get(r).cloned().ok_or_else(|| {
+            EnvValue::Ref(r) => resolved.values.get(r).cloned().ok_or_else(|| {
                 hinted(
                     format!("{r} was not resolved"),
                     "this is a bug; please report it",
@@ -62,7 +48,7 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Outcome> {
         };
         env.push((e.var.clone(), value));
     }
-    crate::audit::record_before_release(ctx, "run", backend, &ref_names)?;
+    resolved.subject.record_before_release(ctx, "run")?;
 
     if args.mask {
         let conceal: Vec<(String, Secret)> = chosen

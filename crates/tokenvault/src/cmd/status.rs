@@ -18,7 +18,7 @@ use tokenvault_core::status::{classify, FieldFacts, LastCheck, Policy, Use};
 pub fn run(ctx: &mut Ctx, args: &StatusArgs) -> Result<Outcome> {
     let json_out = ctx.settings.global.json;
     let printer = ctx.printer.clone();
-    let gathered = crate::usage::gather(&ctx.settings);
+    let gathered = crate::services::usage::gather(&ctx.settings);
     let vault = ctx.open_vault()?;
     let index = vault.load_index_checked()?;
 

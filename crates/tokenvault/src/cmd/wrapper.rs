@@ -7,7 +7,7 @@ use crate::cli::{WrapperArgs, WrapperShell};
 use crate::context::{Ctx, Outcome};
 use crate::envvars;
 use crate::error::hinted;
-use crate::resolve::build_plan;
+use crate::services::resolve::build_plan;
 use anyhow::{Context, Result};
 use std::path::Path;
 use tokenvault_core::dotenv::shell_quote;
@@ -72,7 +72,9 @@ pub fn run(ctx: &mut Ctx, args: &WrapperArgs) -> Result<Outcome> {
         .cloned()
         .collect();
     let written = std::path::absolute(&args.output).unwrap_or_else(|_| args.output.clone());
-    if let Err(e) = crate::usage::record_wrapper(&ctx.settings.paths.home, &written, &options) {
+    if let Err(e) =
+        crate::services::usage::record_wrapper(&ctx.settings.paths.home, &written, &options)
+    {
         ctx.printer.warning(&format!(
             "could not record the wrapper for `rm` and `status` to see: {}",
             crate::error::message_of(&e)

@@ -10,7 +10,7 @@
 use crate::audit::Subject;
 use crate::context::Ctx;
 use crate::error::hinted;
-use crate::resolve::resolve_all;
+use crate::services::resolve::resolve_all;
 use anyhow::Result;
 use tokenvault_core::template::{self, Segment};
 use tokenvault_core::Secret;

@@ -277,14 +277,13 @@ pub fn secure_clients(ctx: &mut Ctx, args: &Request) -> Result<Report> {
                             s.name,
                             f.place.describe()
                         ));
-                        let stored = crate::usage::key_of(&catalogue, &index_names, r).is_some_and(
-                            |(i, f)| {
+                        let stored = crate::services::usage::key_of(&catalogue, &index_names, r)
+                            .is_some_and(|(i, f)| {
                                 index_names
                                     .items
                                     .get(&i)
                                     .is_some_and(|m| m.fields.contains_key(&f))
-                            },
-                        );
+                            });
                         if !stored {
                             file.warnings.push(format!(
                                 "{label}: server '{}': {r} is not in the vault: the server fails to start until you store it (`tokenvault set {}`)",

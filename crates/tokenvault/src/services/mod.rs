@@ -6,4 +6,6 @@ pub mod duration;
 pub mod import_sources;
 pub mod index_rows;
 pub mod mcp_secure;
+pub mod resolve;
+pub mod usage;
 pub mod verify;

@@ -1,6 +1,7 @@
 //! From references to values, shared by `run`, `export`, `inject` and `wrapper`: build the
 //! environment plan from dotenv files, profiles and `-e` pairs, and resolve every reference in one
 //! read of the vault, failing with the complete list of what is missing before anything starts.
+//! [`open_and_resolve`] is the whole step for a front door: open, resolve, audit a failure.
 
 use crate::cli::EnvSources;
 use crate::context::Ctx;
@@ -8,7 +9,7 @@ use crate::error::hinted;
 use crate::vault::Vault;
 use anyhow::{Context, Result};
 use std::collections::HashMap;
-use tokenvault_core::envplan::{parse_assignment, EnvPlan, EnvValue, Origin};
+use tokenvault_core::envplan::{assignment, parse_assignment, EnvPlan, EnvValue, Origin};
 use tokenvault_core::{dotenv, Reference, Secret};
 
 /// The plan for `sources`: dotenv files first, then profiles, then `-e` (later wins).
@@ -64,7 +65,7 @@ pub fn build_plan(ctx: &Ctx, sources: &EnvSources) -> Result<EnvPlan> {
             ));
         };
         for (var, reference) in profile {
-            let (var, r) = parse_assignment(&format!("{var}={reference}")).map_err(|e| {
+            let (var, r) = assignment(var, reference).map_err(|e| {
                 hinted(
                     format!(
                         "profile {name} in {}: {e}",
@@ -114,6 +115,57 @@ fn add_item(ctx: &Ctx, plan: &mut EnvPlan, item: &str) -> Result<()> {
         plan.add(var, EnvValue::Ref(r), Origin::Item(item.to_owned()));
     }
     Ok(())
+}
+
+/// Values read for a command, and the audit subject that records handing them out.
+pub struct Resolved {
+    pub values: HashMap<Reference, Secret>,
+    pub subject: crate::audit::Subject,
+}
+
+/// Opens the vault (only when there is something to read), resolves `refs` with one read (an
+/// `--item` of `plan` checked first, see [`resolve_plan`]) and, when that fails, records the
+/// failure for `action` in the audit log. The caller records the release itself
+/// (`Subject::record_before_release`, or `secretfile::deliver`) when it hands the values out.
+pub fn open_and_resolve(
+    ctx: &mut Ctx,
+    action: &str,
+    plan: Option<&EnvPlan>,
+    refs: &[&Reference],
+) -> Result<Resolved> {
+    let mut subject = crate::audit::Subject {
+        references: refs.iter().map(|r| r.to_string()).collect(),
+        ..Default::default()
+    };
+    if refs.is_empty() {
+        return Ok(Resolved {
+            values: HashMap::new(),
+            subject,
+        });
+    }
+    let (values, backend) = {
+        let vault = ctx.open_vault()?;
+        let backend = vault.kind().as_str();
+        let values = match plan {
+            Some(plan) => resolve_plan(&vault, plan, refs),
+            None => resolve_all(&vault, refs),
+        };
+        (values, backend)
+    };
+    subject.backend = Some(backend.to_owned());
+    match values {
+        Ok(values) => Ok(Resolved { values, subject }),
+        Err(e) => {
+            crate::audit::record(
+                ctx,
+                action,
+                Some(backend),
+                &subject.references,
+                "error: unresolved",
+            );
+            Err(e)
+        }
+    }
 }
 
 /// Resolves `refs` with one vault read. Every missing reference is named in one error.
