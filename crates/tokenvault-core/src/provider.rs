@@ -556,7 +556,9 @@ mod tests {
         for p in cat.providers() {
             for f in p.fields.iter().filter(|f| f.secret) {
                 for ex in &f.examples_match {
-                    let (dp, df) = cat.detect_value(ex).expect("detected");
+                    let (dp, df) = cat
+                        .detect_value(ex)
+                        .unwrap_or_else(|| panic!("{ex} not detected"));
                     assert_eq!(
                         (dp.id.as_str(), df.name.as_str()),
                         (p.id.as_str(), f.name.as_str()),
