@@ -25,7 +25,6 @@ pub mod secret;
 pub mod sse;
 pub mod status;
 pub mod template;
-pub mod verify;
 pub mod words;
 
 pub use mask::mask;

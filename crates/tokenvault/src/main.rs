@@ -3,7 +3,6 @@
 
 mod argguard;
 mod audit;
-mod aws_sign;
 mod cli;
 mod cmd;
 mod complete;
@@ -13,7 +12,6 @@ mod envvars;
 mod error;
 mod hardening;
 mod launcher;
-mod livecheck;
 mod masked;
 mod mcp_bridge;
 mod mcp_files;
@@ -25,7 +23,6 @@ mod services;
 mod settings;
 mod usage;
 mod vault;
-mod verify_http;
 
 use clap::Parser;
 use cli::{Cli, Command};

@@ -22,7 +22,7 @@
 use crate::cli::{ImportArgs, ImportSource};
 use crate::context::{now_rfc3339, Ctx, Outcome};
 use crate::error::hinted;
-use crate::livecheck::{self, Checked};
+use crate::services::livecheck::{self, Checked};
 use crate::vault::{mask_for, Target};
 use anyhow::{Context, Result};
 use serde_json::json;
@@ -242,7 +242,9 @@ fn import(
         };
         let shown = target.reference();
         let checked = livecheck::check(catalogue, c.provider.as_deref(), &c.field, &c.value, &now);
-        checked.record(&vault, &target, &printer);
+        if let Err(why) = checked.record(&vault, &target) {
+            printer.warning(&why);
+        }
         match &checked {
             Checked::Valid { summary, .. } => {
                 printer.note(&format!("Verified {shown}: {summary}."));

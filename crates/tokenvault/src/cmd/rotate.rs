@@ -11,7 +11,7 @@
 use crate::cli::RotateArgs;
 use crate::context::{now_rfc3339, Ctx, Outcome};
 use crate::error::hinted;
-use crate::livecheck::{self, Checked};
+use crate::services::livecheck::{self, Checked};
 use crate::vault::{mask_for, Target, Vault};
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
@@ -184,7 +184,9 @@ fn rotate(
 
     let written = vault.write(&target, &value, &now)?;
     if let Some(c) = &checked {
-        c.record(&vault, &target, &printer);
+        if let Err(why) = c.record(&vault, &target) {
+            printer.warning(&why);
+        }
     }
     let (item, field) = (target.key.item.as_str(), target.key.field.as_str());
     vault

@@ -31,7 +31,6 @@ pub mod headers;
 use tokenvault_core::sse;
 
 use crate::printer::{BrokenPipe, Printer};
-use crate::verify_http;
 use anyhow::Result;
 use serde::Deserialize;
 use serde_json::Value;
@@ -41,8 +40,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
-use tokenvault_core::verify::NetworkFailure;
 use tokenvault_core::Secret;
+use tokenvault_verify::http as verify_http;
+use tokenvault_verify::NetworkFailure;
 use ureq::http::{HeaderName, HeaderValue, Response};
 use ureq::Body;
 
@@ -377,17 +377,13 @@ impl Bridge {
             .iter()
             .map(|h| (h.name.clone(), h.references.clone()))
             .collect();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_connect(Some(CONNECT_TIMEOUT))
-            .http_status_as_error(false)
-            // A redirect would carry the body (and custom headers) elsewhere: report it instead.
-            .max_redirects(0)
-            .max_redirects_will_error(false)
-            .max_idle_connections(MAX_WORKERS + 2)
-            .max_idle_connections_per_host(MAX_WORKERS + 2)
-            .user_agent(format!("tokenvault/{}", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        // The one client for vault values: a redirect would carry the body (and custom headers)
+        // elsewhere, so it is reported instead of followed.
+        let agent = verify_http::agent(verify_http::Limits {
+            connect: CONNECT_TIMEOUT,
+            total: None,
+            idle_connections: Some(MAX_WORKERS + 2),
+        });
         Ok(Bridge {
             agent,
             host: verify_http::host_of(&opts.url),

@@ -5,5 +5,6 @@
 pub mod duration;
 pub mod import_sources;
 pub mod index_rows;
+pub mod livecheck;
 pub mod mcp_secure;
 pub mod verify;

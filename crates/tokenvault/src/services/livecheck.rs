@@ -2,16 +2,17 @@
 //! *before* it replaces the current one, so a rejected token is never stored) and `import`
 //! (a source is shredded only after its values were checked).
 //!
-//! `verify` owns the checks themselves (one dispatch by the catalogue's `verify` key); this module
+//! Vault-level glue that never prints (answers and recording failures are returned as data).
+//! `tokenvault-verify` owns the
+//! checks themselves (one dispatch by the catalogue's `verify` key); this module
 //! asks it to check a value that is not stored and records the answer in the index in the same
 //! shape as `verify` does, so that `verify` reuses it and `status` reads its expiry.
 
-use crate::printer::Printer;
 use crate::services::verify::{check_unstored, verification_of, Live};
 use crate::vault::{Target, Vault};
-use tokenvault_core::verify::Explanation;
 use tokenvault_core::{Catalogue, Secret};
 use tokenvault_store::index::Verification;
+use tokenvault_verify::Explanation;
 
 /// How the live check of a value ended.
 pub enum Checked {
@@ -72,13 +73,14 @@ impl Checked {
     }
 
     /// Records a definite answer for `target` in the index (call it after the value is stored:
-    /// storing forgets the previous result). Failing to record is a warning: the answer stands.
-    pub fn record(&self, vault: &Vault<'_>, target: &Target, printer: &Printer) {
+    /// storing forgets the previous result). The error says why it could not be recorded; the
+    /// caller shows it as a warning: the answer stands.
+    pub fn record(&self, vault: &Vault<'_>, target: &Target) -> Result<(), String> {
         let Some(v) = self.verification() else {
-            return;
+            return Ok(());
         };
-        if let Err(e) = vault.record_verification(target, v) {
-            printer.warning(&format!("could not record the check in the index: {e}"));
-        }
+        vault
+            .record_verification(target, v)
+            .map_err(|e| format!("could not record the check in the index: {e}"))
     }
 }

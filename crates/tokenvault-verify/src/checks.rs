@@ -9,7 +9,8 @@
 //! hint) come in through [`CheckContext`], and every message is built from the provider's answer —
 //! with any echo of the key cut off (`Invalid API Key provided: sk_test_…`).
 
-use super::{explain, parse_whoami, LiveOutcome, WhoAmI};
+use crate::outcome::{explain, LiveOutcome};
+use crate::whoami::{parse_whoami, WhoAmI};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -1025,7 +1026,7 @@ fn aws_sts(a: &Answer, ctx: &CheckContext<'_>) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::verify::Explanation;
+    use crate::outcome::Explanation;
 
     fn answer(status: u16, body: &str, headers: &[(&str, &str)]) -> Answer {
         Answer {
