@@ -14,6 +14,8 @@ use crate::whoami::{parse_whoami, WhoAmI};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use tokenvault_core::{AccountFields, Catalogue, LiveCheck, Provider};
 
 /// A live check the binary can run, named by a provider's `verify` key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,152 +273,105 @@ impl Check {
         }
     }
 
+    /// The built-in provider whose `verify` key names this check: its `[provider.check]` table
+    /// is this check's data.
+    fn provider(self) -> Option<&'static Provider> {
+        Catalogue::builtin_shared()
+            .providers()
+            .iter()
+            .find(|p| p.verify == self.key() && p.check.is_some())
+    }
+
+    /// The check's catalogue data (`[provider.check]` in `rules/providers.toml`). Every check has
+    /// one (a test says so); an empty table stands in for none, so nothing here can panic.
+    pub fn spec(self) -> &'static LiveCheck {
+        static EMPTY: OnceLock<LiveCheck> = OnceLock::new();
+        self.provider()
+            .and_then(|p| p.check.as_ref())
+            .unwrap_or_else(|| EMPTY.get_or_init(LiveCheck::default))
+    }
+
     /// The service's name in messages.
     pub fn service(self) -> &'static str {
-        match self {
-            Check::HuggingFace => "Hugging Face",
-            Check::GitHub => "GitHub",
-            Check::OpenAi => "OpenAI",
-            Check::Anthropic => "Anthropic",
-            Check::Google => "Google",
-            Check::Slack => "Slack",
-            Check::Stripe => "Stripe",
-            Check::AwsSts => "AWS STS",
-        }
+        &self.spec().service
     }
 
     /// What the credential is called in messages.
     fn noun(self) -> &'static str {
-        match self {
-            Check::HuggingFace | Check::GitHub | Check::Slack => "token",
-            Check::OpenAi | Check::Anthropic | Check::Google | Check::Stripe => "API key",
-            Check::AwsSts => "access key",
-        }
+        &self.spec().noun
     }
 
     /// The environment variables that set the API base, first wins (the names the providers'
     /// own SDKs and tools use where they have one).
-    pub fn base_env(self) -> &'static [&'static str] {
-        match self {
-            Check::HuggingFace => &["HF_ENDPOINT"],
-            Check::GitHub => &["GITHUB_API_URL"],
-            Check::OpenAi => &["OPENAI_BASE_URL"],
-            Check::Anthropic => &["ANTHROPIC_BASE_URL"],
-            Check::Google => &["TOKENVAULT_GOOGLE_API_URL"],
-            Check::Slack => &["TOKENVAULT_SLACK_API_URL"],
-            Check::Stripe => &["TOKENVAULT_STRIPE_API_URL"],
-            Check::AwsSts => &["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"],
-        }
+    pub fn base_env(self) -> &'static [String] {
+        &self.spec().base_env
     }
 
-    /// The API base when no variable sets it; `region` matters only to STS.
+    /// The API base when no variable sets it; `region` matters only where the base names it (STS).
     pub fn default_base(self, region: &str) -> String {
-        match self {
-            Check::HuggingFace => "https://huggingface.co".to_owned(),
-            Check::GitHub => "https://api.github.com".to_owned(),
-            Check::OpenAi => "https://api.openai.com/v1".to_owned(),
-            Check::Anthropic => "https://api.anthropic.com".to_owned(),
-            Check::Google => "https://generativelanguage.googleapis.com".to_owned(),
-            Check::Slack => "https://slack.com".to_owned(),
-            Check::Stripe => "https://api.stripe.com".to_owned(),
-            Check::AwsSts => format!("https://sts.{region}.amazonaws.com"),
+        self.spec().base.replace("{region}", region)
+    }
+
+    /// Where the credential goes.
+    pub fn credential(self) -> Credential {
+        let spec = self.spec();
+        match spec.auth.as_str() {
+            "header" => Credential::Header(spec.auth_header.as_deref().unwrap_or("authorization")),
+            "aws-sigv4" => Credential::AwsSigV4 {
+                service: spec.sign_service.as_deref().unwrap_or(""),
+            },
+            _ => Credential::Bearer,
         }
     }
 
-    /// The other fields of the item the check reads besides the provider's default field.
+    /// The other fields of the item the check reads besides the provider's default field: a
+    /// SigV4 signature needs the secret key, the session token of temporary keys, and the region.
     pub fn extra_fields(self) -> &'static [&'static str] {
-        match self {
-            Check::AwsSts => &["secret_access_key", "session_token", "region"],
+        match self.credential() {
+            Credential::AwsSigV4 { .. } => &["secret_access_key", "session_token", "region"],
             _ => &[],
         }
     }
 
     /// The request, against `base` (no trailing slash).
     pub fn request(self, base: &str) -> RequestPlan {
-        let base = base.trim_end_matches('/');
-        let get = |path: &str, credential| RequestPlan {
-            method: "GET",
-            url: format!("{base}{path}"),
-            credential,
-            headers: vec![("accept", "application/json")],
-            body: None,
-        };
-        match self {
-            Check::HuggingFace => get("/api/whoami-v2", Credential::Bearer),
-            Check::GitHub => {
-                let mut p = get("/user", Credential::Bearer);
-                p.headers = vec![
-                    ("accept", "application/vnd.github+json"),
-                    ("x-github-api-version", "2022-11-28"),
-                ];
-                p
-            }
-            Check::OpenAi => get("/models", Credential::Bearer),
-            Check::Anthropic => {
-                let mut p = get("/v1/models", Credential::Header("x-api-key"));
-                p.headers.push(("anthropic-version", "2023-06-01"));
-                p
-            }
-            Check::Google => get("/v1beta/models", Credential::Header("x-goog-api-key")),
-            Check::Slack => RequestPlan {
-                method: "POST",
-                url: format!("{base}/api/auth.test"),
-                credential: Credential::Bearer,
-                headers: vec![("content-type", "application/x-www-form-urlencoded")],
-                body: Some(""),
-            },
-            Check::Stripe => get("/v1/balance", Credential::Bearer),
-            Check::AwsSts => RequestPlan {
-                method: "POST",
-                url: format!("{base}/"),
-                credential: Credential::AwsSigV4 { service: "sts" },
-                headers: vec![(
-                    "content-type",
-                    "application/x-www-form-urlencoded; charset=utf-8",
-                )],
-                body: Some("Action=GetCallerIdentity&Version=2011-06-15"),
-            },
+        let spec = self.spec();
+        RequestPlan {
+            method: if spec.method == "POST" { "POST" } else { "GET" },
+            url: format!("{}{}", base.trim_end_matches('/'), spec.path),
+            credential: self.credential(),
+            headers: spec
+                .headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect(),
+            body: spec.body.as_deref(),
         }
     }
 
     /// Where outages are announced, for 5xx hints.
     fn status_page(self) -> Option<&'static str> {
-        match self {
-            Check::HuggingFace => Some("https://status.huggingface.co"),
-            Check::GitHub => Some("https://www.githubstatus.com"),
-            Check::OpenAi => Some("https://status.openai.com"),
-            Check::Anthropic => Some("https://status.anthropic.com"),
-            Check::Google => Some("https://status.cloud.google.com"),
-            Check::Slack => Some("https://slack-status.com"),
-            Check::Stripe => Some("https://status.stripe.com"),
-            Check::AwsSts => Some("https://health.aws.amazon.com"),
-        }
+        self.spec().status_page.as_deref()
     }
 
     fn default_create_url(self) -> &'static str {
-        match self {
-            Check::HuggingFace => "https://huggingface.co/settings/tokens",
-            Check::GitHub => "https://github.com/settings/personal-access-tokens/new",
-            Check::OpenAi => "https://platform.openai.com/api-keys",
-            Check::Anthropic => "https://console.anthropic.com/settings/keys",
-            Check::Google => "https://console.cloud.google.com/apis/credentials",
-            Check::Slack => "https://api.slack.com/apps",
-            Check::Stripe => "https://dashboard.stripe.com/apikeys",
-            Check::AwsSts => "https://console.aws.amazon.com/iam/home#/security_credentials",
-        }
+        self.provider()
+            .and_then(|p| p.create_url.as_deref())
+            .unwrap_or("the provider's website")
     }
 
     /// Interprets the answer to [`Check::request`].
     pub fn interpret(self, answer: &Answer, ctx: &CheckContext<'_>) -> LiveOutcome {
+        // Each check's own code; what they share is read from the catalogue (`common`).
         let verdict = match self {
-            Check::HuggingFace => hf(answer),
-            Check::GitHub => github(answer),
-            Check::OpenAi => openai(answer),
-            Check::Anthropic => anthropic(answer),
-            Check::Google => google(answer),
-            Check::Slack => slack(answer, ctx),
-            Check::Stripe => stripe(answer, ctx),
-            Check::AwsSts => aws_sts(answer, ctx),
+            Check::HuggingFace => hf(self, answer),
+            Check::GitHub => github(self, answer),
+            Check::OpenAi => openai(self, answer),
+            Check::Anthropic => anthropic(self, answer),
+            Check::Google => google(self, answer),
+            Check::Slack => slack(self, answer, ctx),
+            Check::Stripe => stripe(self, answer, ctx),
+            Check::AwsSts => aws_sts(self, answer, ctx),
         };
         self.explain(verdict, answer, ctx)
     }
@@ -443,11 +398,7 @@ impl Check {
                 format!(
                     "{service} refused the {noun} ({status}{}): it is known but not allowed to {}",
                     with(&detail),
-                    match self {
-                        Check::HuggingFace | Check::GitHub | Check::Slack => "read the account",
-                        Check::AwsSts => "call GetCallerIdentity",
-                        _ => "list what the check asks for",
-                    }
+                    self.spec().forbidden
                 ),
                 hint.unwrap_or_else(|| {
                     format!("check the {noun}'s permissions and any organisation SSO or IP restrictions at {create}")
@@ -520,12 +471,13 @@ impl Check {
     }
 }
 
-/// The status handling most JSON APIs share: 401 invalid, 403 forbidden, 429 limited, 5xx down.
-fn by_status(answer: &Answer, detail: Option<String>) -> Verdict {
+/// The status handling most JSON APIs share: 401 invalid, 403 forbidden, 429 limited (with the
+/// catalogue's `rate_limit_note` when it has one), 5xx down.
+fn by_status(check: Check, answer: &Answer, detail: Option<String>) -> Verdict {
     match answer.status {
         401 => Verdict::Invalid(detail),
         403 => Verdict::Forbidden { detail, hint: None },
-        429 => Verdict::RateLimited(detail),
+        429 => Verdict::RateLimited(check.spec().rate_limit_note.clone().or(detail)),
         500..=599 => Verdict::ServerError,
         _ => Verdict::Unexpected(detail),
     }
@@ -543,6 +495,16 @@ fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     cur.as_str()
 }
 
+/// The string at JSON pointer `pointer`.
+fn str_ptr<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
+    v.pointer(pointer).and_then(Value::as_str)
+}
+
+/// The last step of a JSON pointer, for messages (`/login` → `login`).
+fn last_step(pointer: &str) -> &str {
+    pointer.rsplit('/').next().unwrap_or(pointer)
+}
+
 /// A provider's error text, shortened, with any echo of the key cut off: OpenAI and Stripe say
 /// `Incorrect API key provided: sk-abc***xyz`, which is a masked key — still not ours to print.
 fn clean(text: &str) -> String {
@@ -557,68 +519,155 @@ fn clean(text: &str) -> String {
     out
 }
 
-fn hf(a: &Answer) -> Verdict {
+/// `code: message`, or whichever of the two there is.
+fn code_and_message(code: Option<String>, message: Option<String>) -> Option<String> {
+    match (code, message) {
+        (Some(c), Some(m)) => Some(format!("{c}: {m}")),
+        (c, m) => m.or(c),
+    }
+}
+
+/// The provider's error text where the catalogue says it is (`error_code`, first found, and
+/// `error_message`), with any key echo cut off.
+fn error_text(check: Check, v: &Value) -> Option<String> {
+    let spec = check.spec();
+    let code = spec.error_code.iter().find_map(|p| str_ptr(v, p));
+    let message = spec
+        .error_message
+        .as_deref()
+        .and_then(|p| str_ptr(v, p))
+        .map(clean);
+    code_and_message(code.map(str::to_owned), message)
+}
+
+/// [`error_text`] of the answer's body, if it is JSON.
+fn error_detail(check: Check, a: &Answer) -> Option<String> {
+    json(&a.body).ok().and_then(|v| error_text(check, &v))
+}
+
+/// The facts of a valid JSON answer where the catalogue's `[provider.check.account]` says they
+/// are: the name, kind, details, scopes, expiry, and for a list answer how many entries it has.
+pub fn identity(fields: &AccountFields, a: &Answer, v: &Value) -> Result<Identity, String> {
+    let name = match fields.name.as_deref().and_then(|p| str_ptr(v, p)) {
+        Some(n) => n.to_owned(),
+        None => match (&fields.name_default, &fields.name) {
+            (Some(d), _) => d.clone(),
+            (None, Some(p)) => return Err(format!("it names no account (no `{}`)", last_step(p))),
+            (None, None) => return Err("it names no account".to_owned()),
+        },
+    };
+    let kind = fields
+        .kind
+        .as_deref()
+        .and_then(|p| str_ptr(v, p))
+        .map(str::to_lowercase)
+        .unwrap_or_else(|| fields.kind_default.clone());
+    let mut id = Identity::new(name, kind);
+    for (label, pointer) in &fields.details {
+        id = id.detail(label, str_ptr(v, pointer));
+    }
+    for (label, header) in &fields.header_details {
+        id = id.detail(label, a.header(header));
+    }
+    id.expires_at = fields
+        .expires_header
+        .as_deref()
+        .and_then(|h| a.header(h))
+        .map(str::to_owned);
+    if let Some(h) = &fields.scopes_header {
+        match a.header(h) {
+            Some(s) => {
+                id.scopes = Some(
+                    s.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                )
+            }
+            None => id.note = fields.no_scopes_note.clone(),
+        }
+    }
+    if let Some(list) = &fields.list {
+        let count = match v.pointer(list) {
+            Some(Value::Array(entries)) => {
+                let more = fields.list_more.iter().any(|p| match v.pointer(p) {
+                    Some(Value::Bool(b)) => *b,
+                    Some(Value::String(_)) => true,
+                    _ => false,
+                });
+                format!("{}{}", entries.len(), if more { "+" } else { "" })
+            }
+            None if fields.list_may_be_absent && v.is_object() => "0".to_owned(),
+            _ => {
+                return Err(format!(
+                    "it is not a model list (no `{}` array)",
+                    last_step(list)
+                ))
+            }
+        };
+        id = id.detail(&fields.list_label, Some(count));
+    }
+    Ok(id)
+}
+
+/// A valid answer of a check whose answer has the common JSON shape, read with the catalogue.
+/// The error is why the answer is not one (a bad response).
+fn account(check: Check, a: &Answer) -> Result<Identity, String> {
+    let v = json(&a.body)?;
+    let fields = check
+        .spec()
+        .account
+        .as_ref()
+        .ok_or("the catalogue does not say where its facts are")?;
+    identity(fields, a, &v)
+}
+
+/// The common shape: a 2xx is read with the catalogue's account fields, anything else by status.
+fn common(check: Check, a: &Answer) -> Verdict {
+    match a.status {
+        200..=299 => match account(check, a) {
+            Ok(id) => Verdict::Valid(Account::Service(id)),
+            Err(why) => Verdict::BadResponse(why),
+        },
+        _ => by_status(check, a, error_detail(check, a)),
+    }
+}
+
+/// Hugging Face: `GET /api/whoami-v2`, read into the typed [`WhoAmI`] (role, fine-grained scopes).
+fn hf(check: Check, a: &Answer) -> Verdict {
     match a.status {
         200..=299 => match parse_whoami(&a.body) {
             Ok(w) => Verdict::Valid(Account::HuggingFace(w)),
             Err(e) => Verdict::BadResponse(e.to_string()),
         },
-        429 => Verdict::RateLimited(Some("whoami-v2 allows only a few calls".to_owned())),
-        _ => by_status(
-            a,
-            json(&a.body)
-                .ok()
-                .and_then(|v| str_at(&v, &["error"]).map(clean)),
-        ),
+        _ => by_status(check, a, error_detail(check, a)),
     }
 }
 
-/// GitHub: `GET /user`. Classic tokens list their scopes in `X-OAuth-Scopes`; fine-grained and
-/// app tokens send no such header. `github-authentication-token-expiration` gives the expiry.
-fn github(a: &Answer) -> Verdict {
-    let message = json(&a.body)
-        .ok()
-        .and_then(|v| str_at(&v, &["message"]).map(clean));
+/// GitHub: `GET /user`, read with the catalogue, plus what is GitHub's own: administrative scopes
+/// of a classic token are warned about, and a 403 is a rate limit (no requests left) or a SAML
+/// single sign-on refusal.
+fn github(check: Check, a: &Answer) -> Verdict {
+    let message = error_detail(check, a);
     match a.status {
         200..=299 => {
-            let v = match json(&a.body) {
-                Ok(v) => v,
-                Err(e) => return Verdict::BadResponse(e),
+            let mut id = match account(check, a) {
+                Ok(id) => id,
+                Err(why) => return Verdict::BadResponse(why),
             };
-            let Some(login) = str_at(&v, &["login"]) else {
-                return Verdict::BadResponse("it names no account (no `login`)".to_owned());
-            };
-            let kind = str_at(&v, &["type"]).unwrap_or("User").to_lowercase();
-            let mut id = Identity::new(login, kind).detail("name", str_at(&v, &["name"]));
-            id.expires_at = a
-                .header("github-authentication-token-expiration")
-                .map(str::to_owned);
-            match a.header("x-oauth-scopes") {
-                Some(s) => {
-                    let scopes: Vec<String> = s
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect();
-                    let broad: Vec<&String> = scopes
-                        .iter()
-                        .filter(|s| s.starts_with("admin:") || *s == "delete_repo")
-                        .collect();
-                    if !broad.is_empty() {
-                        id.warning = Some(format!(
-                            "this classic token has administrative scopes ({}); a fine-grained token limited to the repositories a program needs is safer",
-                            broad.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-                        ));
-                    }
-                    id.scopes = Some(scopes);
-                }
-                None => {
-                    id.note = Some(
-                        "fine-grained or app token: GitHub does not report its permissions"
-                            .to_owned(),
-                    );
-                }
+            let broad: Vec<&str> = id
+                .scopes
+                .iter()
+                .flatten()
+                .filter(|s| s.starts_with("admin:") || *s == "delete_repo")
+                .map(String::as_str)
+                .collect();
+            if !broad.is_empty() {
+                id.warning = Some(format!(
+                    "this classic token has administrative scopes ({}); a fine-grained token limited to the repositories a program needs is safer",
+                    broad.join(", ")
+                ));
             }
             Verdict::Valid(Account::Service(id))
         }
@@ -640,58 +689,14 @@ fn github(a: &Answer) -> Verdict {
                 ),
             }
         }
-        _ => by_status(a, message),
+        _ => by_status(check, a, message),
     }
 }
 
-/// `{"error":{"code":…,"type":…,"message":…}}` as OpenAI and Stripe send it: the code (or
-/// type) and the message with any key echo removed.
-fn error_object_text(v: &Value) -> Option<String> {
-    let code = str_at(v, &["error", "code"]).or_else(|| str_at(v, &["error", "type"]));
-    let message = str_at(v, &["error", "message"]).map(clean);
-    match (code, message) {
-        (Some(c), Some(m)) => Some(format!("{c}: {m}")),
-        (Some(c), None) => Some(c.to_owned()),
-        (None, m) => m,
-    }
-}
-
-/// A model list (`{"data":[…]}` or Google's `{"models":[…]}`): the key works and sees this many.
-fn models(a: &Answer, key: &str, mut id: Identity) -> Verdict {
-    let v = match json(&a.body) {
-        Ok(v) => v,
-        Err(e) => return Verdict::BadResponse(e),
-    };
-    match v.get(key) {
-        Some(Value::Array(list)) => {
-            let more = v.get("has_more").and_then(Value::as_bool) == Some(true)
-                || v.get("nextPageToken").and_then(Value::as_str).is_some();
-            id = id.detail(
-                "models visible",
-                Some(format!("{}{}", list.len(), if more { "+" } else { "" })),
-            );
-            Verdict::Valid(Account::Service(id))
-        }
-        // Google leaves the key out of an empty list.
-        None if key == "models" && v.is_object() => {
-            Verdict::Valid(Account::Service(id.detail("models visible", Some("0"))))
-        }
-        _ => Verdict::BadResponse(format!("it is not a model list (no `{key}` array)")),
-    }
-}
-
-/// OpenAI: `GET /models`. There is no "who am I" for API keys; the organisation and project come
-/// in response headers when the API sends them.
-fn openai(a: &Answer) -> Verdict {
-    let detail = json(&a.body).ok().and_then(|v| error_object_text(&v));
+/// OpenAI: the common shape, and a 429 that is an empty quota rather than a rate limit.
+fn openai(check: Check, a: &Answer) -> Verdict {
+    let detail = error_detail(check, a);
     match a.status {
-        200..=299 => models(
-            a,
-            "data",
-            Identity::new("API key", "")
-                .detail("organization", a.header("openai-organization"))
-                .detail("project", a.header("openai-project")),
-        ),
         429 if detail
             .as_deref()
             .is_some_and(|d| d.starts_with("insufficient_quota")) =>
@@ -706,36 +711,21 @@ fn openai(a: &Answer) -> Verdict {
                 hint: "check the plan and billing at https://platform.openai.com/settings/organization/billing".to_owned(),
             }
         }
-        _ => by_status(a, detail),
+        _ => common(check, a),
     }
 }
 
-/// Anthropic: `GET /v1/models`; errors are `{"type":"error","error":{"type":…,"message":…}}`.
-fn anthropic(a: &Answer) -> Verdict {
-    let detail = json(&a.body).ok().and_then(|v| {
-        let t = str_at(&v, &["error", "type"]);
-        let m = str_at(&v, &["error", "message"]).map(clean);
-        match (t, m) {
-            (Some(t), Some(m)) => Some(format!("{t}: {m}")),
-            (t, m) => m.or(t.map(str::to_owned)),
-        }
-    });
+/// Anthropic: the common shape, and 529 (overloaded) is a server error.
+fn anthropic(check: Check, a: &Answer) -> Verdict {
     match a.status {
-        200..=299 => models(
-            a,
-            "data",
-            Identity::new("API key", "")
-                .detail("organization", a.header("anthropic-organization-id")),
-        ),
-        // 529: overloaded.
         529 => Verdict::ServerError,
-        _ => by_status(a, detail),
+        _ => common(check, a),
     }
 }
 
 /// Google (Generative Language API): `GET /v1beta/models`. A bad key is a 400 whose details carry
 /// `reason: API_KEY_INVALID`; a key blocked for this API, or an API not enabled, is a 403.
-fn google(a: &Answer) -> Verdict {
+fn google(check: Check, a: &Answer) -> Verdict {
     let v = json(&a.body).ok();
     let reason = v.as_ref().and_then(|v| {
         v.get("error")?
@@ -745,16 +735,11 @@ fn google(a: &Answer) -> Verdict {
             .find_map(|d| str_at(d, &["reason"]))
             .map(str::to_owned)
     });
-    let message = v
-        .as_ref()
-        .and_then(|v| str_at(v, &["error", "message"]).map(clean));
-    let detail = match (&reason, &message) {
-        (Some(r), Some(m)) => Some(format!("{r}: {m}")),
-        (r, m) => m.clone().or(r.clone()),
-    };
+    let message = v.as_ref().and_then(|v| error_text(check, v));
+    let detail = code_and_message(reason.clone(), message);
     let reason = reason.as_deref().unwrap_or("");
     match a.status {
-        200..=299 => models(a, "models", Identity::new("API key", "")),
+        200..=299 => common(check, a),
         400 if reason.contains("EXPIRED") => Verdict::Expired(detail),
         400 if reason.starts_with("API_KEY_") => Verdict::Invalid(detail),
         403 if reason == "SERVICE_DISABLED" => Verdict::Forbidden {
@@ -765,15 +750,15 @@ fn google(a: &Answer) -> Verdict {
             detail,
             hint: Some("the key's restrictions (APIs, referrers, IP addresses) block this API; check them at https://console.cloud.google.com/apis/credentials".to_owned()),
         },
-        _ => by_status(a, detail),
+        _ => by_status(check, a, detail),
     }
 }
 
 /// Slack: `POST /api/auth.test`. A bad token is a 200 with `{"ok":false,"error":"invalid_auth"}`;
-/// the granted scopes come in the `x-oauth-scopes` header.
-fn slack(a: &Answer, ctx: &CheckContext<'_>) -> Verdict {
+/// a good one is read with the catalogue, and is a `bot` when the answer has a `bot_id`.
+fn slack(check: Check, a: &Answer, ctx: &CheckContext<'_>) -> Verdict {
     if !(200..=299).contains(&a.status) {
-        return by_status(a, None);
+        return by_status(check, a, None);
     }
     let v = match json(&a.body) {
         Ok(v) => v,
@@ -781,24 +766,16 @@ fn slack(a: &Answer, ctx: &CheckContext<'_>) -> Verdict {
     };
     match v.get("ok").and_then(Value::as_bool) {
         Some(true) => {
-            let user = str_at(&v, &["user"]).unwrap_or("?");
-            let kind = if v.get("bot_id").and_then(Value::as_str).is_some() {
+            let mut id = match account(check, a) {
+                Ok(id) => id,
+                Err(why) => return Verdict::BadResponse(why),
+            };
+            id.kind = if v.get("bot_id").and_then(Value::as_str).is_some() {
                 "bot"
             } else {
                 "user"
-            };
-            let mut id = Identity::new(user, kind)
-                .detail("team", str_at(&v, &["team"]))
-                .detail("team id", str_at(&v, &["team_id"]))
-                .detail("user id", str_at(&v, &["user_id"]))
-                .detail("url", str_at(&v, &["url"]));
-            id.scopes = a.header("x-oauth-scopes").map(|s| {
-                s.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            });
+            }
+            .to_owned();
             Verdict::Valid(Account::Service(id))
         }
         Some(false) => {
@@ -831,7 +808,7 @@ fn slack(a: &Answer, ctx: &CheckContext<'_>) -> Verdict {
 /// Stripe: `GET /v1/balance`. The key's prefix says live or test mode and secret or restricted
 /// key; `livemode` in the answer confirms the mode. A restricted key without balance permission
 /// gets 403, which still proves the key authenticated.
-fn stripe(a: &Answer, ctx: &CheckContext<'_>) -> Verdict {
+fn stripe(check: Check, a: &Answer, ctx: &CheckContext<'_>) -> Verdict {
     let prefix = ctx.key_prefix.unwrap_or("");
     let restricted = prefix.starts_with("rk_");
     let kind = if restricted {
@@ -846,7 +823,7 @@ fn stripe(a: &Answer, ctx: &CheckContext<'_>) -> Verdict {
     } else {
         None
     };
-    let detail = json(&a.body).ok().and_then(|v| error_object_text(&v));
+    let detail = error_detail(check, a);
     match a.status {
         200..=299 => {
             let v = match json(&a.body) {
@@ -897,7 +874,7 @@ fn stripe(a: &Answer, ctx: &CheckContext<'_>) -> Verdict {
             );
             Verdict::Valid(Account::Service(id))
         }
-        _ => by_status(a, detail),
+        _ => by_status(check, a, detail),
     }
 }
 
@@ -952,7 +929,7 @@ fn principal_kind(arn: &str) -> &'static str {
 
 /// AWS STS `GetCallerIdentity`: XML with `Arn`, `Account`, `UserId`, or an `ErrorResponse` whose
 /// `Code` says what is wrong.
-fn aws_sts(a: &Answer, ctx: &CheckContext<'_>) -> Verdict {
+fn aws_sts(check: Check, a: &Answer, ctx: &CheckContext<'_>) -> Verdict {
     let item = ctx.item.unwrap_or("ITEM");
     if (200..=299).contains(&a.status) {
         let Some(arn) = xml_text(&a.body, "Arn") else {
@@ -1019,7 +996,7 @@ fn aws_sts(a: &Answer, ctx: &CheckContext<'_>) -> Verdict {
             500..=599 => Verdict::ServerError,
             _ => Verdict::Unexpected(detail),
         },
-        None => by_status(a, None),
+        None => by_status(check, a, None),
     }
 }
 
@@ -1084,6 +1061,376 @@ mod tests {
         assert_eq!(
             Check::AwsSts.default_base("eu-west-1"),
             "https://sts.eu-west-1.amazonaws.com"
+        );
+    }
+
+    #[test]
+    fn every_check_has_its_catalogue_data() {
+        for c in Check::ALL {
+            let p = c
+                .provider()
+                .unwrap_or_else(|| panic!("no provider for {c:?}"));
+            assert_eq!(c.spec().service, c.service(), "{c:?}");
+            assert!(!c.service().is_empty() && !c.noun().is_empty(), "{c:?}");
+            assert!(c.default_base("eu-west-1").starts_with("https://"), "{c:?}");
+            assert!(!c.base_env().is_empty(), "{c:?}");
+            assert!(c.status_page().is_some(), "{c:?}");
+            assert_eq!(
+                c.default_create_url(),
+                p.create_url.as_deref().unwrap(),
+                "{c:?}"
+            );
+        }
+        // Only the checks whose answer has the common JSON shape say where its facts are.
+        for c in [
+            Check::GitHub,
+            Check::OpenAi,
+            Check::Anthropic,
+            Check::Google,
+            Check::Slack,
+        ] {
+            assert!(c.spec().account.is_some(), "{c:?}");
+        }
+        assert_eq!(Check::AwsSts.extra_fields().len(), 3);
+        assert!(Check::GitHub.extra_fields().is_empty());
+    }
+
+    /// The requests, as the catalogue describes them: method, path, where the credential goes,
+    /// headers and body.
+    #[test]
+    fn requests_come_from_the_catalogue() {
+        /// Check, method, path, credential, headers, body.
+        type Row = (
+            Check,
+            &'static str,
+            &'static str,
+            Credential,
+            &'static [(&'static str, &'static str)],
+            Option<&'static str>,
+        );
+        let table: &[Row] = &[
+            (
+                Check::HuggingFace,
+                "GET",
+                "/api/whoami-v2",
+                Credential::Bearer,
+                &[("accept", "application/json")],
+                None,
+            ),
+            (
+                Check::GitHub,
+                "GET",
+                "/user",
+                Credential::Bearer,
+                &[
+                    ("accept", "application/vnd.github+json"),
+                    ("x-github-api-version", "2022-11-28"),
+                ],
+                None,
+            ),
+            (
+                Check::OpenAi,
+                "GET",
+                "/models",
+                Credential::Bearer,
+                &[("accept", "application/json")],
+                None,
+            ),
+            (
+                Check::Anthropic,
+                "GET",
+                "/v1/models",
+                Credential::Header("x-api-key"),
+                &[
+                    ("accept", "application/json"),
+                    ("anthropic-version", "2023-06-01"),
+                ],
+                None,
+            ),
+            (
+                Check::Google,
+                "GET",
+                "/v1beta/models",
+                Credential::Header("x-goog-api-key"),
+                &[("accept", "application/json")],
+                None,
+            ),
+            (
+                Check::Slack,
+                "POST",
+                "/api/auth.test",
+                Credential::Bearer,
+                &[("content-type", "application/x-www-form-urlencoded")],
+                Some(""),
+            ),
+            (
+                Check::Stripe,
+                "GET",
+                "/v1/balance",
+                Credential::Bearer,
+                &[("accept", "application/json")],
+                None,
+            ),
+            (
+                Check::AwsSts,
+                "POST",
+                "/",
+                Credential::AwsSigV4 { service: "sts" },
+                &[(
+                    "content-type",
+                    "application/x-www-form-urlencoded; charset=utf-8",
+                )],
+                Some("Action=GetCallerIdentity&Version=2011-06-15"),
+            ),
+        ];
+        assert_eq!(table.len(), Check::ALL.len());
+        for (check, method, path, credential, headers, body) in table {
+            let mut want: Vec<(&str, &str)> = headers.to_vec();
+            want.sort();
+            let p = check.request("https://b.example/");
+            assert_eq!(
+                (p.method, p.url.as_str(), p.credential, p.headers, p.body),
+                (
+                    *method,
+                    format!("https://b.example{path}").as_str(),
+                    *credential,
+                    want,
+                    *body
+                ),
+                "{check:?}"
+            );
+        }
+    }
+
+    /// What the account of a valid answer is, per provider: name, kind, details, scopes and expiry,
+    /// read where the catalogue says (Hugging Face: its typed whoami, whose role is its scope).
+    #[test]
+    fn valid_answers_table() {
+        struct Row {
+            check: Check,
+            body: &'static str,
+            headers: &'static [(&'static str, &'static str)],
+            name: &'static str,
+            scopes: Option<&'static [&'static str]>,
+            expires: Option<&'static str>,
+            summary: &'static str,
+        }
+        let rows = [
+            Row {
+                check: Check::HuggingFace,
+                body: r#"{"type":"user","name":"alice","orgs":[{"name":"acme"}],"auth":{"accessToken":{"displayName":"ci","role":"fineGrained","expiresAt":"2031-01-01T00:00:00Z","fineGrained":{"scoped":[{"entity":{"type":"model","name":"alice/m"},"permissions":["repo.content.read"]}]}}}}"#,
+                headers: &[],
+                name: "alice",
+                scopes: Some(&["fineGrained (model alice/m: repo.content.read)"]),
+                expires: Some("2031-01-01T00:00:00Z"),
+                summary: "alice (user), orgs: acme, token \"ci\", role fineGrained (model alice/m: repo.content.read), expires 2031-01-01T00:00:00Z",
+            },
+            Row {
+                check: Check::GitHub,
+                body: r#"{"login":"hubot","type":"Bot","name":null}"#,
+                headers: &[("x-oauth-scopes", " repo ,, gist"), ("github-authentication-token-expiration", "2030-05-01 00:00:00 UTC")],
+                name: "hubot",
+                scopes: Some(&["repo", "gist"]),
+                expires: Some("2030-05-01 00:00:00 UTC"),
+                summary: "hubot (bot), scopes: repo, gist, expires 2030-05-01 00:00:00 UTC",
+            },
+            Row {
+                check: Check::GitHub,
+                body: r#"{"login":"octo","name":"Octo Cat"}"#,
+                headers: &[("x-oauth-scopes", "")],
+                name: "octo",
+                scopes: Some(&[]),
+                expires: None,
+                summary: "octo (user), name: Octo Cat, scopes: none",
+            },
+            Row {
+                check: Check::OpenAi,
+                body: r#"{"object":"list","data":[]}"#,
+                headers: &[("openai-project", "proj_1")],
+                name: "API key",
+                scopes: None,
+                expires: None,
+                summary: "API key, models visible: 0, project: proj_1",
+            },
+            Row {
+                check: Check::Anthropic,
+                body: r#"{"data":[{"id":"a"},{"id":"b"}],"has_more":false}"#,
+                headers: &[("anthropic-organization-id", "org-9")],
+                name: "API key",
+                scopes: None,
+                expires: None,
+                summary: "API key, models visible: 2, organization: org-9",
+            },
+            Row {
+                check: Check::Google,
+                body: r#"{}"#,
+                headers: &[],
+                name: "API key",
+                scopes: None,
+                expires: None,
+                summary: "API key, models visible: 0",
+            },
+            Row {
+                check: Check::Slack,
+                body: r#"{"ok":true,"team":"T","user":"ana","user_id":"U1"}"#,
+                headers: &[],
+                name: "ana",
+                scopes: None,
+                expires: None,
+                summary: "ana (user), team: T, user id: U1",
+            },
+            Row {
+                check: Check::Slack,
+                body: r#"{"ok":true}"#,
+                headers: &[("x-oauth-scopes", "chat:write")],
+                name: "?",
+                scopes: Some(&["chat:write"]),
+                expires: None,
+                summary: "? (user), scopes: chat:write",
+            },
+            Row {
+                check: Check::AwsSts,
+                body: "<GetCallerIdentityResponse><GetCallerIdentityResult><Arn>arn:aws:sts::111122223333:assumed-role/ci/run</Arn><Account>111122223333</Account></GetCallerIdentityResult></GetCallerIdentityResponse>",
+                headers: &[],
+                name: "arn:aws:sts::111122223333:assumed-role/ci/run",
+                scopes: None,
+                expires: None,
+                summary: "arn:aws:sts::111122223333:assumed-role/ci/run (assumed role), account: 111122223333",
+            },
+        ];
+        for r in rows {
+            let o = r.check.interpret(&answer(200, r.body, r.headers), &ctx());
+            let LiveOutcome::Valid(account) = o else {
+                panic!("{:?}: {o:?}", r.check)
+            };
+            assert_eq!(account.name(), r.name, "{:?}", r.check);
+            assert_eq!(
+                account.scopes(),
+                r.scopes
+                    .map(|s| s.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+                "{:?}",
+                r.check
+            );
+            assert_eq!(account.expires_at(), r.expires, "{:?}", r.check);
+            assert_eq!(account.summary(), r.summary, "{:?}", r.check);
+        }
+    }
+
+    /// The error text of a rejection, per provider, from where the catalogue says it is.
+    #[test]
+    fn rejection_details_table() {
+        let rows: &[(Check, u16, &str, &str, &str)] = &[
+            (
+                Check::HuggingFace,
+                401,
+                r#"{"error":"Invalid username or password."}"#,
+                "invalid",
+                "(401: Invalid username or password.)",
+            ),
+            (
+                Check::GitHub,
+                403,
+                r#"{"message":"Must have admin rights"}"#,
+                "forbidden",
+                "(403: Must have admin rights)",
+            ),
+            (
+                Check::OpenAi,
+                401,
+                r#"{"error":{"type":"invalid_request_error","message":"Incorrect API key provided: sk-***x."}}"#,
+                "invalid",
+                "(401: invalid_request_error: Incorrect API key provided)",
+            ),
+            (
+                Check::Anthropic,
+                403,
+                r#"{"type":"error","error":{"type":"permission_error"}}"#,
+                "forbidden",
+                "(403: permission_error)",
+            ),
+            (
+                Check::Google,
+                400,
+                r#"{"error":{"message":"expired","details":[{"reason":"API_KEY_EXPIRED"}]}}"#,
+                "expired",
+                "(400: API_KEY_EXPIRED: expired)",
+            ),
+            (
+                Check::Stripe,
+                401,
+                r#"{"error":{"message":"Expired API Key provided: rk_live_***1"}}"#,
+                "invalid",
+                "(401: Expired API Key provided)",
+            ),
+        ];
+        for (check, status, body, code, detail) in rows {
+            let e = rejected(check.interpret(&answer(*status, body, &[]), &ctx()));
+            assert_eq!(e.code, *code, "{check:?}: {e:?}");
+            assert!(e.message.contains(detail), "{check:?}: {e:?}");
+            assert!(e.message.starts_with(check.service()), "{check:?}: {e:?}");
+        }
+        // Hugging Face's 429 carries the catalogue's note instead of the provider's text.
+        let e = unknown(Check::HuggingFace.interpret(&answer(429, "{}", &[]), &ctx()));
+        assert!(
+            e.message.ends_with(": whoami-v2 allows only a few calls"),
+            "{e:?}"
+        );
+    }
+
+    /// The account fields are data: a catalogue table of a made-up provider reads its answer.
+    #[test]
+    fn account_fields_from_any_catalogue_table() {
+        let toml = r#"
+[[provider]]
+id = "acme"
+name = "Acme"
+default_field = "token"
+  [provider.check]
+  base = "https://api.acme.example"
+  path = "/v2/me"
+  auth = "header"
+  auth_header = "x-acme-key"
+    [provider.check.account]
+    name = "/who/login"
+    kind = "/who/type"
+    kind_default = "user"
+    details = { plan = "/plan", region = "/where/region" }
+    header_details = { org = "x-acme-org" }
+    scopes_header = "x-acme-scopes"
+    no_scopes_note = "Acme says nothing about scopes"
+    expires_header = "x-acme-expires"
+  [[provider.fields]]
+  name = "token"
+"#;
+        let cat = Catalogue::parse(toml, "test").unwrap();
+        let spec = cat.get("acme").unwrap().check.as_ref().unwrap();
+        assert_eq!(spec.service, "Acme");
+        let fields = spec.account.as_ref().unwrap();
+        let body =
+            r#"{"who":{"login":"wile","type":"Coyote"},"plan":"pro","where":{"region":"eu"}}"#;
+        let v: Value = serde_json::from_str(body).unwrap();
+        let a = answer(
+            200,
+            body,
+            &[
+                ("x-acme-org", "desert"),
+                ("x-acme-scopes", "read,write"),
+                ("x-acme-expires", "2030"),
+            ],
+        );
+        let id = identity(fields, &a, &v).unwrap();
+        assert_eq!(
+            id.summary(),
+            "wile (coyote), org: desert, plan: pro, region: eu, scopes: read, write, expires 2030"
+        );
+        let a = answer(200, r#"{"who":{"login":"wile"}}"#, &[]);
+        let v: Value = serde_json::from_str(&a.body).unwrap();
+        let id = identity(fields, &a, &v).unwrap();
+        assert_eq!(id.summary(), "wile (user); Acme says nothing about scopes");
+        let v: Value = serde_json::from_str(r#"{"who":{}}"#).unwrap();
+        assert_eq!(
+            identity(fields, &a, &v).unwrap_err(),
+            "it names no account (no `login`)"
         );
     }
 

@@ -322,6 +322,34 @@ pub fn classify(e: ureq::Error, endpoint_var: &str) -> NetworkFailure {
 mod tests {
     use super::*;
 
+    /// The bridge's and the checks' clients share one policy: any status is an answer, no
+    /// redirect is followed, one User-Agent; only the limits differ.
+    #[test]
+    fn one_client_policy() {
+        for limits in [
+            Limits {
+                connect: Duration::from_secs(5),
+                total: Some(Duration::from_secs(15)),
+                idle_connections: None,
+            },
+            Limits {
+                connect: Duration::from_secs(10),
+                total: None,
+                idle_connections: Some(34),
+            },
+        ] {
+            let a = agent(limits);
+            let c = a.config();
+            assert!(!c.http_status_as_error());
+            assert_eq!(c.max_redirects(), 0);
+            assert_eq!(c.timeouts().connect, Some(limits.connect));
+            assert_eq!(c.timeouts().global, limits.total);
+            if let Some(n) = limits.idle_connections {
+                assert_eq!(c.max_idle_connections_per_host(), n);
+            }
+        }
+    }
+
     #[test]
     fn host_without_userinfo() {
         assert_eq!(

@@ -129,7 +129,10 @@ mod tests {
     fn live_check_variables_are_listed() {
         for check in tokenvault_verify::Check::ALL {
             for var in check.base_env() {
-                assert!(super::ALL.contains(var), "{var} is not in envvars::ALL");
+                assert!(
+                    super::ALL.contains(&var.as_str()),
+                    "{var} is not in envvars::ALL"
+                );
             }
         }
     }
