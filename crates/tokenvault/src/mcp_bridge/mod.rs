@@ -41,7 +41,7 @@ use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
 use tokenvault_core::Secret;
-use tokenvault_verify::http as verify_http;
+use tokenvault_verify::http;
 use tokenvault_verify::NetworkFailure;
 use ureq::http::{HeaderName, HeaderValue, Response};
 use ureq::Body;
@@ -379,14 +379,14 @@ impl Bridge {
             .collect();
         // The one client for vault values: a redirect would carry the body (and custom headers)
         // elsewhere, so it is reported instead of followed.
-        let agent = verify_http::agent(verify_http::Limits {
+        let agent = http::agent(http::Limits {
             connect: CONNECT_TIMEOUT,
             total: None,
             idle_connections: Some(MAX_WORKERS + 2),
         });
         Ok(Bridge {
             agent,
-            host: verify_http::host_of(&opts.url),
+            host: http::host_of(&opts.url),
             url: opts.url,
             headers,
             sources,
@@ -753,7 +753,7 @@ impl Bridge {
                     .and_then(|v| v.to_str().ok())
                     .map(|l| {
                         if l.contains("://") {
-                            verify_http::host_of(l)
+                            http::host_of(l)
                         } else {
                             host.clone()
                         }
@@ -803,11 +803,11 @@ impl Bridge {
     /// A transport failure in words.
     fn network(&self, e: ureq::Error) -> Failure {
         let host = &self.host;
-        let via = verify_http::proxy_for(&self.url)
+        let via = http::proxy_for(&self.url)
             .map(|p| format!(" via proxy {p}"))
             .unwrap_or_default();
         let check = "check the --url and your network; behind a proxy, set HTTPS_PROXY";
-        let (message, hint) = match verify_http::classify(e, "--url") {
+        let (message, hint) = match http::classify(e, "--url") {
             NetworkFailure::Timeout => (
                 format!("no answer from {host}{via} in time"),
                 check.to_owned(),
