@@ -4,7 +4,8 @@
 //!
 //! - Pure (no network, environment, file or clock access; clippy's `disallowed-methods` enforces
 //!   it): [`checks`] knows every live check — the request each sends and what each provider's
-//!   answer means. What has a common shape is catalogue data (`[provider.check]` in
+//!   answer means ([`shape`] reads the common shape, `providers` holds per-provider code). What
+//!   has a common shape is catalogue data (`[provider.check]` in
 //!   `rules/providers.toml`: base URL, path, where the credential goes, headers, the JSON fields
 //!   for account, kind, details, scopes, expiry and error text, read through
 //!   `tokenvault_core::Provider::check`); per-provider code is kept only where the shape truly
@@ -24,10 +25,11 @@ pub mod aws_sign;
 pub mod checks;
 pub mod http;
 pub mod outcome;
+mod providers;
+pub mod shape;
 pub mod whoami;
 
-pub use checks::{
-    xml_text, Account, Answer, Check, CheckContext, Credential, Identity, RequestPlan,
-};
+pub use checks::{Account, Answer, Check, CheckContext, Credential, Identity, RequestPlan};
 pub use outcome::{explain_network, interpret_hf, Explanation, LiveOutcome, NetworkFailure};
+pub use providers::xml_text;
 pub use whoami::{parse_whoami, ParseError, Scope, TokenInfo, TokenRole, WhoAmI};
