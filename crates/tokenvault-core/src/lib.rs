@@ -25,11 +25,10 @@ pub mod secret;
 pub mod sse;
 pub mod status;
 pub mod template;
-pub mod verify;
 pub mod words;
 
 pub use mask::mask;
 pub use name::{FieldName, ItemName, NameError};
-pub use provider::{Catalogue, CatalogueError, FormatCheck, Provider};
+pub use provider::{AccountFields, Catalogue, CatalogueError, FormatCheck, LiveCheck, Provider};
 pub use reference::{Reference, ReferenceError};
 pub use secret::Secret;

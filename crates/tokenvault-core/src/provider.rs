@@ -44,7 +44,156 @@ struct RawProvider {
     #[serde(default = "none_string")]
     verify: String,
     #[serde(default)]
+    check: Option<LiveCheck>,
+    #[serde(default)]
     fields: Vec<RawField>,
+}
+
+/// What a provider's live check sends and where the facts are in its answer (`[provider.check]`).
+/// The `tokenvault-verify` crate reads it; the per-check code there covers only what has no common
+/// shape. JSON locations are JSON pointers (`/error/message`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveCheck {
+    /// The API base when no variable sets it; `{region}` stands for the item's region.
+    pub base: String,
+    /// Variables that set the API base, first wins.
+    #[serde(default)]
+    pub base_env: Vec<String>,
+    #[serde(default = "get_method")]
+    pub method: String,
+    pub path: String,
+    /// `bearer`, `header` (with `auth_header`) or `aws-sigv4` (with `sign_service`).
+    pub auth: String,
+    #[serde(default)]
+    pub auth_header: Option<String>,
+    #[serde(default)]
+    pub sign_service: Option<String>,
+    /// Sent as they are (and signed, for SigV4).
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    /// The service's name in messages; the provider's name when empty.
+    #[serde(default)]
+    pub service: String,
+    /// What the credential is called in messages.
+    #[serde(default = "token_noun")]
+    pub noun: String,
+    #[serde(default)]
+    pub status_page: Option<String>,
+    /// What a refused (403) credential may not do: "it is known but not allowed to …".
+    #[serde(default = "forbidden_default")]
+    pub forbidden: String,
+    /// Where the provider's error code is, first found wins.
+    #[serde(default)]
+    pub error_code: Vec<String>,
+    /// Where the provider's error message is.
+    #[serde(default)]
+    pub error_message: Option<String>,
+    /// Said of a 429 instead of the provider's text.
+    #[serde(default)]
+    pub rate_limit_note: Option<String>,
+    /// A valid answer's facts, for checks whose answer has the common JSON shape.
+    #[serde(default)]
+    pub account: Option<AccountFields>,
+}
+
+/// Where a valid answer names the account, its kind, further details, scopes and expiry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountFields {
+    /// The account's name; without it (or when absent from an answer) `name_default`.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub name_default: Option<String>,
+    /// The account's kind, shown lower-case; `kind_default` when absent.
+    #[serde(default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub kind_default: String,
+    /// Label → pointer.
+    #[serde(default)]
+    pub details: std::collections::BTreeMap<String, String>,
+    /// Label → response header.
+    #[serde(default)]
+    pub header_details: std::collections::BTreeMap<String, String>,
+    /// A response header listing the scopes, comma-separated.
+    #[serde(default)]
+    pub scopes_header: Option<String>,
+    /// Said when the scopes header is absent.
+    #[serde(default)]
+    pub no_scopes_note: Option<String>,
+    #[serde(default)]
+    pub expires_header: Option<String>,
+    /// A list answer: the array, counted as `list_label`.
+    #[serde(default)]
+    pub list: Option<String>,
+    #[serde(default)]
+    pub list_label: String,
+    /// Pointers that say there are more (true, or a string such as a page token).
+    #[serde(default)]
+    pub list_more: Vec<String>,
+    /// A missing list is an empty one.
+    #[serde(default)]
+    pub list_may_be_absent: bool,
+}
+
+fn get_method() -> String {
+    "GET".to_owned()
+}
+
+fn token_noun() -> String {
+    "token".to_owned()
+}
+
+fn forbidden_default() -> String {
+    "list what the check asks for".to_owned()
+}
+
+impl LiveCheck {
+    /// What is wrong with this table, if anything.
+    fn problem(&self) -> Option<String> {
+        let pointer = |p: &String| !p.is_empty() && !p.starts_with('/');
+        let account = self.account.as_ref();
+        let pointers =
+            self.error_code
+                .iter()
+                .chain(&self.error_message)
+                .chain(account.into_iter().flat_map(|a| {
+                    a.name
+                        .iter()
+                        .chain(&a.kind)
+                        .chain(a.details.values())
+                        .chain(&a.list)
+                        .chain(&a.list_more)
+                }));
+        if let Some(p) = pointers.into_iter().find(|p| pointer(p)) {
+            return Some(format!(
+                "check: '{p}' is not a JSON pointer (start it with '/')"
+            ));
+        }
+        if !matches!(self.method.as_str(), "GET" | "POST") {
+            return Some(format!(
+                "check: method '{}' is not GET or POST",
+                self.method
+            ));
+        }
+        if !self.path.starts_with('/') {
+            return Some(format!(
+                "check: path '{}' does not start with '/'",
+                self.path
+            ));
+        }
+        match (self.auth.as_str(), &self.auth_header, &self.sign_service) {
+            ("bearer", None, None) | ("header", Some(_), None) | ("aws-sigv4", None, Some(_)) => None,
+            _ => Some(format!(
+                "check: auth '{}' must be \"bearer\", \"header\" with auth_header, or \"aws-sigv4\" with sign_service",
+                self.auth
+            )),
+        }
+    }
 }
 
 fn none_string() -> String {
@@ -174,6 +323,8 @@ pub struct Provider {
     pub revoke_url: Option<String>,
     /// The live check the binary runs (`huggingface`, `github`, `aws-sts`, …, or `none`).
     pub verify: String,
+    /// What that check sends and reads (`[provider.check]`).
+    pub check: Option<LiveCheck>,
     pub fields: Vec<Field>,
 }
 
@@ -378,6 +529,15 @@ fn compile(p: RawProvider, origin: &str, validate: bool) -> Result<Provider, Cat
             },
         });
     }
+    let mut check = p.check;
+    if let Some(c) = &mut check {
+        if let Some(why) = c.problem() {
+            return Err(invalid(why));
+        }
+        if c.service.is_empty() {
+            c.service = p.name.clone();
+        }
+    }
     if !fields.iter().any(|f| f.name == p.default_field) {
         return Err(invalid(format!(
             "default_field '{}' is not one of its fields",
@@ -391,6 +551,7 @@ fn compile(p: RawProvider, origin: &str, validate: bool) -> Result<Provider, Cat
         create_url: p.create_url,
         revoke_url: p.revoke_url,
         verify: p.verify,
+        check,
         fields,
     })
 }
@@ -655,5 +816,58 @@ default_field = "secret_key"
         )
         .unwrap_err();
         assert!(e.to_string().contains("default_field"), "{e}");
+    }
+
+    /// A `[provider.check]` table is checked when the catalogue is read: where the credential
+    /// goes, the method, the path and every JSON pointer.
+    #[test]
+    fn bad_check_tables_say_what_is_wrong() {
+        let with = |check: &str| {
+            Catalogue::parse(
+                &format!("[[provider]]\nid='a'\nname='A'\ndefault_field='t'\n[provider.check]\nbase='https://a.example'\n{check}\n[[provider.fields]]\nname='t'"),
+                "c.toml",
+            )
+        };
+        let ok = with("path='/me'\nauth='bearer'").unwrap();
+        let check = ok.get("a").unwrap().check.as_ref().unwrap();
+        assert_eq!(
+            (
+                check.method.as_str(),
+                check.service.as_str(),
+                check.noun.as_str()
+            ),
+            ("GET", "A", "token")
+        );
+        for (table, says) in [
+            ("path='/me'\nauth='header'", "auth_header"),
+            ("path='/me'\nauth='basic'", "auth 'basic'"),
+            (
+                "path='/me'\nauth='bearer'\nsign_service='sts'",
+                "auth 'bearer'",
+            ),
+            ("path='me'\nauth='bearer'", "path 'me'"),
+            ("path='/me'\nauth='bearer'\nmethod='PUT'", "method 'PUT'"),
+            (
+                "path='/me'\nauth='bearer'\nerror_message='error.message'",
+                "'error.message' is not a JSON pointer",
+            ),
+            (
+                "path='/me'\nauth='bearer'\n[provider.check.account]\ndetails={team='team'}",
+                "'team' is not a JSON pointer",
+            ),
+            ("path='/me'\nauth='bearer'\nurl='/x'", "unknown field"),
+        ] {
+            let e = with(table).unwrap_err().to_string();
+            assert!(e.contains(says), "{table}: {e}");
+            assert!(e.contains("c.toml"), "{table}: {e}");
+        }
+    }
+
+    /// Every provider with a live check says what the check sends.
+    #[test]
+    fn every_live_check_has_its_table() {
+        for p in Catalogue::builtin().providers() {
+            assert_eq!(p.verify != "none", p.check.is_some(), "{}", p.id);
+        }
     }
 }

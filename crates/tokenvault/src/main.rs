@@ -3,7 +3,6 @@
 
 mod argguard;
 mod audit;
-mod aws_sign;
 mod backends;
 mod cli;
 mod cmd;
@@ -14,7 +13,6 @@ mod envvars;
 mod error;
 mod hardening;
 mod launcher;
-mod livecheck;
 mod masked;
 mod mcp_bridge;
 mod mcp_files;
@@ -25,7 +23,6 @@ mod secretfile;
 mod services;
 mod settings;
 mod vault;
-mod verify_http;
 
 use clap::Parser;
 use cli::{Cli, Command};

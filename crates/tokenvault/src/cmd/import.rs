@@ -22,7 +22,7 @@
 use crate::cli::{ImportArgs, ImportSource};
 use crate::context::{now_rfc3339, Ctx, Outcome};
 use crate::error::hinted;
-use crate::livecheck::{self, Checked};
+use crate::services::livecheck::{self, Checked};
 use crate::vault::{mask_for, Target};
 use anyhow::{Context, Result};
 use serde_json::json;

@@ -11,7 +11,7 @@
 use crate::cli::RotateArgs;
 use crate::context::{now_rfc3339, Ctx, Outcome};
 use crate::error::hinted;
-use crate::livecheck::{self, Checked};
+use crate::services::livecheck::{self, Checked};
 use crate::vault::{mask_for, Target, Vault};
 use anyhow::{Context, Result};
 use serde_json::{json, Value};

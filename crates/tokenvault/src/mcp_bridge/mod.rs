@@ -31,7 +31,6 @@ pub mod headers;
 use tokenvault_core::sse;
 
 use crate::printer::{BrokenPipe, Printer};
-use crate::verify_http;
 use anyhow::Result;
 use serde::Deserialize;
 use serde_json::Value;
@@ -41,8 +40,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
-use tokenvault_core::verify::NetworkFailure;
 use tokenvault_core::Secret;
+use tokenvault_verify::http;
+use tokenvault_verify::NetworkFailure;
 use ureq::http::{HeaderName, HeaderValue, Response};
 use ureq::Body;
 
@@ -377,20 +377,16 @@ impl Bridge {
             .iter()
             .map(|h| (h.name.clone(), h.references.clone()))
             .collect();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_connect(Some(CONNECT_TIMEOUT))
-            .http_status_as_error(false)
-            // A redirect would carry the body (and custom headers) elsewhere: report it instead.
-            .max_redirects(0)
-            .max_redirects_will_error(false)
-            .max_idle_connections(MAX_WORKERS + 2)
-            .max_idle_connections_per_host(MAX_WORKERS + 2)
-            .user_agent(format!("tokenvault/{}", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        // The one client for vault values: a redirect would carry the body (and custom headers)
+        // elsewhere, so it is reported instead of followed.
+        let agent = http::agent(http::Limits {
+            connect: CONNECT_TIMEOUT,
+            total: None,
+            idle_connections: Some(MAX_WORKERS + 2),
+        });
         Ok(Bridge {
             agent,
-            host: verify_http::host_of(&opts.url),
+            host: http::host_of(&opts.url),
             url: opts.url,
             headers,
             sources,
@@ -757,7 +753,7 @@ impl Bridge {
                     .and_then(|v| v.to_str().ok())
                     .map(|l| {
                         if l.contains("://") {
-                            verify_http::host_of(l)
+                            http::host_of(l)
                         } else {
                             host.clone()
                         }
@@ -807,11 +803,11 @@ impl Bridge {
     /// A transport failure in words.
     fn network(&self, e: ureq::Error) -> Failure {
         let host = &self.host;
-        let via = verify_http::proxy_for(&self.url)
+        let via = http::proxy_for(&self.url)
             .map(|p| format!(" via proxy {p}"))
             .unwrap_or_default();
         let check = "check the --url and your network; behind a proxy, set HTTPS_PROXY";
-        let (message, hint) = match verify_http::classify(e, "--url") {
+        let (message, hint) = match http::classify(e, "--url") {
             NetworkFailure::Timeout => (
                 format!("no answer from {host}{via} in time"),
                 check.to_owned(),

@@ -5,6 +5,7 @@
 pub mod duration;
 pub mod import_sources;
 pub mod index_rows;
+pub mod livecheck;
 pub mod mcp_secure;
 pub mod resolve;
 pub mod usage;

@@ -1,5 +1,6 @@
 //! Live verification of token values, shared by `verify`, `set` (after storing), `rotate` and
-//! `import` (before replacing or shredding), through [`crate::livecheck`].
+//! `import` (before replacing or shredding), through [`crate::services::livecheck`]. The checks
+//! themselves, and the HTTP client, are the `tokenvault-verify` crate.
 //!
 //! Live answers are recorded in the index (`Verification`: time, outcome, account, scopes, expiry;
 //! never the value) and reused for ten minutes, because providers rate-limit these calls (the Hub
@@ -9,19 +10,19 @@
 //! Nothing here prints: results are data ([`Live`], [`AfterSet`]) that each front door renders,
 //! and a result that could not be recorded comes back as a warning to show.
 
-use crate::aws_sign::AwsCredentials;
 use crate::context::now_rfc3339;
 use crate::vault::{Target, Vault};
-use crate::verify_http::{self, Creds};
 use anyhow::Result;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use tokenvault_core::verify::{
-    explain_network, Account, Check, CheckContext, Explanation, Identity, LiveOutcome, WhoAmI,
-};
 use tokenvault_core::{FieldName, Provider, Secret};
 use tokenvault_store::index::{Index, Verification};
 use tokenvault_store::Key;
+use tokenvault_verify::aws_sign::AwsCredentials;
+use tokenvault_verify::http::{self as verify_http, Creds};
+use tokenvault_verify::{
+    explain_network, Account, Check, CheckContext, Explanation, Identity, LiveOutcome, WhoAmI,
+};
 
 /// How long a stored live result is reused without `--fresh`.
 const REUSE_SECS: i64 = 600;

@@ -2,15 +2,17 @@
 //! *before* it replaces the current one, so a rejected token is never stored) and `import`
 //! (a source is shredded only after its values were checked).
 //!
-//! `verify` owns the checks themselves (one dispatch by the catalogue's `verify` key); this module
+//! Vault-level glue that never prints (answers and recording failures are returned as data).
+//! `tokenvault-verify` owns the
+//! checks themselves (one dispatch by the catalogue's `verify` key); this module
 //! asks it to check a value that is not stored and records the answer in the index in the same
 //! shape as `verify` does, so that `verify` reuses it and `status` reads its expiry.
 
 use crate::services::verify::{check_unstored, verification_of, Live};
 use crate::vault::{Target, Vault};
-use tokenvault_core::verify::Explanation;
 use tokenvault_core::{Catalogue, Secret};
 use tokenvault_store::index::Verification;
+use tokenvault_verify::Explanation;
 
 /// How the live check of a value ended.
 pub enum Checked {

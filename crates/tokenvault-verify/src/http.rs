@@ -1,20 +1,65 @@
-//! The network half of live verification: one blocking HTTPS request per check, built from the
-//! check's [`RequestPlan`] with the credential where the plan says (a bearer token, an API-key
-//! header, or an AWS SigV4 signature — see `aws_sign.rs`).
+//! The one HTTP client for vault values: the live checks' requests (one blocking HTTPS request per
+//! check, built from the check's [`RequestPlan`] with the credential where the plan says — a
+//! bearer token, an API-key header, or an AWS SigV4 signature, see [`crate::aws_sign`]) and the
+//! binary's MCP bridge both get their agent from [`agent`], so TLS (rustls with bundled roots),
+//! proxies, the redirect policy and the User-Agent are set in one place.
 //!
-//! `tokenvault-core::verify` interprets what comes back; this module only sends the request and
-//! sorts failures into the kinds the user can act on (timeout, DNS, TLS, connection, proxy). The
+//! [`crate::checks`] interprets what comes back; this module only sends the request and sorts
+//! failures into the kinds the user can act on (timeout, DNS, TLS, connection, proxy). The
 //! credential travels only in headers marked sensitive, never in the URL, and no error built here
 //! contains it: messages are made from the host name and ureq's error kind, never from the request.
 //! Before an answer is handed on, any echo of the credential in it is blanked out.
 //! Proxies come from `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY` with `NO_PROXY` honoured (ureq reads
 //! them). Redirects are not followed, so no credential header ever travels to another host.
+// The I/O half of the crate: it reads the environment (endpoints, timeout) and the clock (SigV4).
+#![allow(clippy::disallowed_methods)]
 
 use crate::aws_sign::{self, AwsCredentials, RequestParts};
-use crate::envvars;
+use crate::checks::{Answer, Check, Credential, RequestPlan};
+use crate::outcome::NetworkFailure;
 use std::time::{Duration, SystemTime};
-use tokenvault_core::verify::{Answer, Check, Credential, NetworkFailure, RequestPlan};
 use tokenvault_core::Secret;
+
+/// Total time limit of one live check in seconds (default 15; connecting is limited to 5).
+pub const TIMEOUT_VAR: &str = "TOKENVAULT_HTTP_TIMEOUT";
+
+/// A variable's value when set and non-empty.
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// How long a client waits, and how many idle connections it keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Until the server accepts the connection.
+    pub connect: Duration,
+    /// The whole request, connect to last byte; `None` for no limit (an MCP tool call may take
+    /// minutes, and the MCP client has its own timeouts).
+    pub total: Option<Duration>,
+    /// Idle keep-alive connections kept, in all and per host; `None` for ureq's default.
+    pub idle_connections: Option<usize>,
+}
+
+/// The agent every request carrying a vault value goes through: rustls, proxies from the
+/// environment, any HTTP status returned as an answer (not an error), and no redirect followed —
+/// ureq drops only `Authorization` when following one, so an `x-api-key`, `x-goog-api-key`,
+/// `x-amz-security-token` or custom MCP header would travel on to wherever the redirect points;
+/// a 3xx is returned as the answer instead.
+pub fn agent(limits: Limits) -> ureq::Agent {
+    let mut config = ureq::Agent::config_builder()
+        .timeout_connect(Some(limits.connect))
+        .timeout_global(limits.total)
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .user_agent(format!("tokenvault/{}", env!("CARGO_PKG_VERSION")));
+    if let Some(n) = limits.idle_connections {
+        config = config
+            .max_idle_connections(n)
+            .max_idle_connections_per_host(n);
+    }
+    config.build().into()
+}
 
 /// Connect timeout: a reachable server accepts within this.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -29,7 +74,7 @@ pub fn base_url(check: Check, region: &str) -> String {
     check
         .base_env()
         .iter()
-        .find_map(|v| envvars::get(v))
+        .find_map(|v| var(v))
         .unwrap_or_else(|| check.default_base(region))
         .trim_end_matches('/')
         .to_owned()
@@ -88,7 +133,7 @@ pub fn proxy_for(url: &str) -> Option<String> {
 }
 
 fn total_timeout() -> Duration {
-    envvars::get(envvars::TOKENVAULT_HTTP_TIMEOUT)
+    var(TIMEOUT_VAR)
         .and_then(|s| s.parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s > 0.0)
         .map(Duration::from_secs_f64)
@@ -162,17 +207,11 @@ pub fn send(
         )));
     }
     let total = total_timeout();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_connect(Some(CONNECT_TIMEOUT.min(total)))
-        .timeout_global(Some(total))
-        .http_status_as_error(false)
-        // No check is answered by a redirect, and ureq drops only `Authorization` when following
-        // one: an `x-api-key`, `x-goog-api-key` or `x-amz-security-token` header would travel on
-        // to wherever the redirect points. A 3xx is returned as the answer instead.
-        .max_redirects(0)
-        .user_agent(format!("tokenvault/{}", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into();
+    let agent = agent(Limits {
+        connect: CONNECT_TIMEOUT.min(total),
+        total: Some(total),
+        idle_connections: None,
+    });
     let bad_uri = || {
         NetworkFailure::Other(format!(
             "the endpoint URL is not valid (check {endpoint_var})"
@@ -239,7 +278,7 @@ fn blame_proxy(f: NetworkFailure, behind_proxy: bool) -> NetworkFailure {
 
 /// Sorts a ureq error into what the user can act on. Only the error's kind and its own text are
 /// used; ureq's errors do not include request headers.
-pub(crate) fn classify(e: ureq::Error, endpoint_var: &str) -> NetworkFailure {
+pub fn classify(e: ureq::Error, endpoint_var: &str) -> NetworkFailure {
     use std::io::ErrorKind;
     match e {
         ureq::Error::Timeout(_) => NetworkFailure::Timeout,
@@ -282,6 +321,34 @@ pub(crate) fn classify(e: ureq::Error, endpoint_var: &str) -> NetworkFailure {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bridge's and the checks' clients share one policy: any status is an answer, no
+    /// redirect is followed, one User-Agent; only the limits differ.
+    #[test]
+    fn one_client_policy() {
+        for limits in [
+            Limits {
+                connect: Duration::from_secs(5),
+                total: Some(Duration::from_secs(15)),
+                idle_connections: None,
+            },
+            Limits {
+                connect: Duration::from_secs(10),
+                total: None,
+                idle_connections: Some(34),
+            },
+        ] {
+            let a = agent(limits);
+            let c = a.config();
+            assert!(!c.http_status_as_error());
+            assert_eq!(c.max_redirects(), 0);
+            assert_eq!(c.timeouts().connect, Some(limits.connect));
+            assert_eq!(c.timeouts().global, limits.total);
+            if let Some(n) = limits.idle_connections {
+                assert_eq!(c.max_idle_connections_per_host(), n);
+            }
+        }
+    }
 
     #[test]
     fn host_without_userinfo() {
