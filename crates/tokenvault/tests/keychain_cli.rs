@@ -57,40 +57,18 @@ fn keychain_is_chosen_when_usable_and_holds_the_values() {
     assert_eq!(stdout(&got).trim_end(), token);
 
     // secret-tool finds it under the documented attributes.
-    let found = session.secret_tool(
-        &[
-            "lookup",
-            "service",
-            "tokenvault",
-            "item",
-            "huggingface",
-            "field",
-            "token",
-            "slot",
-            "current",
-        ],
-        None,
-    );
+    let found = session.lookup_tokenvault("huggingface", "token", "current");
     assert_eq!(String::from_utf8_lossy(&found.stdout), token);
 
     // A value put in with secret-tool is listed and read back.
     env.secret("ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789");
-    let st = session.secret_tool(
-        &[
-            "store",
-            "--label=by hand",
-            "service",
-            "tokenvault",
-            "item",
-            "github",
-            "field",
-            "token",
-            "slot",
-            "current",
-        ],
-        Some("ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"),
+    session.store_tokenvault(
+        "by hand",
+        "github",
+        "token",
+        &[],
+        "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
     );
-    assert!(st.status.success());
     let list = tv(&session, &env, &["list", "--json"], None);
     assert_ok(&list);
     let v: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
+use common::table;
 use common::*;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
@@ -452,53 +453,6 @@ fn proxy_resumes_dropped_streams_with_last_event_id_and_reports_an_expired_sessi
 }
 
 #[test]
-fn proxy_missing_reference_fails_before_sending_anything() {
-    let env = Env::new();
-    env.set("huggingface", &hf_token());
-    let out = env.run_stdin(
-        &[
-            "mcp",
-            "proxy",
-            "--url",
-            "http://127.0.0.1:9/mcp",
-            "--header",
-            "Authorization: Bearer {{ tv://missing/token }}",
-        ],
-        Some(&format!("{}\n", initialize(1))),
-    );
-    assert_code(&out, 2);
-    assert!(stdout(&out).is_empty(), "nothing on stdout");
-    assert!(
-        stderr(&out).contains("tv://missing/token"),
-        "{}",
-        stderr(&out)
-    );
-    let audit = audit_log(&env);
-    assert!(
-        audit
-            .lines()
-            .any(|l| l.contains("\"mcp-proxy\"") && l.contains("tv://missing/token")),
-        "{audit}"
-    );
-}
-
-#[test]
-fn proxy_refuses_vault_values_over_plain_http_to_another_host() {
-    let env = Env::new();
-    env.set("huggingface", &hf_token());
-    let out = env.run(&[
-        "mcp",
-        "proxy",
-        "--url",
-        "http://example.com/mcp",
-        "--header",
-        AUTH,
-    ]);
-    assert_code(&out, 2);
-    assert!(stderr(&out).contains("plain http"), "{}", stderr(&out));
-}
-
-#[test]
 fn mcp_headers_prints_the_resolved_headers_as_json() {
     let env = Env::new();
     let token = hf_token();
@@ -528,51 +482,161 @@ fn mcp_headers_prints_the_resolved_headers_as_json() {
     );
 }
 
-#[test]
-fn mcp_headers_unknown_reference_exits_2_naming_it() {
+/// A command of `mcp proxy` / `mcp headers` that must stop with exit 2 before anything is sent.
+struct Refusal {
+    /// Whether `huggingface` holds a token.
+    stored: bool,
+    /// The arguments; `{TOKEN}` stands for a fresh token, registered as a secret.
+    args: &'static [&'static str],
+    /// Stdin (`None`: none).
+    stdin: Option<String>,
+    /// Stdout must be empty.
+    quiet: bool,
+    /// What stderr must and must not say.
+    says: &'static [&'static str],
+    never_says: &'static [&'static str],
+    /// An audit line must name this subcommand and this reference.
+    audited: Option<(&'static str, &'static str)>,
+}
+
+fn refusals() -> Vec<(&'static str, Refusal)> {
+    vec![
+        (
+            "proxy: a missing reference fails before sending anything",
+            Refusal {
+                stored: true,
+                args: &[
+                    "mcp",
+                    "proxy",
+                    "--url",
+                    "http://127.0.0.1:9/mcp",
+                    "--header",
+                    "Authorization: Bearer {{ tv://missing/token }}",
+                ],
+                stdin: Some(format!("{}\n", initialize(1))),
+                quiet: true,
+                says: &["tv://missing/token"],
+                never_says: &[],
+                audited: Some(("\"mcp-proxy\"", "tv://missing/token")),
+            },
+        ),
+        (
+            "proxy: vault values over plain http to another host",
+            Refusal {
+                stored: true,
+                args: &[
+                    "mcp",
+                    "proxy",
+                    "--url",
+                    "http://example.com/mcp",
+                    "--header",
+                    AUTH,
+                ],
+                stdin: None,
+                quiet: false,
+                says: &["plain http"],
+                never_says: &[],
+                audited: None,
+            },
+        ),
+        (
+            "headers: an unknown reference is named",
+            Refusal {
+                stored: true,
+                args: &[
+                    "mcp",
+                    "headers",
+                    "--header",
+                    AUTH,
+                    "--header",
+                    "X-Key: {{ tv://nope/key }}",
+                ],
+                stdin: None,
+                quiet: true,
+                says: &["tv://nope/key"],
+                never_says: &["tv://huggingface"],
+                audited: None,
+            },
+        ),
+        (
+            "headers: a header without a colon",
+            Refusal {
+                stored: false,
+                args: &["mcp", "headers", "--header", "Authorization Bearer x"],
+                stdin: None,
+                quiet: false,
+                says: &["no ':'"],
+                never_says: &[],
+                audited: None,
+            },
+        ),
+        // A token typed on the command line is refused before anything runs (it would sit in the
+        // client's config and in process listings), and never echoed.
+        (
+            "headers: a literal token",
+            Refusal {
+                stored: false,
+                args: &[
+                    "mcp",
+                    "headers",
+                    "--header",
+                    "Authorization: Bearer {TOKEN}",
+                ],
+                stdin: None,
+                quiet: false,
+                says: &["looks like a Hugging Face token"],
+                never_says: &[],
+                audited: None,
+            },
+        ),
+    ]
+}
+
+fn check_refusal(name: &'static str, case: Refusal) {
     let env = Env::new();
-    env.set("huggingface", &hf_token());
-    let out = env.run(&[
-        "mcp",
-        "headers",
-        "--header",
-        AUTH,
-        "--header",
-        "X-Key: {{ tv://nope/key }}",
-    ]);
-    assert_code(&out, 2);
-    assert!(stdout(&out).is_empty());
-    assert!(stderr(&out).contains("tv://nope/key"), "{}", stderr(&out));
-    assert!(
-        !stderr(&out).contains("tv://huggingface"),
-        "{}",
-        stderr(&out)
-    );
+    let token = hf_token();
+    if case.stored {
+        env.set("huggingface", &token);
+    } else {
+        env.secret(&token);
+    }
+    let args: Vec<String> = case
+        .args
+        .iter()
+        .map(|a| a.replace("{TOKEN}", &token))
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = env.run_stdin(&args, case.stdin.as_deref());
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{name}: exit status\n{err}");
+    if case.quiet {
+        assert!(stdout(&out).is_empty(), "{name}: stdout: {}", stdout(&out));
+    }
+    for s in case.says {
+        assert!(err.contains(s), "{name}: stderr does not say {s:?}:\n{err}");
+    }
+    for s in case.never_says {
+        assert!(!err.contains(s), "{name}: stderr says {s:?}:\n{err}");
+    }
+    assert_no_secret(&out, &token, name);
+    if let Some((command, reference)) = case.audited {
+        let audit = audit_log(&env);
+        assert!(
+            audit
+                .lines()
+                .any(|l| l.contains(command) && l.contains(reference)),
+            "{name}: no audit line for {command} {reference}:\n{audit}"
+        );
+    }
 }
 
 #[test]
-fn mcp_headers_rejects_a_header_without_a_colon_and_refuses_literal_tokens() {
-    let env = Env::new();
-    let out = env.run(&["mcp", "headers", "--header", "Authorization Bearer x"]);
-    assert_code(&out, 2);
-    assert!(stderr(&out).contains("no ':'"), "{}", stderr(&out));
-    let token = hf_token();
-    env.secret(&token);
-    let out = env.run(&[
-        "mcp",
-        "headers",
-        "--header",
-        &format!("Authorization: Bearer {token}"),
-    ]);
-    // A token typed on the command line is refused before anything runs (it would sit in the
-    // client's config and in process listings), and never echoed.
-    assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains("looks like a Hugging Face token"),
-        "{}",
-        stderr(&out)
+fn proxy_and_headers_refusals_exit_2_and_say_why() {
+    table::run(
+        "proxy_and_headers_refusals_exit_2_and_say_why",
+        refusals(),
+        check_refusal,
     );
-    assert_no_secret(&out, &token, "mcp headers with a literal token");
 }
 
 /// End to end, as a desktop client: a remote entry with a plaintext bearer token is secured by

@@ -357,3 +357,4 @@ pub mod kill;
 pub mod leak;
 pub mod pty;
 pub mod standin;
+pub mod table;
