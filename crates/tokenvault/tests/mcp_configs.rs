@@ -163,11 +163,9 @@ fn secure_every_client_matches_snapshots_is_idempotent_and_restores_the_original
     for (client, _, _) in CLIENTS {
         assert!(listing.contains(client), "{client} missing:\n{listing}");
     }
-    assert!(listing.contains("PLAINTEXT: env HF_TOKEN hf_"), "{listing}");
-    assert!(
-        listing.contains("disabled-one") && listing.contains("not understood"),
-        "{listing}"
-    );
+    assert_has(&listing, "PLAINTEXT: env HF_TOKEN hf_");
+    assert_has(&listing, "disabled-one");
+    assert_has(&listing, "not understood");
     let out = s.run(&["mcp", "list", "--json"]);
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(json.as_array().unwrap().len(), CLIENTS.len());
@@ -223,16 +221,12 @@ fn secure_every_client_matches_snapshots_is_idempotent_and_restores_the_original
     // Idempotent: a second run changes nothing.
     let out = s.run(&["mcp", "secure"]);
     assert_ok(&out);
-    assert!(
-        stderr(&out).contains("Nothing to change"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "Nothing to change");
     for ((_, path, _), before) in s.files.iter().zip(&secured_texts) {
         assert_eq!(&std::fs::read_to_string(path).unwrap(), before);
     }
     let out = s.run(&["mcp", "list"]);
-    assert!(!stdout(&out).contains("PLAINTEXT"), "{}", stdout(&out));
+    assert_lacks(&stdout(&out), "PLAINTEXT");
 
     // Nothing under tokenvault's home holds a token, except the encrypted vault.
     for f in files_under(&s.env.home) {
@@ -264,7 +258,7 @@ fn secure_every_client_matches_snapshots_is_idempotent_and_restores_the_original
     }
     // ... and no server is left with a reference nothing resolves (it keeps its secured form).
     let out = s.run(&["mcp", "list"]);
-    assert!(!stdout(&out).contains("UNRESOLVED"), "{}", stdout(&out));
+    assert_lacks(&stdout(&out), "UNRESOLVED");
     // restore --with-secrets: byte for byte what the user had.
     let out = s.run(&["mcp", "restore", "--with-secrets"]);
     assert_ok(&out);
@@ -322,12 +316,7 @@ fn bad_files_are_clear_errors_and_nothing_changes() {
     );
     s.env.fixture(&cursor, &broken);
     let out = s.run(&["mcp", "secure"]);
-    assert_code(&out, 3);
-    let err = stderr(&out);
-    assert!(
-        err.contains(".cursor/mcp.json") && err.contains("line"),
-        "{err}"
-    );
+    assert_error(&out, 3, &[".cursor/mcp.json", "line"]);
     assert_eq!(std::fs::read_to_string(&cursor).unwrap(), broken);
     assert!(!s.env.vault().exists());
     std::fs::remove_file(&cursor).unwrap();
@@ -336,24 +325,14 @@ fn bad_files_are_clear_errors_and_nothing_changes() {
     let codex = s.install("codex");
     s.env.fixture(&codex, "[mcp_servers.hf\ncommand = 'x'\n");
     let out = s.run(&["mcp", "secure"]);
-    assert_code(&out, 3);
-    assert!(
-        stderr(&out).contains("config.toml") && stderr(&out).contains("TOML"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 3, &["config.toml", "TOML"]);
     std::fs::remove_file(&codex).unwrap();
 
     // Duplicate server names.
     let dup = "{\"mcpServers\": {\"a\": {\"command\": \"x\"}, \"a\": {\"command\": \"y\"}}}";
     s.env.fixture(&cursor, dup);
     let out = s.run(&["mcp", "secure"]);
-    assert_code(&out, 3);
-    assert!(
-        stderr(&out).contains("'a' appears twice"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 3, &["'a' appears twice"]);
     assert_eq!(std::fs::read_to_string(&cursor).unwrap(), dup);
     std::fs::remove_file(&cursor).unwrap();
     std::fs::rename(&aside, &desktop).unwrap();
@@ -361,8 +340,7 @@ fn bad_files_are_clear_errors_and_nothing_changes() {
     // A read-only config.
     set_mode(&desktop, 0o444);
     let out = s.run(&["mcp", "secure"]);
-    assert_code(&out, 3);
-    assert!(stderr(&out).contains("read-only"), "{}", stderr(&out));
+    assert_error(&out, 3, &["read-only"]);
     assert_eq!(std::fs::read_to_string(&desktop).unwrap(), desktop_text);
     assert!(!s.env.vault().exists(), "stopped before storing anything");
     set_mode(&desktop, 0o644);
@@ -374,12 +352,7 @@ fn bad_files_are_clear_errors_and_nothing_changes() {
     set_mode(&s.env.home, 0o700);
     std::fs::write(s.env.home.join("mcp-backups"), "not a directory").unwrap();
     let out = s.run(&["mcp", "secure"]);
-    assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains("cannot write the backup"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 2, &["cannot write the backup"]);
     assert_eq!(std::fs::read_to_string(&desktop).unwrap(), desktop_text);
 }
 
@@ -420,8 +393,7 @@ fn add_writes_references_only_and_refuses_literal_tokens() {
     // Same name again: refused without --force, file unchanged.
     let before = std::fs::read_to_string(&path).unwrap();
     let out = s.run(&["mcp", "add", "hf", "--client", "cursor", "--", "x"]);
-    assert_code(&out, 2);
-    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+    assert_error(&out, 2, &["already exists"]);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
 
     // Remote with a templated header: Claude Desktop gets a proxy entry, Codex too.
@@ -447,15 +419,11 @@ fn add_writes_references_only_and_refuses_literal_tokens() {
             .join(".config/Claude/claude_desktop_config.json"),
     )
     .unwrap();
-    assert!(
-        desktop.contains("\"proxy\"") && desktop.contains(header),
-        "{desktop}"
-    );
+    assert_has(&desktop, "\"proxy\"");
+    assert_has(&desktop, header);
     let codex = std::fs::read_to_string(s.env.dir.path().join(".codex/config.toml")).unwrap();
-    assert!(
-        codex.contains("[mcp_servers.hub]") && codex.contains("\"proxy\""),
-        "{codex}"
-    );
+    assert_has(&codex, "[mcp_servers.hub]");
+    assert_has(&codex, "\"proxy\"");
 
     // A literal token is refused, nothing written.
     let literal = format!("Authorization: Bearer {}", s.token("@HF@"));
@@ -470,12 +438,7 @@ fn add_writes_references_only_and_refuses_literal_tokens() {
         "--header",
         &literal,
     ]);
-    assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains("looks like a Hugging Face token"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 2, &["looks like a Hugging Face token"]);
     let out = s.run(&[
         "mcp",
         "add",
@@ -502,11 +465,7 @@ fn add_writes_references_only_and_refuses_literal_tokens() {
         "gh-mcp",
     ]);
     assert_ok(&out);
-    assert!(
-        stderr(&out).contains("tv://github is not in the vault yet"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "tv://github is not in the vault yet");
 }
 
 /// End to end, as a desktop client does it: read the secured config, start the server command
@@ -580,15 +539,12 @@ fn doctor_names_plaintext_tokens_in_client_configs_with_the_fix() {
         ),
         "{err}"
     );
-    assert!(
-        err.contains("tokenvault mcp secure --client cursor --server hf"),
-        "{err}"
-    );
+    assert_has(&err, "tokenvault mcp secure --client cursor --server hf");
     assert!(err.contains("ghp_"), "masked value shown: {err}");
     assert_ok(&s.run(&["mcp", "secure"]));
     let out = s.run(&["doctor"]);
     let err = format!("{}{}", stdout(&out), stderr(&out));
-    assert!(!err.contains(".cursor/mcp.json ("), "{err}");
+    assert_lacks(&err, ".cursor/mcp.json (");
 }
 
 #[test]

@@ -164,9 +164,7 @@ fn audit_log(env: &Env) -> String {
 
 /// Everything a full session must show, in either response mode.
 fn full_session(json_responses: bool) {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let args: &[&str] = if json_responses { &["--json"] } else { &[] };
     let server = Server::start(&env, "http_server.py", args, &token);
 
@@ -203,9 +201,9 @@ fn full_session(json_responses: bool) {
 
     // The token: in no argv, not on stderr, not in the audit log; the server saw it.
     let cmdlines = seen["cmdlines"].to_string();
-    assert!(cmdlines.contains("proxy"), "{cmdlines}");
+    assert_has(&cmdlines, "proxy");
     assert!(!cmdlines.contains(&token));
-    assert!(!stderr.contains(&token), "{stderr}");
+    assert_lacks(&stderr, &token);
     assert!(
         !stderr.contains("error"),
         "no complaint in a good session: {stderr}"
@@ -282,7 +280,7 @@ fn proxy_wrong_token_gives_the_client_an_error_and_stderr_explains_401() {
     let error = seen["error"]
         .as_str()
         .expect("the client got an error, not a hang");
-    assert!(error.contains("401"), "{error}");
+    assert_has(error, "401");
     assert!(
         stderr.contains("refused the credentials (401 Unauthorized)")
             && stderr.contains("'Authorization' from tv://huggingface/token")
@@ -390,15 +388,12 @@ fn proxy_refused_connection_answers_each_request_with_an_error() {
     assert_eq!(answer["id"], 7);
     assert_eq!(answer["jsonrpc"], "2.0");
     let message = answer["error"]["message"].as_str().unwrap();
-    assert!(message.contains("could not connect"), "{message}");
+    assert_has(message, "could not connect");
     p.send(json!({"jsonrpc": "2.0", "id": "b", "method": "tools/list"}));
     assert_eq!(p.next()["id"], "b");
     let (code, stderr) = p.finish();
     assert_eq!(code, Some(0));
-    assert!(
-        stderr.contains(&format!("could not connect to 127.0.0.1:{port}")),
-        "{stderr}"
-    );
+    assert_has(&stderr, &format!("could not connect to 127.0.0.1:{port}"));
     assert_eq!(stderr.matches("error:").count(), 1, "said once: {stderr}");
 }
 
@@ -443,10 +438,7 @@ fn proxy_resumes_dropped_streams_with_last_event_id_and_reports_an_expired_sessi
     assert_eq!(expired["error"]["data"]["httpStatus"], 404);
     let (code, stderr) = p.finish();
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(
-        stderr.contains("no longer knows this session (404)"),
-        "{stderr}"
-    );
+    assert_has(&stderr, "no longer knows this session (404)");
     assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
     let records = server.wait_for("DELETE");
     assert_eq!(records.last().unwrap()["method"], "DELETE");
@@ -454,9 +446,7 @@ fn proxy_resumes_dropped_streams_with_last_event_id_and_reports_an_expired_sessi
 
 #[test]
 fn mcp_headers_prints_the_resolved_headers_as_json() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let out = env.run(&[
         "mcp",
         "headers",
@@ -658,7 +648,7 @@ fn a_remote_entry_secured_by_mcp_secure_reaches_the_server_through_the_proxy() {
     assert_ok(&out);
     assert_no_secret(&out, &token, "mcp secure");
     let text = std::fs::read_to_string(&config).unwrap();
-    assert!(!text.contains(&token), "{text}");
+    assert_lacks(&text, &token);
     let secured: Value = serde_json::from_str(&text).unwrap();
     let entry = &secured["mcpServers"]["hf"];
     assert_eq!(entry["args"][0], "mcp");

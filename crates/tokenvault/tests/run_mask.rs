@@ -16,14 +16,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// An env with `huggingface` holding a fresh token; returns both.
-fn setup() -> (Env, String) {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
-    (env, token)
-}
-
 /// `tokenvault run --mask -e HF_TOKEN=huggingface -- PROBE sh -c SCRIPT` (the probe dumps the
 /// child's environment for the leak check).
 fn masked(env: &Env, script: &str) -> Command {
@@ -270,7 +262,7 @@ impl Collector {
 
 #[test]
 fn interactive_output_is_not_held_back_and_stdin_reaches_the_child() {
-    let (env, token) = setup();
+    let (env, token) = Env::with_hf_token();
     let mut c = masked(
         &env,
         r#"printf 'Name: '; read name; echo "hello $name, $HF_TOKEN"; printf 'hf_'; read x; echo end"#,
@@ -310,7 +302,7 @@ fn interactive_output_is_not_held_back_and_stdin_reaches_the_child() {
 
 #[test]
 fn a_closed_stdout_ends_the_child_like_a_pipeline() {
-    let (env, _) = setup();
+    let (env, _) = Env::with_hf_token();
     // `yes` writes forever; once our reader goes away the child must get SIGPIPE, not hang.
     let mut c = masked(&env, "yes");
     let mut child = spawn(&mut c);
@@ -342,7 +334,7 @@ fn ignored_signals() -> u64 {
 
 #[test]
 fn signals_sent_to_tokenvault_reach_the_child() {
-    let (env, _) = setup();
+    let (env, _) = Env::with_hf_token();
     for (name, number) in [("TERM", 15), ("INT", 2), ("HUP", 1), ("QUIT", 3)] {
         if ignored_signals() & (1 << (number - 1)) != 0 {
             eprintln!("SIG{name} is ignored by the test runner: skipped");
@@ -397,7 +389,7 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
 
 #[test]
 fn large_output_streams_with_bounded_memory() {
-    let (env, token) = setup();
+    let (env, token) = Env::with_hf_token();
     // 5,000,000 lines of 46 bytes (230 MB), each with the value; as 46 does not divide the pipe's
     // read sizes, the value straddles read boundaries at many different offsets. A second variable
     // holds the same value, and the child pauses at the end so we can sample memory before exit.

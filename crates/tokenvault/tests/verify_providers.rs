@@ -193,10 +193,7 @@ fn github_classic_token_shows_login_scopes_and_expiry_and_bad_credentials_are_ex
     let out = env.run_stdin(&["set", "github", "--stdin"], Some(&classic));
     assert_ok(&out);
     let err = stderr(&out);
-    assert!(
-        err.contains("Verified tv://github/token: octocat (user), name: The Octocat, scopes: repo, read:org, expires 2030-01-01 00:00:00 UTC"),
-        "{err}"
-    );
+    assert_has(&err, "Verified tv://github/token: octocat (user), name: The Octocat, scopes: repo, read:org, expires 2030-01-01 00:00:00 UTC");
     assert_no_secret(&out, &classic, "set github");
     let reqs = gh.requests();
     assert_eq!(reqs.len(), 1);
@@ -236,21 +233,14 @@ fn github_classic_token_shows_login_scopes_and_expiry_and_bad_credentials_are_ex
     env.set("github-fine", &fine);
     let out = env.run(&["verify", "github-fine"]);
     assert_ok(&out);
-    assert!(
-        stdout(&out).contains("octocat (user), name: The Octocat; fine-grained or app token: GitHub does not report its permissions"),
-        "{}",
-        stdout(&out)
-    );
+    assert_has(&stdout(&out), "octocat (user), name: The Octocat; fine-grained or app token: GitHub does not report its permissions");
 
     // 401 Bad credentials.
     env.set("github-old", &revoked);
     let out = env.run(&["verify", "github-old"]);
     assert_code(&out, 1);
     let text = all_output(&out);
-    assert!(
-        text.contains("tv://github-old/token  invalid  GitHub rejected the token (401: Bad credentials): it is invalid, revoked or expired"),
-        "{text}"
-    );
+    assert_has(&text, "tv://github-old/token  invalid  GitHub rejected the token (401: Bad credentials): it is invalid, revoked or expired");
     assert!(
         text.contains(
             "create a new token at https://github.com/settings/personal-access-tokens/new"
@@ -297,10 +287,8 @@ fn github_rate_limit_is_an_error_not_a_rejection() {
     let out = env.run(&["verify"]);
     assert_code(&out, 2);
     let text = all_output(&out);
-    assert!(
-        text.contains("rate-limited") && text.contains("retry in 60 seconds"),
-        "{text}"
-    );
+    assert_has(&text, "rate-limited");
+    assert_has(&text, "retry in 60 seconds");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -360,11 +348,11 @@ fn a_redirect_is_not_followed_so_the_key_header_stays_home() {
     let out = env.run(&["verify"]);
     assert_code(&out, 2);
     let text = all_output(&out);
-    assert!(
-        text.contains("unexpected  Anthropic answered HTTP 307, which this check does not expect"),
-        "{text}"
+    assert_has(
+        &text,
+        "unexpected  Anthropic answered HTTP 307, which this check does not expect",
     );
-    assert!(text.contains("is ANTHROPIC_BASE_URL right?"), "{text}");
+    assert_has(&text, "is ANTHROPIC_BASE_URL right?");
     assert_eq!(redirecting.requests().len(), 1);
     assert!(
         elsewhere.requests().is_empty(),
@@ -778,12 +766,9 @@ fn s3_and_storacha_say_there_is_no_live_check() {
     let out = env.run(&["verify", "s3", "storacha"]);
     assert_ok(&out);
     let text = stdout(&out);
-    assert!(text.contains("tv://s3/access_key_id  unchecked"), "{text}");
-    assert!(
-        text.contains("no live check for S3-compatible storage"),
-        "{text}"
-    );
-    assert!(text.contains("no live check for Storacha"), "{text}");
+    assert_has(&text, "tv://s3/access_key_id  unchecked");
+    assert_has(&text, "no live check for S3-compatible storage");
+    assert_has(&text, "no live check for Storacha");
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
 }
 
@@ -1001,14 +986,11 @@ fn aws_sts_signature_matches_botocore_and_shows_the_caller() {
     assert_ok(&out);
     let err = stderr(&out);
     outs.push(out);
-    assert!(
-        err.contains("not checked online: STS needs tv://aws-prod/secret_access_key too"),
-        "{err}"
+    assert_has(
+        &err,
+        "not checked online: STS needs tv://aws-prod/secret_access_key too",
     );
-    assert!(
-        err.contains("tokenvault set aws-prod/secret_access_key"),
-        "{err}"
-    );
+    assert_has(&err, "tokenvault set aws-prod/secret_access_key");
     assert!(sts.stand_in.requests().is_empty());
     // Storing the secret checks the pair.
     let out = env.run_stdin(
@@ -1018,10 +1000,7 @@ fn aws_sts_signature_matches_botocore_and_shows_the_caller() {
     assert_ok(&out);
     let err = stderr(&out);
     outs.push(out);
-    assert!(
-        err.contains("Verified tv://aws-prod/access_key_id: arn:aws:iam::123456789012:user/alice (IAM user), account: 123456789012, user id: AIDACKCEVSQ6C2EXAMPLE"),
-        "{err}"
-    );
+    assert_has(&err, "Verified tv://aws-prod/access_key_id: arn:aws:iam::123456789012:user/alice (IAM user), account: 123456789012, user id: AIDACKCEVSQ6C2EXAMPLE");
     let checks = sts.checks();
     assert_eq!(checks.len(), 1);
     assert!(
@@ -1073,14 +1052,13 @@ fn aws_sts_signature_matches_botocore_and_shows_the_caller() {
         2,
         "a stale AWS result was reused"
     );
-    assert!(!stderr(&out).contains("reused"), "{}", stderr(&out));
+    assert_lacks(&stderr(&out), "reused");
     outs.push(out);
     // The other fields of the item point at the check.
     let out = env.run(&["verify", "aws-prod/secret_access_key"]);
-    assert!(
-        stdout(&out).contains("checked online with tv://aws-prod/access_key_id"),
-        "{}",
-        stdout(&out)
+    assert_has(
+        &stdout(&out),
+        "checked online with tv://aws-prod/access_key_id",
     );
     outs.push(out);
     for o in &outs {
@@ -1145,27 +1123,15 @@ fn aws_sts_errors_are_explained() {
     let out = run(&["verify", "aws-gone", "aws-mixed", "aws-tmp"]);
     assert_code(&out, 1);
     let text = all_output(&out);
-    assert!(
-        text.contains("tv://aws-gone/access_key_id  invalid  AWS STS rejected the access key (403: InvalidClientTokenId: The security token included in the request is invalid.): it is invalid, revoked or expired"),
-        "{text}"
+    assert_has(&text, "tv://aws-gone/access_key_id  invalid  AWS STS rejected the access key (403: InvalidClientTokenId: The security token included in the request is invalid.): it is invalid, revoked or expired");
+    assert_has(&text, "tv://aws-mixed/access_key_id  signature-mismatch  AWS STS rejected the signature (403: SignatureDoesNotMatch");
+    assert_has(
+        &text,
+        "the secret access key does not belong to this access key id",
     );
-    assert!(
-        text.contains("tv://aws-mixed/access_key_id  signature-mismatch  AWS STS rejected the signature (403: SignatureDoesNotMatch"),
-        "{text}"
-    );
-    assert!(
-        text.contains("the secret access key does not belong to this access key id"),
-        "{text}"
-    );
-    assert!(
-        text.contains("tokenvault set aws-mixed/secret_access_key"),
-        "{text}"
-    );
-    assert!(
-        text.contains("tv://aws-tmp/access_key_id  expired  AWS STS says the access key has expired (400: ExpiredToken: The security token included in the request is expired)"),
-        "{text}"
-    );
-    assert!(text.contains("aws sts get-session-token"), "{text}");
+    assert_has(&text, "tokenvault set aws-mixed/secret_access_key");
+    assert_has(&text, "tv://aws-tmp/access_key_id  expired  AWS STS says the access key has expired (400: ExpiredToken: The security token included in the request is expired)");
+    assert_has(&text, "aws sts get-session-token");
 
     // Every request went to the default region and was signed as botocore signs it — including
     // the session token, which is sent and signed as x-amz-security-token.
