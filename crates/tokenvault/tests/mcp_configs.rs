@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+use common::table;
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -297,63 +298,137 @@ fn secure_can_be_limited_to_one_client_and_one_server() {
     assert!(stderr(&out).contains("unknown MCP client 'emacs'"));
 }
 
+/// A client config `mcp secure` must refuse, and what it must say. The file is the only config
+/// installed: a file that cannot be read is skipped (exit 3) and the others are secured (see
+/// mcp_rough_edges.rs), so here nothing is stored.
+struct BadFile {
+    client: &'static str,
+    /// What the config is replaced with (`None`: the fixture as installed).
+    text: Option<fn(&Setup) -> String>,
+    /// What else is wrong around it (a read-only file, a backup directory that cannot be made).
+    break_it: fn(&Setup, &Path),
+    code: i32,
+    says: &'static [&'static str],
+    /// The vault must not exist afterwards.
+    nothing_stored: bool,
+}
+
+fn bad_files() -> Vec<(&'static str, BadFile)> {
+    let as_installed = |_: &Setup, _: &Path| {};
+    vec![
+        (
+            // The file and line are named.
+            "invalid JSON",
+            BadFile {
+                client: "cursor",
+                text: Some(|s| {
+                    format!(
+                        "{{\n  \"mcpServers\": {{\n    \"x\": {{\"env\": {{\"HF_TOKEN\": \"{}\"\n",
+                        s.token("@HF@")
+                    )
+                }),
+                break_it: as_installed,
+                code: 3,
+                says: &[".cursor/mcp.json", "line"],
+                nothing_stored: true,
+            },
+        ),
+        (
+            "invalid TOML",
+            BadFile {
+                client: "codex",
+                text: Some(|_| "[mcp_servers.hf\ncommand = 'x'\n".into()),
+                break_it: as_installed,
+                code: 3,
+                says: &["config.toml", "TOML"],
+                nothing_stored: true,
+            },
+        ),
+        (
+            "duplicate server names",
+            BadFile {
+                client: "cursor",
+                text: Some(|_| {
+                    "{\"mcpServers\": {\"a\": {\"command\": \"x\"}, \"a\": {\"command\": \"y\"}}}"
+                        .into()
+                }),
+                break_it: as_installed,
+                code: 3,
+                says: &["'a' appears twice"],
+                nothing_stored: true,
+            },
+        ),
+        (
+            "a read-only config",
+            BadFile {
+                client: "claude-desktop",
+                text: None,
+                break_it: |_, path| set_mode(path, 0o444),
+                code: 3,
+                says: &["read-only"],
+                nothing_stored: true,
+            },
+        ),
+        // A symlinked config is edited in its target: see mcp_rough_edges.rs.
+        (
+            "a backup directory that cannot be written",
+            BadFile {
+                client: "claude-desktop",
+                text: None,
+                break_it: |s, _| {
+                    std::fs::create_dir_all(&s.env.home).unwrap();
+                    set_mode(&s.env.home, 0o700);
+                    std::fs::write(s.env.home.join("mcp-backups"), "not a directory").unwrap();
+                },
+                code: 2,
+                says: &["cannot write the backup"],
+                nothing_stored: false,
+            },
+        ),
+    ]
+}
+
+fn check_bad_file(name: &'static str, row: BadFile) {
+    let mut s = Setup::new();
+    let path = s.install(row.client);
+    if let Some(text) = row.text {
+        let text = text(&s);
+        s.env.fixture(&path, &text);
+    }
+    (row.break_it)(&s, &path);
+    let before = std::fs::read_to_string(&path).unwrap();
+    let out = s.run(&["mcp", "secure"]);
+    let err = stderr(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(row.code),
+        "{name}: exit status\n{err}"
+    );
+    for x in row.says {
+        assert!(err.contains(x), "{name}: stderr does not say {x:?}:\n{err}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        before,
+        "{name}: the config changed"
+    );
+    if row.nothing_stored {
+        assert!(
+            !s.env.vault().exists(),
+            "{name}: stopped before storing anything"
+        );
+    }
+}
+
+/// Invalid JSON or TOML, duplicate server names, a read-only config, a backup directory that
+/// cannot be written: clear errors, and the config stays as it was.
 #[test]
 fn bad_files_are_clear_errors_and_nothing_changes() {
-    let mut s = Setup::new();
-    let cursor = s.install("cursor");
-    let desktop = s.install("claude-desktop");
-    let desktop_text = s.files[1].2.clone();
-
-    // A file that cannot be read is skipped (exit 3) and the others are secured (see
-    // mcp_rough_edges.rs); here it is the only one, so nothing is stored.
-    let aside = s.env.path("desktop-aside.json");
-    std::fs::rename(&desktop, &aside).unwrap();
-
-    // Invalid JSON: the file and line are named, no file is touched, nothing is stored.
-    let broken = format!(
-        "{{\n  \"mcpServers\": {{\n    \"x\": {{\"env\": {{\"HF_TOKEN\": \"{}\"\n",
-        s.token("@HF@")
+    table::run(
+        "bad_files_are_clear_errors_and_nothing_changes",
+        bad_files(),
+        check_bad_file,
     );
-    s.env.fixture(&cursor, &broken);
-    let out = s.run(&["mcp", "secure"]);
-    assert_error(&out, 3, &[".cursor/mcp.json", "line"]);
-    assert_eq!(std::fs::read_to_string(&cursor).unwrap(), broken);
-    assert!(!s.env.vault().exists());
-    std::fs::remove_file(&cursor).unwrap();
-
-    // Invalid TOML.
-    let codex = s.install("codex");
-    s.env.fixture(&codex, "[mcp_servers.hf\ncommand = 'x'\n");
-    let out = s.run(&["mcp", "secure"]);
-    assert_error(&out, 3, &["config.toml", "TOML"]);
-    std::fs::remove_file(&codex).unwrap();
-
-    // Duplicate server names.
-    let dup = "{\"mcpServers\": {\"a\": {\"command\": \"x\"}, \"a\": {\"command\": \"y\"}}}";
-    s.env.fixture(&cursor, dup);
-    let out = s.run(&["mcp", "secure"]);
-    assert_error(&out, 3, &["'a' appears twice"]);
-    assert_eq!(std::fs::read_to_string(&cursor).unwrap(), dup);
-    std::fs::remove_file(&cursor).unwrap();
-    std::fs::rename(&aside, &desktop).unwrap();
-
-    // A read-only config.
-    set_mode(&desktop, 0o444);
-    let out = s.run(&["mcp", "secure"]);
-    assert_error(&out, 3, &["read-only"]);
-    assert_eq!(std::fs::read_to_string(&desktop).unwrap(), desktop_text);
-    assert!(!s.env.vault().exists(), "stopped before storing anything");
-    set_mode(&desktop, 0o644);
-
-    // A symlinked config is edited in its target: see mcp_rough_edges.rs.
-
-    // A backup directory that cannot be written: the config stays as it was.
-    std::fs::create_dir_all(&s.env.home).unwrap();
-    set_mode(&s.env.home, 0o700);
-    std::fs::write(s.env.home.join("mcp-backups"), "not a directory").unwrap();
-    let out = s.run(&["mcp", "secure"]);
-    assert_error(&out, 2, &["cannot write the backup"]);
-    assert_eq!(std::fs::read_to_string(&desktop).unwrap(), desktop_text);
 }
 
 #[test]

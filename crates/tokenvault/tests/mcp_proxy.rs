@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -117,13 +117,13 @@ impl Drop for Server {
     }
 }
 
-/// Runs the Python SDK stdio client, which launches `tokenvault mcp proxy` with the minimal
-/// environment a desktop client gives. Returns what it saw and the proxy's stderr.
-fn sdk_client(env: &Env, url: &str, header: &str, mode: &str) -> (Value, String) {
-    let errlog = env.test_file(format!("proxy-stderr-{mode}.log"));
+/// Runs `tests/mcp/proxy_client.py`: the Python SDK stdio client launches `command args` with
+/// the minimal environment a desktop client gives (the proxy's stderr to `errlog`) and runs the
+/// session `mode`. Its output, leak-checked.
+fn proxy_client(env: &Env, command: &Value, args: &Value, errlog: &Path, mode: &str) -> Output {
     let params = json!({
-        "command": bin(),
-        "args": ["mcp", "proxy", "--url", url, "--header", header],
+        "command": command,
+        "args": args,
         "env": {
             "HOME": env.dir.path(),
             "PATH": std::env::var("PATH").unwrap(),
@@ -140,7 +140,15 @@ fn sdk_client(env: &Env, url: &str, header: &str, mode: &str) -> (Value, String)
         .arg(params.to_string())
         .output()
         .expect("python3 with the `mcp` package (scripts/test installs it)");
-    let out = env.check(&["mcp", "(proxy's client)"], out);
+    env.check(&["mcp", "(proxy's client)"], out)
+}
+
+/// Runs the Python SDK stdio client, which launches `tokenvault mcp proxy` with the minimal
+/// environment a desktop client gives. Returns what it saw and the proxy's stderr.
+fn sdk_client(env: &Env, url: &str, header: &str, mode: &str) -> (Value, String) {
+    let errlog = env.test_file(format!("proxy-stderr-{mode}.log"));
+    let args = json!(["mcp", "proxy", "--url", url, "--header", header]);
+    let out = proxy_client(env, &json!(bin()), &args, &errlog, mode);
     assert_ok(&out);
     let seen = serde_json::from_str(stdout(&out).trim())
         .unwrap_or_else(|e| panic!("client output ({e}): {}", stdout(&out)));
@@ -655,26 +663,7 @@ fn a_remote_entry_secured_by_mcp_secure_reaches_the_server_through_the_proxy() {
     assert_eq!(entry["args"][1], "proxy");
 
     let errlog = env.test_file("secured-proxy-stderr.log");
-    let params = json!({
-        "command": entry["command"],
-        "args": entry["args"],
-        "env": {
-            "HOME": env.dir.path(),
-            "PATH": std::env::var("PATH").unwrap(),
-            "USER": "tester",
-            "TOKENVAULT_HOME": env.home,
-            "TOKENVAULT_PASSPHRASE_FILE": env.pass_file,
-            "TOKENVAULT_BACKEND": "file",
-        },
-        "errlog": errlog,
-        "mode": "full",
-    });
-    let out = Command::new("python3")
-        .arg(peers().join("proxy_client.py"))
-        .arg(params.to_string())
-        .output()
-        .expect("python3 with the `mcp` package (scripts/test installs it)");
-    let out = env.check(&["mcp", "(proxy's client)"], out);
+    let out = proxy_client(&env, &entry["command"], &entry["args"], &errlog, "full");
     let _ = proxy_stderr(&env, "(secured entry)", "", &errlog);
     assert_ok(&out);
     assert_no_secret(&out, &token, "MCP client output");
