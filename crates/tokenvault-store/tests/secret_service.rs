@@ -76,6 +76,19 @@ fn show(what: &str, e: &StoreError) {
     );
 }
 
+/// The usual shape of a test here: in the child process, `store_half` (the store on the test's
+/// session) and `None`; in the parent, a fresh keyring session with the child half run on it,
+/// returned for what the parent checks after.
+fn on_a_keyring(test: &str, store_half: impl FnOnce()) -> Option<KeyringSession> {
+    if child::is_child(test) {
+        store_half();
+        return None;
+    }
+    let session = start();
+    run_child(test, &session.env());
+    Some(session)
+}
+
 /// Deletes every tokenvault entry, so each conformance check starts from an empty store.
 fn wipe(store: &KeychainStore) {
     let keys = store
@@ -91,7 +104,7 @@ fn wipe(store: &KeychainStore) {
 
 #[test]
 fn conformance_suite() {
-    if child::is_child("conformance_suite") {
+    on_a_keyring("conformance_suite", || {
         let fresh = || {
             let store = KeychainStore::new();
             wipe(&store);
@@ -103,31 +116,25 @@ fn conformance_suite() {
             }
         };
         run_all(&fresh);
-        return;
-    }
-    let session = start();
-    run_child("conformance_suite", &session.env());
+    });
 }
 
 #[test]
 fn probe_and_describe_on_a_live_session() {
-    if child::is_child("probe_and_describe_on_a_live_session") {
+    on_a_keyring("probe_and_describe_on_a_live_session", || {
         let store = KeychainStore::new();
         store.probe().expect("probe on a live, unlocked keyring");
         assert_eq!(store.kind(), BackendKind::Keychain);
         let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").unwrap();
         assert!(store.describe().contains(&bus), "{}", store.describe());
-        return;
-    }
-    let session = start();
-    run_child("probe_and_describe_on_a_live_session", &session.env());
+    });
 }
 
 /// The attributes are a public contract: `secret-tool search service tokenvault` finds what we
 /// store, with exactly the documented attributes and label, and a second `set` replaces the item.
 #[test]
 fn secret_tool_finds_what_we_store() {
-    if child::is_child("secret_tool_finds_what_we_store") {
+    let Some(session) = on_a_keyring("secret_tool_finds_what_we_store", || {
         let store = KeychainStore::new();
         let k = key("huggingface/token");
         store.set(&k, &Secret::from_str_copy("first")).unwrap();
@@ -135,10 +142,9 @@ fn secret_tool_finds_what_we_store() {
         store
             .set(&k.previous(), &Secret::from_str_copy("older"))
             .unwrap();
+    }) else {
         return;
-    }
-    let session = start();
-    run_child("secret_tool_finds_what_we_store", &session.env());
+    };
 
     let (all, _) = search(&session, &["service", "tokenvault"]);
     assert_eq!(
