@@ -121,20 +121,9 @@ impl KeyringSession {
     /// `secret-tool lookup` of the value tokenvault keeps for `item/field` in `slot` (`current`,
     /// `previous`), by the documented attributes. Panics if it cannot run or hangs.
     pub fn lookup_tokenvault(&self, item: &str, field: &str, slot: &str) -> Output {
-        self.secret_tool(
-            &[
-                "lookup",
-                "service",
-                "tokenvault",
-                "item",
-                item,
-                "field",
-                field,
-                "slot",
-                slot,
-            ],
-            None,
-        )
+        let mut args = vec!["lookup"];
+        args.extend(tokenvault_attributes(item, field, slot));
+        self.secret_tool(&args, None)
     }
 
     /// `secret-tool store --label=LABEL` of `value` (exactly those bytes) under tokenvault's
@@ -149,18 +138,8 @@ impl KeyringSession {
         value: &str,
     ) {
         let label = format!("--label={label}");
-        let mut args = vec![
-            "store",
-            &label,
-            "service",
-            "tokenvault",
-            "item",
-            item,
-            "field",
-            field,
-            "slot",
-            "current",
-        ];
+        let mut args = vec!["store", &label];
+        args.extend(tokenvault_attributes(item, field, "current"));
         args.extend_from_slice(extra);
         let out = self.secret_tool(&args, Some(value));
         assert!(
@@ -504,6 +483,20 @@ fn bus_config(listen: &str) -> String {
 </busconfig>
 "#
     )
+}
+
+/// The attributes tokenvault's keychain backend stores a value under (its documented contract).
+fn tokenvault_attributes<'a>(item: &'a str, field: &'a str, slot: &'a str) -> [&'a str; 8] {
+    [
+        "service",
+        "tokenvault",
+        "item",
+        item,
+        "field",
+        field,
+        "slot",
+        slot,
+    ]
 }
 
 #[cfg(test)]
