@@ -118,6 +118,36 @@ impl KeyringSession {
             .unwrap_or_else(|e| panic!("testkit: secret-tool {args:?}: {e}"))
     }
 
+    /// `secret-tool lookup` of the value tokenvault keeps for `item/field` in `slot` (`current`,
+    /// `previous`), by the documented attributes. Panics if it cannot run or hangs.
+    pub fn lookup_tokenvault(&self, item: &str, field: &str, slot: &str) -> Output {
+        let mut args = vec!["lookup"];
+        args.extend(tokenvault_attributes(item, field, slot));
+        self.secret_tool(&args, None)
+    }
+
+    /// `secret-tool store --label=LABEL` of `value` (exactly those bytes) under tokenvault's
+    /// attributes for `item/field` in the `current` slot, plus `extra` attribute pairs, as a user
+    /// or another tool would put it there. Panics unless it succeeds.
+    pub fn store_tokenvault(
+        &self,
+        label: &str,
+        item: &str,
+        field: &str,
+        extra: &[&str],
+        value: &str,
+    ) {
+        let label = format!("--label={label}");
+        let mut args = vec!["store", &label];
+        args.extend(tokenvault_attributes(item, field, "current"));
+        args.extend_from_slice(extra);
+        let out = self.secret_tool(&args, Some(value));
+        assert!(
+            out.status.success(),
+            "testkit: secret-tool {args:?}: {out:?}"
+        );
+    }
+
     /// The object path of the collection behind the `default` alias, if there is one.
     pub fn default_collection(&self) -> Result<Option<String>, String> {
         let out = self.dbus_send(
@@ -453,6 +483,20 @@ fn bus_config(listen: &str) -> String {
 </busconfig>
 "#
     )
+}
+
+/// The attributes tokenvault's keychain backend stores a value under (its documented contract).
+fn tokenvault_attributes<'a>(item: &'a str, field: &'a str, slot: &'a str) -> [&'a str; 8] {
+    [
+        "service",
+        "tokenvault",
+        "item",
+        item,
+        "field",
+        field,
+        "slot",
+        slot,
+    ]
 }
 
 #[cfg(test)]

@@ -508,6 +508,22 @@ mod tests {
     }
 
     /// A log of `n` records, each line with its newline.
+    /// Verifying `lines` fails at `line` with `kind`; returns the break.
+    #[track_caller]
+    fn assert_break(lines: &[Vec<u8>], line: u64, kind: BreakKind) -> ChainBreak {
+        let b = verify(lines).unwrap_err();
+        assert_eq!((b.line, b.kind), (line, kind), "{b}");
+        b
+    }
+
+    /// Replaces `from` with `to` in line `i` (0-based).
+    fn edit(lines: &mut [Vec<u8>], i: usize, from: &str, to: &str) {
+        lines[i] = String::from_utf8(lines[i].clone())
+            .unwrap()
+            .replace(from, to)
+            .into_bytes();
+    }
+
     fn log(n: usize) -> Vec<Vec<u8>> {
         let mut head = ChainHead::genesis();
         let mut lines = Vec::new();
@@ -564,20 +580,15 @@ mod tests {
     #[test]
     fn an_edited_line_is_named() {
         let mut lines = log(5);
-        lines[2] = String::from_utf8(lines[2].clone())
-            .unwrap()
-            .replace("\"ok\"", "\"denied\"")
-            .into_bytes();
-        let b = verify(&lines).unwrap_err();
-        assert_eq!((b.line, b.kind), (3, BreakKind::Edited), "{b}");
+        edit(&mut lines, 2, "\"ok\"", "\"denied\"");
+        assert_break(&lines, 3, BreakKind::Edited);
     }
 
     #[test]
     fn a_line_that_is_no_longer_json_is_edited() {
         let mut lines = log(3);
         lines[1] = b"{ garbage\n".to_vec();
-        let b = verify(&lines).unwrap_err();
-        assert_eq!((b.line, b.kind), (2, BreakKind::Edited), "{b}");
+        assert_break(&lines, 2, BreakKind::Edited);
         lines[1] = b"\n".to_vec();
         assert_eq!(verify(&lines).unwrap_err().line, 2);
     }
@@ -586,8 +597,7 @@ mod tests {
     fn a_deleted_middle_line_is_named() {
         let mut lines = log(5);
         lines.remove(2);
-        let b = verify(&lines).unwrap_err();
-        assert_eq!((b.line, b.kind), (3, BreakKind::Deleted), "{b}");
+        let b = assert_break(&lines, 3, BreakKind::Deleted);
         assert!(b.detail.contains("entry 3 is missing"), "{b}");
     }
 
@@ -595,57 +605,46 @@ mod tests {
     fn several_deleted_lines_and_a_deleted_first_line() {
         let mut lines = log(6);
         lines.drain(1..4);
-        let b = verify(&lines).unwrap_err();
-        assert_eq!((b.line, b.kind), (2, BreakKind::Deleted), "{b}");
+        let b = assert_break(&lines, 2, BreakKind::Deleted);
         assert!(b.detail.contains("entries 2 to 4"), "{b}");
 
         let mut lines = log(3);
         lines.remove(0);
-        let b = verify(&lines).unwrap_err();
-        assert_eq!((b.line, b.kind), (1, BreakKind::Deleted), "{b}");
+        assert_break(&lines, 1, BreakKind::Deleted);
     }
 
     #[test]
     fn the_second_to_last_line_deleted_is_found_at_the_end() {
         let mut lines = log(4);
         lines.remove(2);
-        let b = verify(&lines).unwrap_err();
-        assert_eq!((b.line, b.kind), (3, BreakKind::Deleted), "{b}");
+        assert_break(&lines, 3, BreakKind::Deleted);
     }
 
     #[test]
     fn swapped_lines_are_reordered() {
         let mut lines = log(5);
         lines.swap(1, 2);
-        let b = verify(&lines).unwrap_err();
-        assert_eq!((b.line, b.kind), (2, BreakKind::Reordered), "{b}");
+        assert_break(&lines, 2, BreakKind::Reordered);
 
         let mut lines = log(5);
         lines.swap(1, 3);
-        let b = verify(&lines).unwrap_err();
-        assert_eq!((b.line, b.kind), (2, BreakKind::Reordered), "{b}");
+        assert_break(&lines, 2, BreakKind::Reordered);
 
         let mut lines = log(5);
         lines.swap(0, 3);
-        let b = verify(&lines).unwrap_err();
-        assert_eq!((b.line, b.kind), (1, BreakKind::Reordered), "{b}");
+        assert_break(&lines, 1, BreakKind::Reordered);
 
         let mut lines = log(3);
         let copy = lines[0].clone();
         lines.push(copy);
-        let b = verify(&lines).unwrap_err();
-        assert_eq!((b.line, b.kind), (4, BreakKind::Reordered), "{b}");
+        assert_break(&lines, 4, BreakKind::Reordered);
     }
 
     #[test]
     fn a_changed_seq_is_an_edit() {
         let mut lines = log(4);
-        lines[1] = String::from_utf8(lines[1].clone())
-            .unwrap()
-            .replace("\"seq\":2", "\"seq\":9")
-            .into_bytes();
-        let b = verify(&lines).unwrap_err();
-        assert_eq!((b.line, b.kind), (2, BreakKind::Edited), "{b}");
+        edit(&mut lines, 1, "\"seq\":2", "\"seq\":9");
+        assert_break(&lines, 2, BreakKind::Edited);
     }
 
     #[test]
@@ -653,13 +652,11 @@ mod tests {
         let mut lines = log(3);
         let last = lines[2].clone();
         lines[2] = last[..last.len() / 2].to_vec();
-        let b = verify(&lines).unwrap_err();
-        assert_eq!((b.line, b.kind), (3, BreakKind::Truncated), "{b}");
+        assert_break(&lines, 3, BreakKind::Truncated);
 
         let mut lines = log(3);
         lines[2].pop(); // a whole record, but its newline is gone
-        let b = verify(&lines).unwrap_err();
-        assert_eq!((b.line, b.kind), (3, BreakKind::Truncated), "{b}");
+        assert_break(&lines, 3, BreakKind::Truncated);
     }
 
     #[test]

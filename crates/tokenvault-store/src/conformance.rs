@@ -103,6 +103,20 @@ fn overwrite(s: Subject) {
     }
 }
 
+/// Stores each `(key, value)`.
+fn set_all(st: &dyn Store, pairs: &[(&str, &str)]) {
+    for (k, v) in pairs {
+        st.set(&key(k), &secret(v)).expect("set");
+    }
+}
+
+/// Each key holds its value (`what` says why it must, in the failure message).
+fn assert_all(st: &dyn Store, pairs: &[(&str, &str)], what: &str) {
+    for (k, v) in pairs {
+        assert_eq!(value(st, &key(k)).as_deref(), Some(*v), "{k}: {what}");
+    }
+}
+
 fn awkward_values(s: Subject) {
     let st = &*s.store;
     let cases = [
@@ -113,18 +127,10 @@ fn awkward_values(s: Subject) {
         ("a/json", "{\"k\":[1,2]}"),
         ("a/empty", ""),
     ];
-    for (k, v) in cases {
-        st.set(&key(k), &secret(v)).expect("set");
-    }
+    set_all(st, &cases);
     let long = "x".repeat(8192);
     st.set(&key("a/long"), &secret(&long)).expect("set long");
-    for (k, v) in cases {
-        assert_eq!(
-            value(st, &key(k)).as_deref(),
-            Some(v),
-            "value of {k} round-trips"
-        );
-    }
+    assert_all(st, &cases, "round-trips");
     assert_eq!(value(st, &key("a/long")).map(|v| v.len()), Some(8192));
 }
 
@@ -153,16 +159,8 @@ fn independence(s: Subject) {
         ("hf.x/token", "4"),
         ("h/f", "5"),
     ];
-    for (k, v) in pairs {
-        st.set(&key(k), &secret(v)).expect("set");
-    }
-    for (k, v) in pairs {
-        assert_eq!(
-            value(st, &key(k)).as_deref(),
-            Some(v),
-            "{k} is its own entry"
-        );
-    }
+    set_all(st, &pairs);
+    assert_all(st, &pairs, "is its own entry");
 }
 
 fn previous_slot(s: Subject) {

@@ -642,10 +642,12 @@ impl FileStore {
 
     /// The passphrase for an existing vault, or the reason there is none.
     fn existing_passphrase(&self) -> Result<Secret, StoreError> {
-        let pass = self
-            .passphrase
-            .existing(&self.vault)?
-            .ok_or_else(|| self.locked())?;
+        self.usable_passphrase(self.passphrase.existing(&self.vault)?)
+    }
+
+    /// The passphrase the source gave, or the reason there is none (locked, or empty).
+    fn usable_passphrase(&self, pass: Option<Secret>) -> Result<Secret, StoreError> {
+        let pass = pass.ok_or_else(|| self.locked())?;
         if pass.is_empty() {
             return Err(StoreError::EmptyPassphrase);
         }
@@ -837,13 +839,7 @@ impl FileStore {
 
     /// A key for a new vault: asks for a new passphrase and runs scrypt once.
     fn create_key(&self) -> Result<VaultKey, StoreError> {
-        let pass = self
-            .passphrase
-            .new_passphrase(&self.vault)?
-            .ok_or_else(|| self.locked())?;
-        if pass.is_empty() {
-            return Err(StoreError::EmptyPassphrase);
-        }
+        let pass = self.usable_passphrase(self.passphrase.new_passphrase(&self.vault)?)?;
         VaultKey::create(pass.expose_secret().as_bytes(), self.log_n).map_err(|e| match e {
             AgeError::WorkFactor(_) => {
                 self.backend_error(format!("cannot create {}: {e}", self.vault.display()))

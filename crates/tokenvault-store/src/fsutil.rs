@@ -403,12 +403,16 @@ fn sync_dir(dir: &Path) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn atomic_write_creates_0600_and_replaces() {
+    /// `write` of "one" then "two" to `name` in a fresh directory: the file holds "two", is 0600,
+    /// and is the directory's only entry (no temp file left).
+    fn check_creates_0600_and_replaces(
+        name: &str,
+        write: fn(&Path, &[u8]) -> Result<(), StoreError>,
+    ) {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("f");
-        atomic_write(&p, b"one").unwrap();
-        atomic_write(&p, b"two").unwrap();
+        let p = dir.path().join(name);
+        write(&p, b"one").unwrap();
+        write(&p, b"two").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"two");
         #[cfg(unix)]
         assert_eq!(
@@ -420,6 +424,11 @@ mod tests {
             1,
             "no temp file left"
         );
+    }
+
+    #[test]
+    fn atomic_write_creates_0600_and_replaces() {
+        check_creates_0600_and_replaces("f", atomic_write);
     }
 
     #[test]
@@ -490,17 +499,7 @@ mod tests {
 
     #[test]
     fn replace_without_temp_name_creates_and_replaces_0600() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("out.env");
-        replace_without_temp_name(&p, b"one").unwrap();
-        replace_without_temp_name(&p, b"two").unwrap();
-        assert_eq!(fs::read(&p).unwrap(), b"two");
-        #[cfg(unix)]
-        assert_eq!(
-            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        check_creates_0600_and_replaces("out.env", replace_without_temp_name);
     }
 
     #[cfg(unix)]

@@ -36,9 +36,7 @@ fn write_lines(env: &Env, lines: &[&str]) {
 
 /// A log with `n` entries: one `set`, then `get`s.
 fn env_with_entries(n: usize) -> (Env, String) {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     for _ in 1..n {
         env.get("huggingface");
     }
@@ -148,7 +146,7 @@ fn verify_accepts_an_intact_log_and_names_each_kind_of_damage() {
     let (env, _) = env_with_entries(5);
     let ok = env.run(&["audit", "verify"]);
     assert_ok(&ok);
-    assert!(stdout(&ok).contains("intact: 5 entries"), "{}", stdout(&ok));
+    assert_has(&stdout(&ok), "intact: 5 entries");
     let json = env.run(&["audit", "verify", "--json"]);
     let v: Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(
@@ -199,11 +197,7 @@ fn verify_accepts_an_intact_log_and_names_each_kind_of_damage() {
     std::fs::write(log_path(&env), &original[..original.len() - 20]).unwrap();
     let out = env.run(&["audit", "verify"]);
     assert_code(&out, 1);
-    assert!(
-        stdout(&out).contains("line 5 (truncated)"),
-        "{}",
-        stdout(&out)
-    );
+    assert_has(&stdout(&out), "line 5 (truncated)");
 
     // Restored, it verifies again, and new entries keep the chain.
     std::fs::write(log_path(&env), &original).unwrap();
@@ -213,9 +207,7 @@ fn verify_accepts_an_intact_log_and_names_each_kind_of_damage() {
 
 #[test]
 fn eight_concurrent_processes_never_break_the_chain() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     const PROCS: usize = 8;
     const GETS: usize = 5;
     std::thread::scope(|s| {
@@ -260,9 +252,7 @@ fn sh(env: &Env) -> Command {
 #[cfg(target_os = "linux")]
 #[test]
 fn the_parent_is_recorded_and_secrets_in_its_argv_are_redacted() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let other = hf_token();
     for secret in [&other[..], "hunter2-correct", "opaque-key-value"] {
         env.secret(secret);
@@ -321,9 +311,7 @@ fn the_parent_is_recorded_and_secrets_in_its_argv_are_redacted() {
 
 #[test]
 fn a_log_that_cannot_be_written_refuses_reads_unless_relaxed() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     // A directory where the log belongs: every append fails.
     std::fs::remove_file(log_path(&env)).unwrap();
     std::fs::create_dir(log_path(&env)).unwrap();
@@ -367,11 +355,7 @@ fn no_log_yet_is_not_an_error() {
     let env = Env::new();
     let out = env.run(&["audit", "verify"]);
     assert_ok(&out);
-    assert!(
-        stdout(&out).contains("No audit log yet"),
-        "{}",
-        stdout(&out)
-    );
+    assert_has(&stdout(&out), "No audit log yet");
     let out = env.run(&["audit", "--json"]);
     assert_ok(&out);
     assert_eq!(stdout(&out).trim(), "[]");

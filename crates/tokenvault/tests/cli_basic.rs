@@ -11,7 +11,7 @@ fn set_get_list_show_rm_round_trip() {
     let token = hf_token();
     let out = env.set("huggingface", &format!("{token}\n"));
     let err = stderr(&out);
-    assert!(err.contains("Stored tv://huggingface/token"), "{err}");
+    assert_has(&err, "Stored tv://huggingface/token");
     assert_eq!(env.get("huggingface"), token);
     assert_eq!(env.get("tv://huggingface/token"), token);
     assert_eq!(env.get("huggingface/token"), token);
@@ -19,7 +19,7 @@ fn set_get_list_show_rm_round_trip() {
     let list = env.run(&["list"]);
     assert_ok(&list);
     let masked = format!("{}…{}", &token[..5], &token[token.len() - 4..]);
-    assert!(stdout(&list).contains(&masked), "{}", stdout(&list));
+    assert_has(&stdout(&list), &masked);
     assert!(stdout(&list).contains("huggingface"));
     assert_no_secret(&list, &token, "list");
 
@@ -32,7 +32,7 @@ fn set_get_list_show_rm_round_trip() {
 
     let show = env.run(&["show", "huggingface"]);
     assert_ok(&show);
-    assert!(stdout(&show).contains("Hugging Face"), "{}", stdout(&show));
+    assert_has(&stdout(&show), "Hugging Face");
     assert_no_secret(&show, &token, "show");
     let show_json = env.run(&["show", "huggingface", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&show_json.stdout).unwrap();
@@ -41,9 +41,7 @@ fn set_get_list_show_rm_round_trip() {
     let rm = env.run(&["rm", "huggingface/token"]);
     assert_ok(&rm);
     let get = env.run(&["get", "huggingface"]);
-    assert_code(&get, 2);
-    assert!(stderr(&get).contains("not stored"), "{}", stderr(&get));
-    assert!(stderr(&get).contains("hint:"), "{}", stderr(&get));
+    assert_error(&get, 2, &["not stored", "hint:"]);
 }
 
 #[test]
@@ -52,7 +50,7 @@ fn replacing_keeps_previous_value() {
     let (a, b) = (hf_token(), hf_token());
     env.set("huggingface", &a);
     let out = env.set("huggingface", &b);
-    assert!(stderr(&out).contains("Replaced"), "{}", stderr(&out));
+    assert_has(&stderr(&out), "Replaced");
     assert_eq!(env.get("huggingface"), b);
     let prev = env.run(&["get", "huggingface", "--previous"]);
     assert_ok(&prev);
@@ -63,10 +61,7 @@ fn replacing_keeps_previous_value() {
 fn invalid_format_is_rejected_with_the_rule_and_force_overrides() {
     let env = Env::new();
     let out = env.run_stdin(&["set", "huggingface", "--stdin"], Some("hf_tooshort"));
-    assert_code(&out, 2);
-    let err = stderr(&out);
-    assert!(err.contains("34 letters and digits"), "{err}");
-    assert!(err.contains("--force"), "{err}");
+    let err = assert_error(&out, 2, &["34 letters and digits", "--force"]);
     assert!(
         !err.contains("hf_tooshort"),
         "the rejected value is not echoed: {err}"
@@ -148,12 +143,7 @@ fn value_on_the_command_line_is_refused_without_echo() {
     let env = Env::new();
     let token = hf_token();
     let out = env.run(&["set", "huggingface", &token]);
-    assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains("never taken from the command line"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 2, &["never taken from the command line"]);
     assert_no_secret(&out, &token, "set with argv value");
     assert!(!env.vault().exists());
 }
@@ -162,8 +152,7 @@ fn value_on_the_command_line_is_refused_without_echo() {
 fn set_without_terminal_or_stdin_flag_explains() {
     let env = Env::new();
     let out = env.run(&["set", "huggingface"]);
-    assert_code(&out, 2);
-    assert!(stderr(&out).contains("--stdin"), "{}", stderr(&out));
+    assert_error(&out, 2, &["--stdin"]);
 }
 
 #[test]
@@ -186,11 +175,7 @@ fn verify_offline_reports_invalid_with_exit_1() {
     env.set("huggingface", &hf_token());
     let ok = env.run(&["verify", "--offline"]);
     assert_ok(&ok);
-    assert!(
-        stdout(&ok).contains("tv://huggingface/token  ok"),
-        "{}",
-        stdout(&ok)
-    );
+    assert_has(&stdout(&ok), "tv://huggingface/token  ok");
     env.run_stdin(
         &["set", "github", "--stdin", "--force"],
         Some("not-a-github-token"),
@@ -220,16 +205,11 @@ fn completions_are_generated() {
 
 #[test]
 fn get_refuses_a_terminal_without_reveal() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let out = in_pty(&env, "get huggingface");
     assert_code(&out, 2);
     let text = stdout(&out) + &stderr(&out);
-    assert!(
-        text.contains("refusing to print a secret to the terminal"),
-        "{text}"
-    );
+    assert_has(&text, "refusing to print a secret to the terminal");
     assert!(!text.contains(&token));
     let out = in_pty(&env, "get huggingface --reveal");
     assert_ok(&out);

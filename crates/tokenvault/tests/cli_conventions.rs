@@ -135,11 +135,10 @@ fn quiet_silences_the_mcp_secure_report() {
     assert_eq!(stdout(&out), "", "stdout");
     assert_eq!(stderr(&out), "", "stderr");
     let text = std::fs::read_to_string(env.path(".cursor/mcp.json")).unwrap();
-    assert!(text.contains("tv://huggingface/token"), "{text}");
+    assert_has(&text, "tv://huggingface/token");
     // Errors still show.
     let out = env.run(&["-q", "mcp", "secure", "--client", "nosuch"]);
-    assert_code(&out, 2);
-    assert!(stderr(&out).contains("error:"), "{}", stderr(&out));
+    assert_error(&out, 2, &["error:"]);
 }
 
 #[test]
@@ -166,20 +165,14 @@ fn run_exits_127_for_a_missing_command_and_126_for_one_it_cannot_execute() {
     let env = Env::new();
     let out = env.run(&["run", "--", "tokenvault-no-such-program"]);
     assert_code(&out, 127);
-    assert!(
-        stderr(&out).contains("cannot run 'tokenvault-no-such-program': command not found"),
-        "{}",
-        stderr(&out)
+    assert_has(
+        &stderr(&out),
+        "cannot run 'tokenvault-no-such-program': command not found",
     );
     let plain = env.fixture("not-executable.sh", "#!/bin/sh\necho hi\n");
     let plain = plain.to_str().unwrap();
     let out = env.run(&["run", "--", plain]);
-    assert_code(&out, 126);
-    assert!(
-        stderr(&out).contains("permission denied") && stderr(&out).contains("not-executable.sh"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 126, &["permission denied", "not-executable.sh"]);
     // --mask spawns instead of exec: the same codes.
     let out = env.run(&["run", "--mask", "--", "tokenvault-no-such-program"]);
     assert_code(&out, 127);
@@ -189,25 +182,20 @@ fn run_exits_127_for_a_missing_command_and_126_for_one_it_cannot_execute() {
 fn run_without_double_dash_says_to_put_the_command_after_it() {
     let env = Env::new();
     let out = env.run(&["run", "-e", "X=tv://a", "python", "train.py"]);
-    assert_code(&out, 2);
-    let err = stderr(&out);
-    assert!(err.contains("after `--`"), "{err}");
-    assert!(
-        err.contains("tokenvault run -e X=tv://a -- python train.py"),
-        "{err}"
+    assert_error(
+        &out,
+        2,
+        &[
+            "after `--`",
+            "tokenvault run -e X=tv://a -- python train.py",
+        ],
     );
     // A flag meant for the child.
     let out = env.run(&["run", "-e", "X=a", "ls", "-la"]);
-    assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains("tokenvault run -e X=a -- ls -la"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 2, &["tokenvault run -e X=a -- ls -la"]);
     // No command at all.
     let out = env.run(&["run", "-e", "X=a"]);
-    assert_code(&out, 2);
-    assert!(stderr(&out).contains("after `--`"), "{}", stderr(&out));
+    assert_error(&out, 2, &["after `--`"]);
 }
 
 // 3. plain catalogue fields
@@ -244,11 +232,7 @@ fn plain_fields_are_shown_unmasked_and_secrets_stay_masked() {
     );
     assert_eq!(masked("tv://aws/access_key_id"), "AKIA…MPLE");
     let show = env.run(&["show", "aws"]);
-    assert!(
-        stdout(&show).contains("value:     eu-west-1"),
-        "{}",
-        stdout(&show)
-    );
+    assert_has(&stdout(&show), "value:     eu-west-1");
 
     // A token stored in a plain field by mistake (--force) stays masked.
     let token = env.secret(&hf_token()).to_owned();
@@ -278,18 +262,13 @@ fn articles_and_plurals_read_as_english() {
         &["set", "acme", "--stdin", "--no-verify"],
         Some("not-an-acme-key"),
     );
-    assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains("does not look like an acme key"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 2, &["does not look like an acme key"]);
     let one = env.run(&["profile", "set", "one", "A=aws"]);
-    assert!(stderr(&one).contains("(1 variable)"), "{}", stderr(&one));
+    assert_has(&stderr(&one), "(1 variable)");
     let two = env.run(&["profile", "set", "two", "A=aws", "B=aws/region"]);
-    assert!(stderr(&two).contains("(2 variables)"), "{}", stderr(&two));
+    assert_has(&stderr(&two), "(2 variables)");
     let doctor = env.run(&["doctor"]);
-    assert!(!stdout(&doctor).contains("(s)"), "{}", stdout(&doctor));
+    assert_lacks(&stdout(&doctor), "(s)");
 }
 
 // 5. rotate --stdin
@@ -304,9 +283,9 @@ fn rotate_from_stdin_prints_no_guide_for_the_prompt() {
     );
     assert_ok(&out);
     let err = stderr(&out);
-    assert!(!err.contains("Create a new token"), "{err}");
-    assert!(!err.contains("Paste it at the prompt"), "{err}");
-    assert!(err.contains("Rotated tv://huggingface/token"), "{err}");
+    assert_lacks(&err, "Create a new token");
+    assert_lacks(&err, "Paste it at the prompt");
+    assert_has(&err, "Rotated tv://huggingface/token");
 }
 
 // 6. unlock without a passphrase source
@@ -320,11 +299,8 @@ fn unlock_without_terminal_or_passphrase_says_how_to_give_one() {
         .arg("unlock")
         .stdin(Stdio::null());
     let out = env.output(&mut c);
-    assert_code(&out, 2);
-    let err = stderr(&out);
-    assert!(err.contains("TOKENVAULT_PASSPHRASE_FILE"), "{err}");
-    assert!(err.contains("--stdin"), "{err}");
-    assert!(!err.contains("run `tokenvault unlock`,"), "{err}");
+    let err = assert_error(&out, 2, &["TOKENVAULT_PASSPHRASE_FILE", "--stdin"]);
+    assert_lacks(&err, "run `tokenvault unlock`,");
 
     // And --stdin works.
     let mut c = env.cmd();
@@ -353,11 +329,11 @@ fn get_of_something_not_stored_says_so_on_a_terminal() {
     let out = in_pty(&env, "get nope");
     assert_code(&out, 2);
     let text = stdout(&out) + &stderr(&out);
-    assert!(text.contains("tv://nope/token is not stored"), "{text}");
-    assert!(!text.contains("refusing"), "{text}");
+    assert_has(&text, "tv://nope/token is not stored");
+    assert_lacks(&text, "refusing");
     let out = in_pty(&env, "get huggingface --previous");
     let text = stdout(&out) + &stderr(&out);
-    assert!(text.contains("has no previous value"), "{text}");
+    assert_has(&text, "has no previous value");
 }
 
 // 8. help examples and manual pages
@@ -438,7 +414,7 @@ fn man_pages_are_written_one_per_command() {
         "the hidden command has no page"
     );
     let set = std::fs::read_to_string(dir.join("tokenvault-set.1")).unwrap();
-    assert!(set.contains("Examples:"), "{set}");
+    assert_has(&set, "Examples:");
     // man renders it, where man is installed.
     if let Ok(out) = std::process::Command::new("man")
         .args(["-l", dir.join("tokenvault-set.1").to_str().unwrap()])

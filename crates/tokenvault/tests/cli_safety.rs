@@ -80,10 +80,8 @@ fn set_process_cmdline_never_holds_the_value() {
     let out = env.check(&Env::args_of(&c), child.wait_with_output().unwrap());
     assert_ok(&out);
     let cmdline = String::from_utf8_lossy(&cmdline);
-    assert!(
-        cmdline.contains("set") && cmdline.contains("huggingface"),
-        "{cmdline}"
-    );
+    assert_has(&cmdline, "set");
+    assert_has(&cmdline, "huggingface");
     assert!(!cmdline.contains(&token));
     assert!(!String::from_utf8_lossy(&environ).contains(&token));
     assert_eq!(env.get("huggingface"), token);
@@ -100,12 +98,7 @@ fn wrong_passphrase_is_refused_and_vault_untouched() {
         &["set", "github", "--stdin", "--force"][..],
     ] {
         let out = env.run_stdin(args, Some("ghp_whatever"));
-        assert_code(&out, 2);
-        assert!(
-            stderr(&out).contains("wrong passphrase"),
-            "{}",
-            stderr(&out)
-        );
+        assert_error(&out, 2, &["wrong passphrase"]);
         assert!(!stderr(&out).contains("not the passphrase"));
         assert!(stderr(&out).contains("hint:"));
     }
@@ -117,12 +110,7 @@ fn empty_passphrase_is_refused_on_creation() {
     let env = Env::new();
     std::fs::write(&env.pass_file, "\n").unwrap();
     let out = env.run_stdin(&["set", "huggingface", "--stdin"], Some(&hf_token()));
-    assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains("passphrase is empty"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 2, &["passphrase is empty"]);
     assert!(!env.vault().exists());
 }
 
@@ -136,17 +124,12 @@ fn no_passphrase_available_says_how_to_unlock() {
             .args(["get", "huggingface"])
             .stdin(Stdio::null()),
     );
-    assert_code(&out, 2);
-    let err = stderr(&out);
-    assert!(err.contains("locked"), "{err}");
-    assert!(err.contains("tokenvault unlock"), "{err}");
+    assert_error(&out, 2, &["locked", "tokenvault unlock"]);
 }
 
 #[test]
 fn damaged_vaults_are_errors_and_stay_byte_for_byte() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let good = std::fs::read(env.vault()).unwrap();
     let mut cases: Vec<(&str, Vec<u8>)> = vec![
         ("truncated header", good[..20].to_vec()),
@@ -193,19 +176,12 @@ fn world_readable_vault_or_index_is_refused_with_fix() {
     env.set("huggingface", &hf_token());
     std::fs::set_permissions(env.vault(), std::fs::Permissions::from_mode(0o644)).unwrap();
     let out = env.run(&["get", "huggingface"]);
-    assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains("accessible by other users"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(stderr(&out).contains("chmod 600"), "{}", stderr(&out));
+    assert_error(&out, 2, &["accessible by other users", "chmod 600"]);
     std::fs::set_permissions(env.vault(), std::fs::Permissions::from_mode(0o600)).unwrap();
     let index = env.home.join("index.json");
     std::fs::set_permissions(&index, std::fs::Permissions::from_mode(0o640)).unwrap();
     let out = env.run(&["list"]);
-    assert_code(&out, 2);
-    assert!(stderr(&out).contains("chmod 600"), "{}", stderr(&out));
+    assert_error(&out, 2, &["chmod 600"]);
 }
 
 #[test]
@@ -218,10 +194,7 @@ fn keychain_backend_without_a_session_bus_is_a_clear_error() {
             .args(["set", "huggingface", "--stdin"])
             .stdin(Stdio::null()),
     );
-    assert_code(&out, 2);
-    let err = stderr(&out);
-    assert!(err.contains("keychain backend is unavailable"), "{err}");
-    assert!(err.contains("hint:"), "{err}");
+    assert_error(&out, 2, &["keychain backend is unavailable", "hint:"]);
 }
 
 #[test]
@@ -229,27 +202,22 @@ fn without_a_keychain_the_file_backend_is_chosen_remembered_and_explained() {
     let env = Env::without_backend();
     let out = env.set("huggingface", &hf_token());
     let err = stderr(&out);
-    assert!(err.contains("Using the file backend"), "{err}");
+    assert_has(&err, "Using the file backend");
     let config = std::fs::read_to_string(env.home.join("config.toml")).unwrap();
-    assert!(config.contains("backend = \"file\""), "{config}");
+    assert_has(&config, "backend = \"file\"");
     let again = env.set("github", "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789");
     assert!(!stderr(&again).contains("Using the"), "announced once");
     let doctor = env.run(&["doctor"]);
     let text = stdout(&doctor);
-    assert!(text.contains("file: remembered in"), "{text}");
-    assert!(text.contains("OS keychain not usable"), "{text}");
+    assert_has(&text, "file: remembered in");
+    assert_has(&text, "OS keychain not usable");
 }
 
 #[test]
 fn unknown_backend_is_a_usage_error() {
     let env = Env::new();
     let out = env.run(&["--backend", "floppy", "list"]);
-    assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains("expected keychain, file or memory"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 2, &["expected keychain, file or memory"]);
 }
 
 #[test]
@@ -258,15 +226,12 @@ fn malformed_config_is_reported_with_its_path() {
     std::fs::create_dir_all(&env.home).unwrap();
     std::fs::write(env.home.join("config.toml"), "backend = [1,\n").unwrap();
     let out = env.run(&["list"]);
-    assert_code(&out, 2);
-    assert!(stderr(&out).contains("config.toml"), "{}", stderr(&out));
+    assert_error(&out, 2, &["config.toml"]);
 }
 
 #[test]
 fn unlock_lets_processes_without_a_passphrase_in_and_lock_shuts_them_out() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let no_pass = |args: &[&str]| {
         env.output(
             env.cmd()
@@ -298,7 +263,7 @@ fn unlock_lets_processes_without_a_passphrase_in_and_lock_shuts_them_out() {
         .unwrap();
     assert_ok(&env.check(&Env::args_of(&c), set.wait_with_output().unwrap()));
     let doctor = no_pass(&["doctor"]);
-    assert!(stdout(&doctor).contains("unlocked"), "{}", stdout(&doctor));
+    assert_has(&stdout(&doctor), "unlocked");
     assert_ok(&env.run(&["lock"]));
     let out = no_pass(&["get", "huggingface"]);
     assert_code(&out, 2);

@@ -158,11 +158,7 @@ fn finds_planted_tokens_masked_with_the_command_that_fixes_them() {
         assert_ok(&o);
     }
     let after = env.run(&["doctor"]);
-    assert!(
-        !stdout(&after).contains("plaintext token"),
-        "{}",
-        stdout(&after)
-    );
+    assert_lacks(&stdout(&after), "plaintext token");
     assert!(!hf_dir.join("token").exists() && !hf_dir.join("stored_tokens").exists());
     assert_eq!(
         std::fs::read_to_string(&dotenv).unwrap(),

@@ -26,9 +26,7 @@ fn git(dir: &std::path::Path, args: &[&str]) {
 
 #[test]
 fn export_formats_on_stdout() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let dotenv = env.run(&["export", "-e", "HF_TOKEN=huggingface"]);
     assert_ok(&dotenv);
     assert_eq!(stdout(&dotenv), format!("HF_TOKEN='{token}'\n"));
@@ -46,9 +44,7 @@ fn export_formats_on_stdout() {
 
 #[test]
 fn export_file_is_0600_gitignored_and_refuses_symlinks_and_tracked_files() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let repo = env.path("repo");
     std::fs::create_dir_all(repo.join("sub")).unwrap();
     git(&repo, &["init", "-q"]);
@@ -98,8 +94,7 @@ fn export_file_is_0600_gitignored_and_refuses_symlinks_and_tracked_files() {
         "-o",
         link.to_str().unwrap(),
     ]);
-    assert_code(&out, 2);
-    assert!(stderr(&out).contains("symlink"), "{}", stderr(&out));
+    assert_error(&out, 2, &["symlink"]);
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
     assert!(std::fs::symlink_metadata(&link)
         .unwrap()
@@ -118,8 +113,7 @@ fn export_file_is_0600_gitignored_and_refuses_symlinks_and_tracked_files() {
         "-o",
         tracked.to_str().unwrap(),
     ]);
-    assert_code(&out, 2);
-    assert!(stderr(&out).contains("git tracks it"), "{}", stderr(&out));
+    assert_error(&out, 2, &["git tracks it"]);
     assert_eq!(std::fs::read_to_string(&tracked).unwrap(), "X=1\n");
 
     // Outside a git work tree: just the private file.
@@ -136,9 +130,7 @@ fn export_file_is_0600_gitignored_and_refuses_symlinks_and_tracked_files() {
 
 #[test]
 fn inject_replaces_placeholders_and_lists_every_unknown_reference() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let tpl = env.path("job.yaml");
     std::fs::write(
         &tpl,
@@ -170,24 +162,16 @@ fn inject_replaces_placeholders_and_lists_every_unknown_reference() {
     )
     .unwrap();
     let out = env.run(&["inject", "-i", tpl.to_str().unwrap()]);
-    assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains("tv://nope/x") && stderr(&out).contains("tv://missing/token"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 2, &["tv://nope/x", "tv://missing/token"]);
     assert_eq!(stdout(&out), "", "nothing rendered on error");
     std::fs::write(&tpl, "a: {{ tv://Bad }}\n").unwrap();
     let out = env.run(&["inject", "-i", tpl.to_str().unwrap()]);
-    assert_code(&out, 2);
-    assert!(stderr(&out).contains("job.yaml:line 1"), "{}", stderr(&out));
+    assert_error(&out, 2, &["job.yaml:line 1"]);
 }
 
 #[test]
 fn sh_wrapper_holds_references_only_and_works_end_to_end() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let script = env.path("hf-server.sh");
     let out = env.run(&[
         "wrapper",

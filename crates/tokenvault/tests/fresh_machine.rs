@@ -77,11 +77,15 @@ fn unlock_in_a_container_without_keyctl_says_what_works_instead() {
         "--timeout",
         "60s",
     ])));
-    assert_code(&out, 2);
-    let err = stderr(&out);
-    assert!(err.contains("refused the keyctl system call"), "{err}");
-    assert!(err.contains("seccomp"), "{err}");
-    assert!(err.contains("TOKENVAULT_PASSPHRASE_FILE"), "{err}");
+    assert_error(
+        &out,
+        2,
+        &[
+            "refused the keyctl system call",
+            "seccomp",
+            "TOKENVAULT_PASSPHRASE_FILE",
+        ],
+    );
     // What the hint offers works in the same sandbox.
     let out = env.output(without_keyctl(env.cmd().args(["get", "acme/token"])));
     assert_ok(&out);
@@ -126,13 +130,12 @@ fn without_a_terminal_the_passphrase_is_asked_graphically() {
     assert_ok(&out);
     assert_eq!(stdout(&out).trim(), "acme-secret-value-00077");
     let asked = std::fs::read_to_string(&log).unwrap();
-    assert!(asked.contains("Passphrase for"), "{asked}");
+    assert_has(&asked, "Passphrase for");
 
     // Cancelled: the vault stays locked.
     let cancel = script(&env, "cancel", "exit 1");
     let out = get(&[("TOKENVAULT_ASKPASS", cancel.to_str().unwrap())]);
-    assert_code(&out, 2);
-    assert!(stderr(&out).contains("locked"), "{}", stderr(&out));
+    assert_error(&out, 2, &["locked"]);
 
     // zenity on PATH and a display: asked through it.
     let bin = env.path("bin");
@@ -201,19 +204,13 @@ fn launchers_use_the_path_the_user_finds_and_doctor_flags_gone_ones() {
     );
 
     let out = run(&["doctor"]);
-    assert!(
-        !stdout(&out).contains("no longer exists"),
-        "{}",
-        stdout(&out)
-    );
+    assert_lacks(&stdout(&out), "no longer exists");
     // The link goes away (an uninstall, a moved prefix): doctor names the server and the fix.
     std::fs::remove_file(&link).unwrap();
     let out = env.run(&["doctor"]);
     let text = stdout(&out);
-    assert!(
-        text.contains("server 'srv' runs") && text.contains("which no longer exists"),
-        "{text}"
-    );
+    assert_has(&text, "server 'srv' runs");
+    assert_has(&text, "which no longer exists");
 }
 
 fn repository_root() -> std::path::PathBuf {
@@ -257,12 +254,7 @@ fn install_says_what_to_do_about_a_missing_or_old_rust() {
             .unwrap()
     };
     let out = install(tools.to_str().unwrap());
-    assert_code(&out, 2);
-    let err = stderr(&out);
-    assert!(
-        err.contains("cargo was not found") && err.contains("rustup"),
-        "{err}"
-    );
+    let err = assert_error(&out, 2, &["cargo was not found", "rustup"]);
     assert!(
         err.contains("1.89"),
         "the version Cargo.toml asks for: {err}"
@@ -292,12 +284,7 @@ fn install_says_what_to_do_about_a_missing_or_old_rust() {
     // With rustup there, the fix is one command.
     script(&env, "debian-rust/rustup", "exit 0");
     let out = install(&format!("{}:{}", fake.display(), tools.display()));
-    assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains("rustup update stable"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 2, &["rustup update stable"]);
 }
 
 /// `run --item aws` and `export --item aws` inject every field of the item under the
@@ -343,21 +330,14 @@ fn a_whole_item_is_injected_under_its_variable_names() {
         "{text}"
     );
     let out = env.run(&["run", "--item", "nope", "--", "true"]);
-    assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains("no item 'nope' is stored"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 2, &["no item 'nope' is stored"]);
 }
 
 /// Shell plugins: after `eval "$(tokenvault plugin init hf)"`, plain `hf …` runs with HF_TOKEN
 /// from the vault (and the arguments as given); an unknown tool needs --item or -p.
 #[test]
 fn a_shell_plugin_runs_the_tool_with_its_token() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let bin_dir = env.path("tools");
     std::fs::create_dir_all(&bin_dir).unwrap();
     // A stand-in `hf` that proves it got the token without printing it.
@@ -369,7 +349,7 @@ fn a_shell_plugin_runs_the_tool_with_its_token() {
     let out = env.run(&["plugin", "init", "hf"]);
     assert_ok(&out);
     let function = stdout(&out);
-    assert!(function.contains("hf() {"), "{function}");
+    assert_has(&function, "hf() {");
     assert!(!function.contains(&token));
     let mut c = env.cmd();
     let vars: Vec<(std::ffi::OsString, std::ffi::OsString)> = c
@@ -391,8 +371,7 @@ fn a_shell_plugin_runs_the_tool_with_its_token() {
     );
 
     let out = env.run(&["plugin", "init", "mytool"]);
-    assert_code(&out, 2);
-    assert!(stderr(&out).contains("--item ITEM"), "{}", stderr(&out));
+    assert_error(&out, 2, &["--item ITEM"]);
     let out = env.run(&[
         "plugin",
         "init",
@@ -403,11 +382,7 @@ fn a_shell_plugin_runs_the_tool_with_its_token() {
         "fish",
     ]);
     assert_ok(&out);
-    assert!(
-        stdout(&out).contains("function mytool --wraps mytool"),
-        "{}",
-        stdout(&out)
-    );
+    assert_has(&stdout(&out), "function mytool --wraps mytool");
     let out = env.run(&["plugin", "init", "rm -rf"]);
     assert_code(&out, 2);
 }
@@ -444,21 +419,21 @@ fn the_setup_scripts_say_what_is_missing() {
             .unwrap()
     };
     let out = lib("need_rust && need_lint_tools");
-    assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains("`cargo fmt` is missing")
-            && stderr(&out).contains("rustup component add rustfmt clippy"),
-        "{}",
-        stderr(&out)
+    assert_error(
+        &out,
+        2,
+        &[
+            "`cargo fmt` is missing",
+            "rustup component add rustfmt clippy",
+        ],
     );
     let out = lib("apt_install gcc libc6-dev");
     assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains("these Debian packages are needed: gcc libc6-dev")
-            && stderr(&out).contains("install sudo"),
-        "{}",
-        stderr(&out)
+    assert_has(
+        &stderr(&out),
+        "these Debian packages are needed: gcc libc6-dev",
     );
+    assert_has(&stderr(&out), "install sudo");
 }
 
 /// The first `set` on a terminal asks in the README's order: the backend is chosen, the vault is

@@ -108,9 +108,7 @@ fn audit_lines(env: &Env) -> Vec<serde_json::Value> {
 
 #[test]
 fn git_credential_fill_gets_the_hugging_face_token() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let git = Git::new(&env);
     git.config("credential.https://huggingface.co.helper", &git.helper(""));
 
@@ -149,9 +147,7 @@ fn git_credential_fill_gets_the_hugging_face_token() {
 
 #[test]
 fn other_hosts_get_nothing_and_github_gets_its_own_item() {
-    let env = Env::new();
-    let hf = hf_token();
-    env.set("huggingface", &hf);
+    let (env, hf) = Env::with_hf_token();
     let gh = format!("ghp_{}", &hf_token()[3..35]);
     let gh = format!("{gh}{}", "abcd");
     env.set("github", &gh);
@@ -213,9 +209,7 @@ fn item_flag_picks_another_item() {
 
 #[test]
 fn approve_and_reject_leave_the_vault_unchanged() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let git = Git::new(&env);
     git.config("credential.https://huggingface.co.helper", &git.helper(""));
     let vault_before = std::fs::read(env.vault()).unwrap();
@@ -250,9 +244,7 @@ fn approve_and_reject_leave_the_vault_unchanged() {
 
 #[test]
 fn a_locked_vault_answers_nothing_and_says_how_to_unlock() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
 
     // The helper alone: exit 0, nothing on stdout, one line on stderr.
     let mut c = env.cmd();
@@ -273,7 +265,8 @@ fn a_locked_vault_answers_nothing_and_says_how_to_unlock() {
     assert_eq!(stdout(&out), "");
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("locked") && err.contains("unlock"), "{err}");
+    assert_has(&err, "locked");
+    assert_has(&err, "unlock");
 
     // Through git: no password from us; git falls back to prompting (disabled here, so it fails).
     let mut git = Git::new(&env);
@@ -281,7 +274,7 @@ fn a_locked_vault_answers_nothing_and_says_how_to_unlock() {
     git.config("credential.https://huggingface.co.helper", &git.helper(""));
     let out = git.fill("huggingface.co");
     assert_eq!(field(&stdout(&out), "password"), None);
-    assert!(stderr(&out).contains("locked"), "{}", stderr(&out));
+    assert_has(&stderr(&out), "locked");
     assert!(!stderr(&out).contains(&token));
 
     let last = audit_lines(&env).pop().unwrap();

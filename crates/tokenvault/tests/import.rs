@@ -32,30 +32,17 @@ fn dotenv_dry_run_then_import_then_again() {
     let dry = env.run(&["import", "dotenv", &file_s, "--dry-run"]);
     assert_ok(&dry);
     let text = stdout(&dry);
-    assert!(
-        text.contains(&format!(
-            "{file_s}:2 HF_TOKEN  would import  tv://huggingface/token"
-        )),
-        "{text}"
+    assert_has(
+        &text,
+        &format!("{file_s}:2 HF_TOKEN  would import  tv://huggingface/token"),
     );
-    assert!(
-        text.contains(":3 HUGGING_FACE_HUB_TOKEN  already stored"),
-        "{text}"
-    );
-    assert!(
-        text.contains("would import  tv://aws/secret_access_key"),
-        "{text}"
-    );
-    assert!(text.contains("would import  tv://aws/region"), "{text}");
-    assert!(
-        stderr(&dry).contains(":7 DEBUG: skipped (no known provider"),
-        "{}",
-        stderr(&dry)
-    );
-    assert!(
-        stderr(&dry).contains(":8 MODEL: skipped (already a tv:// reference)"),
-        "{}",
-        stderr(&dry)
+    assert_has(&text, ":3 HUGGING_FACE_HUB_TOKEN  already stored");
+    assert_has(&text, "would import  tv://aws/secret_access_key");
+    assert_has(&text, "would import  tv://aws/region");
+    assert_has(&stderr(&dry), ":7 DEBUG: skipped (no known provider");
+    assert_has(
+        &stderr(&dry),
+        ":8 MODEL: skipped (already a tv:// reference)",
     );
     assert_no_secret(&dry, &hf, "dry run");
     assert_no_secret(&dry, &secret, "dry run");
@@ -66,11 +53,7 @@ fn dotenv_dry_run_then_import_then_again() {
 
     let out = env.run(&["import", "dotenv", &file_s]);
     assert_ok(&out);
-    assert!(
-        stdout(&out).contains("imported  tv://huggingface/token"),
-        "{}",
-        stdout(&out)
-    );
+    assert_has(&stdout(&out), "imported  tv://huggingface/token");
     assert_no_secret(&out, &hf, "import");
     assert_no_secret(&out, &secret, "import");
     assert_eq!(env.get("huggingface"), hf);
@@ -81,11 +64,7 @@ fn dotenv_dry_run_then_import_then_again() {
     // Idempotent: everything is already there.
     let again = env.run(&["import", "dotenv", &file_s]);
     assert_ok(&again);
-    assert!(
-        !stdout(&again).contains("  imported  "),
-        "{}",
-        stdout(&again)
-    );
+    assert_lacks(&stdout(&again), "  imported  ");
     assert_eq!(
         stdout(&again).matches("already stored").count(),
         5,
@@ -96,9 +75,7 @@ fn dotenv_dry_run_then_import_then_again() {
 
 #[test]
 fn a_different_stored_value_is_never_overwritten() {
-    let env = Env::new();
-    let old = hf_token();
-    env.set("huggingface", &old);
+    let (env, old) = Env::with_hf_token();
     let file = env.path(".env");
     let new = hf_token();
     env.secret(&new);
@@ -111,7 +88,7 @@ fn a_different_stored_value_is_never_overwritten() {
         "{}",
         stdout(&out)
     );
-    assert!(stderr(&out).contains("tokenvault set"), "{}", stderr(&out));
+    assert_has(&stderr(&out), "tokenvault set");
     assert_eq!(env.get("huggingface"), old);
 }
 
@@ -123,13 +100,14 @@ fn malformed_dotenv_names_file_and_line_and_imports_nothing() {
     let file = env.path("broken.env");
     env.fixture(&file, format!("HF_TOKEN={hf}\nOK=1\nthis line is wrong\n"));
     let out = env.run(&["import", "dotenv", &file.display().to_string()]);
-    assert_code(&out, 2);
-    let err = stderr(&out);
-    assert!(
-        err.contains(&format!("{}:3: expected KEY=value", file.display())),
-        "{err}"
+    assert_error(
+        &out,
+        2,
+        &[
+            &format!("{}:3: expected KEY=value", file.display()),
+            "nothing was imported",
+        ],
     );
-    assert!(err.contains("nothing was imported"), "{err}");
     assert_no_secret(&out, &hf, "malformed");
     assert!(!env.run(&["get", "huggingface"]).status.success());
 }
@@ -143,11 +121,7 @@ fn environment_variables_by_name() {
     c.args(["import", "env", "HF_TOKEN"]).env("HF_TOKEN", &hf);
     let out = env.output(&mut c);
     assert_ok(&out);
-    assert!(
-        stdout(&out).contains("$HF_TOKEN  imported  tv://huggingface/token"),
-        "{}",
-        stdout(&out)
-    );
+    assert_has(&stdout(&out), "$HF_TOKEN  imported  tv://huggingface/token");
     assert_no_secret(&out, &hf, "import env");
     assert_eq!(env.get("huggingface"), hf);
     let missing = env.run(&["import", "env", "NOT_SET_ANYWHERE"]);
@@ -194,13 +168,13 @@ fn huggingface_token_files_written_by_huggingface_hub() {
     let out = env.run(&["import", "huggingface"]);
     assert_ok(&out);
     let text = stdout(&out);
-    assert!(
-        text.contains("[personal] (active)  imported  tv://huggingface/token"),
-        "{text}"
+    assert_has(
+        &text,
+        "[personal] (active)  imported  tv://huggingface/token",
     );
-    assert!(
-        text.contains("[Work Token]  imported  tv://huggingface-work-token/token"),
-        "{text}"
+    assert_has(
+        &text,
+        "[Work Token]  imported  tv://huggingface-work-token/token",
     );
     assert_no_secret(&out, &work, "import hf");
     assert_no_secret(&out, &personal, "import hf");
@@ -233,11 +207,10 @@ fn broken_stored_tokens_is_reported_with_line() {
         hf_home.join("token").display().to_string(),
     ));
     let out = env.run(&["import", "huggingface"]);
-    assert_code(&out, 2);
-    let err = stderr(&out);
-    assert!(
-        err.contains("stored_tokens:3: a section header must end with ']'"),
-        "{err}"
+    assert_error(
+        &out,
+        2,
+        &["stored_tokens:3: a section header must end with ']'"],
     );
     assert_no_secret(&out, &hf, "broken ini");
 }
@@ -272,10 +245,9 @@ fn ipfs_kit_config_json() {
         "{}",
         stdout(&dry)
     );
-    assert!(
-        stderr(&dry).contains("ipfs.api: skipped (not a setting tokenvault knows)"),
-        "{}",
-        stderr(&dry)
+    assert_has(
+        &stderr(&dry),
+        "ipfs.api: skipped (not a setting tokenvault knows)",
     );
     assert!(
         !env.run(&["get", "huggingface"]).status.success(),
@@ -312,10 +284,9 @@ fn ipfs_kit_config_json() {
     );
     let out = env.run(&["import", "ipfs-kit", &broken.display().to_string()]);
     assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains(&format!("{}:3:3: not valid JSON", broken.display())),
-        "{}",
-        stderr(&out)
+    assert_has(
+        &stderr(&out),
+        &format!("{}:3:3: not valid JSON", broken.display()),
     );
 }
 
@@ -380,13 +351,9 @@ fn shred_removes_only_sources_whose_tokens_verified() {
     let dry = env.run(&["import", "huggingface", "--shred", "--dry-run"]);
     assert_ok(&dry);
     assert!(token_file.exists() && stored.exists());
-    assert!(
-        stderr(&dry).contains(&format!(
-            "Would overwrite and delete {}",
-            token_file.display()
-        )),
-        "{}",
-        stderr(&dry)
+    assert_has(
+        &stderr(&dry),
+        &format!("Would overwrite and delete {}", token_file.display()),
     );
 
     let out = env.run(&["import", "huggingface", "--shred"]);
@@ -397,32 +364,24 @@ fn shred_removes_only_sources_whose_tokens_verified() {
     // Both tokens are in the vault; the rejected one is reported.
     assert_eq!(env.get("huggingface"), good);
     assert_eq!(env.get("huggingface-old-ci"), bad);
-    assert!(err.contains("Verified tv://huggingface/token"), "{err}");
-    assert!(
-        err.contains("tv://huggingface-old-ci/token is in the vault, but"),
-        "{err}"
-    );
+    assert_has(&err, "Verified tv://huggingface/token");
+    assert_has(&err, "tv://huggingface-old-ci/token is in the vault, but");
     // The token file held only the verified token: overwritten, then deleted.
     assert!(!token_file.exists(), "{err}");
-    assert!(
-        err.contains(&format!("Shredded {}", token_file.display())),
-        "{err}"
-    );
+    assert_has(&err, &format!("Shredded {}", token_file.display()));
     let old_bytes = std::fs::read(&link).unwrap();
     assert_eq!(old_bytes.len(), good.len());
     assert!(old_bytes.iter().all(|b| *b == 0), "not overwritten");
     // stored_tokens holds a rejected token: untouched, byte for byte.
     assert_eq!(std::fs::read_to_string(&stored).unwrap(), stored_text);
-    assert!(
-        err.contains(&format!(
-            "{} was not shredded and is unchanged",
-            stored.display()
-        )) && err.contains("not verified live"),
-        "{err}"
+    assert_has(
+        &err,
+        &format!("{} was not shredded and is unchanged", stored.display()),
     );
+    assert_has(&err, "not verified live");
 
     let log = audit_log(&env);
-    assert!(log.contains(r#""action":"import""#), "{log}");
+    assert_has(&log, r#""action":"import""#);
     assert!(
         log.contains("tv://huggingface/token") && log.contains("tv://huggingface-old-ci/token")
     );
@@ -463,11 +422,8 @@ fn shred_a_dotenv_of_tokens_only_and_rewrite_one_with_other_values() {
     );
     #[cfg(unix)]
     assert_eq!(mode(&mixed), 0o640);
-    assert!(
-        stderr(&out).contains("Rewrote") && stderr(&out).contains("no plaintext backup"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "Rewrote");
+    assert_has(&stderr(&out), "no plaintext backup");
     assert!(files_under(env.dir.path())
         .iter()
         .all(|p| !p.to_string_lossy().contains(".bak")));
@@ -495,11 +451,7 @@ fn shred_leaves_a_dotenv_with_a_rejected_token_byte_for_byte() {
     let out = env.run(&["import", "dotenv", &file.display().to_string(), "--shred"]);
     assert_code(&out, 1);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
-    assert!(
-        stderr(&out).contains("was not shredded and is unchanged"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "was not shredded and is unchanged");
     assert_no_secret(&out, &bad, "rejected");
     // Unreachable provider: not verified, so not shredded either (unless --no-verify).
     let offline = Env::new();
@@ -570,10 +522,9 @@ fn rewrite_replaces_secrets_with_references_that_run_env_file_resolves() {
     assert_eq!(std::fs::read_to_string(backup).unwrap(), text);
     #[cfg(unix)]
     assert_eq!(mode(backup), 0o600);
-    assert!(
-        stderr(&out).contains(&format!("tokenvault run --env-file {file_s}")),
-        "{}",
-        stderr(&out)
+    assert_has(
+        &stderr(&out),
+        &format!("tokenvault run --env-file {file_s}"),
     );
 
     // The rewritten file works with `run --env-file`.
@@ -599,10 +550,9 @@ fn rewrite_replaces_secrets_with_references_that_run_env_file_resolves() {
         "{}",
         stdout(&again)
     );
-    assert!(
-        stderr(&again).contains("HF_TOKEN: skipped (already a tv:// reference)"),
-        "{}",
-        stderr(&again)
+    assert_has(
+        &stderr(&again),
+        "HF_TOKEN: skipped (already a tv:// reference)",
     );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), rewritten);
     assert_eq!(
@@ -630,9 +580,9 @@ fn ipfs_kit_shred_rewrites_the_json_keeping_other_settings() {
     assert_ok(&out);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
     let err = stderr(&out);
-    assert!(err.contains("was not shredded and is unchanged"), "{err}");
-    assert!(err.contains("secret_access_key (could not check"), "{err}");
-    assert!(!err.contains("huggingface.token ("), "{err}");
+    assert_has(&err, "was not shredded and is unchanged");
+    assert_has(&err, "secret_access_key (could not check");
+    assert_lacks(&err, "huggingface.token (");
     // Said explicitly, the user's word replaces the check.
     let out = env.run(&[
         "import",
@@ -658,10 +608,9 @@ fn ipfs_kit_shred_rewrites_the_json_keeping_other_settings() {
     ]);
     assert_ok(&again);
     assert_eq!(std::fs::read_to_string(&file).unwrap(), new);
-    assert!(
-        stderr(&again).contains("token: skipped (already a tv:// reference)"),
-        "{}",
-        stderr(&again)
+    assert_has(
+        &stderr(&again),
+        "token: skipped (already a tv:// reference)",
     );
 }
 
@@ -675,10 +624,9 @@ fn malformed_sources_with_shred_are_reported_and_untouched() {
     env.fixture(&file, &text);
     let out = env.run(&["import", "dotenv", &file.display().to_string(), "--shred"]);
     assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains(&format!("{}:2: unterminated single quote", file.display())),
-        "{}",
-        stderr(&out)
+    assert_has(
+        &stderr(&out),
+        &format!("{}:2: unterminated single quote", file.display()),
     );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
     assert_no_secret(&out, &hf, "malformed");
@@ -694,10 +642,9 @@ fn malformed_sources_with_shred_are_reported_and_untouched() {
         "--rewrite",
     ]);
     assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains(&format!("{}:3: not UTF-8 text", binary.display())),
-        "{}",
-        stderr(&out)
+    assert_has(
+        &stderr(&out),
+        &format!("{}:3: not UTF-8 text", binary.display()),
     );
     assert_eq!(std::fs::read(&binary).unwrap(), bytes);
     assert_no_secret(&out, &hf, "binary");
@@ -727,13 +674,11 @@ fn ipfs_kit_s3_keys_and_storacha_space_are_imported() {
     );
     let out = env.run(&["doctor"]);
     let text = stdout(&out);
-    assert!(
-        text.contains("s3.secret_access_key") && text.contains("s3.access_key_id"),
-        "{text}"
-    );
+    assert_has(&text, "s3.secret_access_key");
+    assert_has(&text, "s3.access_key_id");
     let out = env.run(&["import", "ipfs-kit", "--no-verify"]);
     assert_ok(&out);
-    assert!(!stderr(&out).contains("skipped"), "{}", stderr(&out));
+    assert_lacks(&stderr(&out), "skipped");
     assert_eq!(env.get("s3/secret_access_key"), secret);
     assert_eq!(env.get("s3/access_key_id"), "AKIAI44QH8DHBEXAMPLE");
     assert_eq!(env.get("s3/endpoint_url"), "https://s3.example.com");
@@ -762,12 +707,9 @@ fn dotenv_variables_of_unknown_providers_become_custom_items() {
     let out = env.run(&["import", "dotenv", file.to_str().unwrap(), "--no-verify"]);
     assert_ok(&out);
     let text = stdout(&out) + &stderr(&out);
-    assert!(text.contains("tv://svc-api/token"), "{text}");
-    assert!(text.contains("tv://db/password"), "{text}");
-    assert!(
-        text.contains("DEBUG: skipped (no known provider, and the name does not look secret (import it with --all))"),
-        "{text}"
-    );
+    assert_has(&text, "tv://svc-api/token");
+    assert_has(&text, "tv://db/password");
+    assert_has(&text, "DEBUG: skipped (no known provider, and the name does not look secret (import it with --all))");
     assert_eq!(env.get("svc-api/token"), svc);
     assert_eq!(env.get("db/password"), db);
     assert_code(&env.run(&["get", "service-url/token"]), 2);

@@ -43,54 +43,28 @@ fn keychain_is_chosen_when_usable_and_holds_the_values() {
         Some(&token),
     );
     assert_ok(&out);
-    assert!(
-        stderr(&out).contains("Using the keychain backend"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "Using the keychain backend");
     assert_no_secret(&out, &token, "set");
     let config = std::fs::read_to_string(env.home.join("config.toml")).unwrap();
-    assert!(config.contains("backend = \"keychain\""), "{config}");
+    assert_has(&config, "backend = \"keychain\"");
 
     let got = tv(&session, &env, &["get", "huggingface"], None);
     assert_ok(&got);
     assert_eq!(stdout(&got).trim_end(), token);
 
     // secret-tool finds it under the documented attributes.
-    let found = session.secret_tool(
-        &[
-            "lookup",
-            "service",
-            "tokenvault",
-            "item",
-            "huggingface",
-            "field",
-            "token",
-            "slot",
-            "current",
-        ],
-        None,
-    );
+    let found = session.lookup_tokenvault("huggingface", "token", "current");
     assert_eq!(String::from_utf8_lossy(&found.stdout), token);
 
     // A value put in with secret-tool is listed and read back.
     env.secret("ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789");
-    let st = session.secret_tool(
-        &[
-            "store",
-            "--label=by hand",
-            "service",
-            "tokenvault",
-            "item",
-            "github",
-            "field",
-            "token",
-            "slot",
-            "current",
-        ],
-        Some("ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"),
+    session.store_tokenvault(
+        "by hand",
+        "github",
+        "token",
+        &[],
+        "ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789",
     );
-    assert!(st.status.success());
     let list = tv(&session, &env, &["list", "--json"], None);
     assert_ok(&list);
     let v: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
@@ -128,16 +102,8 @@ fn keychain_is_chosen_when_usable_and_holds_the_values() {
     );
 
     let doctor = tv(&session, &env, &["doctor"], None);
-    assert!(
-        stdout(&doctor).contains("[ok  ] keychain"),
-        "{}",
-        stdout(&doctor)
-    );
-    assert!(
-        stdout(&doctor).contains("keychain: remembered"),
-        "{}",
-        stdout(&doctor)
-    );
+    assert_has(&stdout(&doctor), "[ok  ] keychain");
+    assert_has(&stdout(&doctor), "keychain: remembered");
 
     assert!(
         !env.vault().exists(),
@@ -178,10 +144,7 @@ fn locked_keyring_is_a_clear_error_before_the_value_is_asked() {
         .args(["set", "huggingface"])
         .stdin(Stdio::null());
     let out = env.output(&mut c);
-    assert_code(&out, 2);
-    let err = stderr(&out);
-    assert!(err.contains("locked"), "{err}");
-    assert!(err.contains("--backend file"), "{err}");
+    let err = assert_error(&out, 2, &["locked", "--backend file"]);
     assert!(
         !err.contains("no terminal"),
         "fails before asking for the value: {err}"
@@ -230,17 +193,12 @@ fn an_edited_index_entry_is_not_believed_on_the_keychain() {
         found
     );
     let list = tv(&session, &env, &["list"], None);
-    assert!(!stdout(&list).contains("state"), "{}", stdout(&list));
+    assert_lacks(&stdout(&list), "state");
     let path = env.home.join("index.json");
     let mut index: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     index["items"]["work"]["provider"] = "aws".into();
     std::fs::write(&path, serde_json::to_string(&index).unwrap()).unwrap();
     let out = tv(&session, &env, &["get", "work"], None);
-    assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains("changed outside tokenvault"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 2, &["changed outside tokenvault"]);
 }

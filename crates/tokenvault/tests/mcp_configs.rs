@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+use common::table;
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -163,11 +164,9 @@ fn secure_every_client_matches_snapshots_is_idempotent_and_restores_the_original
     for (client, _, _) in CLIENTS {
         assert!(listing.contains(client), "{client} missing:\n{listing}");
     }
-    assert!(listing.contains("PLAINTEXT: env HF_TOKEN hf_"), "{listing}");
-    assert!(
-        listing.contains("disabled-one") && listing.contains("not understood"),
-        "{listing}"
-    );
+    assert_has(&listing, "PLAINTEXT: env HF_TOKEN hf_");
+    assert_has(&listing, "disabled-one");
+    assert_has(&listing, "not understood");
     let out = s.run(&["mcp", "list", "--json"]);
     let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(json.as_array().unwrap().len(), CLIENTS.len());
@@ -223,16 +222,12 @@ fn secure_every_client_matches_snapshots_is_idempotent_and_restores_the_original
     // Idempotent: a second run changes nothing.
     let out = s.run(&["mcp", "secure"]);
     assert_ok(&out);
-    assert!(
-        stderr(&out).contains("Nothing to change"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "Nothing to change");
     for ((_, path, _), before) in s.files.iter().zip(&secured_texts) {
         assert_eq!(&std::fs::read_to_string(path).unwrap(), before);
     }
     let out = s.run(&["mcp", "list"]);
-    assert!(!stdout(&out).contains("PLAINTEXT"), "{}", stdout(&out));
+    assert_lacks(&stdout(&out), "PLAINTEXT");
 
     // Nothing under tokenvault's home holds a token, except the encrypted vault.
     for f in files_under(&s.env.home) {
@@ -264,7 +259,7 @@ fn secure_every_client_matches_snapshots_is_idempotent_and_restores_the_original
     }
     // ... and no server is left with a reference nothing resolves (it keeps its secured form).
     let out = s.run(&["mcp", "list"]);
-    assert!(!stdout(&out).contains("UNRESOLVED"), "{}", stdout(&out));
+    assert_lacks(&stdout(&out), "UNRESOLVED");
     // restore --with-secrets: byte for byte what the user had.
     let out = s.run(&["mcp", "restore", "--with-secrets"]);
     assert_ok(&out);
@@ -303,84 +298,137 @@ fn secure_can_be_limited_to_one_client_and_one_server() {
     assert!(stderr(&out).contains("unknown MCP client 'emacs'"));
 }
 
+/// A client config `mcp secure` must refuse, and what it must say. The file is the only config
+/// installed: a file that cannot be read is skipped (exit 3) and the others are secured (see
+/// mcp_rough_edges.rs), so here nothing is stored.
+struct BadFile {
+    client: &'static str,
+    /// What the config is replaced with (`None`: the fixture as installed).
+    text: Option<fn(&Setup) -> String>,
+    /// What else is wrong around it (a read-only file, a backup directory that cannot be made).
+    break_it: fn(&Setup, &Path),
+    code: i32,
+    says: &'static [&'static str],
+    /// The vault must not exist afterwards.
+    nothing_stored: bool,
+}
+
+fn bad_files() -> Vec<(&'static str, BadFile)> {
+    let as_installed = |_: &Setup, _: &Path| {};
+    vec![
+        (
+            // The file and line are named.
+            "invalid JSON",
+            BadFile {
+                client: "cursor",
+                text: Some(|s| {
+                    format!(
+                        "{{\n  \"mcpServers\": {{\n    \"x\": {{\"env\": {{\"HF_TOKEN\": \"{}\"\n",
+                        s.token("@HF@")
+                    )
+                }),
+                break_it: as_installed,
+                code: 3,
+                says: &[".cursor/mcp.json", "line"],
+                nothing_stored: true,
+            },
+        ),
+        (
+            "invalid TOML",
+            BadFile {
+                client: "codex",
+                text: Some(|_| "[mcp_servers.hf\ncommand = 'x'\n".into()),
+                break_it: as_installed,
+                code: 3,
+                says: &["config.toml", "TOML"],
+                nothing_stored: true,
+            },
+        ),
+        (
+            "duplicate server names",
+            BadFile {
+                client: "cursor",
+                text: Some(|_| {
+                    "{\"mcpServers\": {\"a\": {\"command\": \"x\"}, \"a\": {\"command\": \"y\"}}}"
+                        .into()
+                }),
+                break_it: as_installed,
+                code: 3,
+                says: &["'a' appears twice"],
+                nothing_stored: true,
+            },
+        ),
+        (
+            "a read-only config",
+            BadFile {
+                client: "claude-desktop",
+                text: None,
+                break_it: |_, path| set_mode(path, 0o444),
+                code: 3,
+                says: &["read-only"],
+                nothing_stored: true,
+            },
+        ),
+        // A symlinked config is edited in its target: see mcp_rough_edges.rs.
+        (
+            "a backup directory that cannot be written",
+            BadFile {
+                client: "claude-desktop",
+                text: None,
+                break_it: |s, _| {
+                    std::fs::create_dir_all(&s.env.home).unwrap();
+                    set_mode(&s.env.home, 0o700);
+                    std::fs::write(s.env.home.join("mcp-backups"), "not a directory").unwrap();
+                },
+                code: 2,
+                says: &["cannot write the backup"],
+                nothing_stored: false,
+            },
+        ),
+    ]
+}
+
+fn check_bad_file(name: &'static str, row: BadFile) {
+    let mut s = Setup::new();
+    let path = s.install(row.client);
+    if let Some(text) = row.text {
+        let text = text(&s);
+        s.env.fixture(&path, &text);
+    }
+    (row.break_it)(&s, &path);
+    let before = std::fs::read_to_string(&path).unwrap();
+    let out = s.run(&["mcp", "secure"]);
+    let err = stderr(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(row.code),
+        "{name}: exit status\n{err}"
+    );
+    for x in row.says {
+        assert!(err.contains(x), "{name}: stderr does not say {x:?}:\n{err}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        before,
+        "{name}: the config changed"
+    );
+    if row.nothing_stored {
+        assert!(
+            !s.env.vault().exists(),
+            "{name}: stopped before storing anything"
+        );
+    }
+}
+
+/// Invalid JSON or TOML, duplicate server names, a read-only config, a backup directory that
+/// cannot be written: clear errors, and the config stays as it was.
 #[test]
 fn bad_files_are_clear_errors_and_nothing_changes() {
-    let mut s = Setup::new();
-    let cursor = s.install("cursor");
-    let desktop = s.install("claude-desktop");
-    let desktop_text = s.files[1].2.clone();
-
-    // A file that cannot be read is skipped (exit 3) and the others are secured (see
-    // mcp_rough_edges.rs); here it is the only one, so nothing is stored.
-    let aside = s.env.path("desktop-aside.json");
-    std::fs::rename(&desktop, &aside).unwrap();
-
-    // Invalid JSON: the file and line are named, no file is touched, nothing is stored.
-    let broken = format!(
-        "{{\n  \"mcpServers\": {{\n    \"x\": {{\"env\": {{\"HF_TOKEN\": \"{}\"\n",
-        s.token("@HF@")
+    table::run(
+        "bad_files_are_clear_errors_and_nothing_changes",
+        bad_files(),
+        check_bad_file,
     );
-    s.env.fixture(&cursor, &broken);
-    let out = s.run(&["mcp", "secure"]);
-    assert_code(&out, 3);
-    let err = stderr(&out);
-    assert!(
-        err.contains(".cursor/mcp.json") && err.contains("line"),
-        "{err}"
-    );
-    assert_eq!(std::fs::read_to_string(&cursor).unwrap(), broken);
-    assert!(!s.env.vault().exists());
-    std::fs::remove_file(&cursor).unwrap();
-
-    // Invalid TOML.
-    let codex = s.install("codex");
-    s.env.fixture(&codex, "[mcp_servers.hf\ncommand = 'x'\n");
-    let out = s.run(&["mcp", "secure"]);
-    assert_code(&out, 3);
-    assert!(
-        stderr(&out).contains("config.toml") && stderr(&out).contains("TOML"),
-        "{}",
-        stderr(&out)
-    );
-    std::fs::remove_file(&codex).unwrap();
-
-    // Duplicate server names.
-    let dup = "{\"mcpServers\": {\"a\": {\"command\": \"x\"}, \"a\": {\"command\": \"y\"}}}";
-    s.env.fixture(&cursor, dup);
-    let out = s.run(&["mcp", "secure"]);
-    assert_code(&out, 3);
-    assert!(
-        stderr(&out).contains("'a' appears twice"),
-        "{}",
-        stderr(&out)
-    );
-    assert_eq!(std::fs::read_to_string(&cursor).unwrap(), dup);
-    std::fs::remove_file(&cursor).unwrap();
-    std::fs::rename(&aside, &desktop).unwrap();
-
-    // A read-only config.
-    set_mode(&desktop, 0o444);
-    let out = s.run(&["mcp", "secure"]);
-    assert_code(&out, 3);
-    assert!(stderr(&out).contains("read-only"), "{}", stderr(&out));
-    assert_eq!(std::fs::read_to_string(&desktop).unwrap(), desktop_text);
-    assert!(!s.env.vault().exists(), "stopped before storing anything");
-    set_mode(&desktop, 0o644);
-
-    // A symlinked config is edited in its target: see mcp_rough_edges.rs.
-
-    // A backup directory that cannot be written: the config stays as it was.
-    std::fs::create_dir_all(&s.env.home).unwrap();
-    set_mode(&s.env.home, 0o700);
-    std::fs::write(s.env.home.join("mcp-backups"), "not a directory").unwrap();
-    let out = s.run(&["mcp", "secure"]);
-    assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains("cannot write the backup"),
-        "{}",
-        stderr(&out)
-    );
-    assert_eq!(std::fs::read_to_string(&desktop).unwrap(), desktop_text);
 }
 
 #[test]
@@ -420,8 +468,7 @@ fn add_writes_references_only_and_refuses_literal_tokens() {
     // Same name again: refused without --force, file unchanged.
     let before = std::fs::read_to_string(&path).unwrap();
     let out = s.run(&["mcp", "add", "hf", "--client", "cursor", "--", "x"]);
-    assert_code(&out, 2);
-    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+    assert_error(&out, 2, &["already exists"]);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
 
     // Remote with a templated header: Claude Desktop gets a proxy entry, Codex too.
@@ -447,15 +494,11 @@ fn add_writes_references_only_and_refuses_literal_tokens() {
             .join(".config/Claude/claude_desktop_config.json"),
     )
     .unwrap();
-    assert!(
-        desktop.contains("\"proxy\"") && desktop.contains(header),
-        "{desktop}"
-    );
+    assert_has(&desktop, "\"proxy\"");
+    assert_has(&desktop, header);
     let codex = std::fs::read_to_string(s.env.dir.path().join(".codex/config.toml")).unwrap();
-    assert!(
-        codex.contains("[mcp_servers.hub]") && codex.contains("\"proxy\""),
-        "{codex}"
-    );
+    assert_has(&codex, "[mcp_servers.hub]");
+    assert_has(&codex, "\"proxy\"");
 
     // A literal token is refused, nothing written.
     let literal = format!("Authorization: Bearer {}", s.token("@HF@"));
@@ -470,12 +513,7 @@ fn add_writes_references_only_and_refuses_literal_tokens() {
         "--header",
         &literal,
     ]);
-    assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains("looks like a Hugging Face token"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 2, &["looks like a Hugging Face token"]);
     let out = s.run(&[
         "mcp",
         "add",
@@ -502,11 +540,7 @@ fn add_writes_references_only_and_refuses_literal_tokens() {
         "gh-mcp",
     ]);
     assert_ok(&out);
-    assert!(
-        stderr(&out).contains("tv://github is not in the vault yet"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "tv://github is not in the vault yet");
 }
 
 /// End to end, as a desktop client does it: read the secured config, start the server command
@@ -580,15 +614,12 @@ fn doctor_names_plaintext_tokens_in_client_configs_with_the_fix() {
         ),
         "{err}"
     );
-    assert!(
-        err.contains("tokenvault mcp secure --client cursor --server hf"),
-        "{err}"
-    );
+    assert_has(&err, "tokenvault mcp secure --client cursor --server hf");
     assert!(err.contains("ghp_"), "masked value shown: {err}");
     assert_ok(&s.run(&["mcp", "secure"]));
     let out = s.run(&["doctor"]);
     let err = format!("{}{}", stdout(&out), stderr(&out));
-    assert!(!err.contains(".cursor/mcp.json ("), "{err}");
+    assert_lacks(&err, ".cursor/mcp.json (");
 }
 
 #[test]

@@ -7,12 +7,13 @@
 #![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
 
 mod common;
+use common::table;
 use common::*;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -116,13 +117,13 @@ impl Drop for Server {
     }
 }
 
-/// Runs the Python SDK stdio client, which launches `tokenvault mcp proxy` with the minimal
-/// environment a desktop client gives. Returns what it saw and the proxy's stderr.
-fn sdk_client(env: &Env, url: &str, header: &str, mode: &str) -> (Value, String) {
-    let errlog = env.test_file(format!("proxy-stderr-{mode}.log"));
+/// Runs `tests/mcp/proxy_client.py`: the Python SDK stdio client launches `command args` with
+/// the minimal environment a desktop client gives (the proxy's stderr to `errlog`) and runs the
+/// session `mode`. Its output, leak-checked.
+fn proxy_client(env: &Env, command: &Value, args: &Value, errlog: &Path, mode: &str) -> Output {
     let params = json!({
-        "command": bin(),
-        "args": ["mcp", "proxy", "--url", url, "--header", header],
+        "command": command,
+        "args": args,
         "env": {
             "HOME": env.dir.path(),
             "PATH": std::env::var("PATH").unwrap(),
@@ -139,7 +140,15 @@ fn sdk_client(env: &Env, url: &str, header: &str, mode: &str) -> (Value, String)
         .arg(params.to_string())
         .output()
         .expect("python3 with the `mcp` package (scripts/test installs it)");
-    let out = env.check(&["mcp", "(proxy's client)"], out);
+    env.check(&["mcp", "(proxy's client)"], out)
+}
+
+/// Runs the Python SDK stdio client, which launches `tokenvault mcp proxy` with the minimal
+/// environment a desktop client gives. Returns what it saw and the proxy's stderr.
+fn sdk_client(env: &Env, url: &str, header: &str, mode: &str) -> (Value, String) {
+    let errlog = env.test_file(format!("proxy-stderr-{mode}.log"));
+    let args = json!(["mcp", "proxy", "--url", url, "--header", header]);
+    let out = proxy_client(env, &json!(bin()), &args, &errlog, mode);
     assert_ok(&out);
     let seen = serde_json::from_str(stdout(&out).trim())
         .unwrap_or_else(|e| panic!("client output ({e}): {}", stdout(&out)));
@@ -163,9 +172,7 @@ fn audit_log(env: &Env) -> String {
 
 /// Everything a full session must show, in either response mode.
 fn full_session(json_responses: bool) {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let args: &[&str] = if json_responses { &["--json"] } else { &[] };
     let server = Server::start(&env, "http_server.py", args, &token);
 
@@ -202,9 +209,9 @@ fn full_session(json_responses: bool) {
 
     // The token: in no argv, not on stderr, not in the audit log; the server saw it.
     let cmdlines = seen["cmdlines"].to_string();
-    assert!(cmdlines.contains("proxy"), "{cmdlines}");
+    assert_has(&cmdlines, "proxy");
     assert!(!cmdlines.contains(&token));
-    assert!(!stderr.contains(&token), "{stderr}");
+    assert_lacks(&stderr, &token);
     assert!(
         !stderr.contains("error"),
         "no complaint in a good session: {stderr}"
@@ -281,7 +288,7 @@ fn proxy_wrong_token_gives_the_client_an_error_and_stderr_explains_401() {
     let error = seen["error"]
         .as_str()
         .expect("the client got an error, not a hang");
-    assert!(error.contains("401"), "{error}");
+    assert_has(error, "401");
     assert!(
         stderr.contains("refused the credentials (401 Unauthorized)")
             && stderr.contains("'Authorization' from tv://huggingface/token")
@@ -389,15 +396,12 @@ fn proxy_refused_connection_answers_each_request_with_an_error() {
     assert_eq!(answer["id"], 7);
     assert_eq!(answer["jsonrpc"], "2.0");
     let message = answer["error"]["message"].as_str().unwrap();
-    assert!(message.contains("could not connect"), "{message}");
+    assert_has(message, "could not connect");
     p.send(json!({"jsonrpc": "2.0", "id": "b", "method": "tools/list"}));
     assert_eq!(p.next()["id"], "b");
     let (code, stderr) = p.finish();
     assert_eq!(code, Some(0));
-    assert!(
-        stderr.contains(&format!("could not connect to 127.0.0.1:{port}")),
-        "{stderr}"
-    );
+    assert_has(&stderr, &format!("could not connect to 127.0.0.1:{port}"));
     assert_eq!(stderr.matches("error:").count(), 1, "said once: {stderr}");
 }
 
@@ -442,67 +446,15 @@ fn proxy_resumes_dropped_streams_with_last_event_id_and_reports_an_expired_sessi
     assert_eq!(expired["error"]["data"]["httpStatus"], 404);
     let (code, stderr) = p.finish();
     assert_eq!(code, Some(0), "{stderr}");
-    assert!(
-        stderr.contains("no longer knows this session (404)"),
-        "{stderr}"
-    );
+    assert_has(&stderr, "no longer knows this session (404)");
     assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
     let records = server.wait_for("DELETE");
     assert_eq!(records.last().unwrap()["method"], "DELETE");
 }
 
 #[test]
-fn proxy_missing_reference_fails_before_sending_anything() {
-    let env = Env::new();
-    env.set("huggingface", &hf_token());
-    let out = env.run_stdin(
-        &[
-            "mcp",
-            "proxy",
-            "--url",
-            "http://127.0.0.1:9/mcp",
-            "--header",
-            "Authorization: Bearer {{ tv://missing/token }}",
-        ],
-        Some(&format!("{}\n", initialize(1))),
-    );
-    assert_code(&out, 2);
-    assert!(stdout(&out).is_empty(), "nothing on stdout");
-    assert!(
-        stderr(&out).contains("tv://missing/token"),
-        "{}",
-        stderr(&out)
-    );
-    let audit = audit_log(&env);
-    assert!(
-        audit
-            .lines()
-            .any(|l| l.contains("\"mcp-proxy\"") && l.contains("tv://missing/token")),
-        "{audit}"
-    );
-}
-
-#[test]
-fn proxy_refuses_vault_values_over_plain_http_to_another_host() {
-    let env = Env::new();
-    env.set("huggingface", &hf_token());
-    let out = env.run(&[
-        "mcp",
-        "proxy",
-        "--url",
-        "http://example.com/mcp",
-        "--header",
-        AUTH,
-    ]);
-    assert_code(&out, 2);
-    assert!(stderr(&out).contains("plain http"), "{}", stderr(&out));
-}
-
-#[test]
 fn mcp_headers_prints_the_resolved_headers_as_json() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let out = env.run(&[
         "mcp",
         "headers",
@@ -528,51 +480,161 @@ fn mcp_headers_prints_the_resolved_headers_as_json() {
     );
 }
 
-#[test]
-fn mcp_headers_unknown_reference_exits_2_naming_it() {
+/// A command of `mcp proxy` / `mcp headers` that must stop with exit 2 before anything is sent.
+struct Refusal {
+    /// Whether `huggingface` holds a token.
+    stored: bool,
+    /// The arguments; `{TOKEN}` stands for a fresh token, registered as a secret.
+    args: &'static [&'static str],
+    /// Stdin (`None`: none).
+    stdin: Option<String>,
+    /// Stdout must be empty.
+    quiet: bool,
+    /// What stderr must and must not say.
+    says: &'static [&'static str],
+    never_says: &'static [&'static str],
+    /// An audit line must name this subcommand and this reference.
+    audited: Option<(&'static str, &'static str)>,
+}
+
+fn refusals() -> Vec<(&'static str, Refusal)> {
+    vec![
+        (
+            "proxy: a missing reference fails before sending anything",
+            Refusal {
+                stored: true,
+                args: &[
+                    "mcp",
+                    "proxy",
+                    "--url",
+                    "http://127.0.0.1:9/mcp",
+                    "--header",
+                    "Authorization: Bearer {{ tv://missing/token }}",
+                ],
+                stdin: Some(format!("{}\n", initialize(1))),
+                quiet: true,
+                says: &["tv://missing/token"],
+                never_says: &[],
+                audited: Some(("\"mcp-proxy\"", "tv://missing/token")),
+            },
+        ),
+        (
+            "proxy: vault values over plain http to another host",
+            Refusal {
+                stored: true,
+                args: &[
+                    "mcp",
+                    "proxy",
+                    "--url",
+                    "http://example.com/mcp",
+                    "--header",
+                    AUTH,
+                ],
+                stdin: None,
+                quiet: false,
+                says: &["plain http"],
+                never_says: &[],
+                audited: None,
+            },
+        ),
+        (
+            "headers: an unknown reference is named",
+            Refusal {
+                stored: true,
+                args: &[
+                    "mcp",
+                    "headers",
+                    "--header",
+                    AUTH,
+                    "--header",
+                    "X-Key: {{ tv://nope/key }}",
+                ],
+                stdin: None,
+                quiet: true,
+                says: &["tv://nope/key"],
+                never_says: &["tv://huggingface"],
+                audited: None,
+            },
+        ),
+        (
+            "headers: a header without a colon",
+            Refusal {
+                stored: false,
+                args: &["mcp", "headers", "--header", "Authorization Bearer x"],
+                stdin: None,
+                quiet: false,
+                says: &["no ':'"],
+                never_says: &[],
+                audited: None,
+            },
+        ),
+        // A token typed on the command line is refused before anything runs (it would sit in the
+        // client's config and in process listings), and never echoed.
+        (
+            "headers: a literal token",
+            Refusal {
+                stored: false,
+                args: &[
+                    "mcp",
+                    "headers",
+                    "--header",
+                    "Authorization: Bearer {TOKEN}",
+                ],
+                stdin: None,
+                quiet: false,
+                says: &["looks like a Hugging Face token"],
+                never_says: &[],
+                audited: None,
+            },
+        ),
+    ]
+}
+
+fn check_refusal(name: &'static str, case: Refusal) {
     let env = Env::new();
-    env.set("huggingface", &hf_token());
-    let out = env.run(&[
-        "mcp",
-        "headers",
-        "--header",
-        AUTH,
-        "--header",
-        "X-Key: {{ tv://nope/key }}",
-    ]);
-    assert_code(&out, 2);
-    assert!(stdout(&out).is_empty());
-    assert!(stderr(&out).contains("tv://nope/key"), "{}", stderr(&out));
-    assert!(
-        !stderr(&out).contains("tv://huggingface"),
-        "{}",
-        stderr(&out)
-    );
+    let token = hf_token();
+    if case.stored {
+        env.set("huggingface", &token);
+    } else {
+        env.secret(&token);
+    }
+    let args: Vec<String> = case
+        .args
+        .iter()
+        .map(|a| a.replace("{TOKEN}", &token))
+        .collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = env.run_stdin(&args, case.stdin.as_deref());
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{name}: exit status\n{err}");
+    if case.quiet {
+        assert!(stdout(&out).is_empty(), "{name}: stdout: {}", stdout(&out));
+    }
+    for s in case.says {
+        assert!(err.contains(s), "{name}: stderr does not say {s:?}:\n{err}");
+    }
+    for s in case.never_says {
+        assert!(!err.contains(s), "{name}: stderr says {s:?}:\n{err}");
+    }
+    assert_no_secret(&out, &token, name);
+    if let Some((command, reference)) = case.audited {
+        let audit = audit_log(&env);
+        assert!(
+            audit
+                .lines()
+                .any(|l| l.contains(command) && l.contains(reference)),
+            "{name}: no audit line for {command} {reference}:\n{audit}"
+        );
+    }
 }
 
 #[test]
-fn mcp_headers_rejects_a_header_without_a_colon_and_refuses_literal_tokens() {
-    let env = Env::new();
-    let out = env.run(&["mcp", "headers", "--header", "Authorization Bearer x"]);
-    assert_code(&out, 2);
-    assert!(stderr(&out).contains("no ':'"), "{}", stderr(&out));
-    let token = hf_token();
-    env.secret(&token);
-    let out = env.run(&[
-        "mcp",
-        "headers",
-        "--header",
-        &format!("Authorization: Bearer {token}"),
-    ]);
-    // A token typed on the command line is refused before anything runs (it would sit in the
-    // client's config and in process listings), and never echoed.
-    assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains("looks like a Hugging Face token"),
-        "{}",
-        stderr(&out)
+fn proxy_and_headers_refusals_exit_2_and_say_why() {
+    table::run(
+        "proxy_and_headers_refusals_exit_2_and_say_why",
+        refusals(),
+        check_refusal,
     );
-    assert_no_secret(&out, &token, "mcp headers with a literal token");
 }
 
 /// End to end, as a desktop client: a remote entry with a plaintext bearer token is secured by
@@ -594,33 +656,14 @@ fn a_remote_entry_secured_by_mcp_secure_reaches_the_server_through_the_proxy() {
     assert_ok(&out);
     assert_no_secret(&out, &token, "mcp secure");
     let text = std::fs::read_to_string(&config).unwrap();
-    assert!(!text.contains(&token), "{text}");
+    assert_lacks(&text, &token);
     let secured: Value = serde_json::from_str(&text).unwrap();
     let entry = &secured["mcpServers"]["hf"];
     assert_eq!(entry["args"][0], "mcp");
     assert_eq!(entry["args"][1], "proxy");
 
     let errlog = env.test_file("secured-proxy-stderr.log");
-    let params = json!({
-        "command": entry["command"],
-        "args": entry["args"],
-        "env": {
-            "HOME": env.dir.path(),
-            "PATH": std::env::var("PATH").unwrap(),
-            "USER": "tester",
-            "TOKENVAULT_HOME": env.home,
-            "TOKENVAULT_PASSPHRASE_FILE": env.pass_file,
-            "TOKENVAULT_BACKEND": "file",
-        },
-        "errlog": errlog,
-        "mode": "full",
-    });
-    let out = Command::new("python3")
-        .arg(peers().join("proxy_client.py"))
-        .arg(params.to_string())
-        .output()
-        .expect("python3 with the `mcp` package (scripts/test installs it)");
-    let out = env.check(&["mcp", "(proxy's client)"], out);
+    let out = proxy_client(&env, &entry["command"], &entry["args"], &errlog, "full");
     let _ = proxy_stderr(&env, "(secured entry)", "", &errlog);
     assert_ok(&out);
     assert_no_secret(&out, &token, "MCP client output");

@@ -63,7 +63,7 @@ fn restore_without_secrets_keeps_the_server_secured() {
     assert_eq!(server["env"], json!({"LOG": "1"}));
     assert!(both(&out).contains("--with-secrets"), "{}", both(&out));
     let out = env.run(&["mcp", "list"]);
-    assert!(!stdout(&out).contains("UNRESOLVED"), "{}", stdout(&out));
+    assert_lacks(&stdout(&out), "UNRESOLVED");
     // Asked for, the plaintext comes back as it was.
     assert_ok(&env.run(&["mcp", "restore", "--with-secrets"]));
     let server = &read_json(&path)["mcpServers"]["hf"];
@@ -92,10 +92,7 @@ fn a_reference_nothing_resolves_is_flagged_and_secure_wraps_the_server() {
         ),
         "{listing}"
     );
-    assert!(
-        listing.contains("header Authorization tv://huggingface/token"),
-        "{listing}"
-    );
+    assert_has(&listing, "header Authorization tv://huggingface/token");
     let out = env.run(&["mcp", "list", "--json"]);
     let json: Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(
@@ -106,31 +103,23 @@ fn a_reference_nothing_resolves_is_flagged_and_secure_wraps_the_server() {
     let out = env.run(&["doctor"]);
     assert_code(&out, 1);
     let report = both(&out);
-    assert!(
-        report.contains("server 'hf', env HF_TOKEN): tv://huggingface/token is not resolved"),
-        "{report}"
+    assert_has(
+        &report,
+        "server 'hf', env HF_TOKEN): tv://huggingface/token is not resolved",
     );
-    assert!(
-        report.contains("tokenvault mcp secure --client cursor --server hf"),
-        "{report}"
-    );
+    assert_has(&report, "tokenvault mcp secure --client cursor --server hf");
 
     let out = env.run(&["mcp", "secure"]);
     assert_ok(&out);
     let err = stderr(&out);
-    assert!(!err.contains("Nothing to change"), "{err}");
+    assert_lacks(&err, "Nothing to change");
     // Nothing is stored under that name yet: said, with the command that stores it.
-    assert!(
-        err.contains("tv://huggingface/token is not in the vault")
-            && err.contains("tokenvault set huggingface/token"),
-        "{err}"
-    );
+    assert_has(&err, "tv://huggingface/token is not in the vault");
+    assert_has(&err, "tokenvault set huggingface/token");
     // The remote server's header is not turned into a vault read sent to a URL tokenvault did
     // not choose: reported, with the command that does it if the user trusts the server.
-    assert!(
-        err.contains("hub.example") && err.contains("--force"),
-        "{err}"
-    );
+    assert_has(&err, "hub.example");
+    assert_has(&err, "--force");
     let v = read_json(&path);
     assert_eq!(
         v["mcpServers"]["hf"]["args"],
@@ -146,11 +135,7 @@ fn a_reference_nothing_resolves_is_flagged_and_secure_wraps_the_server() {
     assert!(v["mcpServers"]["hf"].get("env").is_none());
     assert_eq!(v["mcpServers"]["hub"]["url"], "https://hub.example/mcp");
     let out = env.run(&["mcp", "list"]);
-    assert!(
-        !stdout(&out).contains("env HF_TOKEN tv://"),
-        "{}",
-        stdout(&out)
-    );
+    assert_lacks(&stdout(&out), "env HF_TOKEN tv://");
 }
 
 /// MCP 5: `mcp secure --dry-run` asked for the file vault's passphrase (it read every value to
@@ -194,10 +179,7 @@ fn secure_dry_run_needs_no_passphrase() {
         "{diff}"
     );
     let err = stderr(&out);
-    assert!(
-        err.contains("already in the vault, judging by its masked form"),
-        "{err}"
-    );
+    assert_has(&err, "already in the vault, judging by its masked form");
     assert!(!err.to_lowercase().contains("passphrase"), "{err}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
     assert_eq!(std::fs::read(env.vault()).unwrap(), vault_before);
@@ -223,25 +205,27 @@ fn a_malformed_config_is_skipped_and_the_others_are_secured() {
         .unwrap(),
     );
     let out = env.run(&["mcp", "secure"]);
-    assert_code(&out, 3);
-    let err = stderr(&out);
-    assert!(
-        err.contains("error: skipped cursor ~/.cursor/mcp.json") && err.contains("line"),
-        "{err}"
+    assert_error(
+        &out,
+        3,
+        &[
+            "error: skipped cursor ~/.cursor/mcp.json",
+            "line",
+            "1 client config skipped",
+        ],
     );
-    assert!(err.contains("1 client config skipped"), "{err}");
     assert_eq!(
         std::fs::read_to_string(&broken).unwrap(),
         "{\n  \"mcpServers\": {\n    \"x\": {\"command\": \n"
     );
     let text = std::fs::read_to_string(&desktop).unwrap();
     assert!(!text.contains(&token), "the readable config was secured");
-    assert!(text.contains("HF_TOKEN=tv://huggingface/token"), "{text}");
+    assert_has(&text, "HF_TOKEN=tv://huggingface/token");
     assert_eq!(env.get("huggingface"), token);
     // The dry run skips it the same way.
     assert_code(&env.run(&["mcp", "secure", "--dry-run"]), 3);
     let help = stdout(&env.run(&["mcp", "secure", "--help"]));
-    assert!(help.contains("3 some config could not be"), "{help}");
+    assert_has(&help, "3 some config could not be");
 }
 
 /// MCP 4: a config kept as a symbolic link by a dotfile manager (stow, chezmoi, home-manager)
@@ -267,11 +251,7 @@ fn a_symlinked_config_is_edited_in_its_target() {
     let out = env.run(&["mcp", "secure"]);
     assert_ok(&out);
     let real_canon = std::fs::canonicalize(&real).unwrap();
-    assert!(
-        stdout(&out).contains(&format!("edited {}", real_canon.display())),
-        "{}",
-        stdout(&out)
-    );
+    assert_has(&stdout(&out), &format!("edited {}", real_canon.display()));
     let meta = std::fs::symlink_metadata(&link).unwrap();
     assert!(meta.file_type().is_symlink(), "the link stays a link");
     assert_eq!(
@@ -334,12 +314,7 @@ fn a_symlink_to_something_not_ours_or_not_a_file_is_refused_clearly() {
     if std::os::unix::fs::chown(&other, Some(65534), Some(65534)).is_ok() {
         let before = std::fs::read_to_string(&other).unwrap();
         let out = env.run(&["mcp", "secure"]);
-        assert_code(&out, 3);
-        assert!(
-            stderr(&out).contains("which belongs to another user (uid 65534)"),
-            "{}",
-            stderr(&out)
-        );
+        assert_error(&out, 3, &["which belongs to another user (uid 65534)"]);
         assert_eq!(std::fs::read_to_string(&other).unwrap(), before);
         assert!(std::fs::symlink_metadata(&link)
             .unwrap()
@@ -354,9 +329,7 @@ fn a_symlink_to_something_not_ours_or_not_a_file_is_refused_clearly() {
 /// dangling references with the fix.
 #[test]
 fn rm_names_every_user_and_status_and_doctor_report_dangling_references() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let spare = hf_token();
     env.set("spare", &spare);
     assert_ok(&env.run(&[
@@ -446,9 +419,9 @@ fn rm_names_every_user_and_status_and_doctor_report_dangling_references() {
             "{user}:\n{report}"
         );
     }
-    assert!(
-        report.contains("hint: store it: `tokenvault set huggingface/token`"),
-        "{report}"
+    assert_has(
+        &report,
+        "hint: store it: `tokenvault set huggingface/token`",
     );
     // Stored again: nothing dangles.
     env.set("huggingface", &token);

@@ -10,9 +10,7 @@ use std::process::Command;
 
 #[test]
 fn mcp_server_through_run_sees_the_token_and_stdout_is_pure_json_rpc() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp");
     let server = dir.join("server.py");
     let raw = env.test_file("server-stdout.log");

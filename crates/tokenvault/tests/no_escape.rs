@@ -16,9 +16,7 @@ fn lines(out: &std::process::Output) -> Vec<String> {
 /// passphrase came in a variable or a file. The child reads its own `/proc/<pid>/environ`.
 #[test]
 fn run_children_never_inherit_the_passphrase() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let child = ["sh", "-c", "tr '\\0' '\\n' < /proc/$$/environ"];
     for (how, pass_var) in [
         ("file", None),
@@ -123,19 +121,13 @@ fn a_value_inside_any_error_message_is_hidden() {
     let out = env.run(&["run", "-p", "hf", "--", "true"]);
     assert_code(&out, 2);
     assert_no_secret(&out, &token, "profile holding a token");
-    assert!(
-        stderr(&out).contains("<hidden: a Hugging Face token>"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "<hidden: a Hugging Face token>");
 }
 
 /// Reproduction 3: `export` and `inject` refuse a terminal without `--reveal`, as `get` does.
 #[test]
 fn export_and_inject_refuse_a_terminal_without_reveal() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     env.fixture("t.txt", "token: {{ tv://huggingface/token }}\n");
     for args in ["export -e HF_TOKEN=huggingface", "inject -i t.txt"] {
         let out = in_pty(&env, args);
@@ -184,18 +176,14 @@ fn mcp_secure_never_activates_a_placeholder_it_did_not_write() {
         "the config must stay as it was"
     );
     let err = stderr(&out);
-    assert!(
-        err.contains("X-Exfil") && err.contains("attacker.example"),
-        "{err}"
-    );
+    assert_has(&err, "X-Exfil");
+    assert_has(&err, "attacker.example");
 }
 
 /// Reproduction 6: live checks send a token over plain http only to this machine.
 #[test]
 fn live_checks_refuse_plain_http_to_other_hosts() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let out = env.output(
         env.cmd()
             .env("HF_ENDPOINT", "http://hub.example.invalid")
@@ -205,8 +193,8 @@ fn live_checks_refuse_plain_http_to_other_hosts() {
     assert!(!out.status.success());
     assert_no_secret(&out, &token, "verify over http");
     let text = stdout(&out) + &stderr(&out);
-    assert!(text.contains("plain http"), "{text}");
-    assert!(text.contains("hub.example.invalid"), "{text}");
+    assert_has(&text, "plain http");
+    assert_has(&text, "hub.example.invalid");
     // And `set` (which verifies right after storing) keeps the value but sends nothing.
     let out = env
         .cmd()
@@ -224,7 +212,7 @@ fn live_checks_refuse_plain_http_to_other_hosts() {
         .unwrap();
     let out = env.check(&["set", "huggingface-work", "--stdin"], out);
     assert_no_secret(&out, &token, "set over http");
-    assert!(stderr(&out).contains("plain http"), "{}", stderr(&out));
+    assert_has(&stderr(&out), "plain http");
 }
 
 /// Reproduction 7: a newline in the wrapper's NAME cannot inject a command, and PowerShell's
@@ -248,9 +236,9 @@ fn wrapper_scripts_cannot_be_injected() {
     ]);
     assert_ok(&out);
     let ps = std::fs::read_to_string(env.path("w.ps1")).unwrap();
-    assert!(
-        ps.contains("'a\u{2019}\u{2019}; Remove-Item -Recurse ~; \u{2018}\u{2018}'"),
-        "{ps}"
+    assert_has(
+        &ps,
+        "'a\u{2019}\u{2019}; Remove-Item -Recurse ~; \u{2018}\u{2018}'",
     );
 }
 
@@ -260,9 +248,7 @@ fn wrapper_scripts_cannot_be_injected() {
 #[test]
 fn killed_exports_leave_no_plaintext_temp_files() {
     use std::os::unix::fs::PermissionsExt;
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, _) = Env::with_hf_token();
     let out_dir = env.path("out");
     std::fs::create_dir(&out_dir).unwrap();
     let target = out_dir.join("job.env");
@@ -346,7 +332,7 @@ fn short_values_are_fully_masked_in_list_and_index() {
     env.set("acme/token", value);
     let out = env.run(&["list"]);
     assert_ok(&out);
-    assert!(stdout(&out).contains("••••••••"), "{}", stdout(&out));
+    assert_has(&stdout(&out), "••••••••");
     for f in files_under(&env.home) {
         let bytes = std::fs::read(&f).unwrap();
         let text = String::from_utf8_lossy(&bytes);

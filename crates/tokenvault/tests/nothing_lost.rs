@@ -31,8 +31,7 @@ fn a_rolled_back_vault_is_refused_until_accepted() {
         &["set", "other", "--stdin", "--no-verify"],
         Some("value-123456"),
     );
-    assert_code(&out, 2);
-    assert!(stderr(&out).contains("was rolled back"), "{}", stderr(&out));
+    assert_error(&out, 2, &["was rolled back"]);
     // doctor says so too.
     let out = env.run(&["doctor"]);
     assert!(stderr(&out).contains("was rolled back") || stdout(&out).contains("was rolled back"));
@@ -56,17 +55,14 @@ fn a_rollback_with_its_seen_file_reset_is_found_through_the_audit_chain() {
     env.set("huggingface", &new);
     assert_eq!(env.get("huggingface"), new);
     let log = std::fs::read_to_string(env.home.join("audit.jsonl")).unwrap();
-    assert!(log.contains("\"generation\":"), "{log}");
+    assert_has(&log, "\"generation\":");
     std::fs::write(env.vault(), &old_copy).unwrap();
     std::fs::write(env.home.join("vault.seen"), &old_seen).unwrap();
     let out = env.run(&["doctor"]);
     assert_code(&out, 1);
     let text = stdout(&out) + &stderr(&out);
-    assert!(
-        text.contains("but the audit log recorded generation")
-            && text.contains("it was rolled back"),
-        "{text}"
-    );
+    assert_has(&text, "but the audit log recorded generation");
+    assert_has(&text, "it was rolled back");
 }
 
 /// Reproduction 4: a missing `vault.age` is not silently replaced: `get`, `set` and `doctor`
@@ -80,8 +76,7 @@ fn a_missing_vault_is_reported_and_restored_from_a_backup() {
     env.set("huggingface-work", &second);
     std::fs::remove_file(env.vault()).unwrap();
     let out = env.run(&["get", "huggingface"]);
-    assert_code(&out, 2);
-    assert!(stderr(&out).contains("is missing"), "{}", stderr(&out));
+    assert_error(&out, 2, &["is missing"]);
     let out = env.run_stdin(
         &["set", "x", "--stdin", "--no-verify"],
         Some("value-123456"),
@@ -90,7 +85,7 @@ fn a_missing_vault_is_reported_and_restored_from_a_backup() {
     assert!(!env.vault().exists(), "no empty vault created in its place");
     let out = env.run(&["doctor"]);
     let text = stdout(&out) + &stderr(&out);
-    assert!(text.contains("is missing"), "{text}");
+    assert_has(&text, "is missing");
     // The backups: generation 1 (before the second set) is kept.
     let out = env.run(&["backup", "list", "--json"]);
     assert_ok(&out);
@@ -107,11 +102,7 @@ fn a_missing_vault_is_reported_and_restored_from_a_backup() {
     assert_eq!(env.get("huggingface"), first);
     // The index follows the restored vault: the item only generation 2 had is gone from it.
     let out = env.run(&["list"]);
-    assert!(
-        !stdout(&out).contains("huggingface-work"),
-        "{}",
-        stdout(&out)
-    );
+    assert_lacks(&stdout(&out), "huggingface-work");
     let out = env.run(&["get", "huggingface-work"]);
     assert_code(&out, 2);
 }
@@ -135,14 +126,10 @@ fn rm_and_unlock_follow_the_vault_not_a_drifted_index() {
     std::fs::write(&index_path, serde_json::to_string(&index).unwrap()).unwrap();
     let out = env.run(&["doctor"]);
     let text = stdout(&out) + &stderr(&out);
-    assert!(text.contains("the index and the vault disagree"), "{text}");
+    assert_has(&text, "the index and the vault disagree");
     let out = env.run(&["rm", "acme", "--yes"]);
     assert_ok(&out);
-    assert!(
-        stderr(&out).contains("Deleted tv://acme/secret"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "Deleted tv://acme/secret");
     let out = env.run(&["get", "acme/secret"]);
     assert_code(&out, 2);
     // A drift the other way round is repaired by unlock, with a warning for each field.
@@ -158,14 +145,10 @@ fn rm_and_unlock_follow_the_vault_not_a_drifted_index() {
         return; // no kernel keyring in this sandbox: the rm half above is the test
     }
     assert_ok(&out);
-    assert!(
-        stderr(&out).contains("the index did not list tv://keep/token"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "the index did not list tv://keep/token");
     let _ = env.run(&["lock"]);
     let out = env.run(&["list"]);
-    assert!(stdout(&out).contains("tv://keep/token"), "{}", stdout(&out));
+    assert_has(&stdout(&out), "tv://keep/token");
 }
 
 /// 100 SIGKILLs at random points of `set` of new items: the vault always decrypts, every `set`
@@ -195,7 +178,7 @@ fn set_killed_at_random_points_loses_nothing() {
                 assert_eq!(stdout(&out).trim_end(), value);
                 killer.killed_after_write();
             } else {
-                assert!(stderr(&out).contains("is not stored"), "{}", stderr(&out));
+                assert_has(&stderr(&out), "is not stored");
             }
         }
         // The vault decrypts after every kill, and nothing that completed is lost.
@@ -213,9 +196,7 @@ fn set_killed_at_random_points_loses_nothing() {
 /// under the same passphrase; a weak new passphrase is refused unless allowed explicitly.
 #[test]
 fn passwd_and_rekey_give_a_new_key_and_weak_passphrases_are_refused() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let header = |env: &Env| {
         let bytes = std::fs::read(env.vault()).unwrap();
         let text = String::from_utf8_lossy(&bytes).into_owned();
@@ -242,8 +223,7 @@ fn passwd_and_rekey_give_a_new_key_and_weak_passphrases_are_refused() {
 
     // A weak new passphrase is refused, and nothing changes.
     let out = env.run_stdin(&["passwd", "--stdin"], Some("short\n"));
-    assert_code(&out, 2);
-    assert!(stderr(&out).contains("too weak"), "{}", stderr(&out));
+    assert_error(&out, 2, &["too weak"]);
     assert_eq!(header(&env), after_rekey);
 
     let new_pass = "a brand new and long passphrase";
@@ -252,12 +232,7 @@ fn passwd_and_rekey_give_a_new_key_and_weak_passphrases_are_refused() {
     assert_ok(&out);
     // The old passphrase no longer opens the vault; the new one does.
     let out = env.run(&["get", "huggingface"]);
-    assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains("wrong passphrase"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 2, &["wrong passphrase"]);
     let out = env.output(
         env.cmd()
             .env_remove("TOKENVAULT_PASSPHRASE_FILE")
@@ -293,8 +268,7 @@ fn passwd_and_rekey_give_a_new_key_and_weak_passphrases_are_refused() {
     };
     fresh.secret("acme-secret-value-1234");
     let out = fresh.check(&["set", "acme"], weak(false));
-    assert_code(&out, 2);
-    assert!(stderr(&out).contains("too weak"), "{}", stderr(&out));
+    assert_error(&out, 2, &["too weak"]);
     assert!(!fresh.vault().exists());
     let out = fresh.check(&["set", "acme"], weak(true));
     assert_ok(&out);
@@ -304,9 +278,7 @@ fn passwd_and_rekey_give_a_new_key_and_weak_passphrases_are_refused() {
 /// unrecorded) unless the config relaxes it; and what changes access to the vault is recorded.
 #[test]
 fn the_audit_log_fails_closed_and_records_what_changes_access() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let log = env.home.join("audit.jsonl");
     std::fs::remove_file(&log).unwrap();
     std::fs::create_dir(&log).unwrap(); // no file can be opened there
@@ -343,11 +315,7 @@ fn the_audit_log_fails_closed_and_records_what_changes_access() {
     .unwrap();
     let out = env.run(&["get", "huggingface"]);
     assert_ok(&out);
-    assert!(
-        stderr(&out).contains("audit_required = false"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "audit_required = false");
     std::fs::remove_dir(&log).unwrap();
 
     // What changes access is recorded.
@@ -399,11 +367,10 @@ fn rm_killed_at_random_points_resurrects_nothing() {
             None => assert!(stderr(&out).contains("is not stored"), "{}", stderr(&out)),
         }
         if deleted.contains(r) {
-            assert_code(&out, 2);
-            assert!(stderr(&out).contains("is not stored"), "{}", stderr(&out));
+            assert_error(&out, 2, &["is not stored"]);
         } else if !out.status.success() {
             // Killed: deleted or not, but the vault still decrypts.
-            assert!(stderr(&out).contains("is not stored"), "{}", stderr(&out));
+            assert_has(&stderr(&out), "is not stored");
             killer.killed_after_write();
         } else {
             assert_eq!(
@@ -456,22 +423,12 @@ fn an_edited_index_entry_is_detected_and_not_believed() {
     // The provider changed to one whose default field is another.
     edit(&|i| i["items"]["work"]["provider"] = "aws".into());
     let out = env.run(&["get", "work"]);
-    assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains("changed outside tokenvault"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 2, &["changed outside tokenvault"]);
     // An explicit field still works: the value itself was never in the index.
     assert_eq!(env.get("work/token"), token);
     // `--item work` is expanded from the entry too: refused, nothing started.
     let out = env.run(&["run", "--item", "work", "--", "true"]);
-    assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains("changed outside tokenvault"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 2, &["changed outside tokenvault"]);
 
     // A faked verification is not repeated by show or status.
     edit(&|i| {
@@ -480,20 +437,13 @@ fn an_edited_index_entry_is_detected_and_not_believed() {
             serde_json::json!({"at": "2026-12-01T00:00:00Z", "ok": true, "summary": "forged"});
     });
     let out = env.run(&["show", "other/token", "--json"]);
-    assert!(!stdout(&out).contains("forged"), "{}", stdout(&out));
-    assert!(
-        stderr(&out).contains("'other' was changed outside tokenvault"),
-        "{}",
-        stderr(&out)
-    );
+    assert_lacks(&stdout(&out), "forged");
+    assert_has(&stderr(&out), "'other' was changed outside tokenvault");
     let out = env.run(&["status", "--json"]);
-    assert!(!stdout(&out).contains("forged"), "{}", stdout(&out));
+    assert_lacks(&stdout(&out), "forged");
     let out = env.run(&["doctor"]);
     let text = stdout(&out) + &stderr(&out);
-    assert!(
-        text.contains("changed outside tokenvault (not believed): other"),
-        "{text}"
-    );
+    assert_has(&text, "changed outside tokenvault (not believed): other");
     // A tag copied from another entry does not verify either.
     let tag = {
         let i: serde_json::Value =
@@ -508,15 +458,12 @@ fn an_edited_index_entry_is_detected_and_not_believed() {
     // and its provider (recognised by its format) are back, and doctor is content.
     env.set("third/token", "third-secret-value-11111");
     let text = std::fs::read_to_string(&index_path).unwrap();
-    assert!(!text.contains("forged"), "{text}");
+    assert_lacks(&text, "forged");
     assert_eq!(env.get("other"), "other-secret-value-0000");
     assert_eq!(env.get("work"), token);
     let out = env.run(&["doctor"]);
     let text = stdout(&out) + &stderr(&out);
-    assert!(
-        text.contains("every entry of the file vault carries a valid tag"),
-        "{text}"
-    );
+    assert_has(&text, "every entry of the file vault carries a valid tag");
 }
 
 /// Reproduction 6 (second half): cutting the audit log's tail, deleting it, or replacing it with
@@ -533,11 +480,7 @@ fn a_cut_or_deleted_audit_log_is_detected() {
     assert!(head.exists(), "every read anchors the head");
     let out = env.run(&["audit", "verify"]);
     assert_ok(&out);
-    assert!(
-        stderr(&out).contains("authenticated head matches"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "authenticated head matches");
     let whole = std::fs::read_to_string(&log).unwrap();
     let older = whole.clone();
     assert_eq!(env.get("acme/token"), "acme-secret-value-00001");
@@ -552,13 +495,13 @@ fn a_cut_or_deleted_audit_log_is_detected() {
     std::fs::write(&log, lines[..lines.len() - 2].join("\n") + "\n").unwrap();
     let (code, text) = verify(&env);
     assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("records were cut from the end"), "{text}");
+    assert_has(&text, "records were cut from the end");
 
     // An older copy of the whole log put back.
     std::fs::write(&log, &older).unwrap();
     let (code, text) = verify(&env);
     assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("cut from the end"), "{text}");
+    assert_has(&text, "cut from the end");
 
     // The head edited to match the shorter log: its tag gives it away.
     let mut h: serde_json::Value =
@@ -568,10 +511,7 @@ fn a_cut_or_deleted_audit_log_is_detected() {
     std::fs::write(&head, serde_json::to_string(&h).unwrap()).unwrap();
     let (code, text) = verify(&env);
     assert_eq!(code, Some(1), "{text}");
-    assert!(
-        text.contains("audit head was changed outside tokenvault"),
-        "{text}"
-    );
+    assert_has(&text, "audit head was changed outside tokenvault");
 
     // The log deleted whole, and then the head too.
     std::fs::write(&log, &whole).unwrap();
@@ -580,7 +520,7 @@ fn a_cut_or_deleted_audit_log_is_detected() {
     std::fs::remove_file(&log).unwrap();
     let (code, text) = verify(&env);
     assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("the audit log is gone"), "{text}");
+    assert_has(&text, "the audit log is gone");
     std::fs::write(&log, &whole).unwrap();
     #[cfg(unix)]
     {
@@ -592,5 +532,5 @@ fn a_cut_or_deleted_audit_log_is_detected() {
     std::fs::remove_file(&head).unwrap();
     let (code, text) = verify(&env);
     assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("there is no audit head"), "{text}");
+    assert_has(&text, "there is no audit head");
 }

@@ -43,14 +43,11 @@ fn rotate_stores_the_new_token_keeps_the_old_and_rollback_swaps_back() {
         !err.contains("Create a new token") && !err.contains("Paste it at the prompt"),
         "{err}"
     );
-    assert!(err.contains("The new token works: alice (user)"), "{err}");
-    assert!(err.contains("Rotated tv://huggingface/token"), "{err}");
-    assert!(
-        err.contains("revoke the old token")
-            && err.contains("at https://huggingface.co/settings/tokens"),
-        "{err}"
-    );
-    assert!(err.contains("--rollback"), "{err}");
+    assert_has(&err, "The new token works: alice (user)");
+    assert_has(&err, "Rotated tv://huggingface/token");
+    assert_has(&err, "revoke the old token");
+    assert_has(&err, "at https://huggingface.co/settings/tokens");
+    assert_has(&err, "--rollback");
     // The new token was checked before it was stored.
     assert_eq!(hub.tokens_seen(), vec![new.clone()]);
     assert_eq!(env.get("huggingface"), new);
@@ -69,10 +66,9 @@ fn rotate_stores_the_new_token_keeps_the_old_and_rollback_swaps_back() {
 
     let back = env.run(&["rotate", "huggingface", "--rollback"]);
     assert_ok(&back);
-    assert!(
-        stderr(&back).contains("Rolled back tv://huggingface/token to its previous value"),
-        "{}",
-        stderr(&back)
+    assert_has(
+        &stderr(&back),
+        "Rolled back tv://huggingface/token to its previous value",
     );
     assert_eq!(env.get("huggingface"), old);
     let prev = env.run(&["get", "huggingface", "--previous"]);
@@ -90,11 +86,9 @@ fn rotate_stores_the_new_token_keeps_the_old_and_rollback_swaps_back() {
         assert_no_secret(o, &new, "rotate");
     }
     let log = audit_log(&env);
-    assert!(
-        log.contains(r#""action":"rotate""#) && log.contains(r#""action":"rollback""#),
-        "{log}"
-    );
-    assert!(log.contains("tv://huggingface/token"), "{log}");
+    assert_has(&log, r#""action":"rotate""#);
+    assert_has(&log, r#""action":"rollback""#);
+    assert_has(&log, "tv://huggingface/token");
     assert!(
         !log.contains(&old) && !log.contains(&new),
         "value in the audit log"
@@ -108,10 +102,14 @@ fn a_rejected_new_token_is_not_stored() {
     let env = env_with_hub(&hub);
     env.set("huggingface", &old);
     let out = env.run_stdin(&["rotate", "huggingface", "--stdin"], Some(&new));
-    assert_code(&out, 1);
-    let err = stderr(&out);
-    assert!(err.contains("the new token was not stored"), "{err}");
-    assert!(err.contains("still holds the current token"), "{err}");
+    assert_error(
+        &out,
+        1,
+        &[
+            "the new token was not stored",
+            "still holds the current token",
+        ],
+    );
     assert_no_secret(&out, &new, "rejected");
     assert_no_secret(&out, &old, "rejected");
     assert_eq!(hub.tokens_seen(), vec![new.clone()]);
@@ -123,7 +121,7 @@ fn a_rejected_new_token_is_not_stored() {
         "nothing was replaced, so there is no previous value"
     );
     let log = audit_log(&env);
-    assert!(log.contains(r#""action":"rotate""#), "{log}");
+    assert_has(&log, r#""action":"rotate""#);
     assert!(!log.contains(&new));
 }
 
@@ -134,63 +132,40 @@ fn rotate_refuses_what_it_cannot_do_safely() {
     let env = Env::new();
 
     let missing = env.run_stdin(&["rotate", "huggingface", "--stdin"], Some(&old));
-    assert_code(&missing, 2);
-    assert!(
-        stderr(&missing).contains("nothing to rotate")
-            && stderr(&missing).contains("tokenvault set huggingface/token"),
-        "{}",
-        stderr(&missing)
+    assert_error(
+        &missing,
+        2,
+        &["nothing to rotate", "tokenvault set huggingface/token"],
     );
 
     env.set("huggingface", &old);
     let no_prev = env.run(&["rotate", "huggingface", "--rollback"]);
-    assert_code(&no_prev, 2);
-    assert!(
-        stderr(&no_prev).contains("has no previous value"),
-        "{}",
-        stderr(&no_prev)
-    );
+    assert_error(&no_prev, 2, &["has no previous value"]);
 
     let both = env.run_stdin(
         &["rotate", "huggingface", "--rollback", "--stdin"],
         Some(&old),
     );
-    assert_code(&both, 2);
-    assert!(
-        stderr(&both).contains("cannot be used with"),
-        "{}",
-        stderr(&both)
-    );
+    assert_error(&both, 2, &["cannot be used with"]);
 
     let same = env.run_stdin(&["rotate", "huggingface", "--stdin"], Some(&old));
-    assert_code(&same, 2);
-    assert!(
-        stderr(&same).contains("is the one already stored"),
-        "{}",
-        stderr(&same)
-    );
+    assert_error(&same, 2, &["is the one already stored"]);
 
     let malformed = env.run_stdin(&["rotate", "huggingface", "--stdin"], Some("hf_short"));
     assert_code(&malformed, 2);
-    assert!(
-        stderr(&malformed).contains("does not look like a huggingface token"),
-        "{}",
-        stderr(&malformed)
+    assert_has(
+        &stderr(&malformed),
+        "does not look like a huggingface token",
     );
 
     let new = hf_token();
     let offline = env.run_stdin(&["rotate", "huggingface", "--stdin"], Some(&new));
     assert_code(&offline, 2);
-    assert!(
-        stderr(&offline).contains("could not check the new token, so it was not stored"),
-        "{}",
-        stderr(&offline)
+    assert_has(
+        &stderr(&offline),
+        "could not check the new token, so it was not stored",
     );
-    assert!(
-        stderr(&offline).contains("--no-verify"),
-        "{}",
-        stderr(&offline)
-    );
+    assert_has(&stderr(&offline), "--no-verify");
     assert_eq!(env.get("huggingface"), old);
 
     let unchecked = env.run_stdin(
@@ -282,40 +257,30 @@ fn status_lists_each_category_and_exits_1() {
             .to_owned()
     };
     let stale = line("tv://huggingface/token");
-    assert!(
-        stale.contains("  stale  last changed 120 days ago")
-            && stale.contains("next: tokenvault rotate huggingface/token"),
-        "{stale}"
-    );
+    assert_has(&stale, "  stale  last changed 120 days ago");
+    assert_has(&stale, "next: tokenvault rotate huggingface/token");
     let expiring = line("tv://huggingface-work/token");
-    assert!(
-        expiring.contains("  expiring  expires in ") && expiring.contains("tokenvault rotate"),
-        "{expiring}"
-    );
+    assert_has(&expiring, "  expiring  expires in ");
+    assert_has(&expiring, "tokenvault rotate");
     let failed = line("tv://huggingface-old/token");
-    assert!(
-        failed.contains("  failed  the last live check failed") && failed.contains("401"),
-        "{failed}"
-    );
+    assert_has(&failed, "  failed  the last live check failed");
+    assert_has(&failed, "401");
     let unverified = line("tv://huggingface-new/token");
-    assert!(
-        unverified.contains("  unverified  never checked")
-            && unverified.contains("next: tokenvault verify huggingface-new/token"),
-        "{unverified}"
-    );
+    assert_has(&unverified, "  unverified  never checked");
+    assert_has(&unverified, "next: tokenvault verify huggingface-new/token");
     let missing = line("tv://github/token");
-    assert!(
-        missing.contains("  missing  named by profile hf-mcp (GITHUB_TOKEN)")
-            && missing.contains("next: tokenvault set github/token"),
-        "{missing}"
+    assert_has(
+        &missing,
+        "  missing  named by profile hf-mcp (GITHUB_TOKEN)",
     );
-    assert!(!text.contains("huggingface-fine"), "{text}");
-    assert!(!text.contains("aws"), "{text}");
+    assert_has(&missing, "next: tokenvault set github/token");
+    assert_lacks(&text, "huggingface-fine");
+    assert_lacks(&text, "aws");
     assert_eq!(text.lines().count(), 5, "{text}");
 
     // --stale-days moves the threshold.
     let lenient = env.run(&["status", "--stale-days", "200"]);
-    assert!(!stdout(&lenient).contains("stale"), "{}", stdout(&lenient));
+    assert_lacks(&stdout(&lenient), "stale");
 
     let j = env.run(&["status", "--json"]);
     assert_code(&j, 1);
@@ -343,11 +308,7 @@ fn status_expired_and_all_well() {
     });
     let out = env.run(&["status"]);
     assert_code(&out, 1);
-    assert!(
-        stdout(&out).contains("tv://huggingface/token  expired  expired ("),
-        "{}",
-        stdout(&out)
-    );
+    assert_has(&stdout(&out), "tv://huggingface/token  expired  expired (");
 
     edit_index(&env, |v| {
         v["items"]["huggingface"]["fields"]["token"]["verified"] =
@@ -357,9 +318,5 @@ fn status_expired_and_all_well() {
     let ok = env.run(&["status"]);
     assert_ok(&ok);
     assert_eq!(stdout(&ok), "");
-    assert!(
-        stderr(&ok).contains("All is well: 1 stored value,"),
-        "{}",
-        stderr(&ok)
-    );
+    assert_has(&stderr(&ok), "All is well: 1 stored value,");
 }

@@ -15,9 +15,7 @@ fn read(p: &std::path::Path) -> String {
 
 #[test]
 fn child_gets_the_value_and_our_stdout_stays_empty() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let out_file = env.test_file("seen");
     let probe = env.env_probe(&["HF_TOKEN"]);
     let out = env.run(&[
@@ -45,9 +43,7 @@ fn child_gets_the_value_and_our_stdout_stays_empty() {
 
 #[test]
 fn the_value_is_never_in_the_childs_cmdline() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let probe = env.env_probe(&["HF_TOKEN"]);
     let mut c = env.cmd();
     c.args([
@@ -93,9 +89,7 @@ fn the_value_is_never_in_the_childs_cmdline() {
 
 #[test]
 fn existing_variable_wins_unless_vault_wins() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let probe = env.env_probe(&["HF_TOKEN"]);
     let show = |extra: &[&str], hf: Option<&str>| {
         let mut c = env.cmd();
@@ -110,11 +104,7 @@ fn existing_variable_wins_unless_vault_wins() {
     let out = show(&[], Some("from-the-environment"));
     assert_ok(&out);
     assert_eq!(stdout(&out), "from-the-environment");
-    assert!(
-        stderr(&out).contains("HF_TOKEN is already set"),
-        "{}",
-        stderr(&out)
-    );
+    assert_has(&stderr(&out), "HF_TOKEN is already set");
     assert!(stderr(&out).contains("--vault-wins"));
     assert_no_secret(&out, &token, "precedence notice");
     let out = show(&["--vault-wins"], Some("from-the-environment"));
@@ -141,14 +131,9 @@ fn missing_references_are_all_named_and_the_child_never_starts() {
         "touch",
         marker.to_str().unwrap(),
     ]);
-    assert_code(&out, 2);
-    let err = stderr(&out);
-    assert!(
-        err.contains("tv://nope/token") && err.contains("tv://aws/secret_access_key"),
-        "{err}"
-    );
-    assert!(!err.contains("tv://huggingface/token"), "{err}");
-    assert!(err.contains("tokenvault set"), "{err}");
+    let err = assert_error(&out, 2, &["tv://nope/token", "tv://aws/secret_access_key"]);
+    assert_lacks(&err, "tv://huggingface/token");
+    assert_has(&err, "tokenvault set");
     assert!(!marker.exists());
     assert_eq!(stdout(&out), "");
 }
@@ -163,12 +148,7 @@ fn locked_vault_says_how_to_unlock() {
             .args(["run", "-e", "HF_TOKEN=huggingface", "--", "true"])
             .stdin(Stdio::null()),
     );
-    assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains("tokenvault unlock"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 2, &["tokenvault unlock"]);
 }
 
 #[test]
@@ -305,9 +285,7 @@ fn unsafe_kill(pid: u32, sig: i32) {
 
 #[test]
 fn env_file_references_resolve_and_plain_values_pass_through() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     let dotenv = env.path(".env");
     std::fs::write(
         &dotenv,
@@ -330,15 +308,12 @@ fn env_file_references_resolve_and_plain_values_pass_through() {
 
     std::fs::write(&dotenv, "OK=1\nthis line is broken\n").unwrap();
     let out = env.run(&["run", "--env-file", dotenv.to_str().unwrap(), "--", "true"]);
-    assert_code(&out, 2);
-    assert!(stderr(&out).contains(".env: line 2"), "{}", stderr(&out));
+    assert_error(&out, 2, &[".env: line 2"]);
 }
 
 #[test]
 fn profiles_set_list_use_rm() {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
+    let (env, token) = Env::with_hf_token();
     assert_ok(&env.run(&[
         "profile",
         "set",
@@ -347,10 +322,9 @@ fn profiles_set_list_use_rm() {
         "HUGGING_FACE_HUB_TOKEN=huggingface",
     ]));
     let list = env.run(&["profile", "list"]);
-    assert!(
-        stdout(&list).contains("hf-mcp\n  HF_TOKEN=tv://huggingface/token\n"),
-        "{}",
-        stdout(&list)
+    assert_has(
+        &stdout(&list),
+        "hf-mcp\n  HF_TOKEN=tv://huggingface/token\n",
     );
     let probe = env.env_probe(&["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"]);
     let out = env.run(&[
@@ -381,8 +355,7 @@ fn profiles_set_list_use_rm() {
     let bad = env.run(&["profile", "set", "x", "HF_TOKEN"]);
     assert_code(&bad, 2);
     let unknown = env.run(&["run", "-p", "nope", "--", "true"]);
-    assert_code(&unknown, 2);
-    assert!(stderr(&unknown).contains("hf-mcp"), "{}", stderr(&unknown));
+    assert_error(&unknown, 2, &["hf-mcp"]);
     assert_ok(&env.run(&["profile", "rm", "hf-mcp"]));
     assert_eq!(
         stdout(&env.run(&["profile", "list", "--json"])).trim(),

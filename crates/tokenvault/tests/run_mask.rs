@@ -9,19 +9,12 @@
 
 mod common;
 
+use common::table;
 use common::*;
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-
-/// An env with `huggingface` holding a fresh token; returns both.
-fn setup() -> (Env, String) {
-    let env = Env::new();
-    let token = hf_token();
-    env.set("huggingface", &token);
-    (env, token)
-}
 
 /// `tokenvault run --mask -e HF_TOKEN=huggingface -- PROBE sh -c SCRIPT` (the probe dumps the
 /// child's environment for the leak check).
@@ -42,13 +35,17 @@ fn masked(env: &Env, script: &str) -> Command {
     c
 }
 
-fn output(env: &Env, mut c: Command) -> std::process::Output {
-    c.stdin(Stdio::null());
-    let child = c
+/// Starts `c` with stdin closed and stdout and stderr piped.
+fn spawn(c: &mut Command) -> Child {
+    c.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+fn output(env: &Env, mut c: Command) -> std::process::Output {
+    let child = spawn(&mut c);
     env.check(
         &Env::args_of(&c),
         wait_output(child, Duration::from_secs(60)),
@@ -81,64 +78,147 @@ fn split_at(at: usize) -> String {
     )
 }
 
-#[test]
-fn a_whole_value_is_concealed_on_stdout_and_stderr() {
-    let (env, token) = setup();
-    let out = output(
-        &env,
-        masked(
-            &env,
-            r#"echo "token: $HF_TOKEN!"; echo "again $HF_TOKEN$HF_TOKEN" >&2; echo plain"#,
-        ),
-    );
-    assert_ok(&out);
-    assert_eq!(stdout(&out), "token: <concealed:HF_TOKEN>!\nplain\n");
-    assert!(
-        stderr(&out).contains("again <concealed:HF_TOKEN><concealed:HF_TOKEN>\n"),
-        "{}",
-        stderr(&out)
-    );
-    assert_no_secret(&out, &token, "run --mask");
+/// What a stream must hold.
+enum Want {
+    Is(String),
+    Has(String),
+    EndsWith(String),
+    Anything,
 }
 
-#[test]
-fn a_value_split_across_two_writes_with_a_pause_is_concealed() {
-    let (env, token) = setup();
-    // Cut points: after the first byte, inside the `hf_` prefix, in the middle, before the last byte.
-    for at in [1, 2, 3, 20, token.len() - 1] {
+impl Want {
+    fn check(&self, case: &str, stream: &str, got: &str) {
+        let ok = match self {
+            Want::Is(w) => got == w,
+            Want::Has(w) => got.contains(w.as_str()),
+            Want::EndsWith(w) => got.ends_with(w.as_str()),
+            Want::Anything => true,
+        };
+        assert!(ok, "{case}: {stream} {got:?} is not {}", self.describe());
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Want::Is(w) => format!("exactly {w:?}"),
+            Want::Has(w) => format!("something with {w:?}"),
+            Want::EndsWith(w) => format!("something ending in {w:?}"),
+            Want::Anything => "anything".into(),
+        }
+    }
+}
+
+/// One masked run: `huggingface` holds `token`; the child runs `script` with `HF_TOKEN` set.
+struct MaskCase {
+    token: String,
+    script: String,
+    code: i32,
+    stdout: Want,
+    stderr: Want,
+}
+
+fn mask_cases() -> Vec<(&'static str, MaskCase)> {
+    let case = |script: &str, code, stdout, stderr| MaskCase {
+        token: hf_token(),
+        script: script.to_owned(),
+        code,
+        stdout,
+        stderr,
+    };
+    let mut rows = vec![(
+        "whole value on stdout and stderr",
+        case(
+            r#"echo "token: $HF_TOKEN!"; echo "again $HF_TOKEN$HF_TOKEN" >&2; echo plain"#,
+            0,
+            Want::Is("token: <concealed:HF_TOKEN>!\nplain\n".into()),
+            Want::Has("again <concealed:HF_TOKEN><concealed:HF_TOKEN>\n".into()),
+        ),
+    )];
+    // A value split across two writes with a pause between them. Cut points: after the first
+    // byte, inside the `hf_` prefix, in the middle, before the last byte.
+    let len = hf_token().len();
+    for (name, at) in [
+        ("split after byte 1", 1),
+        ("split after byte 2", 2),
+        ("split after byte 3", 3),
+        ("split after byte 20", 20),
+        ("split before the last byte", len - 1),
+    ] {
         let script = format!(
             "{}printf 'a %s' \"$head\"; sleep 0.2; printf '%s b\\n' \"$rest\"; \
              printf %s \"$head\" >&2; sleep 0.2; printf '%s\\n' \"$rest\" >&2",
             split_at(at)
         );
-        let out = output(&env, masked(&env, &script));
-        assert_ok(&out);
-        assert_eq!(stdout(&out), "a <concealed:HF_TOKEN> b\n", "cut at {at}");
-        assert!(
-            stderr(&out).ends_with("<concealed:HF_TOKEN>\n"),
-            "cut at {at}: {}",
-            stderr(&out)
-        );
-        assert_no_secret(&out, &token, "split value");
+        rows.push((
+            name,
+            case(
+                &script,
+                0,
+                Want::Is("a <concealed:HF_TOKEN> b\n".into()),
+                Want::EndsWith("<concealed:HF_TOKEN>\n".into()),
+            ),
+        ));
     }
-}
-
-#[test]
-fn a_prefix_that_is_not_the_value_comes_out_unchanged() {
-    let (env, token) = setup();
     // The first 20 bytes of the value, then something else: harmless, released as it is.
-    let out = output(
-        &env,
-        masked(
-            &env,
-            &format!(
-                "{}printf %s \"$head\"; sleep 0.1; echo ' and no more'",
-                split_at(20)
+    let mut prefix = case(
+        &format!(
+            "{}printf %s \"$head\"; sleep 0.1; echo ' and no more'",
+            split_at(20)
+        ),
+        0,
+        Want::Anything,
+        Want::Anything,
+    );
+    prefix.stdout = Want::Is(format!("{} and no more\n", &prefix.token[..20]));
+    rows.push(("a prefix that is not the value", prefix));
+    // The child's exit status comes back; killed by a signal, 128 + the signal.
+    rows.extend([
+        (
+            "exit code 42",
+            case(
+                "echo bye; exit 42",
+                42,
+                Want::Is("bye\n".into()),
+                Want::Anything,
             ),
         ),
+        (
+            "killed by SIGKILL",
+            case("kill -KILL $$", 137, Want::Anything, Want::Anything),
+        ),
+        (
+            "killed by SIGTERM",
+            case("kill -TERM $$", 143, Want::Anything, Want::Anything),
+        ),
+    ]);
+    rows
+}
+
+fn check_masked(name: &'static str, case: MaskCase) {
+    let env = Env::new();
+    env.set("huggingface", &case.token);
+    let out = output(&env, masked(&env, &case.script));
+    assert_eq!(
+        out.status.code(),
+        Some(case.code),
+        "{name}: exit status {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        stdout(&out),
+        stderr(&out)
     );
-    assert_ok(&out);
-    assert_eq!(stdout(&out), format!("{} and no more\n", &token[..20]));
+    case.stdout.check(name, "stdout", &stdout(&out));
+    case.stderr.check(name, "stderr", &stderr(&out));
+    assert_no_secret(&out, &case.token, name);
+}
+
+/// Every value written whole or in pieces comes out concealed, anything else unchanged, and the
+/// child's exit status comes back.
+#[test]
+fn masked_runs_conceal_the_value_and_keep_the_exit_status() {
+    table::run(
+        "masked_runs_conceal_the_value_and_keep_the_exit_status",
+        mask_cases(),
+        check_masked,
+    );
 }
 
 /// Reads `from` on a thread; `until` waits for `needle` in what has arrived so far.
@@ -182,7 +262,7 @@ impl Collector {
 
 #[test]
 fn interactive_output_is_not_held_back_and_stdin_reaches_the_child() {
-    let (env, token) = setup();
+    let (env, token) = Env::with_hf_token();
     let mut c = masked(
         &env,
         r#"printf 'Name: '; read name; echo "hello $name, $HF_TOKEN"; printf 'hf_'; read x; echo end"#,
@@ -221,31 +301,11 @@ fn interactive_output_is_not_held_back_and_stdin_reaches_the_child() {
 }
 
 #[test]
-fn the_childs_exit_code_comes_back() {
-    let (env, _) = setup();
-    let out = output(&env, masked(&env, "echo bye; exit 42"));
-    assert_code(&out, 42);
-    assert_eq!(stdout(&out), "bye\n");
-}
-
-#[test]
-fn a_child_killed_by_a_signal_gives_128_plus_the_signal() {
-    let (env, _) = setup();
-    assert_code(&output(&env, masked(&env, "kill -KILL $$")), 137);
-    assert_code(&output(&env, masked(&env, "kill -TERM $$")), 143);
-}
-
-#[test]
 fn a_closed_stdout_ends_the_child_like_a_pipeline() {
-    let (env, _) = setup();
+    let (env, _) = Env::with_hf_token();
     // `yes` writes forever; once our reader goes away the child must get SIGPIPE, not hang.
     let mut c = masked(&env, "yes");
-    let mut child = c
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&mut c);
     let mut first = [0u8; 100];
     child
         .stdout
@@ -274,7 +334,7 @@ fn ignored_signals() -> u64 {
 
 #[test]
 fn signals_sent_to_tokenvault_reach_the_child() {
-    let (env, _) = setup();
+    let (env, _) = Env::with_hf_token();
     for (name, number) in [("TERM", 15), ("INT", 2), ("HUP", 1), ("QUIT", 3)] {
         if ignored_signals() & (1 << (number - 1)) != 0 {
             eprintln!("SIG{name} is ignored by the test runner: skipped");
@@ -286,12 +346,7 @@ fn signals_sent_to_tokenvault_reach_the_child() {
             marker.display()
         );
         let mut c = masked(&env, &script);
-        let mut child = c
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = spawn(&mut c);
         let mut out = Collector::new(child.stdout.take().unwrap());
         out.until("ready", Duration::from_secs(10));
         let sent = Command::new("kill")
@@ -312,12 +367,7 @@ fn signals_sent_to_tokenvault_reach_the_child() {
     }
     // Without a trap, the child dies of the forwarded signal and we report it as 128+15.
     let mut c = masked(&env, "echo ready; while :; do sleep 0.05; done");
-    let mut child = c
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&mut c);
     Collector::new(child.stdout.take().unwrap()).until("ready", Duration::from_secs(10));
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -339,7 +389,7 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
 
 #[test]
 fn large_output_streams_with_bounded_memory() {
-    let (env, token) = setup();
+    let (env, token) = Env::with_hf_token();
     // 5,000,000 lines of 46 bytes (230 MB), each with the value; as 46 does not divide the pipe's
     // read sizes, the value straddles read boundaries at many different offsets. A second variable
     // holds the same value, and the child pauses at the end so we can sample memory before exit.
@@ -359,12 +409,7 @@ fn large_output_streams_with_bounded_memory() {
         "-c",
         &format!("yes \"ab $HF_TOKEN cdef\" | head -n {LINES}; sleep 0.5"),
     ]);
-    let mut tv = c
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut tv = spawn(&mut c);
     let pid = tv.id();
     let tv_out = tv.stdout.take().unwrap();
     let sum = Command::new("cksum")

@@ -91,14 +91,29 @@ fn repo(env: &Env, name: &str) -> std::path::PathBuf {
 
 fn commit(dir: &Path, env: &Env, file: &str, text: &str, msg: &str) -> String {
     env.fixture(dir.join(file), text);
-    assert_ok(&git(dir, env, &["add", file]));
-    assert_ok(&git(dir, env, &["commit", "-q", "--no-verify", "-m", msg]));
+    commit_files(dir, env, &[file], msg);
     stdout(&git(dir, env, &["rev-parse", "HEAD"]))
         .trim()
         .to_owned()
 }
 
 /// Standard base64 with padding (kept here so the test needs no extra crate).
+/// `git add FILES` and `git commit -m MSG`, both asserted.
+fn commit_files(dir: &Path, env: &Env, files: &[&str], msg: &str) {
+    let mut add = vec!["add"];
+    add.extend_from_slice(files);
+    assert_ok(&git(dir, env, &add));
+    assert_ok(&git(dir, env, &["commit", "-q", "--no-verify", "-m", msg]));
+}
+
+/// `scan --no-vault --format json NAME` of the working tree and of the git history.
+fn json_scans(name: &str) -> [Vec<&str>; 2] {
+    [
+        vec!["scan", "--no-vault", "--format", "json", name],
+        vec!["scan", "--no-vault", "--git", "--format", "json", name],
+    ]
+}
+
 fn base64(data: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
@@ -159,11 +174,7 @@ fn every_provider_token_is_found_masked_and_exit_is_1() {
     // The text format: path:line:col  rule  masked, and no value anywhere.
     let out = env.run(&["scan", "--no-vault", "src"]);
     assert_code(&out, 1);
-    assert!(
-        stdout(&out).contains("src/nested/settings.py:2:"),
-        "{}",
-        stdout(&out)
-    );
+    assert_has(&stdout(&out), "src/nested/settings.py:2:");
     let cat = Catalogue::builtin();
     for p in cat.providers() {
         for f in p.fields.iter().filter(|f| f.secret) {
@@ -219,7 +230,7 @@ fn vault_values_of_any_shape_are_found_with_their_base64_form() {
     // --no-vault: no attempt, no warning.
     let out = env.run(&["scan", "--no-vault", "notes.md"]);
     assert_code(&out, 0);
-    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    assert_lacks(&stderr(&out), "warning");
 }
 
 #[test]
@@ -249,12 +260,7 @@ fn stdin_allow_marker_and_baseline() {
     assert_code(&first, 1);
     env.fixture(env.path("baseline.json"), stdout(&first));
     let out = env.run(&["scan", "--no-vault", "--baseline", "baseline.json", "a.env"]);
-    assert_code(&out, 0);
-    assert!(
-        stderr(&out).contains("1 known from the baseline"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 0, &["1 known from the baseline"]);
     // A new token in the same file is still reported.
     let other = hf_token();
     env.secret(&other);
@@ -319,23 +325,14 @@ fn git_history_reports_a_removed_token_once_with_the_commit_that_added_it() {
     assert!(f["date"].as_str().unwrap().len() >= 20);
 
     let out = env.run(&["scan", "--no-vault", "--git", "repo"]);
-    assert!(
-        stdout(&out).contains(&format!("commit {}", &adding[..12])),
-        "{}",
-        stdout(&out)
-    );
+    assert_has(&stdout(&out), &format!("commit {}", &adding[..12]));
     // Nothing after the removing commit.
     let out = env.run(&["scan", "--no-vault", "--git", "--since", &removing, "repo"]);
     assert_code(&out, 0);
     // Not a repository: an error, exit 2.
     std::fs::create_dir_all(env.path("plain")).unwrap();
     let out = env.run(&["scan", "--no-vault", "--git", "plain"]);
-    assert_code(&out, 2);
-    assert!(
-        stderr(&out).contains("not inside a git repository"),
-        "{}",
-        stderr(&out)
-    );
+    assert_error(&out, 2, &["not inside a git repository"]);
 }
 
 #[test]
@@ -388,11 +385,9 @@ fn the_pre_commit_hook_refuses_a_real_commit_of_a_token() {
         stderr(&out)
     );
     let err = stderr(&out);
-    assert!(err.contains("app.py:2:13  huggingface/token"), "{err}");
-    assert!(
-        err.contains("rotate it") && err.contains("tokenvault set"),
-        "{err}"
-    );
+    assert_has(&err, "app.py:2:13  huggingface/token");
+    assert_has(&err, "rotate it");
+    assert_has(&err, "tokenvault set");
     assert_no_secret(&out, &token, "hook");
     assert!(
         !git(&dir, &env, &["rev-parse", "--verify", "HEAD"])
@@ -567,21 +562,13 @@ fn a_huge_blob_and_a_huge_file_are_scanned_in_bounded_memory() {
     let (line, column) = huge_text_file(&dir.join("huge.txt"), size, &token);
     std::fs::write(dir.join("small.py"), "print('hello')\n").unwrap();
     // `git add` streams a file this size straight into a pack (core.bigFileThreshold).
-    assert_ok(&git(&dir, &env, &["add", "huge.txt", "small.py"]));
-    assert_ok(&git(
-        &dir,
-        &env,
-        &["commit", "-q", "--no-verify", "-m", "big"],
-    ));
+    commit_files(&dir, &env, &["huge.txt", "small.py"], "big");
     eprintln!(
         "generated {size} bytes and committed them in {:?}",
         started.elapsed()
     );
 
-    for args in [
-        &["scan", "--no-vault", "--git", "--format", "json", "big"][..],
-        &["scan", "--no-vault", "--format", "json", "big"][..],
-    ] {
+    for args in json_scans("big").iter().rev() {
         let started = Instant::now();
         let (out, peak_kb) = run_measuring_rss(&env, args);
         eprintln!(
@@ -619,16 +606,8 @@ fn a_token_after_nul_bytes_is_found() {
     data.extend_from_slice(&[0u8; 3000]);
     data.extend_from_slice(format!("\nsettings\nHF_TOKEN={token}\n").as_bytes());
     std::fs::write(dir.join("image.png"), &data).unwrap();
-    assert_ok(&git(&dir, &env, &["add", "image.png"]));
-    assert_ok(&git(
-        &dir,
-        &env,
-        &["commit", "-q", "--no-verify", "-m", "bin"],
-    ));
-    for args in [
-        &["scan", "--no-vault", "--format", "json", "bin"][..],
-        &["scan", "--no-vault", "--git", "--format", "json", "bin"][..],
-    ] {
+    commit_files(&dir, &env, &["image.png"], "bin");
+    for args in &json_scans("bin") {
         let out = env.run(args);
         assert_code(&out, 1);
         assert_no_secret(&out, &token, "binary scan");
@@ -648,36 +627,31 @@ fn utf16_files_with_a_byte_order_mark_are_decoded() {
     let dir = repo(&env, "wide");
     let le = hf_token();
     let be = hf_token();
+    // A byte order mark, then the text's UTF-16 code units in that order.
     let encode = |text: &str, big_endian: bool| -> Vec<u8> {
-        let mut out: Vec<u8> = if big_endian {
-            vec![0xFE, 0xFF]
+        let bom: [u8; 2] = if big_endian {
+            [0xFE, 0xFF]
         } else {
-            vec![0xFF, 0xFE]
+            [0xFF, 0xFE]
         };
-        for u in text.encode_utf16() {
-            out.extend_from_slice(&if big_endian {
+        let unit = |u: u16| {
+            if big_endian {
                 u.to_be_bytes()
             } else {
                 u.to_le_bytes()
-            });
-        }
-        out
+            }
+        };
+        bom.into_iter()
+            .chain(text.encode_utf16().flat_map(unit))
+            .collect()
     };
     // Windows tools write UTF-16 with CRLF; a non-ASCII line comes first.
     let text =
         |token: &str| format!("; caf\u{e9} settings\r\n[hub]\r\n\r\ntoken = \"{token}\"\r\n");
     std::fs::write(dir.join("le.ini"), encode(&text(&le), false)).unwrap();
     std::fs::write(dir.join("be.ini"), encode(&text(&be), true)).unwrap();
-    assert_ok(&git(&dir, &env, &["add", "le.ini", "be.ini"]));
-    assert_ok(&git(
-        &dir,
-        &env,
-        &["commit", "-q", "--no-verify", "-m", "wide"],
-    ));
-    for args in [
-        &["scan", "--no-vault", "--format", "json", "wide"][..],
-        &["scan", "--no-vault", "--git", "--format", "json", "wide"][..],
-    ] {
+    commit_files(&dir, &env, &["le.ini", "be.ini"], "wide");
+    for args in &json_scans("wide") {
         let out = env.run(args);
         assert_code(&out, 1);
         assert_no_secret(&out, &le, "utf-16 scan");
@@ -744,10 +718,7 @@ fn ignored_env_files_holding_tokens_are_named() {
     let out = env.output(env.cmd().args(["scan", "."]).current_dir(&dir));
     assert_ok(&out);
     let err = stderr(&out);
-    assert!(
-        err.contains("1 git-ignored env or credential file was not scanned; 1 of them holds tokens: .env.local (1)"),
-        "{err}"
-    );
+    assert_has(&err, "1 git-ignored env or credential file was not scanned; 1 of them holds tokens: .env.local (1)");
     assert!(
         !err.contains("target"),
         "inside ignored directories nothing is looked at: {err}"
@@ -758,7 +729,7 @@ fn ignored_env_files_holding_tokens_are_named() {
             .current_dir(&dir),
     );
     assert_code(&out, 1);
-    assert!(stdout(&out).contains(".env.local"), "{}", stdout(&out));
+    assert_has(&stdout(&out), ".env.local");
 }
 
 /// False positives found in a registry of dependencies: vendors' documentation keys (AWS's

@@ -93,14 +93,11 @@ fn read_token_shows_account_orgs_name_and_role() {
     let out = env.run(&["verify", "huggingface"]);
     assert_ok(&out);
     let text = stdout(&out);
-    assert!(
-        text.contains("tv://huggingface/token  valid  alice (user)"),
-        "{text}"
-    );
-    assert!(text.contains("orgs: acme, lab"), "{text}");
-    assert!(text.contains("token \"laptop-read\""), "{text}");
-    assert!(text.contains("role read"), "{text}");
-    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    assert_has(&text, "tv://huggingface/token  valid  alice (user)");
+    assert_has(&text, "orgs: acme, lab");
+    assert_has(&text, "token \"laptop-read\"");
+    assert_has(&text, "role read");
+    assert_lacks(&stderr(&out), "warning");
     assert_no_secret(&out, &token, "verify");
 
     let reqs = hub.requests();
@@ -114,10 +111,8 @@ fn read_token_shows_account_orgs_name_and_role() {
 
     // The result and its time are in the index; the value is not.
     let index = std::fs::read_to_string(env.home.join("index.json")).unwrap();
-    assert!(
-        index.contains("\"verified\"") && index.contains("laptop-read"),
-        "{index}"
-    );
+    assert_has(&index, "\"verified\"");
+    assert_has(&index, "laptop-read");
     assert!(!index.contains(&token));
 }
 
@@ -134,16 +129,8 @@ fn recent_result_is_reused_unless_fresh() {
         1,
         "the second verify asked the Hub again"
     );
-    assert!(
-        stdout(&again).contains("alice (user)"),
-        "{}",
-        stdout(&again)
-    );
-    assert!(
-        stderr(&again).contains("reused; --fresh asks again"),
-        "{}",
-        stderr(&again)
-    );
+    assert_has(&stdout(&again), "alice (user)");
+    assert_has(&stderr(&again), "reused; --fresh asks again");
     let fresh = env.run(&["verify", "--fresh"]);
     assert_ok(&fresh);
     assert_eq!(hub.requests().len(), 2);
@@ -172,20 +159,15 @@ fn write_token_backing_a_profile_gets_least_privilege_warning() {
     ]));
     let out = env.run(&["verify"]);
     assert_ok(&out);
-    assert!(stdout(&out).contains("role write"), "{}", stdout(&out));
+    assert_has(&stdout(&out), "role write");
     let err = stderr(&out);
-    assert!(
-        err.contains("warning: tv://huggingface/token: this token can write"),
-        "{err}"
+    assert_has(
+        &err,
+        "warning: tv://huggingface/token: this token can write",
     );
-    assert!(
-        err.contains("only a read token") && err.contains("profile hf-mcp uses it"),
-        "{err}"
-    );
-    assert!(
-        err.contains("https://huggingface.co/settings/tokens"),
-        "{err}"
-    );
+    assert_has(&err, "only a read token");
+    assert_has(&err, "profile hf-mcp uses it");
+    assert_has(&err, "https://huggingface.co/settings/tokens");
     assert_no_secret(&out, &token, "verify write");
 }
 
@@ -200,12 +182,10 @@ fn fine_grained_token_lists_scopes_and_write_permissions() {
     let out = env.run(&["verify"]);
     assert_ok(&out);
     let text = stdout(&out);
-    assert!(text.contains("role fineGrained (global: discussion.write; user alice: repo.content.read, repo.write; org acme: repo.content.read, inference.serverless.write)"), "{text}");
+    assert_has(&text, "role fineGrained (global: discussion.write; user alice: repo.content.read, repo.write; org acme: repo.content.read, inference.serverless.write)");
     let err = stderr(&out);
-    assert!(
-        err.contains("repo.write on user alice") && err.contains("discussion.write (global)"),
-        "{err}"
-    );
+    assert_has(&err, "repo.write on user alice");
+    assert_has(&err, "discussion.write (global)");
     assert!(
         !err.contains("inference.serverless.write"),
         "inference calls are not a write: {err}"
@@ -220,15 +200,12 @@ fn invalid_token_is_explained_with_where_to_create_a_new_one() {
     let out = env.run(&["verify"]);
     assert_code(&out, 1);
     let text = all_output(&out);
-    assert!(text.contains("tv://huggingface/token  invalid"), "{text}");
-    assert!(text.contains("invalid, revoked or expired"), "{text}");
-    assert!(
-        text.contains("Invalid credentials in Authorization header"),
-        "{text}"
-    );
-    assert!(
-        text.contains("create a new token at https://huggingface.co/settings/tokens"),
-        "{text}"
+    assert_has(&text, "tv://huggingface/token  invalid");
+    assert_has(&text, "invalid, revoked or expired");
+    assert_has(&text, "Invalid credentials in Authorization header");
+    assert_has(
+        &text,
+        "create a new token at https://huggingface.co/settings/tokens",
     );
     assert_no_secret(&out, &token, "verify 401");
 }
@@ -248,11 +225,9 @@ fn rate_limit_is_an_error_with_retry_advice() {
     let out = env.run(&["verify"]);
     assert_code(&out, 2);
     let text = all_output(&out);
-    assert!(
-        text.contains("rate-limited") && text.contains("(429)"),
-        "{text}"
-    );
-    assert!(text.contains("retry in 30 seconds"), "{text}");
+    assert_has(&text, "rate-limited");
+    assert_has(&text, "(429)");
+    assert_has(&text, "retry in 30 seconds");
     // Not a definite answer: nothing recorded, so the next run asks again.
     assert_code(&env.run(&["verify"]), 2);
     assert_eq!(hub.requests().len(), 2);
@@ -273,11 +248,8 @@ fn network_failures_each_have_their_own_message() {
     let out = env.run(&["verify"]);
     assert_code(&out, 2);
     let text = all_output(&out);
-    assert!(text.contains("could not connect to 127.0.0.1:"), "{text}");
-    assert!(
-        text.contains("check your network and HF_ENDPOINT"),
-        "{text}"
-    );
+    assert_has(&text, "could not connect to 127.0.0.1:");
+    assert_has(&text, "check your network and HF_ENDPOINT");
     assert_no_secret(&out, &token, "refused");
 
     // Timeout: a server that accepts and never answers.
@@ -299,10 +271,8 @@ fn network_failures_each_have_their_own_message() {
     assert_code(&out, 2);
     assert!(started.elapsed().as_secs() < 10);
     let text = all_output(&out);
-    assert!(
-        text.contains("timeout") && text.contains("no answer from"),
-        "{text}"
-    );
+    assert_has(&text, "timeout");
+    assert_has(&text, "no answer from");
 
     // TLS: an https endpoint whose server answers in plain HTTP.
     let plain = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -318,10 +288,8 @@ fn network_failures_each_have_their_own_message() {
     let out = env.run(&["verify"]);
     assert_code(&out, 2);
     let text = all_output(&out);
-    assert!(
-        text.contains("  tls  TLS with 127.0.0.1:") && text.contains("intercepting HTTPS"),
-        "{text}"
-    );
+    assert_has(&text, "  tls  TLS with 127.0.0.1:");
+    assert_has(&text, "intercepting HTTPS");
 
     // DNS: a name that cannot resolve (RFC 6761 .invalid).
     env.vars.retain(|(k, _)| k != "HF_ENDPOINT");
@@ -332,10 +300,7 @@ fn network_failures_each_have_their_own_message() {
     let out = env.run(&["verify"]);
     assert_code(&out, 2);
     let text = all_output(&out);
-    assert!(
-        text.contains("could not resolve hub.tokenvault-test.invalid"),
-        "{text}"
-    );
+    assert_has(&text, "could not resolve hub.tokenvault-test.invalid");
 }
 
 #[test]
@@ -355,11 +320,8 @@ fn proxy_settings_are_honoured() {
     let out = env.run(&["verify", "--fresh"]);
     assert_code(&out, 2);
     let text = all_output(&out);
-    assert!(
-        text.contains("  proxy  the proxy failed reaching 127.0.0.1:"),
-        "{text}"
-    );
-    assert!(text.contains("check HTTPS_PROXY/HTTP_PROXY"), "{text}");
+    assert_has(&text, "  proxy  the proxy failed reaching 127.0.0.1:");
+    assert_has(&text, "check HTTPS_PROXY/HTTP_PROXY");
     assert!(hub.requests().is_empty());
     // NO_PROXY exempts the stand-in.
     env.vars.push(("NO_PROXY".into(), "127.0.0.1".into()));
@@ -374,7 +336,7 @@ fn offline_skips_the_network() {
     let env = env_with(&hub, &token);
     let out = env.run(&["verify", "--offline"]);
     assert_ok(&out);
-    assert!(stdout(&out).contains("ok  format:"), "{}", stdout(&out));
+    assert_has(&stdout(&out), "ok  format:");
     assert!(hub.requests().is_empty());
 }
 
@@ -391,11 +353,8 @@ fn providers_without_a_live_check_say_so() {
     let out = env.run(&["verify", "storacha", "huggingface/test_repo"]);
     assert_ok(&out);
     let text = stdout(&out);
-    assert!(text.contains("no live check for Storacha"), "{text}");
-    assert!(
-        text.contains("test_repo is not a credential field"),
-        "{text}"
-    );
+    assert_has(&text, "no live check for Storacha");
+    assert_has(&text, "test_repo is not a credential field");
     assert!(hub.requests().is_empty());
 }
 
@@ -407,10 +366,9 @@ fn set_verifies_after_storing() {
     env.vars.push(("HF_ENDPOINT".into(), hub.url.clone()));
     let out = env.run_stdin(&["set", "huggingface", "--stdin"], Some(&good));
     assert_ok(&out);
-    assert!(
-        stderr(&out).contains("Verified tv://huggingface/token: alice (user)"),
-        "{}",
-        stderr(&out)
+    assert_has(
+        &stderr(&out),
+        "Verified tv://huggingface/token: alice (user)",
     );
     assert_no_secret(&out, &good, "set");
     // The result is recorded: verify right after does not ask again.
@@ -422,8 +380,11 @@ fn set_verifies_after_storing() {
     let out = env.run_stdin(&["set", "huggingface-old", "--stdin"], Some(&bad));
     assert_code(&out, 1);
     let err = stderr(&out);
-    assert!(err.contains("error: tv://huggingface-old/token was stored, but Hugging Face rejected the token (401"), "{err}");
-    assert!(err.contains("invalid, revoked or expired"), "{err}");
+    assert_has(
+        &err,
+        "error: tv://huggingface-old/token was stored, but Hugging Face rejected the token (401",
+    );
+    assert_has(&err, "invalid, revoked or expired");
     assert_eq!(env.get("huggingface-old"), bad);
 
     // --no-verify: no request.
@@ -444,11 +405,11 @@ fn set_still_succeeds_when_the_hub_is_unreachable() {
     let out = env.run_stdin(&["set", "huggingface", "--stdin"], Some(&token));
     assert_ok(&out);
     let err = stderr(&out);
-    assert!(
-        err.contains("warning: tv://huggingface/token was stored but not verified"),
-        "{err}"
+    assert_has(
+        &err,
+        "warning: tv://huggingface/token was stored but not verified",
     );
-    assert!(err.contains("tokenvault verify huggingface/token"), "{err}");
+    assert_has(&err, "tokenvault verify huggingface/token");
     assert_eq!(env.get("huggingface"), token);
 }
 

@@ -15,6 +15,7 @@
 mod common;
 
 use common::standin::{start, Reply, Seen, StandIn};
+use common::table;
 use common::*;
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -100,40 +101,53 @@ fn all_output(o: &std::process::Output) -> String {
 }
 
 /// The credential was sent in header `header` of every request and in nothing else: not the URL,
-/// not the body, not another header.
-fn assert_only_in_header(reqs: &[Seen], secret: &str, header: &str) {
-    assert!(!reqs.is_empty(), "no request reached the stand-in");
+/// not the body, not another header. `what` names the case in every message.
+fn assert_only_in_header(reqs: &[Seen], secret: &str, header: &str, what: &str) {
+    assert!(!reqs.is_empty(), "{what}: no request reached the stand-in");
     for r in reqs {
-        assert!(!r.target.contains(secret), "credential in the URL: {r:?}");
-        assert!(!r.body.contains(secret), "credential in the body");
+        assert!(
+            !r.target.contains(secret),
+            "{what}: credential in the URL: {r:?}"
+        );
+        assert!(!r.body.contains(secret), "{what}: credential in the body");
         let mut carried = false;
         for (k, v) in &r.headers {
             if k == header {
-                assert!(v.contains(secret), "{header} lacks the credential");
+                assert!(v.contains(secret), "{what}: {header} lacks the credential");
                 carried = true;
             } else {
-                assert!(!v.contains(secret), "credential in header {k}");
+                assert!(!v.contains(secret), "{what}: credential in header {k}");
             }
         }
-        assert!(carried, "no {header} header in {:?}", r.headers);
+        assert!(carried, "{what}: no {header} header in {:?}", r.headers);
     }
 }
 
 /// No file under the tokenvault home (index, audit log, config) holds `secret` in plain text.
-fn assert_no_secret_in_home(env: &Env, secret: &str) {
+fn assert_no_secret_in_files(env: &Env, secret: &str, what: &str) {
     for f in files_under(&env.home) {
         let bytes = std::fs::read(&f).unwrap();
         assert!(
             !String::from_utf8_lossy(&bytes).contains(secret),
-            "the value is in {}",
+            "{what}: the value is in {}",
             f.display()
         );
     }
+}
+
+/// The audit log has a `verify` record.
+fn assert_verify_audited(env: &Env, what: &str) {
     let audit = std::fs::read_to_string(env.home.join("audit.jsonl")).unwrap_or_default();
     assert!(
         audit.lines().any(|l| l.contains("\"verify\"")),
-        "verify was not audited:\n{audit}"
+        "{what}: verify was not audited:\n{audit}"
     );
+}
+
+/// No file under the home holds `secret`, and `verify` was audited.
+fn assert_no_secret_in_home(env: &Env, secret: &str, what: &str) {
+    assert_no_secret_in_files(env, secret, what);
+    assert_verify_audited(env, what);
 }
 
 fn index_json(env: &Env) -> serde_json::Value {
@@ -179,10 +193,7 @@ fn github_classic_token_shows_login_scopes_and_expiry_and_bad_credentials_are_ex
     let out = env.run_stdin(&["set", "github", "--stdin"], Some(&classic));
     assert_ok(&out);
     let err = stderr(&out);
-    assert!(
-        err.contains("Verified tv://github/token: octocat (user), name: The Octocat, scopes: repo, read:org, expires 2030-01-01 00:00:00 UTC"),
-        "{err}"
-    );
+    assert_has(&err, "Verified tv://github/token: octocat (user), name: The Octocat, scopes: repo, read:org, expires 2030-01-01 00:00:00 UTC");
     assert_no_secret(&out, &classic, "set github");
     let reqs = gh.requests();
     assert_eq!(reqs.len(), 1);
@@ -192,7 +203,7 @@ fn github_classic_token_shows_login_scopes_and_expiry_and_bad_credentials_are_ex
         reqs[0].header("authorization"),
         Some(format!("Bearer {classic}").as_str())
     );
-    assert_only_in_header(&reqs, &classic, "authorization");
+    assert_only_in_header(&reqs, &classic, "authorization", "github");
 
     // The result is in the index (account, scopes, expiry, time) and reused.
     let idx = index_json(&env);
@@ -222,21 +233,14 @@ fn github_classic_token_shows_login_scopes_and_expiry_and_bad_credentials_are_ex
     env.set("github-fine", &fine);
     let out = env.run(&["verify", "github-fine"]);
     assert_ok(&out);
-    assert!(
-        stdout(&out).contains("octocat (user), name: The Octocat; fine-grained or app token: GitHub does not report its permissions"),
-        "{}",
-        stdout(&out)
-    );
+    assert_has(&stdout(&out), "octocat (user), name: The Octocat; fine-grained or app token: GitHub does not report its permissions");
 
     // 401 Bad credentials.
     env.set("github-old", &revoked);
     let out = env.run(&["verify", "github-old"]);
     assert_code(&out, 1);
     let text = all_output(&out);
-    assert!(
-        text.contains("tv://github-old/token  invalid  GitHub rejected the token (401: Bad credentials): it is invalid, revoked or expired"),
-        "{text}"
-    );
+    assert_has(&text, "tv://github-old/token  invalid  GitHub rejected the token (401: Bad credentials): it is invalid, revoked or expired");
     assert!(
         text.contains(
             "create a new token at https://github.com/settings/personal-access-tokens/new"
@@ -255,8 +259,9 @@ fn github_classic_token_shows_login_scopes_and_expiry_and_bad_credentials_are_ex
                 .collect::<Vec<_>>(),
             t,
             "authorization",
+            "github",
         );
-        assert_no_secret_in_home(&env, t);
+        assert_no_secret_in_home(&env, t, "github");
     }
 }
 
@@ -282,69 +287,12 @@ fn github_rate_limit_is_an_error_not_a_rejection() {
     let out = env.run(&["verify"]);
     assert_code(&out, 2);
     let text = all_output(&out);
-    assert!(
-        text.contains("rate-limited") && text.contains("retry in 60 seconds"),
-        "{text}"
-    );
+    assert_has(&text, "rate-limited");
+    assert_has(&text, "retry in 60 seconds");
 }
 
 // ---------------------------------------------------------------------------------------------
 // OpenAI
-
-#[test]
-fn openai_lists_models_and_explains_an_invalid_key() {
-    let (good, bad) = (openai_key(), openai_key());
-    let api = keyed(
-        "/v1/models",
-        bearer,
-        HashMap::from([(
-            good.clone(),
-            (
-                200,
-                vec![("openai-organization".into(), "org-acme".into())],
-                r#"{"object":"list","data":[{"id":"gpt-4o","object":"model","created":1715367049,"owned_by":"system"},{"id":"gpt-4o-mini","object":"model","created":1721172741,"owned_by":"system"},{"id":"text-embedding-3-small","object":"model","created":1705948997,"owned_by":"system"}]}"#.to_owned(),
-            ),
-        )]),
-        // The real API echoes a masked form of the key; this stand-in echoes all of it, to prove
-        // tokenvault never passes an echo on.
-        (
-            401,
-            vec![],
-            format!(r#"{{"error":{{"message":"Incorrect API key provided: {bad}. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}}}"#),
-        ),
-    );
-    let mut env = Env::new();
-    env.vars
-        .push(("OPENAI_BASE_URL".into(), format!("{}/v1", api.url)));
-    env.set("openai", &good);
-    env.set("openai-old", &bad);
-    let out = env.run(&["verify", "openai", "openai-old"]);
-    assert_code(&out, 1);
-    let text = all_output(&out);
-    assert!(
-        text.contains(
-            "tv://openai/api_key  valid  API key, models visible: 3, organization: org-acme"
-        ),
-        "{text}"
-    );
-    assert!(
-        text.contains("tv://openai-old/api_key  invalid  OpenAI rejected the API key (401: invalid_api_key: Incorrect API key provided): it is invalid, revoked or expired"),
-        "{text}"
-    );
-    assert!(
-        text.contains("https://platform.openai.com/api-keys"),
-        "{text}"
-    );
-    for k in [&good, &bad] {
-        assert_no_secret(&out, k, "verify openai");
-        assert_no_secret_in_home(&env, k);
-    }
-    let reqs = api.requests();
-    assert_eq!(reqs.len(), 2);
-    for (r, k) in reqs.iter().map(|r| (r, bearer(r).unwrap())) {
-        assert_only_in_header(std::slice::from_ref(r), &k, "authorization");
-    }
-}
 
 #[test]
 fn openai_rate_limit_gives_retry_after() {
@@ -379,68 +327,7 @@ fn openai_rate_limit_gives_retry_after() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Anthropic
-
-fn x_api_key(req: &Seen) -> Option<String> {
-    req.header("x-api-key").map(str::to_owned)
-}
-
-#[test]
-fn anthropic_uses_x_api_key_and_version_header() {
-    let (good, bad) = (anthropic_key(), anthropic_key());
-    let api = keyed(
-        "/v1/models",
-        x_api_key,
-        HashMap::from([(
-            good.clone(),
-            (
-                200,
-                vec![("anthropic-organization-id".into(), "3f1c2a9e-0000-4000-8000-000000000001".into())],
-                r#"{"data":[{"type":"model","id":"claude-opus-4-1-20250805","display_name":"Claude Opus 4.1","created_at":"2025-08-05T00:00:00Z"},{"type":"model","id":"claude-sonnet-4-20250514","display_name":"Claude Sonnet 4","created_at":"2025-05-22T00:00:00Z"}],"has_more":false,"first_id":"claude-opus-4-1-20250805","last_id":"claude-sonnet-4-20250514"}"#.to_owned(),
-            ),
-        )]),
-        (
-            401,
-            vec![],
-            r#"{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"},"request_id":"req_011CSHoEeqs5C35K2UUqR7Fy"}"#.to_owned(),
-        ),
-    );
-    let mut env = Env::new();
-    env.vars
-        .push(("ANTHROPIC_BASE_URL".into(), api.url.clone()));
-    let out = env.run_stdin(&["set", "anthropic", "--stdin"], Some(&good));
-    assert_ok(&out);
-    assert!(
-        stderr(&out).contains("Verified tv://anthropic/api_key: API key, models visible: 2, organization: 3f1c2a9e-0000-4000-8000-000000000001"),
-        "{}",
-        stderr(&out)
-    );
-    let out = env.run_stdin(&["set", "anthropic-old", "--stdin"], Some(&bad));
-    assert_code(&out, 1);
-    let err = stderr(&out);
-    assert!(
-        err.contains("error: tv://anthropic-old/api_key was stored, but Anthropic rejected the API key (401: authentication_error: invalid x-api-key): it is invalid, revoked or expired"),
-        "{err}"
-    );
-    assert!(
-        err.contains("https://console.anthropic.com/settings/keys"),
-        "{err}"
-    );
-    let reqs = api.requests();
-    assert_eq!(reqs.len(), 2);
-    for r in &reqs {
-        assert_eq!(r.header("anthropic-version"), Some("2023-06-01"));
-        assert_eq!(r.header("authorization"), None);
-        let k = x_api_key(r).unwrap();
-        assert_only_in_header(std::slice::from_ref(r), &k, "x-api-key");
-    }
-    for k in [&good, &bad] {
-        assert_no_secret(&out, k, "set anthropic");
-        for f in files_under(&env.home) {
-            assert!(!String::from_utf8_lossy(&std::fs::read(&f).unwrap()).contains(k.as_str()));
-        }
-    }
-}
+// Redirects
 
 #[test]
 fn a_redirect_is_not_followed_so_the_key_header_stays_home() {
@@ -461,11 +348,11 @@ fn a_redirect_is_not_followed_so_the_key_header_stays_home() {
     let out = env.run(&["verify"]);
     assert_code(&out, 2);
     let text = all_output(&out);
-    assert!(
-        text.contains("unexpected  Anthropic answered HTTP 307, which this check does not expect"),
-        "{text}"
+    assert_has(
+        &text,
+        "unexpected  Anthropic answered HTTP 307, which this check does not expect",
     );
-    assert!(text.contains("is ANTHROPIC_BASE_URL right?"), "{text}");
+    assert_has(&text, "is ANTHROPIC_BASE_URL right?");
     assert_eq!(redirecting.requests().len(), 1);
     assert!(
         elsewhere.requests().is_empty(),
@@ -476,7 +363,7 @@ fn a_redirect_is_not_followed_so_the_key_header_stays_home() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Google
+// The key-checking providers as a table: OpenAI, Anthropic, Google, Slack, Stripe
 
 const GOOGLE_INVALID: &str = r#"{
   "error": {
@@ -502,165 +389,367 @@ const GOOGLE_INVALID: &str = r#"{
 }
 "#;
 
-#[test]
-fn google_key_travels_in_x_goog_api_key_never_in_the_url() {
-    let (good, bad) = (google_key(), google_key());
-    let api = keyed(
-        "/v1beta/models",
-        |r| r.header("x-goog-api-key").map(str::to_owned),
-        HashMap::from([(
-            good.clone(),
-            ok(
-                r#"{"models":[{"name":"models/gemini-2.5-pro","version":"2.5","displayName":"Gemini 2.5 Pro","inputTokenLimit":1048576,"outputTokenLimit":65536,"supportedGenerationMethods":["generateContent","countTokens"]},{"name":"models/gemini-2.5-flash","displayName":"Gemini 2.5 Flash"}],"nextPageToken":"Chdtb2RlbHMvZ2VtaW5pLTIuNS1mbGFzaA=="}"#,
-            ),
-        )]),
-        (400, vec![], GOOGLE_INVALID.to_owned()),
-    );
-    let mut env = Env::new();
-    env.vars
-        .push(("TOKENVAULT_GOOGLE_API_URL".into(), api.url.clone()));
-    env.set("google", &good);
-    env.set("google-old", &bad);
-    let out = env.run(&["verify"]);
-    assert_code(&out, 1);
-    let text = all_output(&out);
-    assert!(
-        text.contains("tv://google/api_key  valid  API key, models visible: 2+"),
-        "{text}"
-    );
-    assert!(
-        text.contains("tv://google-old/api_key  invalid  Google rejected the API key (400: API_KEY_INVALID: API key not valid. Please pass a valid API key.)"),
-        "{text}"
-    );
-    let reqs = api.requests();
-    assert_eq!(reqs.len(), 2);
-    for r in &reqs {
-        assert_eq!(r.target, "/v1beta/models", "a query string was added");
-        assert!(!r.target.contains("key="));
-        let k = r.header("x-goog-api-key").unwrap().to_owned();
-        assert_only_in_header(std::slice::from_ref(r), &k, "x-goog-api-key");
-    }
-    for k in [&good, &bad] {
-        assert_no_secret(&out, k, "verify google");
-        assert_no_secret_in_home(&env, k);
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Slack
-
-#[test]
-fn slack_auth_test_shows_team_and_user_and_ok_false_is_a_rejection() {
-    let (good, bad) = (slack_token(), slack_token());
-    let api = keyed(
-        "/api/auth.test",
-        bearer,
-        HashMap::from([(
-            good.clone(),
-            (
-                200,
-                vec![("x-oauth-scopes".into(), "chat:write,channels:read".into())],
-                r#"{"ok":true,"url":"https://subarachnoid.slack.com/","team":"Subarachnoid Workspace","user":"grace","team_id":"T12345678","user_id":"W12345678","bot_id":"B12345678","is_enterprise_install":false}"#.to_owned(),
-            ),
-        )]),
-        (200, vec![], r#"{"ok":false,"error":"invalid_auth"}"#.to_owned()),
-    );
-    let mut env = Env::new();
-    env.vars
-        .push(("TOKENVAULT_SLACK_API_URL".into(), api.url.clone()));
-    env.set("slack", &good);
-    env.set("slack-old", &bad);
-    let out = env.run(&["verify", "slack", "slack-old"]);
-    assert_code(&out, 1);
-    let text = all_output(&out);
-    assert!(
-        text.contains("tv://slack/token  valid  grace (bot), team: Subarachnoid Workspace, team id: T12345678, url: https://subarachnoid.slack.com/, user id: W12345678, scopes: chat:write, channels:read"),
-        "{text}"
-    );
-    assert!(
-        text.contains("tv://slack-old/token  invalid  Slack rejected the token (200: ok:false, error invalid_auth): it is invalid, revoked or expired"),
-        "{text}"
-    );
-    assert!(text.contains("https://api.slack.com/apps"), "{text}");
-    let reqs = api.requests();
-    assert_eq!(reqs.len(), 2);
-    for r in &reqs {
-        assert_eq!(r.method, "POST");
-        let k = bearer(r).unwrap();
-        assert_only_in_header(std::slice::from_ref(r), &k, "authorization");
-    }
-    for k in [&good, &bad] {
-        assert_no_secret(&out, k, "verify slack");
-        assert_no_secret_in_home(&env, k);
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Stripe
-
 const STRIPE_BALANCE: &str = r#"{"object":"balance","available":[{"amount":0,"currency":"usd","source_types":{"card":0}}],"connect_reserved":[{"amount":0,"currency":"usd"}],"livemode":false,"pending":[{"amount":0,"currency":"usd","source_types":{"card":0}}]}"#;
 
-#[test]
-fn stripe_shows_the_mode_from_the_key_and_explains_401() {
-    let (test_key, live_key, bad) = (stripe_key("test"), stripe_key("live"), stripe_key("test"));
-    let masked_bad = format!("sk_test_{}{}", "*".repeat(20), &bad[bad.len() - 4..]);
-    let api = keyed(
-        "/v1/balance",
-        bearer,
-        HashMap::from([
-            (test_key.clone(), ok(STRIPE_BALANCE)),
-            (
-                live_key.clone(),
-                ok(&STRIPE_BALANCE.replace("\"livemode\":false", "\"livemode\":true")),
-            ),
-        ]),
+/// One provider's live check: a stand-in at `path` that knows the good values, a good and a bad
+/// (or more) stored value, and what `tokenvault` must say about each.
+struct Case {
+    /// The stand-in's path; any other path is a 404.
+    path: &'static str,
+    /// The header that must carry the credential (`authorization` holds `Bearer VALUE`).
+    header: &'static str,
+    /// The method every check request uses.
+    method: &'static str,
+    /// The variable that points the check at the stand-in, and what follows the stand-in's URL.
+    base_var: &'static str,
+    base_suffix: &'static str,
+    /// Item name, value, and the stand-in's answer for it (`None`: `unknown`).
+    items: Vec<(&'static str, String, Option<Reply>)>,
+    /// The stand-in's answer to a value it does not know.
+    unknown: Reply,
+    /// `Verify(args)`: the items are stored without a check, then `args` run. `Set`: each item
+    /// is stored with `set NAME --stdin`, which checks it at once.
+    how: How,
+    /// The exit code of the last command.
+    code: i32,
+    /// What the output (stderr alone for `Set`) must say.
+    says: Vec<String>,
+    /// What the output must not say.
+    never_says: Vec<String>,
+    /// Headers every request must have (`None`: must not have).
+    headers: Vec<(&'static str, Option<&'static str>)>,
+}
+
+enum How {
+    Verify(&'static [&'static str]),
+    /// Stored with `set --stdin`; per item, its exit code and what its stderr says.
+    Set(Vec<(i32, Vec<String>)>),
+}
+
+fn live_check_cases() -> Vec<(&'static str, Case)> {
+    let (openai_good, openai_bad) = (openai_key(), openai_key());
+    let (anthropic_good, anthropic_bad) = (anthropic_key(), anthropic_key());
+    let (google_good, google_bad) = (google_key(), google_key());
+    let (slack_good, slack_bad) = (slack_token(), slack_token());
+    let (stripe_test, stripe_live, stripe_bad) =
+        (stripe_key("test"), stripe_key("live"), stripe_key("test"));
+    let stripe_masked = format!(
+        "sk_test_{}{}",
+        "*".repeat(20),
+        &stripe_bad[stripe_bad.len() - 4..]
+    );
+    vec![
         (
-            401,
-            vec![],
-            format!(
-                r#"{{"error":{{"message":"Invalid API Key provided: {masked_bad}","type":"invalid_request_error"}}}}"#
-            ),
+            "openai",
+            Case {
+                path: "/v1/models",
+                header: "authorization",
+                method: "GET",
+                base_var: "OPENAI_BASE_URL",
+                base_suffix: "/v1",
+                items: vec![
+                    (
+                        "openai",
+                        openai_good,
+                        Some((
+                            200,
+                            vec![("openai-organization".into(), "org-acme".into())],
+                            r#"{"object":"list","data":[{"id":"gpt-4o","object":"model","created":1715367049,"owned_by":"system"},{"id":"gpt-4o-mini","object":"model","created":1721172741,"owned_by":"system"},{"id":"text-embedding-3-small","object":"model","created":1705948997,"owned_by":"system"}]}"#.to_owned(),
+                        )),
+                    ),
+                    ("openai-old", openai_bad.clone(), None),
+                ],
+                // The real API echoes a masked form of the key; this stand-in echoes all of it,
+                // to prove tokenvault never passes an echo on.
+                unknown: (
+                    401,
+                    vec![],
+                    format!(r#"{{"error":{{"message":"Incorrect API key provided: {openai_bad}. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}}}"#),
+                ),
+                how: How::Verify(&["verify", "openai", "openai-old"]),
+                code: 1,
+                says: vec![
+                    "tv://openai/api_key  valid  API key, models visible: 3, organization: org-acme".into(),
+                    "tv://openai-old/api_key  invalid  OpenAI rejected the API key (401: invalid_api_key: Incorrect API key provided): it is invalid, revoked or expired".into(),
+                    "https://platform.openai.com/api-keys".into(),
+                ],
+                never_says: vec![],
+                headers: vec![],
+            },
         ),
-    );
+        (
+            "anthropic",
+            Case {
+                path: "/v1/models",
+                header: "x-api-key",
+                method: "GET",
+                base_var: "ANTHROPIC_BASE_URL",
+                base_suffix: "",
+                items: vec![
+                    (
+                        "anthropic",
+                        anthropic_good,
+                        Some((
+                            200,
+                            vec![("anthropic-organization-id".into(), "3f1c2a9e-0000-4000-8000-000000000001".into())],
+                            r#"{"data":[{"type":"model","id":"claude-opus-4-1-20250805","display_name":"Claude Opus 4.1","created_at":"2025-08-05T00:00:00Z"},{"type":"model","id":"claude-sonnet-4-20250514","display_name":"Claude Sonnet 4","created_at":"2025-05-22T00:00:00Z"}],"has_more":false,"first_id":"claude-opus-4-1-20250805","last_id":"claude-sonnet-4-20250514"}"#.to_owned(),
+                        )),
+                    ),
+                    ("anthropic-old", anthropic_bad, None),
+                ],
+                unknown: (
+                    401,
+                    vec![],
+                    r#"{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"},"request_id":"req_011CSHoEeqs5C35K2UUqR7Fy"}"#.to_owned(),
+                ),
+                how: How::Set(vec![
+                    (
+                        0,
+                        vec!["Verified tv://anthropic/api_key: API key, models visible: 2, organization: 3f1c2a9e-0000-4000-8000-000000000001".into()],
+                    ),
+                    (
+                        1,
+                        vec![
+                            "error: tv://anthropic-old/api_key was stored, but Anthropic rejected the API key (401: authentication_error: invalid x-api-key): it is invalid, revoked or expired".into(),
+                            "https://console.anthropic.com/settings/keys".into(),
+                        ],
+                    ),
+                ]),
+                code: 1,
+                says: vec![],
+                never_says: vec![],
+                headers: vec![
+                    ("anthropic-version", Some("2023-06-01")),
+                    ("authorization", None),
+                ],
+            },
+        ),
+        (
+            "google",
+            Case {
+                path: "/v1beta/models",
+                header: "x-goog-api-key",
+                method: "GET",
+                base_var: "TOKENVAULT_GOOGLE_API_URL",
+                base_suffix: "",
+                items: vec![
+                    (
+                        "google",
+                        google_good,
+                        Some(ok(
+                            r#"{"models":[{"name":"models/gemini-2.5-pro","version":"2.5","displayName":"Gemini 2.5 Pro","inputTokenLimit":1048576,"outputTokenLimit":65536,"supportedGenerationMethods":["generateContent","countTokens"]},{"name":"models/gemini-2.5-flash","displayName":"Gemini 2.5 Flash"}],"nextPageToken":"Chdtb2RlbHMvZ2VtaW5pLTIuNS1mbGFzaA=="}"#,
+                        )),
+                    ),
+                    ("google-old", google_bad, None),
+                ],
+                unknown: (400, vec![], GOOGLE_INVALID.to_owned()),
+                how: How::Verify(&["verify"]),
+                code: 1,
+                says: vec![
+                    "tv://google/api_key  valid  API key, models visible: 2+".into(),
+                    "tv://google-old/api_key  invalid  Google rejected the API key (400: API_KEY_INVALID: API key not valid. Please pass a valid API key.)".into(),
+                ],
+                never_says: vec![],
+                headers: vec![],
+            },
+        ),
+        (
+            "slack",
+            Case {
+                path: "/api/auth.test",
+                header: "authorization",
+                method: "POST",
+                base_var: "TOKENVAULT_SLACK_API_URL",
+                base_suffix: "",
+                items: vec![
+                    (
+                        "slack",
+                        slack_good,
+                        Some((
+                            200,
+                            vec![("x-oauth-scopes".into(), "chat:write,channels:read".into())],
+                            r#"{"ok":true,"url":"https://subarachnoid.slack.com/","team":"Subarachnoid Workspace","user":"grace","team_id":"T12345678","user_id":"W12345678","bot_id":"B12345678","is_enterprise_install":false}"#.to_owned(),
+                        )),
+                    ),
+                    ("slack-old", slack_bad, None),
+                ],
+                unknown: (200, vec![], r#"{"ok":false,"error":"invalid_auth"}"#.to_owned()),
+                how: How::Verify(&["verify", "slack", "slack-old"]),
+                code: 1,
+                says: vec![
+                    "tv://slack/token  valid  grace (bot), team: Subarachnoid Workspace, team id: T12345678, url: https://subarachnoid.slack.com/, user id: W12345678, scopes: chat:write, channels:read".into(),
+                    "tv://slack-old/token  invalid  Slack rejected the token (200: ok:false, error invalid_auth): it is invalid, revoked or expired".into(),
+                    "https://api.slack.com/apps".into(),
+                ],
+                never_says: vec![],
+                headers: vec![],
+            },
+        ),
+        (
+            "stripe",
+            Case {
+                path: "/v1/balance",
+                header: "authorization",
+                method: "GET",
+                base_var: "TOKENVAULT_STRIPE_API_URL",
+                base_suffix: "",
+                items: vec![
+                    ("stripe", stripe_test, Some(ok(STRIPE_BALANCE))),
+                    (
+                        "stripe-live",
+                        stripe_live,
+                        Some(ok(&STRIPE_BALANCE.replace("\"livemode\":false", "\"livemode\":true"))),
+                    ),
+                    ("stripe-old", stripe_bad, None),
+                ],
+                unknown: (
+                    401,
+                    vec![],
+                    format!(
+                        r#"{{"error":{{"message":"Invalid API Key provided: {stripe_masked}","type":"invalid_request_error"}}}}"#
+                    ),
+                ),
+                how: How::Verify(&["verify", "stripe", "stripe-live", "stripe-old"]),
+                code: 1,
+                says: vec![
+                    "tv://stripe/secret_key  valid  test mode (secret key), currencies: usd".into(),
+                    "tv://stripe-live/secret_key  valid  live mode (secret key)".into(),
+                    "warning: tv://stripe-live/secret_key: a live secret key can do everything".into(),
+                    "tv://stripe-old/secret_key  invalid  Stripe rejected the API key (401: invalid_request_error: Invalid API Key provided): it is invalid, revoked or expired".into(),
+                ],
+                // The echoed (masked) key is not shown.
+                never_says: vec![stripe_masked],
+                headers: vec![],
+            },
+        ),
+    ]
+}
+
+/// The credential a request carries in `header` (`Bearer ` stripped from `authorization`).
+fn credential_in(header: &'static str) -> impl Fn(&Seen) -> Option<String> {
+    move |req: &Seen| {
+        let v = req.header(header)?;
+        Some(if header == "authorization" {
+            v.strip_prefix("Bearer ")?.to_owned()
+        } else {
+            v.to_owned()
+        })
+    }
+}
+
+/// Runs one row: each value reaches the stand-in once, only in `case.header`, with `case.method`
+/// at `case.path` (no query string), and the output says what the row says; no value is in any
+/// output or file under the home, and (for `verify`) the check was audited.
+fn check_live(name: &'static str, case: Case) {
+    let credential = credential_in(case.header);
+    let answers: HashMap<String, Reply> = case
+        .items
+        .iter()
+        .filter_map(|(_, v, r)| Some((v.clone(), r.clone()?)))
+        .collect();
+    let (path, header, unknown) = (case.path, case.header, case.unknown.clone());
+    let api = start(Arc::new(move |req: &Seen| {
+        if req.target != path {
+            return (404, vec![], r#"{"message":"Not Found"}"#.to_owned());
+        }
+        credential_in(header)(req)
+            .and_then(|c| answers.get(&c).cloned())
+            .unwrap_or_else(|| unknown.clone())
+    }));
     let mut env = Env::new();
-    env.vars
-        .push(("TOKENVAULT_STRIPE_API_URL".into(), api.url.clone()));
-    env.set("stripe", &test_key);
-    env.set("stripe-live", &live_key);
-    env.set("stripe-old", &bad);
-    let out = env.run(&["verify", "stripe", "stripe-live", "stripe-old"]);
-    assert_code(&out, 1);
-    let text = all_output(&out);
-    assert!(
-        text.contains("tv://stripe/secret_key  valid  test mode (secret key), currencies: usd"),
-        "{text}"
+    env.vars.push((
+        case.base_var.into(),
+        format!("{}{}", api.url, case.base_suffix),
+    ));
+    let mut outs = Vec::new();
+    match &case.how {
+        How::Verify(args) => {
+            for (item, value, _) in &case.items {
+                env.set(item, value);
+            }
+            outs.push((env.run(args), all_output as fn(&_) -> String));
+        }
+        How::Set(expected) => {
+            assert_eq!(
+                expected.len(),
+                case.items.len(),
+                "{name}: one outcome per item"
+            );
+            for ((item, value, _), (code, says)) in case.items.iter().zip(expected) {
+                let out = env.run_stdin(&["set", item, "--stdin"], Some(value));
+                assert_eq!(
+                    out.status.code(),
+                    Some(*code),
+                    "{name}: set {item}:\n{}",
+                    all_output(&out)
+                );
+                for s in says {
+                    assert!(
+                        stderr(&out).contains(s.as_str()),
+                        "{name}: set {item} does not say {s:?}:\n{}",
+                        stderr(&out)
+                    );
+                }
+                outs.push((out, stderr as fn(&_) -> String));
+            }
+        }
+    }
+    let (last, shown) = outs.last().unwrap();
+    assert_eq!(
+        last.status.code(),
+        Some(case.code),
+        "{name}: exit code:\n{}",
+        all_output(last)
     );
-    assert!(
-        text.contains("tv://stripe-live/secret_key  valid  live mode (secret key)"),
-        "{text}"
-    );
-    assert!(
-        text.contains("warning: tv://stripe-live/secret_key: a live secret key can do everything"),
-        "{text}"
-    );
-    assert!(
-        text.contains("tv://stripe-old/secret_key  invalid  Stripe rejected the API key (401: invalid_request_error: Invalid API Key provided): it is invalid, revoked or expired"),
-        "{text}"
-    );
-    assert!(
-        !text.contains(&masked_bad),
-        "the echoed key was shown: {text}"
-    );
+    let text = shown(last);
+    for s in &case.says {
+        assert!(
+            text.contains(s.as_str()),
+            "{name}: the output does not say {s:?}:\n{text}"
+        );
+    }
+    for s in &case.never_says {
+        assert!(
+            !text.contains(s.as_str()),
+            "{name}: the output says {s:?}:\n{text}"
+        );
+    }
     let reqs = api.requests();
-    assert_eq!(reqs.len(), 3);
+    assert_eq!(
+        reqs.len(),
+        case.items.len(),
+        "{name}: one request per value: {reqs:?}"
+    );
     for r in &reqs {
-        let k = bearer(r).unwrap();
-        assert_only_in_header(std::slice::from_ref(r), &k, "authorization");
+        assert_eq!(r.method, case.method, "{name}: method of {r:?}");
+        assert_eq!(
+            r.target, case.path,
+            "{name}: a query string was added: {r:?}"
+        );
+        for (h, want) in &case.headers {
+            assert_eq!(r.header(h), *want, "{name}: header {h} of {r:?}");
+        }
+        let k = credential(r).unwrap_or_else(|| panic!("{name}: no {} in {r:?}", case.header));
+        assert_only_in_header(std::slice::from_ref(r), &k, case.header, name);
     }
-    for k in [&test_key, &live_key, &bad] {
-        assert_no_secret(&out, k, "verify stripe");
-        assert_no_secret_in_home(&env, k);
+    for (item, value, _) in &case.items {
+        for (out, _) in &outs {
+            assert_no_secret(out, value, &format!("{name}: {item}"));
+        }
+        assert_no_secret_in_files(&env, value, name);
     }
+    if matches!(case.how, How::Verify(_)) {
+        assert_verify_audited(&env, name);
+    }
+}
+
+#[test]
+fn live_checks_accept_the_good_key_and_explain_the_bad_one() {
+    table::run(
+        "live_checks_accept_the_good_key_and_explain_the_bad_one",
+        live_check_cases(),
+        check_live,
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -677,12 +766,9 @@ fn s3_and_storacha_say_there_is_no_live_check() {
     let out = env.run(&["verify", "s3", "storacha"]);
     assert_ok(&out);
     let text = stdout(&out);
-    assert!(text.contains("tv://s3/access_key_id  unchecked"), "{text}");
-    assert!(
-        text.contains("no live check for S3-compatible storage"),
-        "{text}"
-    );
-    assert!(text.contains("no live check for Storacha"), "{text}");
+    assert_has(&text, "tv://s3/access_key_id  unchecked");
+    assert_has(&text, "no live check for S3-compatible storage");
+    assert_has(&text, "no live check for Storacha");
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
 }
 
@@ -900,14 +986,11 @@ fn aws_sts_signature_matches_botocore_and_shows_the_caller() {
     assert_ok(&out);
     let err = stderr(&out);
     outs.push(out);
-    assert!(
-        err.contains("not checked online: STS needs tv://aws-prod/secret_access_key too"),
-        "{err}"
+    assert_has(
+        &err,
+        "not checked online: STS needs tv://aws-prod/secret_access_key too",
     );
-    assert!(
-        err.contains("tokenvault set aws-prod/secret_access_key"),
-        "{err}"
-    );
+    assert_has(&err, "tokenvault set aws-prod/secret_access_key");
     assert!(sts.stand_in.requests().is_empty());
     // Storing the secret checks the pair.
     let out = env.run_stdin(
@@ -917,10 +1000,7 @@ fn aws_sts_signature_matches_botocore_and_shows_the_caller() {
     assert_ok(&out);
     let err = stderr(&out);
     outs.push(out);
-    assert!(
-        err.contains("Verified tv://aws-prod/access_key_id: arn:aws:iam::123456789012:user/alice (IAM user), account: 123456789012, user id: AIDACKCEVSQ6C2EXAMPLE"),
-        "{err}"
-    );
+    assert_has(&err, "Verified tv://aws-prod/access_key_id: arn:aws:iam::123456789012:user/alice (IAM user), account: 123456789012, user id: AIDACKCEVSQ6C2EXAMPLE");
     let checks = sts.checks();
     assert_eq!(checks.len(), 1);
     assert!(
@@ -941,7 +1021,7 @@ fn aws_sts_signature_matches_botocore_and_shows_the_caller() {
     );
     assert_eq!(reqs[0].header("x-amz-security-token"), None);
     // The key id travels only in the signature's credential scope; the secret never travels.
-    assert_only_in_header(&reqs, &id, "authorization");
+    assert_only_in_header(&reqs, &id, "authorization", "aws");
     for r in &reqs {
         assert!(r.headers.iter().all(|(_, v)| !v.contains(&secret)));
         assert!(!r.body.contains(&secret) && !r.target.contains(&secret));
@@ -972,22 +1052,21 @@ fn aws_sts_signature_matches_botocore_and_shows_the_caller() {
         2,
         "a stale AWS result was reused"
     );
-    assert!(!stderr(&out).contains("reused"), "{}", stderr(&out));
+    assert_lacks(&stderr(&out), "reused");
     outs.push(out);
     // The other fields of the item point at the check.
     let out = env.run(&["verify", "aws-prod/secret_access_key"]);
-    assert!(
-        stdout(&out).contains("checked online with tv://aws-prod/access_key_id"),
-        "{}",
-        stdout(&out)
+    assert_has(
+        &stdout(&out),
+        "checked online with tv://aws-prod/access_key_id",
     );
     outs.push(out);
     for o in &outs {
         assert_no_secret(o, &secret, "aws");
         assert_no_secret(o, &id, "aws");
     }
-    assert_no_secret_in_home(&env, &secret);
-    assert_no_secret_in_home(&env, &id);
+    assert_no_secret_in_home(&env, &secret, "aws");
+    assert_no_secret_in_home(&env, &id, "aws");
 }
 
 #[test]
@@ -1044,27 +1123,15 @@ fn aws_sts_errors_are_explained() {
     let out = run(&["verify", "aws-gone", "aws-mixed", "aws-tmp"]);
     assert_code(&out, 1);
     let text = all_output(&out);
-    assert!(
-        text.contains("tv://aws-gone/access_key_id  invalid  AWS STS rejected the access key (403: InvalidClientTokenId: The security token included in the request is invalid.): it is invalid, revoked or expired"),
-        "{text}"
+    assert_has(&text, "tv://aws-gone/access_key_id  invalid  AWS STS rejected the access key (403: InvalidClientTokenId: The security token included in the request is invalid.): it is invalid, revoked or expired");
+    assert_has(&text, "tv://aws-mixed/access_key_id  signature-mismatch  AWS STS rejected the signature (403: SignatureDoesNotMatch");
+    assert_has(
+        &text,
+        "the secret access key does not belong to this access key id",
     );
-    assert!(
-        text.contains("tv://aws-mixed/access_key_id  signature-mismatch  AWS STS rejected the signature (403: SignatureDoesNotMatch"),
-        "{text}"
-    );
-    assert!(
-        text.contains("the secret access key does not belong to this access key id"),
-        "{text}"
-    );
-    assert!(
-        text.contains("tokenvault set aws-mixed/secret_access_key"),
-        "{text}"
-    );
-    assert!(
-        text.contains("tv://aws-tmp/access_key_id  expired  AWS STS says the access key has expired (400: ExpiredToken: The security token included in the request is expired)"),
-        "{text}"
-    );
-    assert!(text.contains("aws sts get-session-token"), "{text}");
+    assert_has(&text, "tokenvault set aws-mixed/secret_access_key");
+    assert_has(&text, "tv://aws-tmp/access_key_id  expired  AWS STS says the access key has expired (400: ExpiredToken: The security token included in the request is expired)");
+    assert_has(&text, "aws sts get-session-token");
 
     // Every request went to the default region and was signed as botocore signs it — including
     // the session token, which is sent and signed as x-amz-security-token.
@@ -1090,6 +1157,6 @@ fn aws_sts_errors_are_explained() {
     assert_eq!(checks.iter().filter(|c| c.matched_botocore).count(), 1);
     for s in [&secret, &tmp_secret, &token, &id, &tmp_id] {
         assert_no_secret(&out, s, "verify aws errors");
-        assert_no_secret_in_home(&env, s);
+        assert_no_secret_in_home(&env, s, "aws errors");
     }
 }

@@ -22,16 +22,28 @@ fn require_file(ctx: &mut Ctx, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// Writes the vault under a new file key (and `new` passphrase, if given), re-tags the index
+/// with the new state key and audits it as `command`. Returns the store and whether the key
+/// cached by `unlock` was forgotten.
+fn change_key(
+    ctx: &mut Ctx,
+    command: &str,
+    new: Option<&tokenvault_core::Secret>,
+) -> Result<(FileStore, bool)> {
+    let store = ctx.file_store();
+    let old = store.state_key(false);
+    let result = store.change_key(new);
+    let retagged = result.is_ok().then(|| retag_index(ctx, &store, old));
+    crate::audit::record(ctx, command, Some("file"), &[], outcome(&result));
+    let forgot = result?;
+    retagged.transpose()?;
+    Ok((store, forgot))
+}
+
 pub fn passwd(ctx: &mut Ctx, args: &PasswdArgs) -> Result<Outcome> {
     require_file(ctx, "passwd")?;
     let new = crate::prompt::read_new_passphrase(args.stdin, args.allow_weak)?;
-    let store = ctx.file_store();
-    let old = store.state_key(false);
-    let result = store.change_key(Some(&new));
-    let retagged = result.is_ok().then(|| retag_index(ctx, &store, old));
-    crate::audit::record(ctx, "passwd", Some("file"), &[], outcome(&result));
-    let forgot = result?;
-    retagged.transpose()?;
+    let (store, forgot) = change_key(ctx, "passwd", Some(&new))?;
     let mut note = format!(
         "Changed the passphrase of {}; the vault has a new file key (generation {}).",
         store.vault_path().display(),
@@ -51,13 +63,7 @@ pub fn passwd(ctx: &mut Ctx, args: &PasswdArgs) -> Result<Outcome> {
 
 pub fn rekey(ctx: &mut Ctx) -> Result<Outcome> {
     require_file(ctx, "rekey")?;
-    let store = ctx.file_store();
-    let old = store.state_key(false);
-    let result = store.change_key(None);
-    let retagged = result.is_ok().then(|| retag_index(ctx, &store, old));
-    crate::audit::record(ctx, "rekey", Some("file"), &[], outcome(&result));
-    let forgot = result?;
-    retagged.transpose()?;
+    let (store, forgot) = change_key(ctx, "rekey", None)?;
     let mut note = format!(
         "The vault {} has a new file key (generation {}); keys cached or copied before open no later version.",
         store.vault_path().display(),

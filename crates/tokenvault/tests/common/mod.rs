@@ -81,6 +81,14 @@ impl Env {
         }
     }
 
+    /// An env whose vault holds a fresh Hugging Face token as `huggingface`; returns both.
+    pub fn with_hf_token() -> (Env, String) {
+        let env = Env::new();
+        let token = hf_token();
+        env.set("huggingface", &token);
+        (env, token)
+    }
+
     /// An env whose backend is not forced, for auto-selection tests.
     pub fn without_backend() -> Env {
         let mut e = Env::new();
@@ -328,6 +336,30 @@ pub fn assert_code(o: &Output, code: i32) {
     );
 }
 
+/// Asserts that the command exited with `code` and that its stderr says each of `says`; returns
+/// the stderr.
+#[track_caller]
+pub fn assert_error(o: &Output, code: i32, says: &[&str]) -> String {
+    assert_code(o, code);
+    let err = stderr(o);
+    for s in says {
+        assert_has(&err, s);
+    }
+    err
+}
+
+/// Asserts that `text` (an output, a file) contains `needle`, showing all of `text` if not.
+#[track_caller]
+pub fn assert_has(text: &str, needle: &str) {
+    assert!(text.contains(needle), "{needle:?} is missing from:\n{text}");
+}
+
+/// Asserts that `text` does not contain `needle`, showing all of `text` if it does.
+#[track_caller]
+pub fn assert_lacks(text: &str, needle: &str) {
+    assert!(!text.contains(needle), "{needle:?} is in:\n{text}");
+}
+
 /// Asserts that `secret` appears nowhere in the output.
 pub fn assert_no_secret(o: &Output, secret: &str, what: &str) {
     assert!(!stdout(o).contains(secret), "{what}: secret on stdout");
@@ -357,3 +389,4 @@ pub mod kill;
 pub mod leak;
 pub mod pty;
 pub mod standin;
+pub mod table;
