@@ -120,10 +120,16 @@ impl Ctx {
 
     /// Opens the vault for reading or writing.
     pub fn open_vault(&mut self) -> Result<Vault<'_>> {
+        self.open_vault_with(Arc::new(CliPassphrase))
+    }
+
+    /// Opens the vault; a file vault gets its passphrase from `source` (the web app's never asks
+    /// on the terminal: a locked vault is unlocked from the page).
+    pub fn open_vault_with(&mut self, source: Arc<dyn PassphraseSource>) -> Result<Vault<'_>> {
         let choice = self.choose_backend()?;
         fsutil::ensure_private_dir(&self.settings.paths.home)?;
         let backend = match choice.kind {
-            BackendKind::File => Backend::File(Arc::new(self.file_store())),
+            BackendKind::File => Backend::File(Arc::new(self.file_store_with(source))),
             BackendKind::Keychain => Backend::Keychain(self.keychain_store()),
             BackendKind::Memory => {
                 self.printer.warning(

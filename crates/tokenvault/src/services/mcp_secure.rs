@@ -485,3 +485,212 @@ fn mask_values(text: &str, servers: &[Inspected], catalogue: &Catalogue) -> Stri
     }
     out
 }
+
+/// One client config in [`secure_report`]'s answer.
+pub struct FileReport {
+    pub client_name: String,
+    pub path: String,
+    /// Per secret: `server: place masked → reference`.
+    pub moves: Vec<String>,
+    /// What was left alone, and references the vault lacks.
+    pub warnings: Vec<String>,
+    /// The change as a unified diff, every secret masked.
+    pub diff: String,
+    /// Where the previous file was kept (a real run).
+    pub backup: Option<String>,
+}
+
+/// What [`secure_report`] did (or, in a dry run, would do).
+pub struct SecureReport {
+    pub files: Vec<FileReport>,
+    /// Configs that could not be read or rewritten, each with the reason.
+    pub skipped: Vec<String>,
+    pub backend: Option<String>,
+}
+
+/// [`secure_clients`] as data, for the web app: the plan (`dry_run`, no vault opened, no value
+/// read) or the change, for one client or all. Nothing is printed.
+pub fn secure_report(
+    ctx: &mut Ctx,
+    client: Option<tokenvault_core::mcp::ClientId>,
+    dry_run: bool,
+) -> Result<SecureReport> {
+    let args = McpSecureArgs {
+        client: None,
+        server: None,
+        dry_run,
+    };
+    let machine = mcp_files::machine()?;
+    let found = mcp_files::discover(&machine, client);
+    let catalogue = ctx.settings.catalogue.clone();
+    let home = ctx.settings.paths.home.clone();
+    let mut report = SecureReport {
+        files: Vec::new(),
+        skipped: Vec::new(),
+        backend: None,
+    };
+    if found.is_empty() {
+        return Ok(report);
+    }
+    let tokenvault = self_path()?;
+    let now = now_rfc3339();
+    let mut work = Vec::new();
+    for f in &found {
+        match prepare(f, &args, &catalogue) {
+            Ok(w) => work.push(w),
+            Err(e) => report.skipped.push(format!(
+                "{} {}: {}",
+                f.client.name(),
+                display_path(f),
+                crate::error::message_of(&e)
+            )),
+        }
+    }
+    let anything = work
+        .iter()
+        .flat_map(|(_, s)| s)
+        .any(|s| s.findings.iter().any(|f| f.place.movable()));
+    let index_names = tokenvault_store::index::IndexFile::new(&home)
+        .load()
+        .unwrap_or_default();
+    let dry_held = if anything && dry_run {
+        indexed(ctx)?
+    } else {
+        Vec::new()
+    };
+    let mut stored_refs: Vec<String> = Vec::new();
+    {
+        let vault = if anything && !dry_run {
+            Some(ctx.open_vault()?)
+        } else {
+            None
+        };
+        report.backend = vault.as_ref().map(|v| v.kind().as_str().to_owned());
+        let mut held: Vec<(Key, Known)> = match &vault {
+            Some(v) => v
+                .held_values(&v.load_index()?)?
+                .into_iter()
+                .map(|(k, s)| (k, Known::Value(s)))
+                .collect(),
+            None => dry_held,
+        };
+        for (mut loaded, servers) in work {
+            let mut stored: Vec<(Secret, Reference)> = Vec::new();
+            let mut moves = Vec::new();
+            let mut warnings = Vec::new();
+            for s in &servers {
+                let mut with_refs: Vec<(Finding, Option<Reference>)> = Vec::new();
+                for f in &s.findings {
+                    if !f.place.movable() {
+                        with_refs.push((f.clone(), None));
+                        continue;
+                    }
+                    let (key, provider, new) = assign(&mut held, f, &s.name, &catalogue)?;
+                    let reference = Reference::parse(&format!("tv://{}/{}", key.item, key.field))?;
+                    if new && !dry_run {
+                        if let Some(v) = &vault {
+                            let target = Target {
+                                key: key.clone(),
+                                provider,
+                            };
+                            v.write_verified(&target, &f.value, &now)?;
+                        }
+                    }
+                    moves.push(format!(
+                        "{}: {} {} → {reference}{}",
+                        s.name,
+                        f.place.describe(),
+                        masked(&catalogue, f),
+                        if new { "" } else { " (already in the vault)" }
+                    ));
+                    stored_refs.push(reference.to_string());
+                    stored.push((f.value.clone(), reference.clone()));
+                    with_refs.push((f.clone(), Some(reference)));
+                }
+                let (resolving, notes) = secure::resolving_moves(
+                    loaded.found.client,
+                    &s.name,
+                    &s.transport,
+                    &s.unresolved,
+                    false,
+                );
+                warnings.extend(notes.iter().map(|n| format!("server '{}': {n}", s.name)));
+                for (f, r) in &resolving {
+                    if let Some(r) = r {
+                        moves.push(format!(
+                            "{}: {} {r} was not resolved → resolved by tokenvault run",
+                            s.name,
+                            f.place.describe()
+                        ));
+                        let stored = crate::usage::key_of(&catalogue, &index_names, r).is_some_and(
+                            |(i, f)| {
+                                index_names
+                                    .items
+                                    .get(&i)
+                                    .is_some_and(|m| m.fields.contains_key(&f))
+                            },
+                        );
+                        if !stored {
+                            warnings.push(format!(
+                                "server '{}': {r} is not in the vault: the server fails to start until you store it",
+                                s.name
+                            ));
+                        }
+                    }
+                }
+                with_refs.extend(resolving);
+                let rw =
+                    secure::rewrite(loaded.found.client, &s.transport, &with_refs, &tokenvault);
+                warnings.extend(rw.left.iter().map(|n| format!("server '{}': {n}", s.name)));
+                if !rw.ops.is_empty() {
+                    loaded.doc.edit_server(&s.location, &s.name, &rw.ops)?;
+                }
+            }
+            let new_text = loaded.doc.to_text();
+            if new_text == loaded.text {
+                continue;
+            }
+            let shown = mask_values(&loaded.text, &servers, &catalogue);
+            let diff = mcp_files::unified_diff(
+                &shown,
+                &new_text,
+                &loaded.found.path.display().to_string(),
+            );
+            let backup = if dry_run {
+                None
+            } else {
+                let backup_text = secure::backup_text(&loaded.text, &stored);
+                let done = mcp_files::rewrite(
+                    &home,
+                    &loaded.found,
+                    &loaded.text,
+                    &new_text,
+                    &backup_text,
+                    "secure",
+                    &now,
+                )?;
+                Some(done.backup.display().to_string())
+            };
+            report.files.push(FileReport {
+                client_name: loaded.found.client.name().to_owned(),
+                path: display_path(&loaded.found),
+                moves,
+                warnings,
+                diff,
+                backup,
+            });
+        }
+    }
+    if !dry_run && !stored_refs.is_empty() {
+        stored_refs.sort();
+        stored_refs.dedup();
+        audit::record(
+            ctx,
+            "mcp-secure",
+            report.backend.as_deref(),
+            &stored_refs,
+            "ok",
+        );
+    }
+    Ok(report)
+}

@@ -2,8 +2,11 @@
 //! later a web UI and an MCP server, call these. A service returns data; the few that still print
 //! through a `Printer` argument say so in their doc comment.
 
+pub mod attention;
+pub mod audit_log;
 pub mod duration;
 pub mod import_sources;
 pub mod index_rows;
 pub mod mcp_secure;
+pub mod tokens;
 pub mod verify;
