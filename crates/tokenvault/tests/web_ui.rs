@@ -672,6 +672,41 @@ fn the_configuration_journey_in_a_real_browser_and_the_attacks_it_refuses() {
         "{filtered}"
     );
 
+    // Keyboard and screen reader: every control has a label, the status region is announced,
+    // and the first Tab stop is the skip link.
+    for page in ["/tokens", "/audit", "/unlock"] {
+        b.go(&format!("http://127.0.0.1:{port}{page}"));
+        let unlabelled = b.script(
+            "return [...document.querySelectorAll('input:not([type=hidden]), select')].filter(e => e.labels.length === 0).map(e => e.id || e.name);",
+        );
+        assert_eq!(unlabelled, json!([]), "{page}: controls without a label");
+        assert_eq!(
+            b.script("return document.getElementById('status').getAttribute('aria-live')"),
+            "polite"
+        );
+    }
+    b.go(&format!("http://127.0.0.1:{port}/tokens"));
+    let first = b.script("return [...document.querySelectorAll('a[href], button:not([disabled]), input:not([type=hidden]), select')][0].className");
+    assert_eq!(first, "skip");
+
+    // Dark mode follows the system setting.
+    b.call(
+        "POST",
+        &b.s("/goog/cdp/execute"),
+        Some(json!({"cmd": "Emulation.setEmulatedMedia", "params": {"features": [{"name": "prefers-color-scheme", "value": "dark"}]}})),
+    );
+    b.go(&format!("http://127.0.0.1:{port}/tokens"));
+    let bg = b.script("return getComputedStyle(document.body).backgroundColor");
+    assert_eq!(bg, "rgb(15, 18, 22)", "the dark background");
+    b.screenshot("tokens-dark");
+    b.go(&format!("http://127.0.0.1:{port}/mcp"));
+    b.screenshot("mcp-clients-dark");
+    b.call(
+        "POST",
+        &b.s("/goog/cdp/execute"),
+        Some(json!({"cmd": "Emulation.setEmulatedMedia", "params": {"features": [{"name": "prefers-color-scheme", "value": "light"}]}})),
+    );
+
     // Remove asks first.
     b.go(&format!(
         "http://127.0.0.1:{port}/tokens/remove?ref=huggingface/token"
