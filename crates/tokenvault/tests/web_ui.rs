@@ -651,6 +651,14 @@ fn the_configuration_journey_in_a_real_browser_and_the_attacks_it_refuses() {
         "the server got the token"
     );
 
+    // Restore puts back the backup without its secret: the token stays in the vault.
+    b.go(&format!("http://127.0.0.1:{port}/mcp"));
+    b.click(r#"form[action="/mcp/restore"] button"#);
+    let restored = b.wait_text("#status", "Claude Desktop");
+    assert!(restored.contains("stays in the vault"), "{restored}");
+    assert!(!std::fs::read_to_string(&config).unwrap().contains(&plain));
+    bodies.push(("/mcp (restored)".into(), b.source()));
+
     // Attention and Audit.
     b.go(&format!("http://127.0.0.1:{port}/attention"));
     b.wait_text("h1", "Attention");

@@ -347,6 +347,10 @@ fn router(app: Arc<App>) -> Router {
             .post(|State(a): St, Form(f): F| async move { act(&a, &f, "/mcp", pages::secure) }),
         )
         .route(
+            "/mcp/restore",
+            post(|State(a): St, Form(f): F| async move { act(&a, &f, "/mcp", pages::restore) }),
+        )
+        .route(
             "/attention",
             get(|State(a): St| async move { render(&a, "/attention", pages::attention(&a)) }),
         )

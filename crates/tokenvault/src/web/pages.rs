@@ -436,6 +436,20 @@ pub fn mcp(app: &App) -> Result<Page> {
                     body.push_str("</li>");
                 }
                 body.push_str("</ul>");
+                if let Ok(Some((when, _))) = services::mcp_restore::latest_backup(&ctx, f.client) {
+                    let _ = write!(
+                        body,
+                        r#"<p class="muted backup">Backup of {} before tokenvault changed it.</p>{}"#,
+                        esc(&when),
+                        button_form(
+                            "/mcp/restore",
+                            app.csrf(),
+                            &[("client", f.client.id())],
+                            "Restore that version",
+                            "secondary"
+                        )
+                    );
+                }
                 if plaintext > 0
                     || servers
                         .iter()
@@ -574,6 +588,42 @@ pub fn secure(app: &App, form: &HashMap<String, String>) -> Result<Done> {
         },
         body,
     }))
+}
+
+pub fn restore(app: &App, form: &HashMap<String, String>) -> Result<Done> {
+    let client = client_of(field(form, "client"))?;
+    let ctx = app.ctx();
+    let Some(r) = services::mcp_restore::restore_without_secrets(&ctx, client)? else {
+        return Err(hinted(
+            format!("no backup of {}'s config to restore", client.name()),
+            "backups are taken before tokenvault changes a config",
+        ));
+    };
+    let mut body = String::new();
+    if !r.references.is_empty() {
+        let _ = write!(
+            body,
+            "<p>{} {} in the vault ({}); {} keep getting {} through tokenvault. <span class=\"muted\">To write the values back into the file: <code>tokenvault mcp restore --client {} --with-secrets</code>.</span></p>",
+            esc(&tokenvault_core::words::count(r.references.len(), "secret")),
+            if r.references.len() == 1 { "stays" } else { "stay" },
+            esc(&r.references.join(", ")),
+            esc(&tokenvault_core::words::count(r.kept_servers, "server")),
+            if r.references.len() == 1 { "it" } else { "them" },
+            esc(client.id()),
+        );
+    }
+    Ok(ok(
+        if r.changed {
+            format!("Restored {} {}.", client.name(), r.path)
+        } else {
+            format!(
+                "{} {} is already as the backup leaves it.",
+                client.name(),
+                r.path
+            )
+        },
+        body,
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
