@@ -494,6 +494,33 @@ fn claude_config(env: &Env) -> PathBuf {
         .join(".config/Claude/claude_desktop_config.json")
 }
 
+/// Starts a config entry's server as Claude Desktop does (the entry's command and env over a
+/// minimal environment, no terminal) and calls its tool with the real MCP SDK client: the
+/// SHA-256 of the HF_TOKEN the server got.
+fn launch_like_claude_desktop(env: &Env, entry: &Value) -> String {
+    let mut launch_env = json!({
+        "HOME": env.dir.path(),
+        "PATH": std::env::var("PATH").unwrap(),
+        "USER": "tester",
+        "TOKENVAULT_HOME": env.home,
+        "TOKENVAULT_PASSPHRASE_FILE": env.pass_file,
+    });
+    for (k, v) in entry["env"].as_object().into_iter().flatten() {
+        launch_env[k] = v.clone();
+    }
+    let params = json!({"command": entry["command"], "args": entry["args"], "env": launch_env});
+    let out = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/client.py"))
+        .arg(params.to_string())
+        .stdin(Stdio::null())
+        .output()
+        .expect("python3 with the `mcp` package (scripts/test installs it)");
+    let out = env.check(&["mcp", "(client of the secured entry)"], out);
+    assert_ok(&out);
+    let seen: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    seen["fingerprint"].as_str().unwrap_or_default().to_owned()
+}
+
 const PAGES: &[&str] = &[
     "/tokens",
     "/mcp",
@@ -624,29 +651,8 @@ fn the_configuration_journey_in_a_real_browser_and_the_attacks_it_refuses() {
     // The rewritten server, launched as Claude Desktop would (its env over a minimal one, no
     // terminal), receives the token from the vault.
     let secured: Value = serde_json::from_str(&secured_text).unwrap();
-    let entry = &secured["mcpServers"]["hf"];
-    let mut launch_env = json!({
-        "HOME": env.dir.path(),
-        "PATH": std::env::var("PATH").unwrap(),
-        "USER": "tester",
-        "TOKENVAULT_HOME": env.home,
-        "TOKENVAULT_PASSPHRASE_FILE": env.pass_file,
-    });
-    for (k, v) in entry["env"].as_object().into_iter().flatten() {
-        launch_env[k] = v.clone();
-    }
-    let params = json!({"command": entry["command"], "args": entry["args"], "env": launch_env});
-    let out = Command::new("python3")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp/client.py"))
-        .arg(params.to_string())
-        .stdin(Stdio::null())
-        .output()
-        .expect("python3 with the `mcp` package (scripts/test installs it)");
-    let out = env.check(&["mcp", "(client of the secured entry)"], out);
-    assert_ok(&out);
-    let seen: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(
-        seen["fingerprint"],
+        launch_like_claude_desktop(&env, &secured["mcpServers"]["hf"]),
         sha256_hex(&plain),
         "the server got the token"
     );
@@ -658,6 +664,34 @@ fn the_configuration_journey_in_a_real_browser_and_the_attacks_it_refuses() {
     assert!(restored.contains("stays in the vault"), "{restored}");
     assert!(!std::fs::read_to_string(&config).unwrap().contains(&plain));
     bodies.push(("/mcp (restored)".into(), b.source()));
+
+    // Add a server from the page, its variable from the vault; a literal token is refused.
+    b.go(&format!("http://127.0.0.1:{port}/mcp"));
+    b.type_into("#s-name", "hf-added");
+    b.type_into(
+        "#s-command",
+        &format!("python3 {} {token}", server.display()),
+    );
+    b.click("#add-server button[type=submit]");
+    let refused = b.wait_text("#status", "That did not work");
+    assert!(refused.contains("holds a token in plain text"), "{refused}");
+    bodies.push(("/mcp (add refused)".into(), b.source()));
+    b.clear("#s-name");
+    b.type_into("#s-name", "hf-added");
+    b.type_into("#s-command", &format!("python3 {}", server.display()));
+    b.type_into("#s-env", "HF_TOKEN=tv://huggingface");
+    b.screenshot("mcp-add-server");
+    b.click("#add-server button[type=submit]");
+    b.wait_text("#status", "Added 'hf-added' to Claude Desktop");
+    bodies.push(("/mcp (added)".into(), b.source()));
+    let with_added: Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    assert!(!with_added.to_string().contains(&token));
+    assert_eq!(
+        launch_like_claude_desktop(&env, &with_added["mcpServers"]["hf-added"]),
+        sha256_hex(&token),
+        "the added server gets the vault's token"
+    );
 
     // Attention and Audit.
     b.go(&format!("http://127.0.0.1:{port}/attention"));
@@ -682,10 +716,10 @@ fn the_configuration_journey_in_a_real_browser_and_the_attacks_it_refuses() {
 
     // Keyboard and screen reader: every control has a label, the status region is announced,
     // and the first Tab stop is the skip link.
-    for page in ["/tokens", "/audit", "/unlock"] {
+    for page in ["/tokens", "/mcp", "/audit", "/unlock"] {
         b.go(&format!("http://127.0.0.1:{port}{page}"));
         let unlabelled = b.script(
-            "return [...document.querySelectorAll('input:not([type=hidden]), select')].filter(e => e.labels.length === 0).map(e => e.id || e.name);",
+            "return [...document.querySelectorAll('input:not([type=hidden]), select, textarea')].filter(e => e.labels.length === 0).map(e => e.id || e.name);",
         );
         assert_eq!(unlabelled, json!([]), "{page}: controls without a label");
         assert_eq!(

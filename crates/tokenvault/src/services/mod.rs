@@ -7,6 +7,7 @@ pub mod audit_log;
 pub mod duration;
 pub mod import_sources;
 pub mod index_rows;
+pub mod mcp_add;
 pub mod mcp_restore;
 pub mod mcp_secure;
 pub mod tokens;

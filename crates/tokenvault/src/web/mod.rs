@@ -347,6 +347,10 @@ fn router(app: Arc<App>) -> Router {
             .post(|State(a): St, Form(f): F| async move { act(&a, &f, "/mcp", pages::secure) }),
         )
         .route(
+            "/mcp/add",
+            post(|State(a): St, Form(f): F| async move { act(&a, &f, "/mcp", pages::add_server) }),
+        )
+        .route(
             "/mcp/restore",
             post(|State(a): St, Form(f): F| async move { act(&a, &f, "/mcp", pages::restore) }),
         )

@@ -465,7 +465,57 @@ pub fn mcp(app: &App) -> Result<Page> {
         }
         body.push_str("</section>");
     }
-    body.push_str(r#"<p class="muted">Undo a change with <code>tokenvault mcp restore</code>; add a server with <code>tokenvault mcp add</code> (see docs/mcp.md).</p>"#);
+    // Add a server: variables and headers name references, suggested from the vault's index.
+    let index = tokenvault_store::index::IndexFile::new(&ctx.settings.paths.home)
+        .load()
+        .unwrap_or_default();
+    let mut stored: Vec<String> = index
+        .items
+        .iter()
+        .flat_map(|(item, m)| m.fields.keys().map(move |f| format!("tv://{item}/{f}")))
+        .collect();
+    stored.sort();
+    let clients: String = ClientId::ALL
+        .iter()
+        .map(|c| {
+            format!(
+                r#"<option value="{}">{}</option>"#,
+                esc(c.id()),
+                esc(c.name())
+            )
+        })
+        .collect();
+    let refs_help = if stored.is_empty() {
+        "Nothing is stored yet: add the token on the Tokens page first.".to_owned()
+    } else {
+        format!(
+            "Stored: {}.",
+            stored
+                .iter()
+                .map(|r| format!("<code>{}</code>", esc(r)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let _ = write!(
+        body,
+        r#"<section class="card" aria-labelledby="add-server-title"><h2 id="add-server-title">Add a server</h2>
+<form method="post" action="/mcp/add" id="add-server" autocomplete="off"><input type="hidden" name="csrf" value="{csrf}">
+<div class="row"><div class="field"><label for="s-client">Client</label><select id="s-client" name="client">{clients}</select></div>
+<div class="field"><label for="s-name">Server name</label><input id="s-name" name="name" type="text" required spellcheck="false"></div></div>
+<fieldset><legend>How the client reaches it</legend>
+<label class="radio"><input type="radio" name="kind" value="command" checked> It starts a command (stdio)</label>
+<label class="radio"><input type="radio" name="kind" value="url"> It is a remote server (URL)</label></fieldset>
+<div class="field"><label for="s-command">Command</label><input id="s-command" name="command" type="text" spellcheck="false" placeholder="npx -y @llmindset/hf-mcp-server" aria-describedby="s-command-help"><p id="s-command-help" class="help">Words separated by spaces (no shell quoting).</p></div>
+<div class="field"><label for="s-env">Variables from the vault</label><textarea id="s-env" name="env" rows="2" spellcheck="false" placeholder="HF_TOKEN=tv://huggingface" aria-describedby="s-env-help"></textarea><p id="s-env-help" class="help">One <code>VAR=tv://ITEM/FIELD</code> per line. {refs_help}</p></div>
+<div class="field"><label for="s-url">URL</label><input id="s-url" name="url" type="text" spellcheck="false" placeholder="https://huggingface.co/mcp"></div>
+<div class="field"><label for="s-headers">Headers</label><textarea id="s-headers" name="headers" rows="2" spellcheck="false" placeholder="Authorization: Bearer {{{{ tv://huggingface }}}}" aria-describedby="s-headers-help"></textarea><p id="s-headers-help" class="help">For a remote server: one <code>Name: value</code> per line; the value names a reference as <code>{{{{ tv://ITEM/FIELD }}}}</code>.</p></div>
+<label class="radio"><input type="checkbox" name="force" value="yes"> Replace a server of the same name</label>
+<p><button type="submit">Add server</button></p>
+</form></section>"#,
+        csrf = esc(app.csrf()),
+    );
+    body.push_str(r#"<p class="muted">The command line does the same: <code>tokenvault mcp add</code> (see docs/mcp.md).</p>"#);
     Ok(Page {
         title: "MCP clients".into(),
         banner: String::new(),
@@ -622,6 +672,71 @@ pub fn restore(app: &App, form: &HashMap<String, String>) -> Result<Done> {
                 r.path
             )
         },
+        body,
+    ))
+}
+
+pub fn add_server(app: &App, form: &HashMap<String, String>) -> Result<Done> {
+    let lines = |name: &str| -> Vec<String> {
+        field(form, name)
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let remote = field(form, "kind") == "url";
+    let args = crate::cli::McpAddArgs {
+        name: field(form, "name").to_owned(),
+        client: field(form, "client").to_owned(),
+        env: if remote { Vec::new() } else { lines("env") },
+        url: remote.then(|| field(form, "url").to_owned()),
+        headers: if remote { lines("headers") } else { Vec::new() },
+        force: field(form, "force") == "yes",
+        command: if remote {
+            Vec::new()
+        } else {
+            field(form, "command")
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect()
+        },
+    };
+    if args.name.is_empty() {
+        return Err(hinted(
+            "the server needs a name",
+            "type the name the client shows for it",
+        ));
+    }
+    let mut ctx = app.ctx();
+    let result = services::mcp_add::add_server(&mut ctx, &args);
+    let mut refs = vec![format!("server {}", args.name)];
+    refs.extend(args.env.iter().cloned());
+    refs.extend(args.headers.iter().cloned());
+    crate::audit::record(
+        &ctx,
+        "mcp-add",
+        None,
+        &refs,
+        &crate::audit::outcome_of(&result),
+    );
+    let added = result?;
+    let mut body = String::new();
+    for r in &added.missing {
+        let _ = write!(
+            body,
+            r#"<p class="warning">{} is not in the vault yet: store it on the <a href="/tokens">Tokens</a> page before the client starts the server.</p>"#,
+            esc(r)
+        );
+    }
+    body.push_str("<p>Restart the client (or reload its MCP servers) to start the new server.</p>");
+    Ok(ok(
+        format!(
+            "Added '{}' to {} ({}).",
+            args.name,
+            added.client.name(),
+            added.path.display()
+        ),
         body,
     ))
 }
