@@ -628,6 +628,16 @@ fn the_configuration_journey_in_a_real_browser_and_the_attacks_it_refuses() {
     assert!(card.contains("1 in plain text"), "{card}");
     bodies.push(("/mcp".into(), b.source()));
     b.screenshot("mcp-clients");
+    // Attention names the plaintext copy, with the way to secure it.
+    b.go(&format!("http://127.0.0.1:{port}/attention"));
+    let attention = b.wait_text("main", "plaintext");
+    assert!(
+        attention.contains("Claude Desktop server 'hf'"),
+        "{attention}"
+    );
+    bodies.push(("/attention (plaintext)".into(), b.source()));
+    b.screenshot("attention");
+    b.go(&format!("http://127.0.0.1:{port}/mcp"));
     b.click(r#"a[href="/mcp/secure?client=claude-desktop"]"#);
     let diff = b.wait_text("pre.diff", "tokenvault");
     assert!(diff.contains("-") && diff.contains("HF_TOKEN"), "{diff}");
@@ -694,10 +704,14 @@ fn the_configuration_journey_in_a_real_browser_and_the_attacks_it_refuses() {
     );
 
     // Attention and Audit.
+    // The secured copy is stored and never checked: Attention says so, and checks it in one click.
     b.go(&format!("http://127.0.0.1:{port}/attention"));
-    b.wait_text("h1", "Attention");
+    let attention = b.wait_text("main", "unverified");
+    assert!(!attention.contains("plaintext"), "{attention}");
     bodies.push(("/attention".into(), b.source()));
-    b.screenshot("attention");
+    b.screenshot("attention-unverified");
+    b.click(r#"form[action="/tokens/verify"] button"#);
+    b.wait_text("#status", "tv://huggingface-hf/token");
     b.go(&format!("http://127.0.0.1:{port}/audit"));
     b.wait_text("#chain", "Chain verified");
     let table = b.text("table.audit");

@@ -284,9 +284,6 @@ fn act(
             app.set_flash(flash);
             Redirect::to(back).into_response()
         }
-        Ok(pages::Done::Page(p)) => {
-            Html(html::page(back, &p.title, None, &p.banner, &p.body)).into_response()
-        }
         Ok(pages::Done::Redirect(to)) => Redirect::to(&to).into_response(),
         Err(e) => {
             app.set_flash(error_flash("That did not work", &e));
@@ -318,7 +315,9 @@ fn router(app: Arc<App>) -> Router {
         )
         .route(
             "/tokens",
-            get(|State(a): St| async move { render(&a, "/tokens", pages::tokens(&a)) }),
+            get(|State(a): St, Query(q): Q| async move {
+                render(&a, "/tokens", pages::tokens(&a, &q))
+            }),
         )
         .route(
             "/tokens/save",

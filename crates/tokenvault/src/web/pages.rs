@@ -26,9 +26,6 @@ pub struct Page {
 pub enum Done {
     /// Back to the page, with this message.
     Flash(Flash),
-    /// A page of its own.
-    #[allow(dead_code)]
-    Page(Page),
     Redirect(String),
 }
 
@@ -97,7 +94,9 @@ fn ok(title: impl Into<String>, body: String) -> Done {
 // ---------------------------------------------------------------------------------------------
 // Tokens
 
-pub fn tokens(app: &App) -> Result<Page> {
+/// `q` may name the provider and item to prefill the form with (`?provider=huggingface&item=…`,
+/// from a rotation step on the Attention page).
+pub fn tokens(app: &App, q: &HashMap<String, String>) -> Result<Page> {
     let mut ctx = app.ctx();
     let state = lock_state(&mut ctx)?;
     let catalogue = ctx.settings.catalogue.clone();
@@ -160,6 +159,11 @@ pub fn tokens(app: &App) -> Result<Page> {
         body.push_str("</tbody></table></div>");
     }
     // The add/replace form: the script checks the format as you type from the catalogue's rules.
+    let want_provider = match field(q, "provider") {
+        "" => "huggingface",
+        p => p,
+    };
+    let want_item = field(q, "item");
     let options: String = catalogue
         .providers()
         .iter()
@@ -167,7 +171,7 @@ pub fn tokens(app: &App) -> Result<Page> {
             format!(
                 r#"<option value="{}"{}>{}</option>"#,
                 esc(&p.id),
-                if p.id == "huggingface" {
+                if p.id == want_provider {
                     " selected"
                 } else {
                     ""
@@ -184,7 +188,7 @@ pub fn tokens(app: &App) -> Result<Page> {
 <input type="hidden" name="csrf" value="{csrf}">
 <div class="row">
 <div class="field"><label for="provider">Provider</label><select id="provider" name="provider">{options}</select></div>
-<div class="field"><label for="item">Name <span class="muted">(optional)</span></label><input id="item" name="item" type="text" spellcheck="false" placeholder="the provider's name" aria-describedby="item-help"><p id="item-help" class="help">e.g. <code>huggingface-work</code> for a second account. The same name replaces the stored value (the previous one is kept for rollback).</p></div>
+<div class="field"><label for="item">Name <span class="muted">(optional)</span></label><input id="item" name="item" type="text" spellcheck="false" placeholder="the provider's name" value="{item}" aria-describedby="item-help"><p id="item-help" class="help">e.g. <code>huggingface-work</code> for a second account. The same name replaces the stored value (the previous one is kept for rollback).</p></div>
 </div>
 <div class="field"><label for="value">Token</label><input id="value" name="value" type="password" autocomplete="off" spellcheck="false" required aria-describedby="format-status"><p id="format-status" class="help" aria-live="polite">Paste the token.</p></div>
 <div class="create-link" id="create-link"></div>
@@ -192,6 +196,7 @@ pub fn tokens(app: &App) -> Result<Page> {
 </form>
 </section>{rules}"#,
         csrf = esc(csrf),
+        item = esc(want_item),
         rules = json_block("tv-rules", &rules),
     );
     Ok(Page {
@@ -764,9 +769,14 @@ pub fn attention(app: &App) -> Result<Page> {
             _ => "warn",
         };
         let next = f.attention.next_step(short);
+        let item_name = short.split('/').next().unwrap_or(short);
+        let provider_id = tokenvault_core::ItemName::new(item_name)
+            .ok()
+            .and_then(|i| catalogue.for_item(&i).map(|p| p.id.clone()))
+            .unwrap_or_default();
         let action = match code {
             "stale" | "expiring" | "expired" | "failed" => format!(
-                r#"Rotate: create a new token{}, then store it under the same name on the <a href="/tokens">Tokens</a> page (the old one is kept for rollback), then revoke the old one. <span class="muted">Terminal: <code>{}</code></span>"#,
+                r#"Rotate: create a new token{}, then <a href="/tokens?item={item}&amp;provider={provider}#value">store it under the same name</a> (the old one is kept for rollback), then revoke the old one. <span class="muted">Terminal: <code>{}</code></span>"#,
                 catalogue
                     .for_item(&match tokenvault_core::ItemName::new(short.split('/').next().unwrap_or(short)) {
                         Ok(i) => i,
@@ -775,9 +785,32 @@ pub fn attention(app: &App) -> Result<Page> {
                     .and_then(|p| p.create_url.as_deref())
                     .map(|u| format!(r#" (<a href="{}" rel="noopener noreferrer" target="_blank">create one</a>)"#, esc(u)))
                     .unwrap_or_default(),
+                esc(&next),
+                item = esc(item_name),
+                provider = esc(&provider_id),
+            ),
+            "missing" => format!(
+                r#"<a href="/tokens?item={}&amp;provider={}#value">Store it</a> <span class="muted">Terminal: <code>{}</code></span>"#,
+                esc(item_name),
+                esc(&provider_id),
                 esc(&next)
             ),
             _ => format!("<code>{}</code>", esc(&next)),
+        };
+        // A check is one click away.
+        let action = if matches!(code, "unverified" | "failed") {
+            format!(
+                r#"<div class="actions">{}{action}</div>"#,
+                button_form(
+                    "/tokens/verify",
+                    app.csrf(),
+                    &[("reference", short)],
+                    "Verify now",
+                    "secondary"
+                )
+            )
+        } else {
+            action
         };
         let _ = write!(
             rows,
