@@ -125,3 +125,21 @@ pub fn button_form(
         esc(label)
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_leaves_no_markup() {
+        assert_eq!(
+            esc(r#"<script>alert("x")</script> & 'y'"#),
+            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;y&#39;"
+        );
+        let block = json_block("d", &serde_json::json!({"a": "</script><b>"}));
+        assert!(
+            !block[..block.len() - "</script>".len()].contains("</script>"),
+            "{block}"
+        );
+    }
+}

@@ -477,3 +477,16 @@ fn humantime(d: Duration) -> String {
         format!("{s}s")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::same;
+
+    #[test]
+    fn same_compares_whole_strings() {
+        assert!(same("abc", "abc"));
+        assert!(!same("abc", "abd"));
+        assert!(!same("abc", "ab"));
+        assert!(!same("", "a"));
+    }
+}
