@@ -872,6 +872,23 @@ fn the_configuration_journey_in_a_real_browser_and_the_attacks_it_refuses() {
     );
     assert_eq!(r.status, 303, "{}", r.body);
 
+    // A token pasted into the Name field is not echoed in the error.
+    let r = http(
+        port,
+        "POST",
+        "/tokens/save",
+        &[("Cookie", &cookie), ct, ("Origin", &ours)],
+        &format!("csrf={csrf}&provider=huggingface&item={token}%21&value={token}"),
+    );
+    assert_eq!(r.status, 303);
+    let page = http(port, "GET", "/tokens", &[("Cookie", &cookie)], "");
+    assert!(
+        page.body.contains("that name is not usable"),
+        "{}",
+        page.body
+    );
+    bodies.push(("/tokens (bad name)".into(), page.body));
+
     // No response body, no storage and no cookie holds a token.
     for (what, body) in &bodies {
         for t in [&token, &plain] {

@@ -218,10 +218,11 @@ pub fn save(app: &App, form: &HashMap<String, String>) -> Result<Done> {
     };
     // The value as typed: only whitespace around it is dropped (a paste often brings a newline).
     let value = Secret::from_str_copy(form.get("value").map(String::as_str).unwrap_or("").trim());
-    let reference = Reference::parse(item).map_err(|e| {
+    // Never echo the name: a token pasted into the wrong field would come back in the page.
+    let reference = Reference::parse(item).map_err(|_| {
         hinted(
-            format!("'{item}' is not a usable name: {e}"),
-            "use letters, digits, '-' and '_'",
+            "that name is not usable, so nothing was stored",
+            "a name is letters, digits, '-' and '_' (e.g. huggingface-work); the token goes into the Token field",
         )
     })?;
     let provider = (!provider.is_empty()).then_some(provider);
