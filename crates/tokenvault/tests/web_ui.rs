@@ -13,6 +13,7 @@ use common::*;
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
@@ -122,7 +123,10 @@ struct Browser {
 impl Browser {
     fn start(profile: &Path) -> Browser {
         let port = free_port();
+        // Its own process group, with the browser it starts: all of it is ended on drop, even
+        // when a session was never made.
         let driver = Command::new("chromedriver")
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -329,7 +333,7 @@ impl Drop for Browser {
                 "",
             );
         }
-        let _ = self.driver.kill();
+        unsafe { libc::kill(-(self.driver.id() as i32), libc::SIGKILL) };
         let _ = self.driver.wait();
     }
 }
