@@ -182,6 +182,11 @@ pub enum Command {
         after_help = "Examples:\n  tokenvault rotate huggingface\n  printf %s \"$NEW_TOKEN\" | tokenvault rotate github --stdin --json\n  tokenvault rotate huggingface --rollback"
     )]
     Rotate(RotateArgs),
+    /// The local web app: tokens, MCP clients, what needs attention and the audit log, in your browser.
+    #[command(
+        after_help = "Serves on 127.0.0.1 only, opens the browser with a one-time link (also printed), and stops after --idle without a request or on Ctrl-C.\n\nExamples:\n  tokenvault ui\n  tokenvault ui --port 8765 --no-open\n  tokenvault ui --idle 2h"
+    )]
+    Ui(UiArgs),
     /// What needs attention: stale, expiring, unverified or failed tokens, and references profiles miss.
     #[command(
         after_help = "Examples:\n  tokenvault status\n  tokenvault status --stale-days 30 --json"
@@ -700,6 +705,19 @@ pub enum ImportSource {
 }
 
 #[derive(Debug, Args)]
+pub struct UiArgs {
+    /// The port on 127.0.0.1 (default: a free one).
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+    /// Print the link instead of opening the browser.
+    #[arg(long)]
+    pub no_open: bool,
+    /// Stop after this long without a request: e.g. 30m, 2h.
+    #[arg(long, default_value = "30m", value_name = "DURATION")]
+    pub idle: String,
+}
+
+#[derive(Debug, Args)]
 pub struct UnlockArgs {
     /// How long the key stays cached: e.g. 30m, 8h, 2d (default 8h, at most 7d).
     #[arg(long, default_value = "8h", value_name = "DURATION")]
@@ -910,6 +928,10 @@ pub fn json_refusal(command: &Command) -> Option<(&'static str, &'static str)> {
         ),
         Command::Completions(_) => ("`completions` prints a shell script", "drop --json"),
         Command::Man(_) => ("`man` writes manual pages", "drop --json"),
+        Command::Ui(_) => (
+            "`ui` serves a web app in your browser; it prints only its link",
+            "drop --json",
+        ),
         Command::Mcp(McpCommand::Proxy(_)) => (
             "`mcp proxy` speaks MCP (JSON-RPC) on stdio; it has no report to print as JSON",
             "drop --json",

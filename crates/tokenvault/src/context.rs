@@ -86,13 +86,19 @@ impl Ctx {
 
     /// Opens the vault for reading or writing.
     pub fn open_vault(&mut self) -> Result<Vault<'_>> {
+        self.open_vault_with(Arc::new(CliPassphrase))
+    }
+
+    /// Opens the vault; a file vault gets its passphrase from `source` (the web app's never asks
+    /// on the terminal: a locked vault is unlocked from the page).
+    pub fn open_vault_with(&mut self, source: Arc<dyn PassphraseSource>) -> Result<Vault<'_>> {
         let choice = self.choose_backend()?;
         fsutil::ensure_private_dir(&self.settings.paths.home)?;
         let def = backends::def(choice.kind);
         if let Some(caution) = def.caution {
             self.printer.warning(caution);
         }
-        let backend = (def.open)(&self.settings, Access::Interactive)?
+        let backend = (def.open)(&self.settings, Access::From(source))?
             .ok_or_else(|| anyhow::anyhow!("the {} backend could not be opened", choice.kind))?;
         Ok(self.vault_over(backend, choice))
     }

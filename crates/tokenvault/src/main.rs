@@ -23,6 +23,7 @@ mod secretfile;
 mod services;
 mod settings;
 mod vault;
+mod web;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -167,6 +168,7 @@ fn dispatch(cli: &Cli, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         Command::Mcp(a) => cmd::mcp::run(ctx, a),
         Command::Rotate(a) => cmd::rotate::run(ctx, a),
         Command::Status(a) => cmd::status::run(ctx, a),
+        Command::Ui(a) => cmd::ui::run(ctx, a),
         Command::Backup(a) => cmd::backup::run(ctx, a),
         Command::Passwd(a) => cmd::passwd::passwd(ctx, a),
         Command::Rekey => cmd::passwd::rekey(ctx),

@@ -69,6 +69,20 @@ pub fn passphrase_configured() -> bool {
 /// Passphrase from `TOKENVAULT_PASSPHRASE_FILE`, `TOKENVAULT_PASSPHRASE`, or the terminal.
 pub struct CliPassphrase;
 
+/// Passphrase from `TOKENVAULT_PASSPHRASE_FILE` or `TOKENVAULT_PASSPHRASE` only: never a prompt
+/// (the web app, whose user unlocks a locked vault from the page).
+pub struct ConfiguredPassphrase;
+
+impl PassphraseSource for ConfiguredPassphrase {
+    fn existing(&self, _vault: &Path) -> Result<Option<Secret>, StoreError> {
+        CliPassphrase.configured()
+    }
+
+    fn new_passphrase(&self, _vault: &Path) -> Result<Option<Secret>, StoreError> {
+        CliPassphrase.configured()
+    }
+}
+
 impl CliPassphrase {
     fn configured(&self) -> Result<Option<Secret>, StoreError> {
         if let Some(file) = &captured().file {

@@ -16,16 +16,17 @@ use crate::settings::{BackendChoice, Settings};
 use anyhow::Result;
 use std::sync::Arc;
 use tokenvault_store::file::FileStore;
-use tokenvault_store::{BackendKind, Store};
+use tokenvault_store::{BackendKind, PassphraseSource, Store};
 
 /// Every backend, in the order an automatic choice tries them.
 pub const ALL: &[&Def] = &[&keychain::DEF, &file::DEF, &memory::DEF];
 
 /// How a command may open a backend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone)]
 pub enum Access {
-    /// As commands do: a locked file vault asks for its passphrase.
-    Interactive,
+    /// A locked file vault gets its passphrase from this source: the terminal (or askpass) for
+    /// commands; the web app's never asks on the terminal (it is unlocked from the page).
+    From(Arc<dyn PassphraseSource>),
     /// Only what opens without asking anyone (the key `tokenvault unlock` cached, the
     /// passphrase file or variable); `None` when there is nothing to open that way.
     Quiet,

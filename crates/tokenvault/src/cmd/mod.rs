@@ -23,6 +23,7 @@ pub mod scan;
 pub mod set;
 pub mod show;
 pub mod status;
+pub mod ui;
 pub mod unlock;
 pub mod verify;
 pub mod wrapper;

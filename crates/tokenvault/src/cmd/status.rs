@@ -12,68 +12,21 @@ use crate::cli::StatusArgs;
 use crate::context::{Ctx, Outcome};
 use crate::printer::Tone;
 use anyhow::Result;
-use serde_json::{json, Value};
-use tokenvault_core::status::{classify, FieldFacts, LastCheck, Policy, Use};
+use serde_json::json;
 
 pub fn run(ctx: &mut Ctx, args: &StatusArgs) -> Result<Outcome> {
     let json_out = ctx.settings.global.json;
     let printer = ctx.printer.clone();
     let gathered = crate::services::usage::gather(&ctx.settings);
     let vault = ctx.open_vault()?;
-    let index = vault.load_index_checked()?;
-
-    let mut fields = Vec::new();
-    for key in vault.keys(&index)? {
-        let meta = index.items.get(key.item.as_str());
-        let fmeta = meta.and_then(|m| m.fields.get(key.field.as_str()));
-        let provider = meta
-            .and_then(|m| m.provider.as_deref())
-            .and_then(|p| vault.catalogue.get(p))
-            .or_else(|| vault.catalogue.for_item(&key.item));
-        let field = provider.and_then(|p| p.field(key.field.as_str()));
-        // Unknown fields are treated as secrets: better a false "stale" than a missed one.
-        let secret = field.is_none_or(|f| f.secret);
-        let checkable = provider.is_some_and(|p| {
-            p.verify != "none" && !p.verify.is_empty() && p.default_field == key.field.as_str()
-        });
-        fields.push(FieldFacts {
-            reference: format!("tv://{}/{}", key.item, key.field),
-            updated: fmeta.map(|f| f.updated.clone()),
-            secret,
-            checkable,
-            last_check: fmeta.and_then(|f| f.verified.as_ref()).map(|v| LastCheck {
-                at: v.at.clone(),
-                ok: v.ok,
-                summary: v.summary.clone(),
-                expires: v
-                    .extra
-                    .get("expires")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-            }),
-        });
-    }
-
-    let mut uses = Vec::new();
-    let mut unreadable = gathered.bad_profiles;
-    for u in &gathered.uses {
-        match vault.target(&index, &u.reference, None) {
-            Ok(t) => uses.push(Use {
-                user: u.user.label(),
-                reference: t.reference(),
-            }),
-            Err(e) => unreadable.push(format!("{}: {e}", u.user.label())),
-        }
-    }
+    let crate::services::attention::Report {
+        findings,
+        unreadable,
+        fields,
+    } = crate::services::attention::report(&vault, gathered, args.stale_days)?;
     for u in &unreadable {
         printer.warning(u);
     }
-
-    let policy = Policy {
-        stale_days: args.stale_days,
-        ..Policy::default()
-    };
-    let findings = classify(&fields, &uses, time::OffsetDateTime::now_utc(), policy);
 
     if json_out {
         printer.json(&json!(findings
@@ -109,7 +62,7 @@ pub fn run(ctx: &mut Ctx, args: &StatusArgs) -> Result<Outcome> {
         if findings.is_empty() {
             printer.note(&format!(
                 "All is well: {}, none older than {} days, expiring, failing or unchecked; every reference a profile, MCP server or wrapper names is stored.",
-                tokenvault_core::words::count(fields.len(), "stored value"),
+                tokenvault_core::words::count(fields, "stored value"),
                 args.stale_days
             ));
         } else {

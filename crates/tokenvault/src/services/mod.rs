@@ -2,11 +2,16 @@
 //! later a web UI and an MCP server, call these. A service returns data; the few that still print
 //! through a `Printer` argument say so in their doc comment.
 
+pub mod attention;
+pub mod audit_log;
 pub mod duration;
 pub mod import_sources;
 pub mod index_rows;
 pub mod livecheck;
+pub mod mcp_add;
+pub mod mcp_restore;
 pub mod mcp_secure;
 pub mod resolve;
+pub mod tokens;
 pub mod usage;
 pub mod verify;

@@ -13,7 +13,7 @@ use crate::context::{now_rfc3339, Ctx, Outcome};
 use crate::error::hinted;
 use crate::mcp_files::{self, Found};
 use anyhow::{Context, Result};
-use tokenvault_core::mcp::{detect, secure, server, ClientId, Document, Scope};
+use tokenvault_core::mcp::{secure, ClientId, Document, Scope};
 use tokenvault_core::{Reference, Secret};
 
 pub fn run(ctx: &mut Ctx, args: &McpRestoreArgs) -> Result<Outcome> {
@@ -84,7 +84,8 @@ pub fn run(ctx: &mut Ctx, args: &McpRestoreArgs) -> Result<Outcome> {
         })?;
         let mut kept = 0;
         if !args.with_secrets && !refs.is_empty() {
-            kept = keep_secured(&mut doc, client, &refs, &self_path()?)?;
+            kept =
+                crate::services::mcp_restore::keep_secured(&mut doc, client, &refs, &self_path()?)?;
             restored = doc.to_text();
         }
         let found = Found {
@@ -160,33 +161,4 @@ pub fn run(ctx: &mut Ctx, args: &McpRestoreArgs) -> Result<Outcome> {
         printer.json(&serde_json::json!({"restored": restored_json}))?;
     }
     Ok(Outcome::Success)
-}
-
-/// Launches every server of `doc` whose restored text holds one of `refs` (the references the
-/// backup's markers named, written by tokenvault itself) through tokenvault, so each reference
-/// resolves instead of reaching the server as literal text. Returns how many servers changed.
-fn keep_secured(
-    doc: &mut Document,
-    client: ClientId,
-    refs: &[Reference],
-    tokenvault: &str,
-) -> Result<usize> {
-    let mut changed = 0;
-    for e in doc.entries(client)? {
-        let transport = server::transport(client, &e.value);
-        let ours: Vec<_> = detect::find_unresolved(&transport)
-            .into_iter()
-            .filter(|u| u.reference.as_ref().is_some_and(|r| refs.contains(r)))
-            .collect();
-        if ours.is_empty() {
-            continue;
-        }
-        let (moves, _) = secure::resolving_moves(client, &e.name, &transport, &ours, true);
-        let rw = secure::rewrite(client, &transport, &moves, tokenvault);
-        if !rw.ops.is_empty() {
-            doc.edit_server(&e.location, &e.name, &rw.ops)?;
-            changed += 1;
-        }
-    }
-    Ok(changed)
 }
