@@ -11,11 +11,8 @@ mod config;
 mod context;
 mod envvars;
 mod error;
-mod hardening;
-mod launcher;
-mod masked;
-mod mcp_bridge;
-mod mcp_files;
+mod exec;
+mod mcp;
 mod printer;
 mod prompt;
 mod render;
@@ -32,7 +29,7 @@ use printer::{BrokenPipe, Printer};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    hardening::harden_process();
+    exec::hardening::harden_process();
     // First, while the process has one thread: no child may inherit the vault's passphrase.
     prompt::take_from_environment();
     context::session_bus_fallback();

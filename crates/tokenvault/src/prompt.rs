@@ -197,11 +197,11 @@ fn askpass(prompt: &str) -> Result<Option<Secret>, StoreError> {
         ("kdialog", vec!["--title", title, "--password", prompt]),
     ];
     for (program, args) in &candidates {
-        if crate::launcher::find_on_path(program).is_some() {
+        if crate::exec::launcher::find_on_path(program).is_some() {
             return run_askpass(program, args, None);
         }
     }
-    if crate::launcher::find_on_path("pinentry").is_some() {
+    if crate::exec::launcher::find_on_path("pinentry").is_some() {
         // The Assuan protocol: set the texts, ask, read `D <pin>`.
         let script = format!(
             "SETTITLE {title}\nSETDESC {}\nSETPROMPT Passphrase:\nGETPIN\nBYE\n",

@@ -8,10 +8,11 @@
 
 use crate::backends;
 use crate::context::{Ctx, Outcome};
+use crate::envvars;
+use crate::exec::hardening;
 use crate::printer::Tone;
 use crate::services::import_sources as import;
 use crate::vault::mask_for;
-use crate::{envvars, hardening};
 use anyhow::Result;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -297,12 +298,12 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
 /// it, a build directory was cleaned): the client cannot start them.
 fn gone_launchers() -> Vec<Check> {
     let mut out = Vec::new();
-    let Ok(machine) = crate::mcp_files::machine() else {
+    let Ok(machine) = crate::mcp::files::machine() else {
         return out;
     };
-    let here = crate::launcher::self_path().ok();
-    for found in crate::mcp_files::discover(&machine, None) {
-        let Ok(loaded) = crate::mcp_files::load(&found) else {
+    let here = crate::exec::launcher::self_path().ok();
+    for found in crate::mcp::files::discover(&machine, None) {
+        let Ok(loaded) = crate::mcp::files::load(&found) else {
             continue;
         };
         let Ok(entries) = loaded.doc.entries(found.client) else {
@@ -379,12 +380,12 @@ const PLAINTEXT_FINDERS: &[fn(&Catalogue) -> PlaintextFinds] = &[
 /// `tokenvault mcp secure --client C --server S` (or by hand for a token on a command line).
 fn mcp_client_configs(catalogue: &Catalogue) -> PlaintextFinds {
     let mut out = PlaintextFinds::default();
-    let Ok(machine) = crate::mcp_files::machine() else {
+    let Ok(machine) = crate::mcp::files::machine() else {
         return out;
     };
-    for found in crate::mcp_files::discover(&machine, None) {
-        let servers = match crate::mcp_files::load(&found)
-            .and_then(|l| crate::mcp_files::inspect(&l, catalogue))
+    for found in crate::mcp::files::discover(&machine, None) {
+        let servers = match crate::mcp::files::load(&found)
+            .and_then(|l| crate::mcp::files::inspect(&l, catalogue))
         {
             Ok(s) => s,
             Err(e) => {
@@ -428,7 +429,7 @@ fn mcp_client_configs(catalogue: &Catalogue) -> PlaintextFinds {
                     ),
                     provider,
                     field,
-                    masked: crate::mcp_files::masked(catalogue, f),
+                    masked: crate::mcp::files::masked(catalogue, f),
                     fix,
                 });
             }
@@ -442,13 +443,13 @@ fn mcp_client_configs(catalogue: &Catalogue) -> PlaintextFinds {
 /// (which launches the server through `tokenvault run`), or by hand where the note says so.
 fn unresolved_references(catalogue: &Catalogue) -> Vec<Check> {
     let mut out = Vec::new();
-    let Ok(machine) = crate::mcp_files::machine() else {
+    let Ok(machine) = crate::mcp::files::machine() else {
         return out;
     };
-    for found in crate::mcp_files::discover(&machine, None) {
+    for found in crate::mcp::files::discover(&machine, None) {
         // An unreadable config is reported by the plaintext check already.
         let Ok(servers) =
-            crate::mcp_files::load(&found).and_then(|l| crate::mcp_files::inspect(&l, catalogue))
+            crate::mcp::files::load(&found).and_then(|l| crate::mcp::files::inspect(&l, catalogue))
         else {
             continue;
         };

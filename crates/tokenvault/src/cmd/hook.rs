@@ -127,7 +127,7 @@ fn install(ctx: &mut Ctx, args: &HookInstallArgs) -> Result<Outcome> {
     } else {
         "pre-commit"
     };
-    let binary = crate::launcher::self_path().context(
+    let binary = crate::exec::launcher::self_path().context(
         "cannot tell where the tokenvault binary is (needed for the hook's absolute path)",
     )?;
     let text = script(kind, &binary);

@@ -79,7 +79,7 @@ fn init(ctx: &mut Ctx, args: &PluginInitArgs) -> Result<Outcome> {
         ItemName::new(i)?;
         run_args.extend(["--item".into(), i.clone()]);
     }
-    let tokenvault = crate::launcher::self_path()?;
+    let tokenvault = crate::exec::launcher::self_path()?;
     let call = std::iter::once(tokenvault.display().to_string())
         .chain(run_args)
         .map(|a| shell_quote(&a))

@@ -58,7 +58,7 @@ pub fn run(ctx: &mut Ctx, args: &RunArgs) -> Result<Outcome> {
             .filter(|(e, _)| matches!(e.value, EnvValue::Ref(_)))
             .map(|(_, (var, value))| (var.clone(), value.clone()))
             .collect();
-        let code = crate::masked::run_masked(&args.command, &env, &conceal)?;
+        let code = crate::exec::masked::run_masked(&args.command, &env, &conceal)?;
         return Ok(Outcome::Code(code));
     }
     exec(&args.command, &env)
@@ -81,9 +81,9 @@ fn exec(command: &[std::ffi::OsString], env: &[(String, Secret)]) -> Result<Outc
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
-        crate::hardening::restore_for_child();
+        crate::exec::hardening::restore_for_child();
         let err = cmd.exec();
-        crate::hardening::harden_process();
+        crate::exec::hardening::harden_process();
         Err(start_error(&shown, err))
     }
     #[cfg(not(unix))]

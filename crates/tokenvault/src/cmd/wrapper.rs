@@ -25,11 +25,11 @@ pub fn run(ctx: &mut Ctx, args: &WrapperArgs) -> Result<Outcome> {
     {
         ctx.printer.warning("plain values in the env file are read at launch time from that file, not copied into the script");
     }
-    let tokenvault = crate::launcher::self_path()?;
+    let tokenvault = crate::exec::launcher::self_path()?;
     let mut command = args.command.clone();
     if let Some(resolved) = command
         .first()
-        .and_then(|c| crate::launcher::find_on_path(c))
+        .and_then(|c| crate::exec::launcher::find_on_path(c))
     {
         command[0] = resolved.display().to_string();
     } else if let Some(c) = command.first() {

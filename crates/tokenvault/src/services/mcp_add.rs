@@ -6,7 +6,7 @@
 use crate::cli::McpAddArgs;
 use crate::context::{now_rfc3339, Ctx};
 use crate::error::hinted;
-use crate::mcp_files::{self, self_path, Found, Loaded};
+use crate::mcp::files::{self as mcp_files, self_path, Found, Loaded};
 use anyhow::{bail, Result};
 use std::path::PathBuf;
 use tokenvault_core::audit::contains_known_secret;

@@ -5,7 +5,7 @@
 use crate::audit;
 use crate::context::{now_rfc3339, Ctx};
 use crate::error::hinted;
-use crate::mcp_files::{self, display_path, self_path, Found};
+use crate::mcp::files::{self as mcp_files, display_path, self_path, Found};
 use anyhow::{Context, Result};
 use tokenvault_core::mcp::{detect, secure, server, ClientId, Document, Scope};
 use tokenvault_core::Reference;

@@ -8,7 +8,7 @@
 //! (tokenvault's home, 0600: paths and `run` options, references only). A recorded script that
 //! is gone, or no longer carries the line `wrapper` writes, is not counted.
 
-use crate::mcp_files;
+use crate::mcp::files as mcp_files;
 use crate::settings::Settings;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};

@@ -385,8 +385,8 @@ pub fn remove(app: &App, form: &HashMap<String, String>) -> Result<Done> {
 pub fn mcp(app: &App) -> Result<Page> {
     let ctx = app.ctx();
     let catalogue = &ctx.settings.catalogue;
-    let machine = crate::mcp_files::machine()?;
-    let found = crate::mcp_files::discover(&machine, None);
+    let machine = crate::mcp::files::machine()?;
+    let found = crate::mcp::files::discover(&machine, None);
     let mut body = String::from(
         r#"<p class="lead">The MCP clients found on this computer, their servers, and the tokens they hold in plain text. <strong>Secure</strong> moves those into the vault and launches the server through tokenvault; you see the change first.</p>"#,
     );
@@ -399,9 +399,9 @@ pub fn mcp(app: &App) -> Result<Page> {
             r#"<section class="card client" aria-labelledby="c-{id}"><h2 id="c-{id}">{name}</h2><p class="path"><code>{path}</code></p>"#,
             id = esc(f.client.id()),
             name = esc(f.client.name()),
-            path = esc(&crate::mcp_files::display_path(f)),
+            path = esc(&crate::mcp::files::display_path(f)),
         );
-        match crate::mcp_files::load(f).and_then(|l| crate::mcp_files::inspect(&l, catalogue)) {
+        match crate::mcp::files::load(f).and_then(|l| crate::mcp::files::inspect(&l, catalogue)) {
             Err(e) => {
                 let _ = write!(
                     body,
@@ -436,7 +436,7 @@ pub fn mcp(app: &App) -> Result<Page> {
                                 body,
                                 "<li>{} <code class=\"masked\">{}</code></li>",
                                 esc(&x.place.describe()),
-                                esc(&crate::mcp_files::masked(catalogue, x))
+                                esc(&crate::mcp::files::masked(catalogue, x))
                             );
                         }
                         body.push_str("</ul>");
@@ -859,10 +859,10 @@ pub fn attention(app: &App) -> Result<Page> {
         );
     }
     // Plaintext copies in MCP client configs (what `doctor` reports).
-    let machine = crate::mcp_files::machine()?;
-    for found in crate::mcp_files::discover(&machine, None) {
-        let Ok(servers) =
-            crate::mcp_files::load(&found).and_then(|l| crate::mcp_files::inspect(&l, &catalogue))
+    let machine = crate::mcp::files::machine()?;
+    for found in crate::mcp::files::discover(&machine, None) {
+        let Ok(servers) = crate::mcp::files::load(&found)
+            .and_then(|l| crate::mcp::files::inspect(&l, &catalogue))
         else {
             continue;
         };
@@ -871,11 +871,11 @@ pub fn attention(app: &App) -> Result<Page> {
                 let _ = write!(
                     rows,
                     r#"<tr><th scope="row"><code>{}</code></th><td><span class="pill bad">plaintext</span></td><td>{} server '{}', {} <code class="masked">{}</code></td><td><a href="/mcp/secure?client={}">Secure it</a></td></tr>"#,
-                    esc(&crate::mcp_files::display_path(&found)),
+                    esc(&crate::mcp::files::display_path(&found)),
                     esc(found.client.name()),
                     esc(&s.name),
                     esc(&x.place.describe()),
-                    esc(&crate::mcp_files::masked(&catalogue, x)),
+                    esc(&crate::mcp::files::masked(&catalogue, x)),
                     esc(found.client.id()),
                 );
             }

@@ -6,7 +6,7 @@
 use crate::audit::Subject;
 use crate::cli::McpHeadersArgs;
 use crate::context::{Ctx, Outcome};
-use crate::mcp_bridge::headers;
+use crate::mcp::bridge::headers;
 use anyhow::Result;
 
 pub fn run(ctx: &mut Ctx, args: &McpHeadersArgs) -> Result<Outcome> {

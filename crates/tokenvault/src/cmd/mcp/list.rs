@@ -5,7 +5,7 @@
 use super::{client_filter, display_path, inspect, masked, Inspected};
 use crate::cli::McpListArgs;
 use crate::context::{Ctx, Outcome};
-use crate::mcp_files;
+use crate::mcp::files as mcp_files;
 use anyhow::Result;
 use serde_json::{json, Value};
 use tokenvault_core::mcp::{Scope, Secured, Transport};

@@ -1,5 +1,5 @@
 //! `tokenvault mcp proxy --url URL [--header 'K: V {{ tv://… }}']…`: a stdio MCP server that
-//! bridges to a remote Streamable HTTP server (the bridge itself is `crate::mcp_bridge`).
+//! bridges to a remote Streamable HTTP server (the bridge itself is `crate::mcp::bridge`).
 //!
 //! Every reference is resolved once, before anything is sent, so a missing token fails at launch
 //! naming it, with an audit line (`mcp-proxy`) that lists the references, never the values.
@@ -8,7 +8,7 @@ use crate::audit::Subject;
 use crate::cli::McpProxyArgs;
 use crate::context::{Ctx, Outcome};
 use crate::error::hinted;
-use crate::mcp_bridge::{self, headers};
+use crate::mcp::bridge::{self as mcp_bridge, headers};
 use anyhow::Result;
 
 pub fn run(ctx: &mut Ctx, args: &McpProxyArgs) -> Result<Outcome> {

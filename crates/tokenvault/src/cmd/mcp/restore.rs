@@ -11,7 +11,7 @@ use crate::audit;
 use crate::cli::McpRestoreArgs;
 use crate::context::{now_rfc3339, Ctx, Outcome};
 use crate::error::hinted;
-use crate::mcp_files::{self, Found};
+use crate::mcp::files::{self as mcp_files, Found};
 use anyhow::{Context, Result};
 use tokenvault_core::mcp::{secure, ClientId, Document, Scope};
 use tokenvault_core::{Reference, Secret};

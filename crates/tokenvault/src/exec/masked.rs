@@ -112,7 +112,7 @@ where
         // core-dump limit tokenvault's own hardening took away, as plain `run` does before exec.
         unsafe {
             cmd.pre_exec(|| {
-                crate::hardening::restore_for_child();
+                crate::exec::hardening::restore_for_child();
                 Ok(())
             });
         }

@@ -236,7 +236,7 @@ pub fn write_target(path: &Path) -> Result<PathBuf> {
         #[cfg(unix)]
         {
             use std::os::unix::fs::MetadataExt;
-            if tmeta.uid() != crate::hardening::effective_uid() {
+            if tmeta.uid() != crate::exec::hardening::effective_uid() {
                 return Err(hinted(
                     format!(
                         "{} is a symbolic link to {}, which belongs to another user (uid {}); tokenvault edits only files you own",
@@ -448,7 +448,7 @@ pub fn display_path(found: &Found) -> String {
 
 /// The absolute path of this tokenvault binary, which rewritten configs launch.
 pub fn self_path() -> anyhow::Result<String> {
-    let exe = crate::launcher::self_path()?;
+    let exe = crate::exec::launcher::self_path()?;
     exe.to_str().map(str::to_owned).ok_or_else(|| {
         anyhow::anyhow!(
             "the path of the tokenvault binary ({}) is not UTF-8; client configs cannot hold it",
