@@ -61,6 +61,20 @@ fn permissions(name: &'static str, path: &Path) -> Option<Check> {
 
 pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     let mut checks = Vec::new();
+    where_things_are(ctx, &mut checks);
+    let usable = backend_checks(ctx, &mut checks)?;
+    file_vault_checks(ctx, &mut checks);
+    environment_checks(&mut checks);
+    checks.extend(gone_launchers());
+    plaintext_checks(ctx, &mut checks);
+    checks.extend(unresolved_references(&ctx.settings.catalogue));
+    checks.extend(dangling_references(ctx, usable));
+    hardening_check(&mut checks);
+    report(ctx, &checks)
+}
+
+/// The version, the data and config locations, and the home's permissions.
+fn where_things_are(ctx: &Ctx, checks: &mut Vec<Check>) {
     let home = ctx.settings.paths.home.clone();
     checks.push(check(
         "version",
@@ -85,7 +99,11 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     if let Some(c) = permissions("home permissions", &home) {
         checks.push(c);
     }
+}
 
+/// Which backends can be used now, the one chosen and whether it works; `true` when a chosen
+/// backend is usable.
+fn backend_checks(ctx: &Ctx, checks: &mut Vec<Check>) -> Result<bool> {
     // Each backend that can be unusable says whether it can be used now.
     let mut probes = Vec::new();
     for def in backends::ALL.iter().filter(|d| d.probe.is_some()) {
@@ -135,6 +153,13 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         });
     }
 
+    Ok(requested.as_ref().is_some_and(|c| probe_of(c.kind).is_ok()))
+}
+
+/// The file vault: where, locked or not, permissions and integrity; a vault that went missing;
+/// the index's and config's permissions.
+fn file_vault_checks(ctx: &Ctx, checks: &mut Vec<Check>) {
+    let home = ctx.settings.paths.home.clone();
     let store = ctx.file_store();
     let vault = store.vault_path().to_owned();
     if vault.exists() {
@@ -154,7 +179,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         if let Some(c) = permissions("vault permissions", &vault) {
             checks.push(c);
         }
-        vault_integrity(ctx, &store, &mut checks);
+        vault_integrity(ctx, &store, checks);
     } else if let Some(generation) = Some(store.seen_generation()).filter(|g| *g > 0) {
         checks.push(Check {
             hint: Some(
@@ -190,7 +215,10 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
             ..c
         });
     }
+}
 
+/// Tokens and passphrases in this process's environment.
+fn environment_checks(checks: &mut Vec<Check>) {
     for var in [envvars::HF_TOKEN, envvars::HUGGING_FACE_HUB_TOKEN] {
         if envvars::get(var).is_some() {
             checks.push(Check {
@@ -211,7 +239,10 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
             )
         });
     }
-    checks.extend(gone_launchers());
+}
+
+/// Plaintext tokens in the places `import` reads (dotenv files, the Hub's token file, …).
+fn plaintext_checks(ctx: &Ctx, checks: &mut Vec<Check>) {
     for finder in PLAINTEXT_FINDERS {
         let found = finder(&ctx.settings.catalogue);
         for f in found.findings {
@@ -232,11 +263,9 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
             checks.push(check("plaintext token", Level::Info, n));
         }
     }
+}
 
-    checks.extend(unresolved_references(&ctx.settings.catalogue));
-    let usable = requested.as_ref().is_some_and(|c| probe_of(c.kind).is_ok());
-    checks.extend(dangling_references(ctx, usable));
-
+fn hardening_check(checks: &mut Vec<Check>) {
     checks.push(if hardening::core_dumps_disabled() {
         check(
             "hardening",
@@ -250,7 +279,10 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
             "core dumps could not be disabled on this platform",
         )
     });
+}
 
+/// The checks as a table (or JSON); `Negative` when any is a problem.
+fn report(ctx: &Ctx, checks: &[Check]) -> Result<Outcome> {
     let problems = checks.iter().filter(|c| c.level == Level::Problem).count();
     if ctx.settings.global.json {
         ctx.printer.json(&json!(checks
@@ -265,7 +297,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
             .collect::<Vec<_>>()))?;
     } else {
         let mut out = String::new();
-        for c in &checks {
+        for c in checks {
             let (word, pad, tone) = match c.level {
                 Level::Ok => ("ok", "  ", Tone::Good),
                 Level::Info => ("info", "", Tone::Info),
