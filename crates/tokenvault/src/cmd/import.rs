@@ -22,10 +22,12 @@
 use crate::cli::{ImportArgs, ImportSource};
 use crate::context::{now_rfc3339, Ctx, Outcome};
 use crate::error::hinted;
+use crate::printer::Printer;
 use crate::services::livecheck::{self, Checked};
-use crate::vault::{mask_for, Target};
+use crate::vault::{mask_for, Target, Vault};
 use anyhow::{Context, Result};
-use serde_json::json;
+use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use tokenvault_core::{dotenv, Catalogue, FieldName, ItemName, Secret};
@@ -139,20 +141,12 @@ fn import(
     let audited = &mut subject.references;
     let index = vault.load_index_trusted()?;
     // What the vault holds now, to recognise values that are already in it.
-    let mut held = vault.held_values(&index)?;
+    let mut held = Held::new(vault.held_values(&index)?);
     let now = now_rfc3339();
     let mut rows = Vec::new();
     let mut placed = Vec::with_capacity(found.candidates.len());
     let mut conflicts = false;
     let mut pending = Vec::new();
-    // Lookups into `held` by key and by value (a hash of it; equal values are then compared), so
-    // an import of n tokens is not n × n comparisons.
-    let mut by_key: std::collections::HashMap<Key, usize> = std::collections::HashMap::new();
-    let mut by_value: std::collections::HashMap<u64, Vec<usize>> = std::collections::HashMap::new();
-    for (i, (k, v)) in held.iter().enumerate() {
-        by_key.insert(k.clone(), i);
-        by_value.entry(value_hash(v)).or_default().push(i);
-    }
     for c in &found.candidates {
         let key = Key::new(ItemName::new(&c.item)?, FieldName::new(&c.field)?);
         let target = Target {
@@ -166,11 +160,8 @@ fn import(
             &c.field,
             c.value.expose_secret(),
         );
-        let same_place = by_key.get(&key).map(|&i| held[i].1 == c.value);
-        let elsewhere = by_value
-            .get(&value_hash(&c.value))
-            .and_then(|found| found.iter().find(|&&i| held[i].1 == c.value))
-            .map(|&i| held[i].0.clone());
+        let same_place = held.same_place(&key, &c.value);
+        let elsewhere = held.key_holding(&c.value);
         let (status, detail, p) = match (same_place, elsewhere) {
             (Some(true), _) => (
                 "already stored",
@@ -197,12 +188,7 @@ fn import(
                     audited.push(reference.clone());
                 }
                 // What the vault holds (or would hold) now: later candidates compare against it.
-                by_key.insert(key.clone(), held.len());
-                by_value
-                    .entry(value_hash(&c.value))
-                    .or_default()
-                    .push(held.len());
-                held.push((key.clone(), c.value.clone()));
+                held.add(key.clone(), c.value.clone());
                 (
                     if dry_run { "would import" } else { "imported" },
                     reference.clone(),
@@ -227,58 +213,16 @@ fn import(
 
     // The live check: of every token stored now (as `set` does), and with --shred also of those
     // already stored, since a file is shredded only when its tokens work.
-    let mut rejected = false;
-    let mut checks: Vec<Option<Checked>> = Vec::with_capacity(placed.len());
-    for (i, (c, p)) in found.candidates.iter().zip(&placed).enumerate() {
-        let wanted = match p {
-            Placed::Imported(_) => true,
-            Placed::AlreadyThere(_) => args.shred,
-            Placed::Conflict => false,
-        };
-        if dry_run || args.no_verify || !wanted || !c.secret {
-            checks.push(None);
-            continue;
-        }
-        let Some(key) = p.key() else {
-            checks.push(None);
-            continue;
-        };
-        let target = Target {
-            key: key.clone(),
-            provider: c.provider.clone(),
-        };
-        let shown = target.reference();
-        let checked = livecheck::check(catalogue, c.provider.as_deref(), &c.field, &c.value, &now);
-        if let Some(w) = checked.record(&vault, &target) {
-            printer.warning(&w);
-        }
-        match &checked {
-            Checked::Valid { summary, .. } => {
-                printer.note(&format!("Verified {shown}: {summary}."));
-                rows[i]["check"] = json!("valid");
-            }
-            Checked::Rejected { explanation, .. } => {
-                rejected = true;
-                printer.error(&format!(
-                    "{shown} is in the vault, but {}",
-                    explanation.message
-                ));
-                printer.hint(&explanation.hint);
-                rows[i]["check"] = json!(explanation.code);
-            }
-            Checked::Unknown(e) => {
-                printer.warning(&format!(
-                    "{shown} is in the vault but was not verified: {}",
-                    e.message
-                ));
-                rows[i]["check"] = json!(e.code);
-            }
-            Checked::NotAvailable(_) => {
-                rows[i]["check"] = json!("not available");
-            }
-        }
-        checks.push(Some(checked));
-    }
+    let checks = if dry_run || args.no_verify {
+        placed.iter().map(|_| None).collect()
+    } else {
+        check_stored(
+            &vault, &printer, found, &placed, args.shred, &mut rows, &now,
+        )
+    };
+    let rejected = checks
+        .iter()
+        .any(|c| matches!(c, Some(Checked::Rejected { .. })));
 
     if json_out {
         printer.json(&json!(rows))?;
@@ -327,11 +271,125 @@ fn import(
     })
 }
 
+/// Checks each imported token (and, with `shred`, each already stored) with its provider, says
+/// what was found, notes it in its row, and records it in the index.
+fn check_stored(
+    vault: &Vault<'_>,
+    printer: &Printer,
+    found: &Found,
+    placed: &[Placed],
+    shred: bool,
+    rows: &mut [Value],
+    now: &str,
+) -> Vec<Option<Checked>> {
+    let mut checks: Vec<Option<Checked>> = Vec::with_capacity(placed.len());
+    for (i, (c, p)) in found.candidates.iter().zip(placed).enumerate() {
+        let wanted = match p {
+            Placed::Imported(_) => true,
+            Placed::AlreadyThere(_) => shred,
+            Placed::Conflict => false,
+        };
+        if !wanted || !c.secret {
+            checks.push(None);
+            continue;
+        }
+        let Some(key) = p.key() else {
+            checks.push(None);
+            continue;
+        };
+        let target = Target {
+            key: key.clone(),
+            provider: c.provider.clone(),
+        };
+        let shown = target.reference();
+        let checked = livecheck::check(
+            vault.catalogue,
+            c.provider.as_deref(),
+            &c.field,
+            &c.value,
+            now,
+        );
+        if let Some(w) = checked.record(vault, &target) {
+            printer.warning(&w);
+        }
+        match &checked {
+            Checked::Valid { summary, .. } => {
+                printer.note(&format!("Verified {shown}: {summary}."));
+                rows[i]["check"] = json!("valid");
+            }
+            Checked::Rejected { explanation, .. } => {
+                printer.error(&format!(
+                    "{shown} is in the vault, but {}",
+                    explanation.message
+                ));
+                printer.hint(&explanation.hint);
+                rows[i]["check"] = json!(explanation.code);
+            }
+            Checked::Unknown(e) => {
+                printer.warning(&format!(
+                    "{shown} is in the vault but was not verified: {}",
+                    e.message
+                ));
+                rows[i]["check"] = json!(e.code);
+            }
+            Checked::NotAvailable(_) => {
+                rows[i]["check"] = json!("not available");
+            }
+        }
+        checks.push(Some(checked));
+    }
+
+    checks
+}
+
+/// What the vault holds, looked up by key and by value (a hash of it; equal values are then
+/// compared), so that an import of n tokens is not n × n comparisons.
+struct Held {
+    entries: Vec<(Key, Secret)>,
+    by_key: HashMap<Key, usize>,
+    by_value: HashMap<u64, Vec<usize>>,
+}
+
+impl Held {
+    fn new(entries: Vec<(Key, Secret)>) -> Held {
+        let mut held = Held {
+            entries: Vec::with_capacity(entries.len()),
+            by_key: HashMap::new(),
+            by_value: HashMap::new(),
+        };
+        for (k, v) in entries {
+            held.add(k, v);
+        }
+        held
+    }
+
+    /// Whether `key` holds `value` (`None`: `key` holds nothing).
+    fn same_place(&self, key: &Key, value: &Secret) -> Option<bool> {
+        self.by_key.get(key).map(|&i| self.entries[i].1 == *value)
+    }
+
+    /// A key that holds `value`.
+    fn key_holding(&self, value: &Secret) -> Option<Key> {
+        self.by_value
+            .get(&value_hash(value))?
+            .iter()
+            .find(|&&i| self.entries[i].1 == *value)
+            .map(|&i| self.entries[i].0.clone())
+    }
+
+    fn add(&mut self, key: Key, value: Secret) {
+        let i = self.entries.len();
+        self.by_key.insert(key.clone(), i);
+        self.by_value.entry(value_hash(&value)).or_default().push(i);
+        self.entries.push((key, value));
+    }
+}
+
 /// Rewrites, shreds or keeps one source file after the import; says which and why. Returns
 /// whether the file was changed.
 /// Where settling a source reports, and where it keeps backups (tokenvault's private directory).
 struct Settling<'a> {
-    printer: &'a crate::printer::Printer,
+    printer: &'a Printer,
     backups: &'a Path,
 }
 
