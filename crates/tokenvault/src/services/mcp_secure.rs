@@ -172,7 +172,7 @@ pub fn secure_clients(ctx: &mut Ctx, args: &Request) -> Result<Report> {
         .flat_map(|(_, s)| s)
         .any(|s| s.findings.iter().any(|f| f.place.movable()));
 
-    let mut stored_refs: Vec<String> = Vec::new();
+    let stored_refs: Vec<String>;
     // What the index names (no value, no unlock): for references that `secure` makes resolve.
     let index_names = tokenvault_store::index::IndexFile::new(&home)
         .load()
@@ -192,7 +192,7 @@ pub fn secure_clients(ctx: &mut Ctx, args: &Request) -> Result<Report> {
             None
         };
         report.backend = vault.as_ref().map(|v| v.kind().as_str().to_owned());
-        let mut held: Vec<(Key, Known)> = match &vault {
+        let held: Vec<(Key, Known)> = match &vault {
             Some(v) => v
                 .held_values(&v.load_index()?)?
                 .into_iter()
@@ -200,136 +200,24 @@ pub fn secure_clients(ctx: &mut Ctx, args: &Request) -> Result<Report> {
                 .collect(),
             None => dry_held,
         };
-        for (mut loaded, servers) in work {
-            let label = format!(
-                "{} {}",
-                loaded.found.client.id(),
-                display_path(&loaded.found)
-            );
-            let mut file = FileReport {
-                client: loaded.found.client.id(),
-                label: label.clone(),
-                path: loaded.found.path.clone(),
-                warnings: Vec::new(),
-                lines: Vec::new(),
-                moved: Vec::new(),
-                changed: false,
-                diff: None,
-                backup: None,
-                edited_through_link: None,
-            };
-            let mut stored: Vec<(Secret, Reference)> = Vec::new();
-            for s in &servers {
-                let mut with_refs: Vec<(Finding, Option<Reference>)> = Vec::new();
-                for f in &s.findings {
-                    if !f.place.movable() {
-                        with_refs.push((f.clone(), None));
-                        continue;
-                    }
-                    let (key, provider, new) = assign(&mut held, f, &s.name, &catalogue)?;
-                    let reference = Reference::parse(&format!("tv://{}/{}", key.item, key.field))?;
-                    if new && !args.dry_run {
-                        if let Some(v) = &vault {
-                            let target = Target {
-                                key: key.clone(),
-                                provider,
-                            };
-                            v.write_verified(&target, &f.value, &now)?;
-                        }
-                    }
-                    file.lines.push(format!(
-                        "  {}: {} {} → {reference}{}",
-                        s.name,
-                        f.place.describe(),
-                        masked(&catalogue, f),
-                        match (new, args.dry_run) {
-                            (true, _) => "",
-                            (false, false) => " (already in the vault)",
-                            (false, true) => " (already in the vault, judging by its masked form)",
-                        }
-                    ));
-                    file.moved.push(Moved {
-                        server: s.name.clone(),
-                        place: f.place.describe(),
-                        masked: masked(&catalogue, f),
-                        reference: reference.to_string(),
-                        already_stored: !new,
-                    });
-                    stored_refs.push(reference.to_string());
-                    stored.push((f.value.clone(), reference.clone()));
-                    with_refs.push((f.clone(), Some(reference)));
-                }
-                let (resolving, notes) = secure::resolving_moves(
-                    loaded.found.client,
-                    &s.name,
-                    &s.transport,
-                    &s.unresolved,
-                    false,
-                );
-                for note in &notes {
-                    file.warnings
-                        .push(format!("{label}: server '{}': {note}", s.name));
-                }
-                for (f, r) in &resolving {
-                    if let Some(r) = r {
-                        file.lines.push(format!(
-                            "  {}: {} {r} was not resolved → resolved by tokenvault run",
-                            s.name,
-                            f.place.describe()
-                        ));
-                        let stored = crate::services::usage::key_of(&catalogue, &index_names, r)
-                            .is_some_and(|(i, f)| {
-                                index_names
-                                    .items
-                                    .get(&i)
-                                    .is_some_and(|m| m.fields.contains_key(&f))
-                            });
-                        if !stored {
-                            file.warnings.push(format!(
-                                "{label}: server '{}': {r} is not in the vault: the server fails to start until you store it (`tokenvault set {}`)",
-                                s.name,
-                                r.to_string().trim_start_matches("tv://")
-                            ));
-                        }
-                    }
-                }
-                with_refs.extend(resolving);
-                let rw =
-                    secure::rewrite(loaded.found.client, &s.transport, &with_refs, &tokenvault);
-                for note in &rw.left {
-                    file.warnings
-                        .push(format!("{label}: server '{}': {note}", s.name));
-                }
-                if !rw.ops.is_empty() {
-                    loaded.doc.edit_server(&s.location, &s.name, &rw.ops)?;
-                }
-            }
-            let new_text = loaded.doc.to_text();
-            file.changed = new_text != loaded.text;
-            if file.changed && args.dry_run {
-                let shown = mask_values(&loaded.text, &servers, &catalogue);
-                file.diff = Some(mcp_files::unified_diff(
-                    &shown,
-                    &new_text,
-                    &loaded.found.path.display().to_string(),
-                ));
-            } else if file.changed {
-                let backup_text = secure::backup_text(&loaded.text, &stored);
-                let done = mcp_files::rewrite(
-                    &home,
-                    &loaded.found,
-                    &loaded.text,
-                    &new_text,
-                    &backup_text,
-                    "secure",
-                    &now,
-                )?;
-                file.edited_through_link = done.through_link(&loaded.found).map(|p| p.to_owned());
-                file.backup = Some(done.backup.clone());
-            }
+        let mut pass = Pass {
+            args,
+            catalogue: &catalogue,
+            home: &home,
+            now: &now,
+            tokenvault: &tokenvault,
+            index_names: &index_names,
+            vault: vault.as_ref(),
+            held,
+            stored_refs: Vec::new(),
+        };
+        for (loaded, servers) in work {
+            let file = pass.secure_file(loaded, &servers)?;
             report.files.push(file);
         }
+        stored_refs = pass.stored_refs;
     }
+    let mut stored_refs = stored_refs;
     if !args.dry_run && !stored_refs.is_empty() {
         stored_refs.sort();
         stored_refs.dedup();
@@ -342,6 +230,165 @@ pub fn secure_clients(ctx: &mut Ctx, args: &Request) -> Result<Report> {
         );
     }
     Ok(report)
+}
+
+/// One pass of `secure` over the configs: what it shares between files, and what it gathers.
+struct Pass<'a, 'v> {
+    args: &'a Request,
+    catalogue: &'a Catalogue,
+    home: &'a std::path::Path,
+    now: &'a str,
+    tokenvault: &'a str,
+    index_names: &'a tokenvault_store::index::Index,
+    /// The opened vault (a real run with something to store); `None` in a dry run.
+    vault: Option<&'a crate::vault::Vault<'v>>,
+    /// What the vault holds (or, in a dry run, what the index says it holds).
+    held: Vec<(Key, Known)>,
+    /// Every reference a secret went to, for the audit record.
+    stored_refs: Vec<String>,
+}
+
+impl Pass<'_, '_> {
+    /// Stores the plaintext secrets of one config and rewrites its servers to get them from the
+    /// vault (a dry run only works out the change and its masked diff).
+    fn secure_file(
+        &mut self,
+        mut loaded: mcp_files::Loaded,
+        servers: &[Inspected],
+    ) -> Result<FileReport> {
+        let label = format!(
+            "{} {}",
+            loaded.found.client.id(),
+            display_path(&loaded.found)
+        );
+        let mut file = FileReport {
+            client: loaded.found.client.id(),
+            label: label.clone(),
+            path: loaded.found.path.clone(),
+            warnings: Vec::new(),
+            lines: Vec::new(),
+            moved: Vec::new(),
+            changed: false,
+            diff: None,
+            backup: None,
+            edited_through_link: None,
+        };
+        let mut stored: Vec<(Secret, Reference)> = Vec::new();
+        for s in servers {
+            let mut with_refs: Vec<(Finding, Option<Reference>)> = Vec::new();
+            for f in &s.findings {
+                if !f.place.movable() {
+                    with_refs.push((f.clone(), None));
+                    continue;
+                }
+                let (key, provider, new) = assign(&mut self.held, f, &s.name, self.catalogue)?;
+                let reference = Reference::parse(&format!("tv://{}/{}", key.item, key.field))?;
+                if new && !self.args.dry_run {
+                    if let Some(v) = self.vault {
+                        let target = Target {
+                            key: key.clone(),
+                            provider,
+                        };
+                        v.write_verified(&target, &f.value, self.now)?;
+                    }
+                }
+                file.lines.push(format!(
+                    "  {}: {} {} → {reference}{}",
+                    s.name,
+                    f.place.describe(),
+                    masked(self.catalogue, f),
+                    match (new, self.args.dry_run) {
+                        (true, _) => "",
+                        (false, false) => " (already in the vault)",
+                        (false, true) => " (already in the vault, judging by its masked form)",
+                    }
+                ));
+                file.moved.push(Moved {
+                    server: s.name.clone(),
+                    place: f.place.describe(),
+                    masked: masked(self.catalogue, f),
+                    reference: reference.to_string(),
+                    already_stored: !new,
+                });
+                self.stored_refs.push(reference.to_string());
+                stored.push((f.value.clone(), reference.clone()));
+                with_refs.push((f.clone(), Some(reference)));
+            }
+            let (resolving, notes) = secure::resolving_moves(
+                loaded.found.client,
+                &s.name,
+                &s.transport,
+                &s.unresolved,
+                false,
+            );
+            for note in &notes {
+                file.warnings
+                    .push(format!("{label}: server '{}': {note}", s.name));
+            }
+            for (f, r) in &resolving {
+                if let Some(r) = r {
+                    file.lines.push(format!(
+                        "  {}: {} {r} was not resolved → resolved by tokenvault run",
+                        s.name,
+                        f.place.describe()
+                    ));
+                    let stored =
+                        crate::services::usage::key_of(self.catalogue, self.index_names, r)
+                            .is_some_and(|(i, f)| {
+                                self.index_names
+                                    .items
+                                    .get(&i)
+                                    .is_some_and(|m| m.fields.contains_key(&f))
+                            });
+                    if !stored {
+                        file.warnings.push(format!(
+                        "{label}: server '{}': {r} is not in the vault: the server fails to start until you store it (`tokenvault set {}`)",
+                        s.name,
+                        r.to_string().trim_start_matches("tv://")
+                    ));
+                    }
+                }
+            }
+            with_refs.extend(resolving);
+            let rw = secure::rewrite(
+                loaded.found.client,
+                &s.transport,
+                &with_refs,
+                self.tokenvault,
+            );
+            for note in &rw.left {
+                file.warnings
+                    .push(format!("{label}: server '{}': {note}", s.name));
+            }
+            if !rw.ops.is_empty() {
+                loaded.doc.edit_server(&s.location, &s.name, &rw.ops)?;
+            }
+        }
+        let new_text = loaded.doc.to_text();
+        file.changed = new_text != loaded.text;
+        if file.changed && self.args.dry_run {
+            let shown = mask_values(&loaded.text, servers, self.catalogue);
+            file.diff = Some(mcp_files::unified_diff(
+                &shown,
+                &new_text,
+                &loaded.found.path.display().to_string(),
+            ));
+        } else if file.changed {
+            let backup_text = secure::backup_text(&loaded.text, &stored);
+            let done = mcp_files::rewrite(
+                self.home,
+                &loaded.found,
+                &loaded.text,
+                &new_text,
+                &backup_text,
+                "secure",
+                self.now,
+            )?;
+            file.edited_through_link = done.through_link(&loaded.found).map(|p| p.to_owned());
+            file.backup = Some(done.backup.clone());
+        }
+        Ok(file)
+    }
 }
 
 /// The exit code when some config was skipped (unreadable, unparsable, not rewritable) and the
