@@ -257,7 +257,7 @@ pub enum McpCommand {
     Secure(McpSecureArgs),
     /// Add a server that gets its secrets from the vault.
     #[command(
-        after_help = "Examples:\n  tokenvault mcp add hf --client claude-code -e HF_TOKEN=tv://huggingface/token -- npx -y @llmindset/hf-mcp-server\n  tokenvault mcp add hf-remote --client cursor --url https://huggingface.co/mcp --header 'Authorization: Bearer {{ tv://huggingface/token }}'"
+        after_help = "Examples:\n  tokenvault mcp add hf --client claude-code -e HF_TOKEN=tv://huggingface/token -- npx -y @llmindset/hf-mcp-server\n  tokenvault mcp add tokenvault --client cursor --serve\n  tokenvault mcp add hf-remote --client cursor --url https://huggingface.co/mcp --header 'Authorization: Bearer {{ tv://huggingface/token }}'"
     )]
     Add(McpAddArgs),
     /// Put back a client config from its latest backup (secrets stay in the vault unless --with-secrets).
@@ -275,6 +275,11 @@ pub enum McpCommand {
         after_help = "Examples:\n  tokenvault mcp headers --header 'Authorization: Bearer {{ tv://huggingface/token }}'"
     )]
     Headers(McpHeadersArgs),
+    /// Serve MCP tools over stdio that let an agent use credentials without seeing them.
+    #[command(
+        after_help = "Tools: list_credentials, check_credentials, verify_credential, run_with_credentials, request_credential.\nNo tool result holds a value; run_with_credentials runs only allow-listed commands ([[agent.allow]] in the config) or ones the human approves on a local page (MCP URL elicitation) or a desktop dialog.\n\nExamples:\n  tokenvault mcp add tokenvault --client claude-code --serve\n  claude mcp add tokenvault -- tokenvault mcp serve\n  tokenvault mcp serve   # started by the MCP client, speaks JSON-RPC on stdio\n\nSee docs/agents.md."
+    )]
+    Serve(McpServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -316,9 +321,19 @@ pub struct McpAddArgs {
     /// Replace a server of the same name.
     #[arg(long)]
     pub force: bool,
+    /// Add tokenvault's own MCP server (`tokenvault mcp serve`: credentials for agents).
+    #[arg(long, conflicts_with_all = ["url", "command", "env"])]
+    pub serve: bool,
     /// The stdio server's command and arguments.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct McpServeArgs {
+    /// How long to wait for the human to answer an approval or token page (seconds).
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub approval_timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -910,6 +925,10 @@ pub fn json_refusal(command: &Command) -> Option<(&'static str, &'static str)> {
         ),
         Command::Completions(_) => ("`completions` prints a shell script", "drop --json"),
         Command::Man(_) => ("`man` writes manual pages", "drop --json"),
+        Command::Mcp(McpCommand::Serve(_)) => (
+            "`mcp serve` speaks MCP (JSON-RPC) on stdio; its tool results are JSON already",
+            "drop --json",
+        ),
         Command::Mcp(McpCommand::Proxy(_)) => (
             "`mcp proxy` speaks MCP (JSON-RPC) on stdio; it has no report to print as JSON",
             "drop --json",

@@ -1,6 +1,7 @@
 //! tokenvault's entry point: a switchboard. Harden the process, parse, run one command, map the
 //! outcome to an exit code (0 success, 1 negative answer, 2 error; a closed stdout is a quiet 0).
 
+mod agent_page;
 mod argguard;
 mod audit;
 mod aws_sign;
