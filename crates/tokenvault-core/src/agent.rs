@@ -238,3 +238,69 @@ mod tests {
         assert!(encoded_forms(b"hfabc").iter().all(|f| f != b"hfabc"));
     }
 }
+
+/// The first line of the section `tokenvault agent-setup` manages in `AGENTS.md`/`CLAUDE.md`.
+pub const SECTION_BEGIN: &str =
+    "<!-- tokenvault:begin (managed by `tokenvault agent-setup`; edits inside are replaced) -->";
+/// Its last line.
+pub const SECTION_END: &str = "<!-- tokenvault:end -->";
+
+/// What the section tells the agent.
+pub const SECTION_BODY: &str = "## Credentials (tokenvault)
+
+API tokens for this project are kept in tokenvault, not in files or in this conversation.
+
+- Never ask the user to paste a token, and never read `.env` files, token files or
+  `tokenvault get` output to find one.
+- Use the `tokenvault` MCP server's tools instead:
+  - `list_credentials` / `check_credentials` to see what is stored and what a command needs;
+  - `verify_credential` to find out why a call gets 401/403 (account, role, scopes);
+  - `run_with_credentials` to run a command with tokens in its environment, e.g.
+    `{\"command\": \"hf\", \"args\": [\"upload\", \"…\"], \"env\": {\"HF_TOKEN\": \"tv://huggingface/token\"}}`;
+    the output comes back masked, and the user approves commands that are not on their allow-list;
+  - `request_credential` when a token is missing: the user types it on a local page, not here.
+- Without the MCP server, launch commands as `tokenvault run -e HF_TOKEN=tv://huggingface/token -- CMD`.
+";
+
+/// `existing` with the managed section replaced (or appended, after a blank line): running it
+/// twice gives the same text.
+pub fn upsert_section(existing: &str) -> String {
+    let section = format!("{SECTION_BEGIN}\n{SECTION_BODY}{SECTION_END}\n");
+    if let (Some(b), Some(e)) = (existing.find(SECTION_BEGIN), existing.find(SECTION_END)) {
+        if e > b {
+            let mut end = e + SECTION_END.len();
+            if existing[end..].starts_with('\n') {
+                end += 1;
+            }
+            return format!("{}{section}{}", &existing[..b], &existing[end..]);
+        }
+    }
+    if existing.trim().is_empty() {
+        return section;
+    }
+    let sep = if existing.ends_with("\n\n") {
+        ""
+    } else if existing.ends_with('\n') {
+        "\n"
+    } else {
+        "\n\n"
+    };
+    format!("{existing}{sep}{section}")
+}
+
+#[cfg(test)]
+mod section_tests {
+    use super::*;
+
+    #[test]
+    fn the_section_is_added_once_and_replaced_in_place() {
+        let first = upsert_section("# Project\n\nBuild with make.\n");
+        assert!(first.starts_with("# Project\n\nBuild with make.\n\n<!-- tokenvault:begin"));
+        assert_eq!(upsert_section(&first), first);
+        let edited = first.replace("Never ask", "Please never ask") + "\n## Later\n";
+        let again = upsert_section(&edited);
+        assert!(!again.contains("Please never ask") && again.ends_with("\n## Later\n"));
+        assert_eq!(again.matches(SECTION_BEGIN).count(), 1);
+        assert!(upsert_section("").starts_with(SECTION_BEGIN));
+    }
+}

@@ -176,6 +176,12 @@ pub enum Command {
         after_help = "Examples:\n  tokenvault mcp list\n  tokenvault mcp secure --dry-run\n  tokenvault mcp restore"
     )]
     Mcp(McpCommand),
+    /// Write a section into AGENTS.md/CLAUDE.md telling agents to use tokenvault's MCP tools.
+    #[command(
+        name = "agent-setup",
+        after_help = "The section sits between <!-- tokenvault:begin --> and <!-- tokenvault:end --> markers; running it again replaces it in place.\n\nExamples:\n  tokenvault agent-setup\n  tokenvault agent-setup --file CLAUDE.md\n  tokenvault agent-setup --dry-run"
+    )]
+    AgentSetup(AgentSetupArgs),
     /// Replace a token with a new one (guided): shows where to create it, checks it live before
     /// storing it, keeps the previous value for --rollback, and says where to revoke the old one.
     #[command(
@@ -327,6 +333,16 @@ pub struct McpAddArgs {
     /// The stdio server's command and arguments.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AgentSetupArgs {
+    /// The file to write (default: AGENTS.md, or CLAUDE.md when only that one exists).
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<std::path::PathBuf>,
+    /// Print the whole new file instead of writing it.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -169,6 +169,7 @@ fn dispatch(cli: &Cli, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         Command::Scan(a) => cmd::scan::run(ctx, a),
         Command::Hook(a) => cmd::hook::run(ctx, a),
         Command::Mcp(a) => cmd::mcp::run(ctx, a),
+        Command::AgentSetup(a) => cmd::agent_setup::run(ctx, a),
         Command::Rotate(a) => cmd::rotate::run(ctx, a),
         Command::Status(a) => cmd::status::run(ctx, a),
         Command::Backup(a) => cmd::backup::run(ctx, a),
