@@ -283,7 +283,7 @@ pub enum McpCommand {
     Headers(McpHeadersArgs),
     /// Serve MCP tools over stdio that let an agent use credentials without seeing them.
     #[command(
-        after_help = "Tools: list_credentials, check_credentials, verify_credential, run_with_credentials, request_credential.\nNo tool result holds a value; run_with_credentials runs only allow-listed commands ([[agent.allow]] in the config) or ones the human approves on a local page (MCP URL elicitation) or a desktop dialog.\n\nExamples:\n  tokenvault mcp add tokenvault --client claude-code --serve\n  claude mcp add tokenvault -- tokenvault mcp serve\n  tokenvault mcp serve   # started by the MCP client, speaks JSON-RPC on stdio\n\nSee docs/agents.md."
+        after_help = "Tools: list_credentials, check_credentials, verify_credential, run_with_credentials, request_credential.\nNo tool result holds a value; run_with_credentials runs only allow-listed commands ([[agent.allow]] in the config) or ones the human approves on a local page (MCP URL elicitation) or a desktop dialog.\n\nExamples:\n  tokenvault mcp add tokenvault --client claude-code --serve\n  claude mcp add tokenvault -- tokenvault mcp serve\n  tokenvault mcp serve --approval-timeout 300\n\nSee docs/agents.md."
     )]
     Serve(McpServeArgs),
 }

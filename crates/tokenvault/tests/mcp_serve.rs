@@ -673,3 +673,92 @@ fn get_under_an_agent_asks_the_human_first_and_refuses_without_one() {
         token
     );
 }
+
+#[test]
+fn mcp_add_serve_registers_the_server_in_each_of_the_eight_clients() {
+    let env = Env::new();
+    let files = [
+        (
+            "claude-desktop",
+            ".config/Claude/claude_desktop_config.json",
+        ),
+        ("claude-code", ".claude.json"),
+        ("cursor", ".cursor/mcp.json"),
+        ("vscode", ".config/Code/User/mcp.json"),
+        ("windsurf", ".codeium/windsurf/mcp_config.json"),
+        ("gemini", ".gemini/settings.json"),
+        ("codex", ".codex/config.toml"),
+        ("zed", ".config/zed/settings.json"),
+    ];
+    for (client, file) in files {
+        let out = env.run(&["mcp", "add", "tokenvault", "--client", client, "--serve"]);
+        assert_ok(&out);
+        let text = std::fs::read_to_string(env.dir.path().join(file)).unwrap();
+        assert!(text.contains("tokenvault"), "{client}: {text}");
+        let args = if client == "codex" {
+            r#"args = ["mcp", "serve"]"#.to_owned()
+        } else {
+            let v: Value = serde_json::from_str(&text).unwrap();
+            let key = match client {
+                "vscode" => "servers",
+                "zed" => "context_servers",
+                _ => "mcpServers",
+            };
+            let entry = &v[key]["tokenvault"];
+            assert!(
+                entry["command"].as_str().unwrap().ends_with("tokenvault"),
+                "{client}: {entry}"
+            );
+            assert_eq!(entry["args"], json!(["mcp", "serve"]), "{client}: {entry}");
+            String::new()
+        };
+        assert!(text.contains(&args), "{client}: {text}");
+    }
+    // --serve is a server of its own: no -e, no command, no URL with it.
+    let out = env.run(&[
+        "mcp", "add", "x", "--client", "cursor", "--serve", "--", "npx", "y",
+    ]);
+    assert_code(&out, 2);
+}
+
+#[test]
+fn agent_setup_writes_its_section_once_and_updates_it_in_place() {
+    let env = Env::new();
+    let agents = env.fixture("AGENTS.md", "# Project\n\nRun `make test`.\n");
+    let out = env.run(&["agent-setup"]);
+    assert_ok(&out);
+    let first = std::fs::read_to_string(&agents).unwrap();
+    assert!(
+        first.starts_with("# Project\n\nRun `make test`.\n\n<!-- tokenvault:begin"),
+        "{first}"
+    );
+    assert!(first.contains("run_with_credentials") && first.contains("request_credential"));
+    assert!(first.trim_end().ends_with("<!-- tokenvault:end -->"));
+    env.leaks.fixture_path(&agents, Some(first.as_bytes()));
+    assert_ok(&env.run(&["agent-setup"]));
+    assert_eq!(
+        std::fs::read_to_string(&agents).unwrap(),
+        first,
+        "idempotent"
+    );
+    assert!(stderr(&env.run(&["agent-setup"])).contains("nothing to change"));
+
+    // CLAUDE.md with --file; an edited section is replaced, the rest kept.
+    let claude = env.fixture(
+        "CLAUDE.md",
+        format!(
+            "{}\n## Later\nkeep me\n",
+            first.replace("Never ask", "Do ask")
+        ),
+    );
+    assert_ok(&env.run(&["agent-setup", "--file", "CLAUDE.md"]));
+    let text = std::fs::read_to_string(&claude).unwrap();
+    assert!(
+        !text.contains("Do ask")
+            && text.contains("Never ask")
+            && text.ends_with("## Later\nkeep me\n"),
+        "{text}"
+    );
+    assert_eq!(text.matches("tokenvault:begin").count(), 1);
+    env.leaks.fixture_path(&claude, Some(text.as_bytes()));
+}

@@ -346,8 +346,8 @@ impl Server {
             match self.ask_by_page(&rc, ask, message).await? {
                 Some(Ok(Answer::Once)) => {}
                 Some(Ok(Answer::Always)) => always = true,
-                Some(Ok(_)) => return Ok(self.denied(&prepared, "the human denied it").await?),
-                Some(Err(why)) => return Ok(self.denied(&prepared, &why).await?),
+                Some(Ok(_)) => return self.denied(&prepared, "the human denied it").await,
+                Some(Err(why)) => return self.denied(&prepared, &why).await,
                 None => {
                     let question = format!(
                         "{client} wants to run\n\n  {}\n\nwith {}. Allow it this once?",
@@ -362,15 +362,10 @@ impl Server {
                     match asked {
                         crate::prompt::Asked::Yes => {}
                         crate::prompt::Asked::No => {
-                            return Ok(self.denied(&prepared, "the human denied it").await?)
+                            return self.denied(&prepared, "the human denied it").await
                         }
                         crate::prompt::Asked::NoChannel => {
-                            return Ok(self
-                                .denied(
-                                    &prepared,
-                                    "it is not on the allow-list and no human can be asked (this client has no URL elicitation, and there is no desktop dialog)",
-                                )
-                                .await?)
+                            return self.denied(&prepared, "it is not on the allow-list and no human can be asked (this client has no URL elicitation, and there is no desktop dialog)").await
                         }
                     }
                 }
