@@ -63,18 +63,28 @@ fn shell_word(w: &str) -> String {
 }
 
 /// Whether `pattern` matches the whole `line`: `*` matches any run of characters (none
-/// included), every other character itself. `hf upload *` matches `hf upload me/model ./out`.
+/// included), `\*` a literal `*`, `\\` a literal backslash, every other character itself.
+/// `hf upload *` matches `hf upload me/model ./out`.
 pub fn pattern_matches(pattern: &str, line: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
+    // None: the wildcard; Some(c): that character.
+    let mut p: Vec<Option<char>> = Vec::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => p.push(None),
+            '\\' => p.push(Some(chars.next().unwrap_or('\\'))),
+            c => p.push(Some(c)),
+        }
+    }
     let s: Vec<char> = line.chars().collect();
     // Iterative wildcard match with one backtrack point (the last `*`).
     let (mut i, mut j) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while j < s.len() {
-        if i < p.len() && p[i] == '*' {
+        if i < p.len() && p[i].is_none() {
             star = Some((i, j));
             i += 1;
-        } else if i < p.len() && p[i] == s[j] {
+        } else if i < p.len() && p[i] == Some(s[j]) {
             i += 1;
             j += 1;
         } else if let Some((si, sj)) = star {
@@ -85,7 +95,13 @@ pub fn pattern_matches(pattern: &str, line: &str) -> bool {
             return false;
         }
     }
-    p[i..].iter().all(|c| *c == '*')
+    p[i..].iter().all(Option::is_none)
+}
+
+/// The pattern that matches exactly `line` (its `*` and `\` escaped): what "always allow"
+/// appends, so that approving `ls '*.py'` does not allow every `ls`.
+pub fn exact_pattern(line: &str) -> String {
+    line.replace('\\', "\\\\").replace('*', "\\*")
 }
 
 /// One allow-list rule: a command pattern and the references it may receive.
@@ -191,6 +207,12 @@ mod tests {
         assert!(pattern_matches("*", "anything at all"));
         assert!(pattern_matches("a*b*c", "axxbyyc"));
         assert!(!pattern_matches("a*b*c", "axxbyy"));
+        let line = r"python3 -c 'print(1)*2' C:\x";
+        assert!(pattern_matches(&exact_pattern(line), line));
+        assert!(!pattern_matches(
+            &exact_pattern(line),
+            r"python3 -c 'print(1)+leak*2' C:\x"
+        ));
     }
 
     #[test]

@@ -406,22 +406,34 @@ fn every_tool_reports_stored_missing_stale_and_failed_credentials_without_a_valu
 #[test]
 fn an_allowed_command_runs_with_the_token_and_its_output_comes_back_masked() {
     let f = Fixture::new();
-    f.allow("[[agent.allow]]\ncommand = \"python3 -c *\"\nrefs = [\"tv://huggingface/token\", \"tv://svc/token\"]\n");
+    // A bare item in `refs` means its provider's default field, as in a launch.
+    f.allow("[[agent.allow]]\ncommand = \"python3 -c *\"\nrefs = [\"huggingface\", \"tv://svc/token\"]\n[[agent.allow]]\ncommand = \"sh -c *\"\nrefs = [\"tv://huggingface/token\"]\n");
     for (major, python) in pythons() {
         let scenario = json!({
             "server": server(&f.env, &[]),
             "client_name": format!("sdk{major}-agent"),
             "human": null,
-            "calls": [run_call()],
+            "calls": [run_call(), call("run_with_credentials", json!({
+                "command": "sh", "args": ["-c", "sleep 30 & sleep 30"], "env": {"HF_TOKEN": "huggingface"}, "timeout": 1,
+            }))],
         });
+        let started = std::time::Instant::now();
         let report = drive(&f.env, &python, scenario, &f.values());
         assert_ran_masked(result(&report, "run_with_credentials", 0), &f.token);
         assert!(report["elicitations"].as_array().unwrap().is_empty());
+        // The timeout kills the command.
+        let slow = &result(&report, "run_with_credentials", 1)["structured"];
+        assert_eq!(slow["timed_out"], true, "{slow}");
+        assert_eq!(slow["exit_code"], Value::Null, "{slow}");
+        assert!(
+            started.elapsed().as_secs() < 25,
+            "the sleep was not cut short"
+        );
         let audit = f.audit();
         let run = audit
             .iter()
             .rev()
-            .find(|r| r["action"] == "mcp-run")
+            .find(|r| r["action"] == "mcp-run" && r["references"].as_array().unwrap().len() == 2)
             .expect("the read is audited");
         assert_eq!(run["actor"], format!("sdk{major}-agent"));
         assert_eq!(

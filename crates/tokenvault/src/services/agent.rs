@@ -15,7 +15,7 @@ use serde::Serialize;
 use std::io::Read;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use tokenvault_core::agent::{command_line, encoded_forms, not_allowed, AllowRule};
+use tokenvault_core::agent::{command_line, encoded_forms, exact_pattern, not_allowed, AllowRule};
 use tokenvault_core::conceal::Concealer;
 use tokenvault_core::envplan::EnvValue;
 use tokenvault_core::{Reference, Secret};
@@ -314,16 +314,24 @@ fn allow_rules(ctx: &Ctx) -> Vec<AllowRule> {
             refs: a
                 .refs
                 .iter()
-                .map(|r| canonical(r).unwrap_or_else(|| r.clone()))
+                .map(|r| canonical(ctx, r).unwrap_or_else(|| r.clone()))
                 .collect(),
         })
         .collect()
 }
 
-/// `tv://ITEM/FIELD` for a reference that names its field; `None` for a bare item.
-fn canonical(r: &str) -> Option<String> {
+/// `tv://ITEM/FIELD` for a reference; a bare item gets its provider's default field (`token`
+/// for an unknown provider), as a launch would.
+fn canonical(ctx: &Ctx, r: &str) -> Option<String> {
     let r = Reference::parse(r).ok()?;
-    r.field.as_ref().map(|f| format!("tv://{}/{}", r.item, f))
+    let default = ctx
+        .settings
+        .catalogue
+        .for_item(&r.item)
+        .map(|p| p.default_field.clone())
+        .unwrap_or_else(|| "token".to_owned());
+    let (item, field) = r.resolve(&default).ok()?;
+    Some(format!("tv://{item}/{field}"))
 }
 
 /// Checks a request: variable names, references (resolved to `tv://ITEM/FIELD`), and which of
@@ -357,7 +365,7 @@ pub fn prepare_run(ctx: &mut Ctx, request: RunRequest) -> Result<Prepared> {
 
 /// "Always": appends `[[agent.allow]] command = LINE, refs = […]` to the config.
 pub fn allow_always(ctx: &mut Ctx, prepared: &Prepared) -> Result<()> {
-    let line = prepared.line.clone();
+    let line = exact_pattern(&prepared.line);
     let refs: Vec<String> = prepared.refs.iter().map(|(_, r)| r.clone()).collect();
     ctx.settings.config.edit(|doc| {
         let agent = doc
@@ -459,6 +467,10 @@ fn run_captured(
     if let Some(cwd) = &req.cwd {
         cmd.current_dir(cwd);
     }
+    // Its own process group, so that the timeout stops whatever it started too (a grandchild
+    // holding the pipes would otherwise keep us reading).
+    #[cfg(unix)]
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     for (var, value) in env {
         // The child's environment is where the values are meant to go.
         cmd.env(var, value.expose_secret());
@@ -481,6 +493,14 @@ fn run_captured(
         }
         if Instant::now() >= deadline {
             timed_out = true;
+            #[cfg(unix)]
+            if let Ok(pgid) = i32::try_from(child.id()) {
+                // SAFETY: kill(2) with a negative pid signals the process group we created for
+                // this child (its pid is the group id, and it is not reaped yet, so not reused).
+                unsafe {
+                    libc::kill(-pgid, libc::SIGKILL);
+                }
+            }
             let _ = child.kill();
             break child.wait()?;
         }

@@ -485,7 +485,7 @@ impl Server {
             .collect();
         let rule = format!(
             "[[agent.allow]]\ncommand = {}\nrefs = [{}]",
-            toml_edit::value(prepared.line.clone()),
+            toml_edit::value(tokenvault_core::agent::exact_pattern(&prepared.line)),
             prepared
                 .needs_approval
                 .iter()
