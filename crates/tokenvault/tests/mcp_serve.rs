@@ -401,6 +401,10 @@ fn every_tool_reports_stored_missing_stale_and_failed_credentials_without_a_valu
             .iter()
             .any(|r| r["action"] == "verify" && r["actor"] == format!("sdk{major}-agent")));
     }
+    // `tokenvault audit` names the client.
+    let out = f.env.run(&["audit"]);
+    assert_ok(&out);
+    assert!(stdout(&out).contains("sdk2-agent via "), "{}", stdout(&out));
 }
 
 #[test]
