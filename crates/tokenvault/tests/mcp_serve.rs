@@ -283,6 +283,9 @@ fn every_tool_reports_stored_missing_stale_and_failed_credentials_without_a_valu
                 call("verify_credential", json!({"reference": "nothing"})),
                 call("verify_credential", json!({"reference": "stale"})),
                 call("check_credentials", json!({"profile": "no-such-profile"})),
+                // An agent that passes a value where a reference goes: not echoed, not logged.
+                call("verify_credential", json!({"reference": f.token})),
+                call("check_credentials", json!({"variables": [format!("HF_TOKEN={}", f.token)]})),
             ],
         });
         let report = drive(&f.env, &python, scenario, &f.values());
@@ -376,6 +379,14 @@ fn every_tool_reports_stored_missing_stale_and_failed_credentials_without_a_valu
             stale["state"], "not-available",
             "no provider, no live check: {stale}"
         );
+        for (tool, nth) in [("verify_credential", 4), ("check_credentials", 2)] {
+            let r = result(&report, tool, nth);
+            assert_eq!(r["is_error"], true, "{r}");
+            assert!(
+                r["text"].as_str().unwrap().contains("is not a reference"),
+                "{r}"
+            );
+        }
         let no_profile = result(&report, "check_credentials", 1);
         assert_eq!(no_profile["is_error"], true);
         assert!(no_profile["text"]
@@ -401,6 +412,11 @@ fn every_tool_reports_stored_missing_stale_and_failed_credentials_without_a_valu
             .iter()
             .any(|r| r["action"] == "verify" && r["actor"] == format!("sdk{major}-agent")));
     }
+    let log = std::fs::read_to_string(f.env.home.join("audit.jsonl")).unwrap();
+    for v in f.values() {
+        assert!(!log.contains(v), "a value in the audit log");
+    }
+    assert!(log.contains("<not a reference>"), "{log}");
     // `tokenvault audit` names the client.
     let out = f.env.run(&["audit"]);
     assert_ok(&out);

@@ -143,6 +143,53 @@ fn supports_url_elicitation(rc: &RequestContext<RoleServer>) -> bool {
         .contains(&ElicitationMode::Url)
 }
 
+/// What the audit log may record of a reference the agent passed: the reference, or a
+/// placeholder when it is not one (it could be a value pasted by mistake).
+fn audit_ref(text: &str) -> String {
+    match tokenvault_core::Reference::parse(text) {
+        Ok(r) => r.to_string(),
+        Err(_) => "<not a reference>".to_owned(),
+    }
+}
+
+/// [`audit_ref`] for a `VAR=REF` pair.
+fn audit_pair(var: &str, reference: &str) -> String {
+    let var: String = var
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(64)
+        .collect();
+    format!("{var}={}", audit_ref(reference))
+}
+
+/// A profile or provider name for the audit log: name characters only, at most 64.
+fn audit_name(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "-_.".contains(*c))
+        .take(64)
+        .collect()
+}
+
+impl Server {
+    /// Refuses an argument that should be a reference and is not, without repeating it (an
+    /// agent may pass a token where a reference goes, and a tool result must not hold a value);
+    /// the call is audited with a placeholder for it.
+    async fn not_a_reference(
+        &self,
+        tool: &'static str,
+        what: &str,
+    ) -> Result<CallToolResult, ErrorData> {
+        let _ = self
+            .with_ctx(tool, vec!["<not a reference>".to_owned()], |_| {
+                anyhow::bail!("not a reference") as Result<()>
+            })
+            .await?;
+        Ok(CallToolResult::error(vec![ContentBlock::text(format!(
+            "error: {what} is not a reference (it is not repeated here, in case it is a value)\nhint: references look like tv://ITEM/FIELD, ITEM/FIELD or ITEM; list_credentials shows them"
+        ))]))
+    }
+}
+
 fn random_id() -> String {
     let mut b = [0u8; 12];
     let _ = getrandom::getrandom(&mut b);
@@ -250,8 +297,30 @@ impl Server {
         Parameters(p): Parameters<CheckParams>,
     ) -> Result<CallToolResult, ErrorData> {
         crate::audit::set_actor(&client_name(&rc));
-        let mut refs = p.variables.clone();
-        refs.extend(p.profile.iter().map(|n| format!("profile {n}")));
+        for v in &p.variables {
+            let (var, r) = v.split_once('=').unwrap_or(("", v.as_str()));
+            if tokenvault_core::Reference::parse(r).is_err() {
+                return self
+                    .not_a_reference(
+                        "check_credentials",
+                        &format!("the value for `{}` in `variables`", audit_name(var)),
+                    )
+                    .await;
+            }
+        }
+        let mut refs: Vec<String> = p
+            .variables
+            .iter()
+            .map(|v| {
+                let (var, r) = v.split_once('=').unwrap_or((v.as_str(), ""));
+                audit_pair(var, r)
+            })
+            .collect();
+        refs.extend(
+            p.profile
+                .iter()
+                .map(|n| format!("profile {}", audit_name(n))),
+        );
         let r = self
             .with_ctx("check_credentials", refs, move |ctx| {
                 svc::check_credentials(ctx, p.profile, p.variables)
@@ -272,11 +341,18 @@ impl Server {
         Parameters(p): Parameters<VerifyParams>,
     ) -> Result<CallToolResult, ErrorData> {
         crate::audit::set_actor(&client_name(&rc));
+        if tokenvault_core::Reference::parse(&p.reference).is_err() {
+            return self
+                .not_a_reference("verify_credential", "`reference`")
+                .await;
+        }
         let reference = p.reference.clone();
         let r = self
-            .with_ctx("verify_credential", vec![p.reference], move |ctx| {
-                svc::verify_credential(ctx, &reference)
-            })
+            .with_ctx(
+                "verify_credential",
+                vec![audit_ref(&p.reference)],
+                move |ctx| svc::verify_credential(ctx, &reference),
+            )
             .await?;
         Ok(match r {
             Ok(report) => ok_json(json!(report)),
@@ -305,11 +381,19 @@ impl Server {
             cwd: p.cwd.map(Into::into),
             timeout: Duration::from_secs(timeout),
         };
-        let refs: Vec<String> = request
+        if let Some((var, _)) = request
             .env
             .iter()
-            .map(|(v, r)| format!("{v}={r}"))
-            .collect();
+            .find(|(_, r)| tokenvault_core::Reference::parse(r).is_err())
+        {
+            return self
+                .not_a_reference(
+                    "run_with_credentials",
+                    &format!("`env.{}`", audit_name(var)),
+                )
+                .await;
+        }
+        let refs: Vec<String> = request.env.iter().map(|(v, r)| audit_pair(v, r)).collect();
         let prepared = match self
             .with_ctx("run_with_credentials-check", refs.clone(), move |ctx| {
                 svc::prepare_run(ctx, request)
@@ -399,7 +483,7 @@ impl Server {
         let target = self
             .with_ctx(
                 "request_credential",
-                vec![format!("provider {}", p.provider)],
+                vec![format!("provider {}", audit_name(&p.provider))],
                 move |ctx| {
                     let reference = svc::credential_target(ctx, &provider, item.as_deref())?;
                     let known = ctx.settings.catalogue.get(&provider);
