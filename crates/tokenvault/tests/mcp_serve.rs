@@ -794,3 +794,62 @@ fn agent_setup_writes_its_section_once_and_updates_it_in_place() {
     assert_eq!(text.matches("tokenvault:begin").count(), 1);
     env.leaks.fixture_path(&claude, Some(text.as_bytes()));
 }
+
+#[test]
+fn without_url_elicitation_request_credential_falls_back_to_the_desktop_prompt() {
+    let env = Env::new();
+    let token = env.secret(&hf_token()).to_owned();
+    let value = env.fixture("typed-token", format!("{token}\n"));
+    let askpass = env.fixture(
+        "askpass.sh",
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$1\" > \"$(dirname \"$0\")/prompt.txt\"\ncat '{}'\n",
+            value.display()
+        ),
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&askpass, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    env.test_file("prompt.txt");
+    for (major, python) in pythons() {
+        let scenario = json!({
+            "server": server(&env, &[("TOKENVAULT_ASKPASS", askpass.to_str().unwrap())]),
+            "client_name": format!("sdk{major}-agent"),
+            "human": null,
+            "calls": [call("request_credential", json!({"provider": "huggingface", "reason": "push checkpoints"}))],
+        });
+        let report = drive(&env, &python, scenario, &[&token]);
+        let s = &result(&report, "request_credential", 0)["structured"];
+        assert_eq!(s["stored"], true, "{s}");
+        assert!(s["masked"].as_str().unwrap().starts_with("hf_"), "{s}");
+        let prompt = std::fs::read_to_string(env.path("prompt.txt")).unwrap();
+        assert!(
+            prompt.contains("push checkpoints") && prompt.contains(&format!("sdk{major}-agent")),
+            "{prompt}"
+        );
+        assert_eq!(env.get("huggingface"), token);
+    }
+    // export and inject follow the agent-caller rule too.
+    let mut c = env.cmd();
+    c.args(["export", "-e", "HF_TOKEN=huggingface", "--format", "sh"])
+        .env("CURSOR_AGENT", "1");
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: setsid is async-signal-safe; it detaches the child from our terminal.
+        unsafe {
+            c.pre_exec(|| {
+                libc::setsid();
+                Ok(())
+            });
+        }
+    }
+    let out = env.output(&mut c);
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("Cursor") && stdout(&out).is_empty(),
+        "{}",
+        stderr(&out)
+    );
+}
