@@ -21,8 +21,10 @@ use tokenvault_core::envplan::EnvValue;
 use tokenvault_core::{Reference, Secret};
 use tokenvault_store::index::FieldMeta;
 
-/// Days after which an unchanged secret is stale (as `tokenvault status`).
-const STALE_DAYS: i64 = 90;
+/// Days after which an unchanged secret is stale: `tokenvault status`'s default.
+fn stale_days() -> i64 {
+    i64::from(tokenvault_core::status::Policy::default().stale_days)
+}
 /// Most bytes of each output stream a tool result carries (the end is kept).
 const MAX_OUTPUT: usize = 64 * 1024;
 /// `run_with_credentials` without a timeout, and the longest one accepted.
@@ -59,7 +61,7 @@ fn state_of(meta: Option<&FieldMeta>) -> &'static str {
     };
     if f.verified.as_ref().is_some_and(|v| !v.ok) {
         "failed"
-    } else if days_since(&f.updated).is_some_and(|d| d > STALE_DAYS) {
+    } else if days_since(&f.updated).is_some_and(|d| d > stale_days()) {
         "stale"
     } else if f.verified.as_ref().is_some_and(|v| v.ok) {
         "ok"
@@ -184,7 +186,8 @@ pub fn check_credentials(
                 "stale" => (
                     "stale",
                     Some(format!(
-                        "unchanged for more than {STALE_DAYS} days: consider `tokenvault rotate {short}`"
+                        "unchanged for more than {} days: consider `tokenvault rotate {short}`",
+                        stale_days()
                     )),
                 ),
                 "ok" => ("present", None),
