@@ -52,6 +52,10 @@ pub struct Record {
     /// older than a generation the log recorded was rolled back.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generation: Option<u64>,
+    /// Who asked, when it is not the person at the keyboard: the MCP client's name (from its
+    /// `initialize`) for `mcp serve`'s tool calls.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
     /// Hex SHA-256 of the previous line's bytes (without its newline); [`GENESIS`] for the first.
     pub prev: String,
 }
@@ -69,6 +73,7 @@ pub struct Entry {
     pub parent_name: Option<String>,
     pub parent_cmdline: Option<Vec<String>>,
     pub generation: Option<u64>,
+    pub actor: Option<String>,
 }
 
 impl Record {
@@ -177,6 +182,7 @@ impl ChainHead {
             parent_name: entry.parent_name,
             parent_cmdline: entry.parent_cmdline,
             generation: entry.generation,
+            actor: entry.actor,
             prev: self.hash.clone(),
         }
     }
@@ -504,6 +510,7 @@ mod tests {
             parent_name: Some("sh".into()),
             parent_cmdline: Some(vec!["sh".into(), "-c".into(), "x".into()]),
             generation: Some(3),
+            actor: None,
         }
     }
 

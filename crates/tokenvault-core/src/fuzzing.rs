@@ -206,6 +206,7 @@ pub fn audit(data: &[u8]) {
                 parent_name: record.parent_name,
                 parent_cmdline: record.parent_cmdline,
                 generation: record.generation,
+                actor: record.actor,
             });
         }
         let _ = ChainHead::after_line(raw);

@@ -6,6 +6,7 @@
 //! enforces it), so every rule can be tested as a plain function and reused by every front end.
 #![forbid(unsafe_code)]
 
+pub mod agent;
 pub mod audit;
 pub mod conceal;
 pub mod dotenv;

@@ -164,7 +164,23 @@ fn new_entry(
         generation: (backend == Some("file"))
             .then(|| ctx.file_store().seen_generation())
             .filter(|g| *g > 0),
+        actor: actor(),
     }
+}
+
+/// Who this process acts for, when not the person at the keyboard (`mcp serve`: the MCP client).
+static ACTOR: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Records every later action of this process as done for `name` (the MCP client's name).
+pub fn set_actor(name: &str) {
+    let name: String = name.chars().filter(|c| !c.is_control()).take(128).collect();
+    if let Ok(mut a) = ACTOR.lock() {
+        *a = Some(name);
+    }
+}
+
+fn actor() -> Option<String> {
+    ACTOR.lock().ok().and_then(|a| a.clone())
 }
 
 /// Appends one audit record: `action` (get, run, export, inject, set, rm, git-credential, …), the

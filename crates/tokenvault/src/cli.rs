@@ -176,6 +176,12 @@ pub enum Command {
         after_help = "Examples:\n  tokenvault mcp list\n  tokenvault mcp secure --dry-run\n  tokenvault mcp restore"
     )]
     Mcp(McpCommand),
+    /// Write a section into AGENTS.md/CLAUDE.md telling agents to use tokenvault's MCP tools.
+    #[command(
+        name = "agent-setup",
+        after_help = "The section sits between <!-- tokenvault:begin --> and <!-- tokenvault:end --> markers; running it again replaces it in place.\n\nExamples:\n  tokenvault agent-setup\n  tokenvault agent-setup --file CLAUDE.md\n  tokenvault agent-setup --dry-run"
+    )]
+    AgentSetup(AgentSetupArgs),
     /// Replace a token with a new one (guided): shows where to create it, checks it live before
     /// storing it, keeps the previous value for --rollback, and says where to revoke the old one.
     #[command(
@@ -262,7 +268,7 @@ pub enum McpCommand {
     Secure(McpSecureArgs),
     /// Add a server that gets its secrets from the vault.
     #[command(
-        after_help = "Examples:\n  tokenvault mcp add hf --client claude-code -e HF_TOKEN=tv://huggingface/token -- npx -y @llmindset/hf-mcp-server\n  tokenvault mcp add hf-remote --client cursor --url https://huggingface.co/mcp --header 'Authorization: Bearer {{ tv://huggingface/token }}'"
+        after_help = "Examples:\n  tokenvault mcp add hf --client claude-code -e HF_TOKEN=tv://huggingface/token -- npx -y @llmindset/hf-mcp-server\n  tokenvault mcp add tokenvault --client cursor --serve\n  tokenvault mcp add hf-remote --client cursor --url https://huggingface.co/mcp --header 'Authorization: Bearer {{ tv://huggingface/token }}'"
     )]
     Add(McpAddArgs),
     /// Put back a client config from its latest backup (secrets stay in the vault unless --with-secrets).
@@ -280,6 +286,11 @@ pub enum McpCommand {
         after_help = "Examples:\n  tokenvault mcp headers --header 'Authorization: Bearer {{ tv://huggingface/token }}'"
     )]
     Headers(McpHeadersArgs),
+    /// Serve MCP tools over stdio that let an agent use credentials without seeing them.
+    #[command(
+        after_help = "Tools: list_credentials, check_credentials, verify_credential, run_with_credentials, request_credential.\nNo tool result holds a value; run_with_credentials runs only allow-listed commands ([[agent.allow]] in the config) or ones the human approves on a local page (MCP URL elicitation) or a desktop dialog.\n\nExamples:\n  tokenvault mcp add tokenvault --client claude-code --serve\n  claude mcp add tokenvault -- tokenvault mcp serve\n  tokenvault mcp serve --approval-timeout 300\n\nSee docs/agents.md."
+    )]
+    Serve(McpServeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -321,9 +332,29 @@ pub struct McpAddArgs {
     /// Replace a server of the same name.
     #[arg(long)]
     pub force: bool,
+    /// Add tokenvault's own MCP server (`tokenvault mcp serve`: credentials for agents).
+    #[arg(long, conflicts_with_all = ["url", "command", "env"])]
+    pub serve: bool,
     /// The stdio server's command and arguments.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AgentSetupArgs {
+    /// The file to write (default: AGENTS.md, or CLAUDE.md when only that one exists).
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<std::path::PathBuf>,
+    /// Print the whole new file instead of writing it.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct McpServeArgs {
+    /// How long to wait for the human to answer an approval or token page (seconds).
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    pub approval_timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -930,6 +961,10 @@ pub fn json_refusal(command: &Command) -> Option<(&'static str, &'static str)> {
         Command::Man(_) => ("`man` writes manual pages", "drop --json"),
         Command::Ui(_) => (
             "`ui` serves a web app in your browser; it prints only its link",
+            "drop --json",
+        ),
+        Command::Mcp(McpCommand::Serve(_)) => (
+            "`mcp serve` speaks MCP (JSON-RPC) on stdio; its tool results are JSON already",
             "drop --json",
         ),
         Command::Mcp(McpCommand::Proxy(_)) => (

@@ -24,6 +24,28 @@ pub struct Config {
     pub backups: Option<usize>,
     /// `false`: a read goes ahead (with a warning) when the audit log cannot be written.
     pub audit_required: Option<bool>,
+    /// `mcp serve`: what agents may run with which references without asking.
+    #[serde(default)]
+    pub agent: AgentConfig,
+}
+
+/// `[agent]`: the allow-list of `mcp serve`'s `run_with_credentials`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// `[[agent.allow]] command = "hf upload *"  refs = ["tv://huggingface/token"]`
+    #[serde(default)]
+    pub allow: Vec<AllowEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AllowEntry {
+    /// A command-line pattern; `*` matches anything.
+    pub command: String,
+    /// References the matching commands may receive (`tv://ITEM/FIELD`, or `ITEM`).
+    #[serde(default)]
+    pub refs: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -42,7 +64,7 @@ impl ConfigFile {
         };
         let config: Config = toml::from_str(&text).map_err(|e| {
             anyhow::anyhow!(
-                "config file {} is not valid: {}\nhint: fix the file (allowed top-level keys: backend, backups, audit_required, provider, profiles) or move it away; nothing was changed",
+                "config file {} is not valid: {}\nhint: fix the file (allowed top-level keys: backend, backups, audit_required, provider, profiles, agent) or move it away; nothing was changed",
                 path.display(),
                 e.to_string().trim_end()
             )

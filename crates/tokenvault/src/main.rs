@@ -163,6 +163,7 @@ fn dispatch(cli: &Cli, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         Command::Scan(a) => cmd::scan::run(ctx, a),
         Command::Hook(a) => cmd::hook::run(ctx, a),
         Command::Mcp(a) => cmd::mcp::run(ctx, a),
+        Command::AgentSetup(a) => cmd::agent_setup::run(ctx, a),
         Command::Rotate(a) => cmd::rotate::run(ctx, a),
         Command::Status(a) => cmd::status::run(ctx, a),
         Command::Ui(a) => cmd::ui::run(ctx, a),

@@ -362,3 +362,162 @@ pub fn read_value(command: &str, from_stdin: bool, shown: &str) -> anyhow::Resul
         .map(|s| Secret::from_input(s.expose_secret().to_owned()))
         .ok_or_else(|| crate::error::hinted("could not read from the terminal", "use --stdin"))
 }
+
+/// What the human said when asked out of band (not through the caller's stdin/stdout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asked {
+    Yes,
+    No,
+    /// Nobody could be asked: no `TOKENVAULT_ASKPASS`, no desktop dialog, no terminal.
+    NoChannel,
+}
+
+/// Asks the human a yes/no `question` outside the caller's stdio: `TOKENVAULT_ASKPASS` (run with
+/// the question and `SSH_ASKPASS_PROMPT=confirm`, like ssh's confirmation: exit 0 is yes), else a
+/// desktop dialog (zenity, kdialog, osascript), else the controlling terminal (`/dev/tty`).
+pub fn confirm_out_of_band(question: &str) -> Asked {
+    match confirm_desktop(question) {
+        Asked::NoChannel => tty_confirm(question),
+        asked => asked,
+    }
+}
+
+/// [`confirm_out_of_band`] without the terminal: for `mcp serve`, whose client (a TUI agent) may
+/// own the terminal.
+pub fn confirm_desktop(question: &str) -> Asked {
+    use std::process::{Command, Stdio};
+    let status_of = |mut c: Command| -> Option<bool> {
+        c.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .status()
+            .ok()
+            .map(|s| s.success())
+    };
+    if let Some(program) = envvars::get(envvars::TOKENVAULT_ASKPASS) {
+        let mut c = Command::new(program);
+        c.arg(question).env("SSH_ASKPASS_PROMPT", "confirm");
+        return match status_of(c) {
+            Some(true) => Asked::Yes,
+            Some(false) => Asked::No,
+            None => Asked::NoChannel,
+        };
+    }
+    let graphical = cfg!(target_os = "macos")
+        || envvars::get(envvars::DISPLAY).is_some()
+        || envvars::get(envvars::WAYLAND_DISPLAY).is_some();
+    if graphical {
+        let dialog = if cfg!(target_os = "macos") {
+            let mut c = Command::new("osascript");
+            c.args([
+                "-e",
+                &format!(
+                    "display dialog {} with title \"tokenvault\" buttons {{\"Deny\", \"Allow\"}} default button \"Deny\" cancel button \"Deny\"",
+                    applescript_string(question)
+                ),
+            ]);
+            Some(c)
+        } else if crate::exec::launcher::find_on_path("zenity").is_some() {
+            let mut c = Command::new("zenity");
+            c.args([
+                "--question",
+                "--title",
+                "tokenvault",
+                "--no-markup",
+                "--text",
+                question,
+            ]);
+            Some(c)
+        } else if crate::exec::launcher::find_on_path("kdialog").is_some() {
+            let mut c = Command::new("kdialog");
+            c.args(["--title", "tokenvault", "--yesno", question]);
+            Some(c)
+        } else {
+            None
+        };
+        if let Some(c) = dialog {
+            match status_of(c) {
+                Some(true) => return Asked::Yes,
+                Some(false) => return Asked::No,
+                None => {}
+            }
+        }
+    }
+    Asked::NoChannel
+}
+
+/// The question on the controlling terminal, answered with `y`/`yes`.
+#[cfg(unix)]
+fn tty_confirm(question: &str) -> Asked {
+    use std::io::{BufRead, Write};
+    let Ok(tty) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+    else {
+        return Asked::NoChannel;
+    };
+    let mut writer = &tty;
+    // The question goes to the terminal itself, like a passphrase prompt: not to our stdout.
+    if writer
+        .write_all(format!("{question} [y/N] ").as_bytes())
+        .is_err()
+    {
+        return Asked::NoChannel;
+    }
+    let mut line = String::new();
+    match std::io::BufReader::new(&tty).read_line(&mut line) {
+        Ok(0) | Err(_) => Asked::NoChannel,
+        Ok(_) => {
+            if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+                Asked::Yes
+            } else {
+                Asked::No
+            }
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn tty_confirm(_question: &str) -> Asked {
+    Asked::NoChannel
+}
+
+/// The agent-caller rule: when `get`, `export`, `inject` or `show --reveal` runs in the shell of an
+/// AI agent (Claude Code, Cursor, Codex: see `tokenvault_core::agent`), the value would land in the
+/// agent's context, so the human is asked first, out of band. No human to ask: refused.
+pub fn confirm_agent_caller(command: &str, what: &str) -> anyhow::Result<()> {
+    let Some(caller) = tokenvault_core::agent::agent_caller(envvars::get) else {
+        return Ok(());
+    };
+    let question = format!(
+        "{} is running `tokenvault {command}` for {what}: the value would be shown to the agent. Allow it this once?",
+        caller.agent
+    );
+    match confirm_out_of_band(&question) {
+        Asked::Yes => Ok(()),
+        Asked::No => Err(crate::error::hinted(
+            format!(
+                "refused: `tokenvault {command}` was called by {} ({} is set) and the human said no",
+                caller.agent, caller.variable
+            ),
+            "let the agent use the `tokenvault mcp serve` tools (run_with_credentials) instead: they never show it a value (see docs/agents.md)",
+        )),
+        Asked::NoChannel => Err(crate::error::hinted(
+            format!(
+                "refused: `tokenvault {command}` was called by {} ({} is set), which would put the value in the agent's context, and no human could be asked (no {}, no desktop dialog, no terminal)",
+                caller.agent,
+                caller.variable,
+                envvars::TOKENVAULT_ASKPASS
+            ),
+            "let the agent use the `tokenvault mcp serve` tools instead (docs/agents.md), or run the command yourself outside the agent",
+        )),
+    }
+}
+
+/// Asks the human for a value out of band (`request_credential` without URL elicitation): the
+/// same programs as the passphrase prompt (`TOKENVAULT_ASKPASS`, zenity, kdialog, osascript).
+/// `None`: nobody could be asked, or they cancelled.
+pub fn ask_value_out_of_band(prompt: &str) -> anyhow::Result<Option<Secret>> {
+    Ok(askpass(prompt)?)
+}

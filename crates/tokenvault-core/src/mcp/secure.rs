@@ -338,6 +338,21 @@ pub fn stdio_entry(
     }
     args.push("--".to_owned());
     args.extend(command.iter().cloned());
+    direct_entry(client, tokenvault, args)
+}
+
+/// The entry of `tokenvault mcp serve` itself (`mcp add NAME --serve`): tokenvault's own MCP
+/// server, started directly (it reads the vault itself; no `run` around it).
+pub fn serve_entry(client: ClientId, tokenvault: &str) -> Value {
+    direct_entry(
+        client,
+        tokenvault,
+        vec!["mcp".to_owned(), "serve".to_owned()],
+    )
+}
+
+/// A stdio entry that starts `tokenvault ARGS…`, with the keys each client wants.
+fn direct_entry(client: ClientId, tokenvault: &str, args: Vec<String>) -> Value {
     let mut entry = serde_json::Map::new();
     match client {
         ClientId::VsCode => {

@@ -264,6 +264,11 @@ fn row(r: &Record) -> String {
         (Some(name), None) => name.clone(),
         (None, None) => "-".to_owned(),
     };
+    // An MCP client acting through `mcp serve`: named first, the process after.
+    let parent = match &r.actor {
+        Some(actor) => format!("{actor} via {parent}"),
+        None => parent,
+    };
     format!(
         "{time:<20}  {:<14}  {:<12}  {refs:<28}  {parent}",
         r.action, r.outcome

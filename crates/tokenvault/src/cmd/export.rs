@@ -17,6 +17,7 @@ pub fn run(ctx: &mut Ctx, args: &ExportArgs) -> Result<Outcome> {
         args.reveal,
         "write a file with -o FILE (0600, git-ignored), pipe it (`eval \"$(tokenvault export --format sh …)\"`), or use `tokenvault run`",
     )?;
+    crate::prompt::confirm_agent_caller("export", "the references it exports")?;
     let plan = build_plan(ctx, &args.sources)?;
     if plan.is_empty() {
         return Err(crate::error::hinted(

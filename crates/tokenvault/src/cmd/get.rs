@@ -51,6 +51,7 @@ fn get_value(
             ),
         ));
     }
+    crate::prompt::confirm_agent_caller("get", &target.reference())?;
     let key = if args.previous {
         target.key.previous()
     } else {

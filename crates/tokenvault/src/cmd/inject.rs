@@ -18,6 +18,7 @@ pub fn run(ctx: &mut Ctx, args: &InjectArgs) -> Result<Outcome> {
         args.reveal,
         "write a file with -o FILE (created 0600) or pipe the result into the program that reads it",
     )?;
+    crate::prompt::confirm_agent_caller("inject", "the references in its template")?;
     let name = args.input.display().to_string();
     let text = if name == "-" {
         let mut s = String::new();

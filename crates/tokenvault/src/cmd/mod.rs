@@ -1,5 +1,6 @@
 //! One file per subcommand, each `run(ctx, args) -> Result<Outcome>`.
 
+pub mod agent_setup;
 pub mod audit;
 pub mod backup;
 pub mod completions;

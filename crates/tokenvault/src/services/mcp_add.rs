@@ -30,7 +30,9 @@ pub fn add_server(ctx: &mut Ctx, args: &McpAddArgs) -> Result<Added> {
     let catalogue = ctx.settings.catalogue.clone();
     let tokenvault = self_path()?;
     let mut references: Vec<String> = Vec::new();
-    let entry = if let Some(url) = &args.url {
+    let entry = if args.serve {
+        secure::serve_entry(client, &tokenvault)
+    } else if let Some(url) = &args.url {
         if !args.env.is_empty() {
             bail!("-e VAR=REF is for servers started as a command; a remote server takes --header 'Name: value {{{{ tv://ITEM/FIELD }}}}'");
         }

@@ -2,6 +2,7 @@
 //! later a web UI and an MCP server, call these. A service returns data; the few that still print
 //! through a `Printer` argument say so in their doc comment.
 
+pub mod agent;
 pub mod attention;
 pub mod audit_log;
 pub mod duration;

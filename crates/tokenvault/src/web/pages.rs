@@ -736,6 +736,7 @@ pub fn add_server(app: &App, form: &HashMap<String, String>) -> Result<Done> {
         url: remote.then(|| field(form, "url").to_owned()),
         headers: if remote { lines("headers") } else { Vec::new() },
         force: field(form, "force") == "yes",
+        serve: false,
         command: if remote {
             Vec::new()
         } else {

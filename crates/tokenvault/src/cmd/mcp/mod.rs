@@ -1,5 +1,5 @@
 //! `tokenvault mcp …`: MCP client configs (list, secure, add, restore) and remote servers
-//! (proxy, headers). One file per subcommand.
+//! (proxy, headers), and tokenvault's own MCP server for agents (serve). One file per subcommand.
 
 mod add;
 mod headers;
@@ -7,6 +7,7 @@ mod list;
 mod proxy;
 mod restore;
 mod secure;
+mod serve;
 
 use crate::cli::McpCommand;
 use crate::context::{Ctx, Outcome};
@@ -20,6 +21,7 @@ pub fn run(ctx: &mut Ctx, cmd: &McpCommand) -> Result<Outcome> {
         McpCommand::Restore(a) => restore::run(ctx, a),
         McpCommand::Proxy(a) => proxy::run(ctx, a),
         McpCommand::Headers(a) => headers::run(ctx, a),
+        McpCommand::Serve(a) => serve::run(ctx, a),
     }
 }
 
