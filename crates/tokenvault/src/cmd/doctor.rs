@@ -9,6 +9,7 @@
 use crate::backends;
 use crate::context::{Ctx, Outcome};
 use crate::printer::Tone;
+use crate::services::home_scan;
 use crate::services::import_sources as import;
 use crate::vault::mask_for;
 use crate::{envvars, hardening};
@@ -232,6 +233,8 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
         }
     }
 
+    checks.push(home_copies(ctx));
+
     checks.extend(unresolved_references(&ctx.settings.catalogue));
     let usable = requested.as_ref().is_some_and(|c| probe_of(c.kind).is_ok());
     checks.extend(dangling_references(ctx, usable));
@@ -291,6 +294,63 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     } else {
         Outcome::Success
     })
+}
+
+/// Plaintext copies in the home directory's places (histories, logs, transcripts, credential
+/// files…): a count by kind of place, pointing at `tokenvault scan --home` for each finding.
+fn home_copies(ctx: &mut Ctx) -> Check {
+    let scan = home_scan::home_dir().and_then(|dir| {
+        let built = home_scan::build_scanner(ctx, true)?;
+        let places = tokenvault_core::places::Places::builtin();
+        Ok(home_scan::scan(
+            &dir,
+            &places,
+            home_scan::this_os(),
+            &built.scanner,
+            0,
+            &|_, _| {},
+        ))
+    });
+    let scan = match scan {
+        Ok(s) => s,
+        Err(e) => {
+            return check(
+                "home copies",
+                Level::Info,
+                format!("the home directory was not scanned: {e:#}"),
+            )
+        }
+    };
+    let summary = home_scan::summary(&scan);
+    if summary.findings == 0 {
+        return check(
+            "home copies",
+            Level::Ok,
+            format!(
+                "no plaintext token in the {} read from the places catalogue (histories, logs, transcripts, credential files)",
+                tokenvault_core::words::count(usize::try_from(scan.files).unwrap_or(usize::MAX), "file")
+            ),
+        );
+    }
+    let kinds: Vec<String> = summary
+        .by_kind
+        .iter()
+        .map(|(k, n)| format!("{n} in {}", k.as_str()))
+        .collect();
+    Check {
+        hint: Some(
+            "see each with `tokenvault scan --home`; `tokenvault scan --home --fix` redacts histories and logs and says how to fix the rest".into(),
+        ),
+        ..check(
+            "home copies",
+            Level::Problem,
+            format!(
+                "{} of tokens in your home directory ({})",
+                tokenvault_core::words::count_with(summary.findings, "plaintext copy", "plaintext copies"),
+                kinds.join(", ")
+            ),
+        )
+    }
 }
 
 /// MCP servers launched through a tokenvault binary that is no longer there (an upgrade moved

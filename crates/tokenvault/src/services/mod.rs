@@ -3,6 +3,7 @@
 //! through a `Printer` argument say so in their doc comment.
 
 pub mod duration;
+pub mod home_scan;
 pub mod import_sources;
 pub mod index_rows;
 pub mod mcp_secure;

@@ -1,0 +1,483 @@
+//! Every plaintext copy on this machine: the home directory read place by place (the catalogue
+//! of `rules/places.toml`), scanned with the provider rules and the vault's exact values, and the
+//! fix that fits each place. Shared by `scan --home` (which shows and fixes) and `doctor` (which
+//! counts). Data only: nothing here prints or prompts; progress comes back through a callback.
+//!
+//! Redaction rewrites a history, log or transcript file with each finding's bytes replaced by
+//! [`REDACTED`] and every other byte kept, atomically, with the file's mode (and owner, where we
+//! may set it). No backup is kept: a backup would be one more plaintext copy. The rewrite is
+//! checked before it replaces the file: the new bytes are scanned again and must hold none of the
+//! values that were found.
+
+use crate::context::Ctx;
+use crate::mcp_files;
+use crate::vault::Vault;
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokenvault_core::places::{Fix, Os, Pattern, Place, PlaceKind, Places};
+use tokenvault_core::Catalogue;
+use tokenvault_scan::engine::FnSink;
+use tokenvault_scan::source::home::{self, Target};
+use tokenvault_scan::source::stream;
+use tokenvault_scan::{ExactMatcher, ExactValue, Finding, RuleSet, Scanner};
+use tokenvault_store::Slot;
+use zeroize::Zeroizing;
+
+/// What a redacted value is replaced with.
+pub const REDACTED: &str = "[redacted-by-tokenvault]";
+
+/// The vault's values (secret fields, current slot), when the vault opens without asking anyone
+/// anything.
+pub fn vault_values(vault: &Vault<'_>) -> Result<Vec<ExactValue>> {
+    let index = vault.load_index()?;
+    let keys: Vec<_> = vault
+        .keys(&index)?
+        .into_iter()
+        .filter(|k| k.slot == Slot::Current)
+        .filter(|k| {
+            // Identifiers (a region, a bucket) are not secrets: matching them would flag every config.
+            vault
+                .provider_of(&index, k.item.as_str(), None)
+                .and_then(|p| p.field(k.field.as_str()))
+                .is_none_or(|f| f.secret)
+        })
+        .collect();
+    let values = vault.store().get_many(&keys)?;
+    let mut out = Vec::with_capacity(keys.len());
+    for (key, value) in keys.iter().zip(values) {
+        let Some(value) = value else { continue };
+        let provider = vault.provider_of(&index, key.item.as_str(), None);
+        let prefix = provider
+            .and_then(|p| p.field(key.field.as_str()))
+            .and_then(|f| f.prefix.clone());
+        out.push(ExactValue {
+            reference: format!("tv://{}/{}", key.item, key.field),
+            provider: provider.map(|p| p.id.clone()),
+            prefix,
+            value,
+        });
+    }
+    Ok(out)
+}
+
+/// A scanner and what the caller may want to tell the user about how it was built.
+pub struct Built {
+    pub scanner: Scanner,
+    /// Vault values too short to look for.
+    pub skipped: usize,
+    /// Why the vault's values are not looked for (it could not open without a prompt), if so.
+    pub warning: Option<anyhow::Error>,
+}
+
+/// The provider rules, plus the vault's values when `use_vault` and the vault opens quietly.
+pub fn build_scanner(ctx: &mut Ctx, use_vault: bool) -> Result<Built> {
+    let rules =
+        RuleSet::from_catalogue(&ctx.settings.catalogue).context("compiling the scan rules")?;
+    let mut exact = None;
+    let mut skipped = 0;
+    let mut warning = None;
+    if use_vault {
+        let values = match ctx.open_vault_quietly() {
+            Ok(Some(vault)) => vault_values(&vault),
+            Ok(None) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        };
+        match values {
+            Ok(values) if values.is_empty() => {}
+            Ok(values) => {
+                let m = ExactMatcher::new(&values)?;
+                skipped = m.skipped();
+                exact = Some(m);
+            }
+            Err(e) => warning = Some(e),
+        }
+    }
+    Ok(Built {
+        scanner: Scanner::new(rules, exact)?,
+        skipped,
+        warning,
+    })
+}
+
+/// The home directory the scan reads.
+pub fn home_dir() -> Result<PathBuf> {
+    crate::envvars::get(crate::envvars::HOME)
+        .filter(|h| !h.is_empty())
+        .or_else(|| crate::envvars::get(crate::envvars::USERPROFILE))
+        .map(PathBuf::from)
+        .context("cannot tell where your home directory is: set HOME")
+}
+
+/// One finding in one place.
+#[derive(Debug, Clone)]
+pub struct HomeFinding {
+    /// Index into [`HomeScan::places`].
+    pub place: usize,
+    /// The file (None for a place that is a command's output, such as a crontab).
+    pub path: Option<PathBuf>,
+    /// The file as shown (`~/.bash_history`), or the command (`crontab -l`).
+    pub shown: String,
+    pub finding: Finding,
+    /// The finding's offsets are the file's own bytes (not decoded UTF-16): it can be redacted.
+    pub editable: bool,
+}
+
+/// Time and bytes spent on one place (for the summary and the benchmark).
+#[derive(Debug, Clone, Default)]
+pub struct PlaceStats {
+    pub files: u64,
+    pub bytes: u64,
+    pub elapsed: Duration,
+}
+
+/// What a home scan found.
+pub struct HomeScan {
+    pub places: Vec<Place>,
+    pub findings: Vec<HomeFinding>,
+    /// Files (and commands) read.
+    pub files: u64,
+    pub bytes: u64,
+    pub per_place: Vec<PlaceStats>,
+    /// Problems with one file that did not stop the scan.
+    pub errors: Vec<String>,
+}
+
+/// `~/rel` for a path under `home`.
+fn shown(home: &Path, path: &Path) -> String {
+    match path.strip_prefix(home) {
+        Ok(rel) => format!("~/{}", rel.display()),
+        Err(_) => path.display().to_string(),
+    }
+}
+
+/// Runs a place's command; `None` when the program is not installed or has nothing (a user
+/// without a crontab: `crontab -l` exits 1).
+fn command_output(argv: &[String]) -> Option<Zeroizing<Vec<u8>>> {
+    let (program, args) = argv.split_first()?;
+    let out = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let stdout = Zeroizing::new(out.stdout);
+    out.status.success().then_some(stdout)
+}
+
+/// Scans the places of `places` for `os` under `home`. `progress(bytes, findings)` is called as
+/// each file is finished, from the scanning threads.
+pub fn scan(
+    home: &Path,
+    places: &Places,
+    os: Os,
+    scanner: &Scanner,
+    threads: usize,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> HomeScan {
+    let mut errors = Vec::new();
+    let patterns: Vec<(usize, Pattern)> = places
+        .places
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| {
+            p.paths(os)
+                .iter()
+                .filter_map(move |path| Pattern::new(path).ok().map(|pat| (i, pat)))
+        })
+        .collect();
+    let targets = home::find_targets(home, &patterns, &places.skip_dirs, &mut errors);
+    let per_place = Mutex::new(vec![PlaceStats::default(); places.places.len()]);
+    let found = Mutex::new(Vec::new());
+    let errs = Mutex::new(Vec::new());
+    let total = AtomicU64::new(0);
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    };
+    home::scan_targets(scanner, &targets, threads, &|s| {
+        let Target { place, path } = &targets[s.target];
+        if let Some(e) = s.error {
+            if let Ok(mut v) = errs.lock() {
+                v.push(e);
+            }
+            return;
+        }
+        total.fetch_add(s.bytes, Ordering::Relaxed);
+        if let Ok(mut pp) = per_place.lock() {
+            let st = &mut pp[*place];
+            st.files += 1;
+            st.bytes += s.bytes;
+            st.elapsed += s.elapsed;
+        }
+        let n = s.findings.len() as u64;
+        if let Ok(mut f) = found.lock() {
+            for finding in s.findings {
+                f.push(HomeFinding {
+                    place: *place,
+                    path: Some(path.clone()),
+                    shown: shown(home, path),
+                    finding,
+                    editable: s.raw_offsets,
+                });
+            }
+        }
+        progress(s.bytes, n);
+    });
+    let mut per_place = per_place.into_inner().unwrap_or_default();
+    let mut findings = found.into_inner().unwrap_or_default();
+    errors.extend(errs.into_inner().unwrap_or_default());
+    let mut files = targets.len() as u64;
+    let mut bytes = total.into_inner();
+    // Places that are a program's output (a crontab).
+    for (i, place) in places.places.iter().enumerate() {
+        if place.command.is_empty() {
+            continue;
+        }
+        let started = std::time::Instant::now();
+        let Some(output) = command_output(&place.command) else {
+            continue;
+        };
+        let mut scratch = scanner.scratch();
+        let mut buf = Vec::new();
+        let mut got = Vec::new();
+        let mut sink = FnSink(|f| got.push(f));
+        let mut reader: &[u8] = &output;
+        if stream::scan_reader(scanner, &mut scratch, &mut reader, &mut buf, &mut sink).is_ok() {
+            files += 1;
+            bytes += output.len() as u64;
+            let st = &mut per_place[i];
+            st.files += 1;
+            st.bytes += output.len() as u64;
+            st.elapsed += started.elapsed();
+            findings.extend(got.into_iter().map(|finding| HomeFinding {
+                place: i,
+                path: None,
+                shown: place.command.join(" "),
+                finding,
+                editable: false,
+            }));
+        }
+        buf.iter_mut().for_each(|b| *b = 0);
+    }
+    findings.sort_by(|a, b| {
+        (&a.shown, a.finding.line, a.finding.column).cmp(&(
+            &b.shown,
+            b.finding.line,
+            b.finding.column,
+        ))
+    });
+    HomeScan {
+        places: places.places.clone(),
+        findings,
+        files,
+        bytes,
+        per_place,
+        errors,
+    }
+}
+
+/// The item a finding is about: its vault reference's item, else its provider.
+pub fn item_of(f: &Finding) -> Option<String> {
+    if let Some(r) = &f.reference {
+        let rest = r.strip_prefix("tv://")?;
+        return Some(rest.split('/').next().unwrap_or(rest).to_owned());
+    }
+    f.provider.clone()
+}
+
+/// What to do about a finding in `place`: one line per step, never a value.
+pub fn advice(place: &Place, f: &Finding, catalogue: &Catalogue) -> Vec<String> {
+    let mut out = Vec::new();
+    match place.fix {
+        Fix::Redact => out.push(
+            "`tokenvault scan --home --fix` replaces it in place (the rest of the file is kept)"
+                .to_owned(),
+        ),
+        Fix::ImportAndHelper => {
+            if f.reference.is_none() {
+                if let Some(p) = &f.provider {
+                    out.push(format!("store it in the vault: tokenvault set {p}"));
+                }
+            }
+            if let (Some(tool), Some(helper)) = (&place.tool, &place.helper) {
+                out.push(format!("point {tool} at tokenvault: {helper}"));
+            }
+        }
+        Fix::RotateAdvice => {}
+    }
+    if place.fix == Fix::RotateAdvice || place.leaves_machine {
+        out.push(rotate_advice(place, f, catalogue));
+    }
+    out
+}
+
+fn rotate_advice(place: &Place, f: &Finding, catalogue: &Catalogue) -> String {
+    let provider = f.provider.as_deref().and_then(|p| catalogue.get(p));
+    let item = item_of(f).unwrap_or_else(|| "ITEM".to_owned());
+    let mut s = format!(
+        "a {} may have left this machine: rotate the token (tokenvault rotate {item})",
+        place.kind.as_str().replace('-', " ")
+    );
+    if let Some(url) = provider.and_then(|p| p.revoke_url.as_deref()) {
+        s.push_str(&format!(" and revoke the old one at {url}"));
+    }
+    s
+}
+
+/// What a redaction did to one file.
+#[derive(Debug)]
+pub struct Redacted {
+    pub shown: String,
+    pub values: usize,
+}
+
+/// Replaces every finding of `scanner` in the file at `path` with [`REDACTED`], keeping every
+/// other byte, the mode and the owner. The file is scanned again as it is now (a shell may have
+/// appended to its history since the scan), and the rewrite is scanned before it replaces the
+/// file: none of the values found may be left. Returns the number of values replaced (0: the file
+/// is left alone).
+pub fn redact(scanner: &Scanner, path: &Path, shown: &str) -> Result<Redacted> {
+    let target = mcp_files::write_target(path)?;
+    let meta =
+        std::fs::metadata(&target).with_context(|| format!("reading {}", target.display()))?;
+    let bytes = Zeroizing::new(
+        std::fs::read(&target).with_context(|| format!("reading {}", target.display()))?,
+    );
+    if stream::sniff(&bytes) != stream::Encoding::Bytes {
+        anyhow::bail!(
+            "{shown} is UTF-16: it is not redacted in place (remove the value by hand, in an editor that keeps the encoding)"
+        );
+    }
+    let found = scan_bytes(scanner, &bytes);
+    let mut spans: Vec<(usize, usize, u64)> = found
+        .iter()
+        .filter_map(|f| {
+            let s = usize::try_from(f.start).ok()?;
+            let e = usize::try_from(f.end).ok()?;
+            (s < e && e <= bytes.len()).then_some((s, e, f.digest()))
+        })
+        .collect();
+    spans.sort();
+    if spans.is_empty() {
+        return Ok(Redacted {
+            shown: shown.to_owned(),
+            values: 0,
+        });
+    }
+    let mut out = Zeroizing::new(Vec::with_capacity(bytes.len()));
+    let mut at = 0;
+    let mut values = 0;
+    for (s, e, _) in &spans {
+        if *s < at {
+            // Overlaps the previous span (merged by the engine already; kept safe here).
+            continue;
+        }
+        out.extend_from_slice(&bytes[at..*s]);
+        out.extend_from_slice(REDACTED.as_bytes());
+        at = *e;
+        values += 1;
+    }
+    out.extend_from_slice(&bytes[at..]);
+    let digests: std::collections::HashSet<u64> = spans.iter().map(|s| s.2).collect();
+    if scan_bytes(scanner, &out)
+        .iter()
+        .any(|f| digests.contains(&f.digest()))
+    {
+        anyhow::bail!("{shown}: a value is still found after redaction; the file was left alone");
+    }
+    mcp_files::write_keeping_mode(&target, &out)?;
+    keep_owner(&target, &meta)?;
+    Ok(Redacted {
+        shown: shown.to_owned(),
+        values,
+    })
+}
+
+#[cfg(unix)]
+fn keep_owner(path: &Path, before: &std::fs::Metadata) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let now = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if (now.uid(), now.gid()) != (before.uid(), before.gid()) {
+        std::os::unix::fs::chown(path, Some(before.uid()), Some(before.gid())).with_context(
+            || {
+                format!(
+                    "{} was redacted but could not be given back its owner",
+                    path.display()
+                )
+            },
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn keep_owner(_path: &Path, _before: &std::fs::Metadata) -> Result<()> {
+    Ok(())
+}
+
+fn scan_bytes(scanner: &Scanner, bytes: &[u8]) -> Vec<Finding> {
+    let mut scratch = scanner.scratch();
+    let mut buf = Vec::new();
+    let mut got = Vec::new();
+    let mut sink = FnSink(|f| got.push(f));
+    let mut reader = bytes;
+    let _ = stream::scan_reader(scanner, &mut scratch, &mut reader, &mut buf, &mut sink);
+    buf.iter_mut().for_each(|b| *b = 0);
+    got
+}
+
+/// Doctor's summary: how many findings in how many places, by kind of place.
+pub struct Summary {
+    pub findings: usize,
+    pub by_kind: Vec<(PlaceKind, usize)>,
+}
+
+pub fn summary(scan: &HomeScan) -> Summary {
+    summarise(scan)
+}
+
+/// Files, bytes and time per kind of place, in catalogue order (where a scan spends its time).
+pub fn by_kind(scan: &HomeScan) -> Vec<(PlaceKind, PlaceStats)> {
+    let mut out: Vec<(PlaceKind, PlaceStats)> = Vec::new();
+    for (place, st) in scan.places.iter().zip(&scan.per_place) {
+        if st.files == 0 {
+            continue;
+        }
+        let i = match out.iter().position(|(k, _)| *k == place.kind) {
+            Some(i) => i,
+            None => {
+                out.push((place.kind, PlaceStats::default()));
+                out.len() - 1
+            }
+        };
+        let e = &mut out[i].1;
+        e.files += st.files;
+        e.bytes += st.bytes;
+        e.elapsed += st.elapsed;
+    }
+    out
+}
+
+fn summarise(scan: &HomeScan) -> Summary {
+    let mut by_kind: Vec<(PlaceKind, usize)> = Vec::new();
+    for f in &scan.findings {
+        let kind = scan.places[f.place].kind;
+        match by_kind.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, n)) => *n += 1,
+            None => by_kind.push((kind, 1)),
+        }
+    }
+    Summary {
+        findings: scan.findings.len(),
+        by_kind,
+    }
+}
+
+/// This machine's OS, as the places catalogue names it.
+pub fn this_os() -> Os {
+    Os::from_consts(std::env::consts::OS)
+}
