@@ -625,3 +625,88 @@ fn the_git_helper_the_catalogue_prescribes_answers_with_the_vault_token() {
         "git did not get the vault's token"
     );
 }
+
+#[test]
+fn fix_moves_git_credentials_into_the_vault_and_real_git_gets_them_through_the_helper() {
+    let env = Env::new();
+    let hf = hf_token();
+    env.secret(&hf);
+    let other = env.secret("pw-of-another-host-1234");
+    // A user who has git's `store` helper: it stays for hosts tokenvault does not answer.
+    std::fs::write(env.path(".gitconfig"), "[credential]\n\thelper = store\n").unwrap();
+    let creds = env.fixture(
+        ".git-credentials",
+        format!("https://me:{hf}@huggingface.co\nhttps://bob:{other}@example.com\n"),
+    );
+    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    // git runs `tokenvault git-credential` as its own child, which gets no passphrase from us:
+    // the vault must be unlocked (or a keychain), as for any use of the helper.
+    env.set("placeholder", "not-a-token-value");
+    assert_ok(&env.run(&["unlock"]));
+    let out = env.run(&["scan", "--home", "--fix", "--no-vault"]);
+    assert_ok(&out);
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "huggingface.co: the token is in tv://huggingface/token, git asks tokenvault for it"
+        ),
+        "{err}"
+    );
+    // Only the moved line is gone; the file keeps its mode.
+    assert_eq!(
+        std::fs::read_to_string(&creds).unwrap(),
+        format!("https://bob:{other}@example.com\n")
+    );
+    assert_eq!(
+        std::fs::metadata(&creds).unwrap().permissions().mode() & 0o7777,
+        0o600
+    );
+    assert_eq!(env.get("huggingface"), hf);
+    let config = std::fs::read_to_string(env.path(".gitconfig")).unwrap();
+    assert!(
+        config.contains("[credential \"https://huggingface.co\"]"),
+        "{config}"
+    );
+    assert!(config.contains("helper = store"), "{config}");
+
+    // Real git, with the user's whole config (store first), now gets the token from the vault.
+    let base = env.cmd();
+    let mut c = std::process::Command::new("git");
+    c.env_clear();
+    for (k, v) in base.get_envs() {
+        if let Some(v) = v {
+            c.env(k, v);
+        }
+    }
+    c.env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .current_dir(env.dir.path())
+        .args(["credential", "fill"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        b"protocol=https\nhost=huggingface.co\npath=me/model\n\n",
+    )
+    .unwrap();
+    let out = env.check(
+        &["git-credential", "get"],
+        child.wait_with_output().unwrap(),
+    );
+    assert_ok(&out);
+    assert!(
+        stdout(&out).lines().any(|l| l == format!("password={hf}")),
+        "git did not get the vault's token"
+    );
+
+    // A second run finds only the host tokenvault does not answer for.
+    let again = env.run(&["scan", "--home", "--json", "--no-vault"]);
+    let left = json_findings(&again);
+    assert!(
+        left.iter().all(|f| f["provider"] != "huggingface"),
+        "{left:?}"
+    );
+}

@@ -327,7 +327,7 @@ fn home_copies(ctx: &mut Ctx) -> Check {
             "home copies",
             Level::Ok,
             format!(
-                "no plaintext token in the {} read from the places catalogue (histories, logs, transcripts, credential files)",
+                "no token found in the {} the places catalogue names (histories, logs, transcripts, credential files)",
                 tokenvault_core::words::count(usize::try_from(scan.files).unwrap_or(usize::MAX), "file")
             ),
         );

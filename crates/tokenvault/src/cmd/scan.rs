@@ -415,8 +415,55 @@ fn home(ctx: &mut Ctx, args: &ScanArgs, scanner: &Scanner) -> Result<Outcome> {
             }
         }
     }
-    let is_fixed =
-        |f: &home_scan::HomeFinding| f.path.as_ref().is_some_and(|p| redacted.contains(p));
+    // --fix: git's credential store → the vault and tokenvault's helper.
+    let mut moved_lines: HashSet<(PathBuf, u64)> = HashSet::new();
+    if args.fix {
+        let mut cred_files: Vec<(&PathBuf, &str)> = Vec::new();
+        for f in &scan.findings {
+            if scan.places[f.place].id != "git-credentials" {
+                continue;
+            }
+            if let Some(p) = &f.path {
+                if !cred_files.iter().any(|(q, _)| *q == p) {
+                    cred_files.push((p, &f.shown));
+                }
+            }
+        }
+        if !cred_files.is_empty() {
+            let now = crate::context::now_rfc3339();
+            match ctx.open_vault() {
+                Ok(vault) => {
+                    for (path, shown) in cred_files {
+                        match home_scan::move_git_credentials(&vault, path, &now) {
+                            Ok(fix) => {
+                                for (host, reference) in &fix.moved {
+                                    fixed_notes.push(format!(
+                                        "{host}: the token is in {reference}, git asks tokenvault for it (credential.https://{host}.helper), and its line is gone from {shown}"
+                                    ));
+                                }
+                                for (host, why) in &fix.kept {
+                                    fix_errors
+                                        .push(format!("{shown}: {host} left as it is: {why}"));
+                                }
+                                for line in fix.removed_lines {
+                                    moved_lines.insert((path.clone(), line));
+                                }
+                            }
+                            Err(e) => fix_errors.push(format!("{shown}: {e:#}")),
+                        }
+                    }
+                }
+                Err(e) => fix_errors.push(format!(
+                    "git's stored credentials were not moved: the vault did not open ({e:#})"
+                )),
+            }
+        }
+    }
+    let is_fixed = |f: &home_scan::HomeFinding| {
+        f.path.as_ref().is_some_and(|p| {
+            redacted.contains(p) || moved_lines.contains(&(p.clone(), f.finding.line))
+        })
+    };
 
     match format {
         ScanFormat::Text => {
@@ -430,7 +477,11 @@ fn home(ctx: &mut Ctx, args: &ScanArgs, scanner: &Scanner) -> Result<Outcome> {
                 let mut line = report::text_line(&hit);
                 line.push_str(&format!("  [{}; fix: {}", place.name, place.fix.as_str()));
                 if is_fixed(f) {
-                    line.push_str(", redacted");
+                    line.push_str(if place.fix == Fix::Redact {
+                        ", redacted"
+                    } else {
+                        ", moved"
+                    });
                 }
                 line.push(']');
                 printer.line(&line)?;
@@ -453,7 +504,7 @@ fn home(ctx: &mut Ctx, args: &ScanArgs, scanner: &Scanner) -> Result<Outcome> {
                         obj.insert("place_kind".into(), json!(place.kind.as_str()));
                         obj.insert("fix".into(), json!(place.fix.as_str()));
                         obj.insert("leaves_machine".into(), json!(place.leaves_machine));
-                        obj.insert("redacted".into(), json!(is_fixed(f)));
+                        obj.insert("fixed".into(), json!(is_fixed(f)));
                         obj.insert(
                             "advice".into(),
                             json!(home_scan::advice(

@@ -481,3 +481,188 @@ fn summarise(scan: &HomeScan) -> Summary {
 pub fn this_os() -> Os {
     Os::from_consts(std::env::consts::OS)
 }
+
+/// One `https://user:token@host` line of git's credential store for a host tokenvault's
+/// credential helper answers (`tokenvault_core::gitcred::rule_for`).
+pub struct GitCredEntry {
+    /// 1-based line in the file.
+    pub line: u64,
+    pub host: String,
+    pub item: &'static str,
+    pub value: tokenvault_core::Secret,
+}
+
+fn percent_decode(s: &str) -> Option<Zeroizing<Vec<u8>>> {
+    let b = s.as_bytes();
+    let mut out = Zeroizing::new(Vec::with_capacity(b.len()));
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+/// The entries of `~/.git-credentials` (git-credential-store(1): one URL per line, the password
+/// percent-encoded) for hosts the helper answers.
+pub fn git_credential_entries(text: &str) -> Vec<GitCredEntry> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let Some(rest) = line.trim_end_matches('\r').strip_prefix("https://") else {
+            continue;
+        };
+        let authority = rest.split('/').next().unwrap_or(rest);
+        let Some((userinfo, host)) = authority.rsplit_once('@') else {
+            continue;
+        };
+        let Some(rule) = tokenvault_core::gitcred::rule_for(host) else {
+            continue;
+        };
+        let Some((_, password)) = userinfo.split_once(':') else {
+            continue;
+        };
+        let Some(bytes) = percent_decode(password) else {
+            continue;
+        };
+        let Ok(value) = std::str::from_utf8(&bytes) else {
+            continue;
+        };
+        if value.is_empty() {
+            continue;
+        }
+        out.push(GitCredEntry {
+            line: i as u64 + 1,
+            host: host.to_ascii_lowercase(),
+            item: rule.default_item,
+            value: tokenvault_core::Secret::from_str_copy(value),
+        });
+    }
+    out
+}
+
+/// What moving git's stored credentials did.
+#[derive(Debug, Default)]
+pub struct GitCredFix {
+    /// Hosts whose token is in the vault, answered by the helper, and gone from the file.
+    pub moved: Vec<(String, String)>,
+    /// Hosts left in the file, and why.
+    pub kept: Vec<(String, String)>,
+    /// Lines removed from the file (1-based, as they were).
+    pub removed_lines: Vec<u64>,
+}
+
+/// Runs git with `args` and `input` on its stdin; its stdout (which may hold a token) is wiped
+/// when dropped.
+fn git(args: &[&str], input: &str) -> Result<(bool, Zeroizing<Vec<u8>>)> {
+    use std::io::Write;
+    let mut child = std::process::Command::new("git")
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .context("running git (is it installed?)")?;
+    if let Some(mut si) = child.stdin.take() {
+        si.write_all(input.as_bytes())
+            .context("writing to git credential")?;
+    }
+    let out = child.wait_with_output().context("running git")?;
+    Ok((out.status.success(), Zeroizing::new(out.stdout)))
+}
+
+/// Moves the tokens of `~/.git-credentials` that tokenvault's helper can answer for into the
+/// vault (`tv://huggingface`, `tv://github`), adds the helper to git's global config for each
+/// host (`credential.https://HOST.helper`), asks git for the credential through that helper
+/// alone, and only when git gets back the same token removes the line from the file (atomically,
+/// mode kept). A vault entry that already holds a different token is not replaced: its line stays.
+pub fn move_git_credentials(vault: &Vault<'_>, path: &Path, now: &str) -> Result<GitCredFix> {
+    use tokenvault_core::{FieldName, ItemName};
+    use tokenvault_store::Key;
+    let target_path = mcp_files::write_target(path)?;
+    let text = Zeroizing::new(
+        std::fs::read_to_string(&target_path)
+            .with_context(|| format!("reading {}", target_path.display()))?,
+    );
+    let helper = format!("!'{}' git-credential", mcp_files::self_path()?);
+    let mut fix = GitCredFix::default();
+    for e in git_credential_entries(&text) {
+        let key = Key::new(ItemName::new(e.item)?, FieldName::new("token")?);
+        let reference = format!("tv://{}/token", e.item);
+        let held = vault.store().get_many(std::slice::from_ref(&key))?;
+        match held.into_iter().next().flatten() {
+            Some(v) if v != e.value => {
+                fix.kept.push((
+                    e.host.clone(),
+                    format!("{reference} holds a different token; not replaced"),
+                ));
+                continue;
+            }
+            Some(_) => {}
+            None => {
+                let target = crate::vault::Target {
+                    key,
+                    provider: Some(e.item.to_owned()),
+                };
+                vault.write_many_verified(&[(target, e.value.clone())], now)?;
+            }
+        }
+        let setting = format!("credential.https://{}.helper", e.host);
+        let (_, current) = git(&["config", "--global", "--get-all", &setting], "")?;
+        if !String::from_utf8_lossy(&current)
+            .lines()
+            .any(|l| l == helper)
+        {
+            let (ok, _) = git(&["config", "--global", "--add", &setting, &helper], "")?;
+            if !ok {
+                fix.kept.push((
+                    e.host.clone(),
+                    format!("`git config --global --add {setting}` failed"),
+                ));
+                continue;
+            }
+        }
+        // Only our helper: `store` would answer from the very line about to go.
+        let only_ours = format!("{setting}={helper}");
+        let (ok, answer) = git(
+            &[
+                "-c",
+                "credential.helper=",
+                "-c",
+                &only_ours,
+                "credential",
+                "fill",
+            ],
+            &format!("protocol=https\nhost={}\n\n", e.host),
+        )?;
+        let answered = ok
+            && answer
+                .split(|b| *b == b'\n')
+                .any(|l| l.strip_prefix(b"password=") == Some(e.value.expose_secret().as_bytes()));
+        if !answered {
+            fix.kept.push((
+                e.host.clone(),
+                "git did not get the token back through tokenvault (is the vault unlocked? `tokenvault unlock`)".to_owned(),
+            ));
+            continue;
+        }
+        fix.moved.push((e.host.clone(), reference));
+        fix.removed_lines.push(e.line);
+    }
+    if !fix.removed_lines.is_empty() {
+        let mut out = Zeroizing::new(String::with_capacity(text.len()));
+        for (i, line) in text.split_inclusive('\n').enumerate() {
+            if !fix.removed_lines.contains(&(i as u64 + 1)) {
+                out.push_str(line);
+            }
+        }
+        mcp_files::write_keeping_mode(&target_path, out.as_bytes())?;
+    }
+    Ok(fix)
+}
