@@ -709,4 +709,5 @@ fn fix_moves_git_credentials_into_the_vault_and_real_git_gets_them_through_the_h
         left.iter().all(|f| f["provider"] != "huggingface"),
         "{left:?}"
     );
+    assert_ok(&env.run(&["lock"]));
 }
