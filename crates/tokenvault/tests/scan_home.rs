@@ -462,6 +462,9 @@ fn fix_redacts_histories_logs_and_transcripts_byte_exactly_and_leaves_credential
     env.fixture(".claude/projects/p/2.jsonl", &transcript);
     let netrc = format!("machine huggingface.co login me password {hf}\n");
     env.fixture(".netrc", &netrc);
+    // Cursor's chat database: binary, so never rewritten with a value of another length.
+    let db = format!("SQLite format 3\0\0\x10\0{hf}\0tail").into_bytes();
+    let db_path = env.fixture(".config/Cursor/User/globalStorage/state.vscdb", &db);
 
     let out = env.run(&["scan", "--home", "--fix", "--no-vault"]);
     // The transcript may have left the machine and the netrc is not fixed by redaction: 1.
@@ -515,12 +518,26 @@ fn fix_redacts_histories_logs_and_transcripts_byte_exactly_and_leaves_credential
         "{err}"
     );
 
-    // What is left: the netrc only.
+    assert_eq!(std::fs::read(&db_path).unwrap(), db);
+    assert!(
+        err.contains("state.vscdb is a binary file: it is not redacted in place"),
+        "{err}"
+    );
+
+    // What is left: the netrc and the database.
     let again = env.run(&["scan", "--home", "--json", "--no-vault"]);
     assert_code(&again, 1);
-    let left = json_findings(&again);
-    assert_eq!(left.len(), 1, "{left:?}");
-    assert_eq!(left[0]["place"], "netrc");
+    let left: BTreeSet<String> = json_findings(&again)
+        .iter()
+        .map(|f| f["place"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        left,
+        ["cursor-transcripts", "netrc"]
+            .map(String::from)
+            .into_iter()
+            .collect()
+    );
 }
 
 #[test]

@@ -3,8 +3,9 @@
 //! core-dump hardening, and plaintext tokens still lying in known places (the Hub's token files,
 //! `.env` files under the current directory, the ipfs_kit config), each with the exact `tokenvault
 //! import` command that moves it into the vault and removes the plaintext; and `tv://` references
-//! in MCP client configs that nothing resolves (the server gets the literal text). Exit 1 when it
-//! finds a problem.
+//! in MCP client configs that nothing resolves (the server gets the literal text); and a count of
+//! the plaintext copies in the home directory's places (`services::home_scan`, the same scan as
+//! `tokenvault scan --home`). Exit 1 when it finds a problem.
 
 use crate::backends;
 use crate::context::{Ctx, Outcome};

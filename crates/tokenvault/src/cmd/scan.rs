@@ -6,6 +6,11 @@
 //! warning says so once and the scan goes on with rules only: a pre-commit hook must not block on a
 //! passphrase. Findings are printed masked, as they are found in text mode; JSON and SARIF are
 //! written whole at the end. Exit 1 when anything is found, 0 when nothing is, 2 on errors.
+//!
+//! `--home` reads the catalogue of places instead (`rules/places.toml`, through
+//! `services::home_scan`): each finding is shown with its place and its fix, and `--fix` redacts
+//! histories, logs and transcripts in place, moves git's stored credentials behind the helper, and
+//! prints the steps for the rest.
 
 use crate::cli::{ScanArgs, ScanFormat};
 use crate::context::{Ctx, Outcome};

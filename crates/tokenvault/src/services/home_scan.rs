@@ -352,6 +352,13 @@ pub fn redact(scanner: &Scanner, path: &Path, shown: &str) -> Result<Redacted> {
             "{shown} is UTF-16: it is not redacted in place (remove the value by hand, in an editor that keeps the encoding)"
         );
     }
+    if bytes.contains(&0) {
+        // A database (Cursor's state.vscdb) or another binary file: a value of another length
+        // would corrupt it.
+        anyhow::bail!(
+            "{shown} is a binary file: it is not redacted in place (delete it, or clear the chat in the application that wrote it)"
+        );
+    }
     let found = scan_bytes(scanner, &bytes);
     let mut spans: Vec<(usize, usize, u64)> = found
         .iter()
