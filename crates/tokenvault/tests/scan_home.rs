@@ -728,3 +728,69 @@ fn fix_moves_git_credentials_into_the_vault_and_real_git_gets_them_through_the_h
     );
     assert_ok(&env.run(&["lock"]));
 }
+
+#[test]
+fn fix_puts_aws_profiles_behind_credential_process_and_botocore_reads_the_vault_keys() {
+    let env = Env::new();
+    let key_id = env.secret("AKIAZ3MHYBQ7RTX2WK5N");
+    let secret = env.secret("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");
+    let creds_text = format!(
+        "# work laptop\n[default]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\nregion = eu-west-1\n\n[temp]\naws_access_key_id = ASIAZ3MHYBQ7RTX2WK5N\naws_secret_access_key = Zq7vTzN2pR9wXb4mYs8cLf3hJd6gAe1uQo5iWk0C\naws_session_token = x\n"
+    );
+    env.secret("ASIAZ3MHYBQ7RTX2WK5N");
+    env.secret("Zq7vTzN2pR9wXb4mYs8cLf3hJd6gAe1uQo5iWk0C");
+    let creds = env.fixture(".aws/credentials", &creds_text);
+    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+    env.set("placeholder", "not-a-token-value");
+    assert_ok(&env.run(&["unlock"]));
+
+    let out = env.run(&["scan", "--home", "--fix", "--no-vault"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("AWS profile [default]: the keys are in tv://aws"),
+        "{err}"
+    );
+    assert!(err.contains("profile [temp] left as it is"), "{err}");
+    assert_eq!(env.get("tv://aws/access_key_id"), key_id);
+    let after = std::fs::read_to_string(&creds).unwrap();
+    assert!(
+        !after.contains(key_id) && !after.contains(secret),
+        "keys left in the file"
+    );
+    // Every other line kept, in place.
+    let lines: Vec<&str> = after.lines().collect();
+    assert_eq!(lines[0], "# work laptop");
+    assert_eq!(lines[1], "[default]");
+    assert!(lines[2].starts_with("credential_process = '"), "{after}");
+    assert_eq!(lines[3], "region = eu-west-1");
+    assert!(after.ends_with("aws_session_token = x\n"));
+    assert_eq!(
+        std::fs::metadata(&creds).unwrap().permissions().mode() & 0o7777,
+        0o600
+    );
+
+    // botocore (the AWS CLI's library) resolves the default profile through the process.
+    let script = "import hashlib, sys, botocore.session\n\
+        c = botocore.session.get_session().get_credentials()\n\
+        f = c.get_frozen_credentials()\n\
+        h = lambda s: hashlib.sha256(s.encode()).hexdigest()\n\
+        print(c.method, 'match' if (h(f.access_key), h(f.secret_key)) == (sys.argv[1], sys.argv[2]) else 'mismatch')\n";
+    let base = env.cmd();
+    let mut c = std::process::Command::new("python3");
+    c.env_clear();
+    for (k, v) in base.get_envs() {
+        if let Some(v) = v {
+            if k != "TOKENVAULT_PASSPHRASE_FILE" {
+                c.env(k, v);
+            }
+        }
+    }
+    c.env("AWS_CONFIG_FILE", env.path(".aws/config"))
+        .current_dir(env.dir.path())
+        .args(["-c", script, &sha256_hex(key_id), &sha256_hex(secret)])
+        .stdin(std::process::Stdio::null());
+    let out = env.output(&mut c);
+    assert_ok(&out);
+    assert_eq!(stdout(&out).trim(), "custom-process match");
+    assert_ok(&env.run(&["lock"]));
+}

@@ -423,18 +423,29 @@ fn home(ctx: &mut Ctx, args: &ScanArgs, scanner: &Scanner) -> Result<Outcome> {
     // --fix: git's credential store → the vault and tokenvault's helper.
     let mut moved_lines: HashSet<(PathBuf, u64)> = HashSet::new();
     if args.fix {
-        let mut cred_files: Vec<(&PathBuf, &str)> = Vec::new();
-        for f in &scan.findings {
-            if scan.places[f.place].id != "git-credentials" {
-                continue;
-            }
-            if let Some(p) = &f.path {
-                if !cred_files.iter().any(|(q, _)| *q == p) {
-                    cred_files.push((p, &f.shown));
+        let files_of = |id: &str| {
+            let mut files: Vec<(&PathBuf, &str)> = Vec::new();
+            for f in &scan.findings {
+                if scan.places[f.place].id != id {
+                    continue;
+                }
+                if let Some(p) = &f.path {
+                    // ~/.aws/config holds no keys the SDKs read as static credentials here.
+                    if id == "aws-credentials" && p.file_name().is_some_and(|n| n != "credentials")
+                    {
+                        continue;
+                    }
+                    if !files.iter().any(|(q, _)| *q == p) {
+                        files.push((p, &f.shown));
+                    }
                 }
             }
-        }
-        if !cred_files.is_empty() {
+            files
+        };
+        let cred_files = files_of("git-credentials");
+        let aws_files = files_of("aws-credentials");
+        let tv_home = ctx.settings.paths.home.clone();
+        if !cred_files.is_empty() || !aws_files.is_empty() {
             let now = crate::context::now_rfc3339();
             match ctx.open_vault() {
                 Ok(vault) => {
@@ -457,9 +468,29 @@ fn home(ctx: &mut Ctx, args: &ScanArgs, scanner: &Scanner) -> Result<Outcome> {
                             Err(e) => fix_errors.push(format!("{shown}: {e:#}")),
                         }
                     }
+                    for (path, shown) in aws_files {
+                        match home_scan::move_aws_credentials(&vault, path, &tv_home, &now) {
+                            Ok(fix) => {
+                                for (profile, item) in &fix.moved {
+                                    fixed_notes.push(format!(
+                                        "AWS profile [{profile}]: the keys are in {item}, and {shown} now runs `tokenvault inject` as its credential_process"
+                                    ));
+                                }
+                                for (profile, why) in &fix.kept {
+                                    fix_errors.push(format!(
+                                        "{shown}: profile [{profile}] left as it is: {why}"
+                                    ));
+                                }
+                                for line in fix.removed_lines {
+                                    moved_lines.insert((path.clone(), line));
+                                }
+                            }
+                            Err(e) => fix_errors.push(format!("{shown}: {e:#}")),
+                        }
+                    }
                 }
                 Err(e) => fix_errors.push(format!(
-                    "git's stored credentials were not moved: the vault did not open ({e:#})"
+                    "credential files were not moved: the vault did not open ({e:#})"
                 )),
             }
         }

@@ -673,3 +673,213 @@ pub fn move_git_credentials(vault: &Vault<'_>, path: &Path, now: &str) -> Result
     }
     Ok(fix)
 }
+
+/// What moving AWS profiles behind `credential_process` did.
+#[derive(Debug, Default)]
+pub struct AwsFix {
+    /// Profiles now served by tokenvault, with the item that holds their keys.
+    pub moved: Vec<(String, String)>,
+    /// Profiles left in the file, and why.
+    pub kept: Vec<(String, String)>,
+    /// Lines of the file that held a moved key (1-based, as they were).
+    pub removed_lines: Vec<u64>,
+}
+
+/// A `[profile]` of `~/.aws/credentials` with its static keys.
+struct AwsProfile {
+    name: String,
+    key_id: Option<(u64, String)>,
+    secret: Option<(u64, Zeroizing<String>)>,
+    session_token: bool,
+    credential_process: bool,
+}
+
+fn aws_profiles(text: &str) -> Vec<AwsProfile> {
+    let mut out: Vec<AwsProfile> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i as u64 + 1;
+        let t = raw.trim();
+        if let Some(name) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            out.push(AwsProfile {
+                name: name.trim().to_owned(),
+                key_id: None,
+                secret: None,
+                session_token: false,
+                credential_process: false,
+            });
+            continue;
+        }
+        let Some((k, v)) = t.split_once('=') else {
+            continue;
+        };
+        let Some(p) = out.last_mut() else { continue };
+        match k.trim().to_ascii_lowercase().as_str() {
+            "aws_access_key_id" => p.key_id = Some((line, v.trim().to_owned())),
+            "aws_secret_access_key" => p.secret = Some((line, Zeroizing::new(v.trim().to_owned()))),
+            "aws_session_token" | "aws_security_token" => p.session_token = true,
+            "credential_process" => p.credential_process = true,
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Single-quotes `s` for a POSIX shell-like split (botocore splits `credential_process` with
+/// `shlex`).
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// Moves the static keys of each `~/.aws/credentials` profile into the vault (`tv://aws` for
+/// `default`, `tv://aws-PROFILE` otherwise; an item already holding other keys is not replaced),
+/// writes a template of the `credential_process` answer (`TVHOME/aws/PROFILE.json`, references
+/// only), runs the command exactly as the AWS SDKs will and checks it answers with the same keys,
+/// and only then replaces the two key lines with `credential_process = tokenvault inject -i …`
+/// (the rest of the file kept, atomically, mode kept). Profiles with a session token (temporary
+/// credentials) are left alone.
+pub fn move_aws_credentials(
+    vault: &Vault<'_>,
+    path: &Path,
+    tv_home: &Path,
+    now: &str,
+) -> Result<AwsFix> {
+    use tokenvault_core::{FieldName, ItemName, Secret};
+    use tokenvault_store::Key;
+    let target_path = mcp_files::write_target(path)?;
+    let text = Zeroizing::new(
+        std::fs::read_to_string(&target_path)
+            .with_context(|| format!("reading {}", target_path.display()))?,
+    );
+    let exe = mcp_files::self_path()?;
+    let mut fix = AwsFix::default();
+    let mut replace: Vec<(u64, Option<String>)> = Vec::new();
+    for p in aws_profiles(&text) {
+        let (Some((id_line, id)), Some((secret_line, secret))) = (&p.key_id, &p.secret) else {
+            continue;
+        };
+        if p.session_token || p.credential_process {
+            fix.kept.push((
+                p.name.clone(),
+                "it has a session token or a credential_process already".to_owned(),
+            ));
+            continue;
+        }
+        let item_name = if p.name == "default" {
+            "aws".to_owned()
+        } else {
+            format!(
+                "aws-{}",
+                p.name.to_ascii_lowercase().replace(['_', ' ', '.'], "-")
+            )
+        };
+        let Ok(item) = ItemName::new(&item_name) else {
+            fix.kept.push((
+                p.name.clone(),
+                "the profile name makes no item name".to_owned(),
+            ));
+            continue;
+        };
+        let keys = [
+            (
+                Key::new(item.clone(), FieldName::new("access_key_id")?),
+                Secret::from_str_copy(id),
+            ),
+            (
+                Key::new(item.clone(), FieldName::new("secret_access_key")?),
+                Secret::from_str_copy(secret),
+            ),
+        ];
+        let held = vault
+            .store()
+            .get_many(&keys.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>())?;
+        if keys
+            .iter()
+            .zip(&held)
+            .any(|((_, v), h)| h.as_ref().is_some_and(|h| h != v))
+        {
+            fix.kept.push((
+                p.name.clone(),
+                format!("tv://{item_name} holds other keys; not replaced"),
+            ));
+            continue;
+        }
+        let writes: Vec<(crate::vault::Target, Secret)> = keys
+            .iter()
+            .zip(&held)
+            .filter(|(_, h)| h.is_none())
+            .map(|((k, v), _)| {
+                (
+                    crate::vault::Target {
+                        key: k.clone(),
+                        provider: Some("aws".to_owned()),
+                    },
+                    v.clone(),
+                )
+            })
+            .collect();
+        if !writes.is_empty() {
+            vault.write_many_verified(&writes, now)?;
+        }
+        let dir = tv_home.join("aws");
+        tokenvault_store::fsutil::ensure_private_dir(&dir)?;
+        let template = dir.join(format!("{item_name}.json"));
+        tokenvault_store::fsutil::atomic_write(
+            &template,
+            format!(
+                "{{\"Version\": 1, \"AccessKeyId\": \"{{{{ tv://{item_name}/access_key_id }}}}\", \"SecretAccessKey\": \"{{{{ tv://{item_name}/secret_access_key }}}}\"}}\n"
+            )
+            .as_bytes(),
+        )?;
+        let template_str = template
+            .to_str()
+            .context("the tokenvault home's path is not UTF-8")?;
+        // What the SDKs run, checked as they will run it.
+        let out = std::process::Command::new(&exe)
+            .args(["inject", "-i", template_str])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .context("running tokenvault inject")?;
+        let answer = Zeroizing::new(out.stdout);
+        let parsed: Option<serde_json::Value> = serde_json::from_slice(&answer).ok();
+        let same = out.status.success()
+            && parsed.as_ref().is_some_and(|v| {
+                v["Version"] == 1
+                    && v["AccessKeyId"].as_str() == Some(id.as_str())
+                    && v["SecretAccessKey"].as_str() == Some(secret.as_str())
+            });
+        drop(parsed);
+        if !same {
+            fix.kept.push((
+                p.name.clone(),
+                "the credential_process did not answer with the same keys (is the vault unlocked? `tokenvault unlock`)".to_owned(),
+            ));
+            continue;
+        }
+        let command = format!(
+            "credential_process = {} inject -i {}",
+            sh_quote(&exe),
+            sh_quote(template_str)
+        );
+        replace.push((*id_line, Some(command)));
+        replace.push((*secret_line, None));
+        fix.removed_lines.extend([*id_line, *secret_line]);
+        fix.moved
+            .push((p.name.clone(), format!("tv://{item_name}")));
+    }
+    if !replace.is_empty() {
+        let mut out = Zeroizing::new(String::with_capacity(text.len()));
+        for (i, line) in text.split_inclusive('\n').enumerate() {
+            match replace.iter().find(|(l, _)| *l == i as u64 + 1) {
+                None => out.push_str(line),
+                Some((_, None)) => {}
+                Some((_, Some(cmd))) => {
+                    out.push_str(cmd);
+                    out.push('\n');
+                }
+            }
+        }
+        mcp_files::write_keeping_mode(&target_path, out.as_bytes())?;
+    }
+    Ok(fix)
+}
