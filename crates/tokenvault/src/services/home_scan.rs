@@ -883,3 +883,42 @@ pub fn move_aws_credentials(
     }
     Ok(fix)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_credential_lines_of_known_hosts_are_read_and_decoded() {
+        let e = git_credential_entries(
+            "https://me:hf_ab%2Fc@huggingface.co\nhttps://x:tok@example.com\nhttps://x-access-token:ghp_1@github.com/org\nnot a url\nhttps://nopass@github.com\n",
+        );
+        let got: Vec<(u64, &str, &str, &str)> = e
+            .iter()
+            .map(|e| (e.line, e.host.as_str(), e.item, e.value.expose_secret()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, "huggingface.co", "huggingface", "hf_ab/c"),
+                (3, "github.com", "github", "ghp_1"),
+            ]
+        );
+        assert!(percent_decode("%zz").is_none());
+    }
+
+    #[test]
+    fn aws_profiles_keep_their_lines_and_flags() {
+        let p = aws_profiles(
+            "[default]\naws_access_key_id = AKIA1\naws_secret_access_key=s3cr3t\n[temp]\nAWS_ACCESS_KEY_ID = ASIA\naws_session_token = t\n",
+        );
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[0].key_id, Some((2, "AKIA1".to_owned())));
+        assert_eq!(
+            p[0].secret.as_ref().map(|(l, s)| (*l, s.as_str())),
+            Some((3, "s3cr3t"))
+        );
+        assert!(!p[0].session_token && p[1].session_token);
+        assert_eq!(sh_quote("/a b/it's"), r"'/a b/it'\''s'");
+    }
+}
