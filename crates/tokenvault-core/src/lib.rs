@@ -20,6 +20,7 @@ pub mod mask;
 pub mod mcp;
 pub mod name;
 pub mod passphrase;
+pub mod places;
 pub mod provider;
 pub mod reference;
 pub mod secret;

@@ -6,7 +6,7 @@
 //! caller holds (the vault's tokens and their encoded forms); [`engine`] runs both over bytes and
 //! reports [`Finding`]s to a [`Sink`]. Those three modules are pure: no file, environment, process or
 //! clock access (clippy's `disallowed-methods` enforces it). [`source`] is the only part that touches
-//! the world — directory walks, git history, staged changes, stdin — and [`report`] turns findings
+//! the world — directory walks, git history, staged changes, stdin, a home directory's catalogued places — and [`report`] turns findings
 //! into JSON and SARIF documents (data, not printing: the binary owns stdout).
 #![forbid(unsafe_code)]
 

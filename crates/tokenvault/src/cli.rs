@@ -162,7 +162,7 @@ pub enum Command {
     Audit(AuditArgs),
     /// Find leaked tokens: provider rules and exact matches of the values in the vault (masked output).
     #[command(
-        after_help = "Examples:\n  tokenvault scan\n  tokenvault scan --staged\n  tokenvault scan --git --since origin/main\n  tokenvault scan --format sarif > tokenvault.sarif"
+        after_help = "Examples:\n  tokenvault scan\n  tokenvault scan --staged\n  tokenvault scan --git --since origin/main\n  tokenvault scan --format sarif > tokenvault.sarif\n  tokenvault scan --home\n  tokenvault scan --home --fix\n  tokenvault scan --home --json"
     )]
     Scan(ScanArgs),
     /// Git hooks that refuse commits or pushes adding a token.
@@ -810,6 +810,16 @@ pub struct ScanArgs {
     /// Also scan files that .gitignore and .ignore exclude.
     #[arg(long)]
     pub no_ignore: bool,
+    /// Scan the places in your home directory where plaintext copies pile up (shell histories
+    /// and rc files, MCP client logs, agent transcripts, notebooks, credential files, your
+    /// crontab): only the files the catalogue of places names are read.
+    #[arg(long, conflicts_with_all = ["git", "staged", "paths", "baseline", "no_ignore"])]
+    pub home: bool,
+    /// With --home: redact values in histories, logs and transcripts in place (every other byte,
+    /// the mode and the owner kept), and print the exact steps for credential files and for
+    /// tokens that may have left the machine.
+    #[arg(long, requires = "home")]
+    pub fix: bool,
 }
 
 #[derive(Debug, Args)]

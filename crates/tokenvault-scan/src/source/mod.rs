@@ -10,6 +10,7 @@
 pub mod diff;
 pub mod fs;
 pub mod git;
+pub mod home;
 pub mod stream;
 
 use crate::engine::Finding;

@@ -3,14 +3,16 @@
 //! core-dump hardening, and plaintext tokens still lying in known places (the Hub's token files,
 //! `.env` files under the current directory, the ipfs_kit config), each with the exact `tokenvault
 //! import` command that moves it into the vault and removes the plaintext; and `tv://` references
-//! in MCP client configs that nothing resolves (the server gets the literal text). Exit 1 when it
-//! finds a problem.
+//! in MCP client configs that nothing resolves (the server gets the literal text); and a count of
+//! the plaintext copies in the home directory's places (`services::home_scan`, the same scan as
+//! `tokenvault scan --home`). Exit 1 when it finds a problem.
 
 use crate::backends;
 use crate::context::{Ctx, Outcome};
 use crate::envvars;
 use crate::exec::hardening;
 use crate::printer::Tone;
+use crate::services::home_scan;
 use crate::services::import_sources as import;
 use crate::vault::mask_for;
 use anyhow::Result;
@@ -67,6 +69,7 @@ pub fn run(ctx: &mut Ctx) -> Result<Outcome> {
     environment_checks(&mut checks);
     checks.extend(gone_launchers());
     plaintext_checks(ctx, &mut checks);
+    checks.push(home_copies(ctx));
     checks.extend(unresolved_references(&ctx.settings.catalogue));
     checks.extend(dangling_references(ctx, usable));
     hardening_check(&mut checks);
@@ -324,6 +327,63 @@ fn report(ctx: &Ctx, checks: &[Check]) -> Result<Outcome> {
     } else {
         Outcome::Success
     })
+}
+
+/// Plaintext copies in the home directory's places (histories, logs, transcripts, credential
+/// files…): a count by kind of place, pointing at `tokenvault scan --home` for each finding.
+fn home_copies(ctx: &mut Ctx) -> Check {
+    let scan = home_scan::home_dir().and_then(|dir| {
+        let built = home_scan::build_scanner(ctx, true)?;
+        let places = tokenvault_core::places::Places::builtin();
+        Ok(home_scan::scan(
+            &dir,
+            &places,
+            home_scan::this_os(),
+            &built.scanner,
+            0,
+            &|_, _| {},
+        ))
+    });
+    let scan = match scan {
+        Ok(s) => s,
+        Err(e) => {
+            return check(
+                "home copies",
+                Level::Info,
+                format!("the home directory was not scanned: {e:#}"),
+            )
+        }
+    };
+    let summary = home_scan::summary(&scan);
+    if summary.findings == 0 {
+        return check(
+            "home copies",
+            Level::Ok,
+            format!(
+                "no token found in the {} the places catalogue names (histories, logs, transcripts, credential files)",
+                tokenvault_core::words::count(usize::try_from(scan.files).unwrap_or(usize::MAX), "file")
+            ),
+        );
+    }
+    let kinds: Vec<String> = summary
+        .by_kind
+        .iter()
+        .map(|(k, n)| format!("{n} in {}", k.as_str()))
+        .collect();
+    Check {
+        hint: Some(
+            "see each with `tokenvault scan --home`; `tokenvault scan --home --fix` redacts histories and logs and says how to fix the rest".into(),
+        ),
+        ..check(
+            "home copies",
+            Level::Problem,
+            format!(
+                "{} of tokens in your home directory ({})",
+                tokenvault_core::words::count_with(summary.findings, "plaintext copy", "plaintext copies"),
+                kinds.join(", ")
+            ),
+        )
+    }
 }
 
 /// MCP servers launched through a tokenvault binary that is no longer there (an upgrade moved

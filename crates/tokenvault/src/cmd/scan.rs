@@ -6,20 +6,27 @@
 //! warning says so once and the scan goes on with rules only: a pre-commit hook must not block on a
 //! passphrase. Findings are printed masked, as they are found in text mode; JSON and SARIF are
 //! written whole at the end. Exit 1 when anything is found, 0 when nothing is, 2 on errors.
+//!
+//! `--home` reads the catalogue of places instead (`rules/places.toml`, through
+//! `services::home_scan`): each finding is shown with its place and its fix, and `--fix` redacts
+//! histories, logs and transcripts in place, moves git's stored credentials behind the helper, and
+//! prints the steps for the rest.
 
 use crate::cli::{ScanArgs, ScanFormat};
 use crate::context::{Ctx, Outcome};
 use crate::printer::{BrokenPipe, Printer};
+use crate::services::home_scan;
 use anyhow::{Context, Result};
+use serde_json::json;
 use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use tokenvault_core::places::{Fix, PlaceKind};
 use tokenvault_scan::source::{self, fs::FsOptions, git::GitOptions, Hit, Reporter, Stats};
-use tokenvault_scan::{report, ExactMatcher, ExactValue, RuleSet, Scanner};
-use tokenvault_store::Slot;
+use tokenvault_scan::{report, Scanner};
 
 /// Prints or collects findings as sources report them, and draws the progress line.
 struct Out<'a> {
@@ -122,73 +129,25 @@ impl Reporter for Out<'_> {
     }
 }
 
-/// The vault's values, when the vault opens without asking anyone anything.
-fn vault_values(ctx: &mut Ctx) -> Result<Vec<ExactValue>> {
-    let Some(vault) = ctx.open_vault_quietly()? else {
-        return Ok(Vec::new());
-    };
-    let index = vault.load_index()?;
-    let keys: Vec<_> = vault
-        .keys(&index)?
-        .into_iter()
-        .filter(|k| k.slot == Slot::Current)
-        .filter(|k| {
-            // Identifiers (a region, a bucket) are not secrets: matching them would flag every config.
-            vault
-                .provider_of(&index, k.item.as_str(), None)
-                .and_then(|p| p.field(k.field.as_str()))
-                .is_none_or(|f| f.secret)
-        })
-        .collect();
-    let values = vault.store().get_many(&keys)?;
-    let mut out = Vec::with_capacity(keys.len());
-    for (key, value) in keys.iter().zip(values) {
-        let Some(value) = value else { continue };
-        let provider = vault.provider_of(&index, key.item.as_str(), None);
-        let prefix = provider
-            .and_then(|p| p.field(key.field.as_str()))
-            .and_then(|f| f.prefix.clone());
-        out.push(ExactValue {
-            reference: format!("tv://{}/{}", key.item, key.field),
-            provider: provider.map(|p| p.id.clone()),
-            prefix,
-            value,
-        });
-    }
-    Ok(out)
-}
-
 fn build_scanner(ctx: &mut Ctx, args: &ScanArgs) -> Result<Scanner> {
-    let rules =
-        RuleSet::from_catalogue(&ctx.settings.catalogue).context("compiling the scan rules")?;
-    let mut exact = None;
-    if !args.no_vault {
-        match vault_values(ctx) {
-            Ok(values) if values.is_empty() => {}
-            Ok(values) => {
-                let m = ExactMatcher::new(&values)?;
-                if m.skipped() > 0 {
-                    ctx.printer.note(&format!(
-                        "{} shorter than {} characters {} not looked for",
-                        tokenvault_core::words::count(m.skipped(), "vault value"),
-                        tokenvault_scan::exact::MIN_LEN,
-                        if m.skipped() == 1 { "is" } else { "are" }
-                    ));
-                }
-                exact = Some(m);
-            }
-            Err(e) => {
-                let mut msg = format!(
-                    "scanning with rules only: the vault's values are not available ({e:#})"
-                );
-                if let Some(h) = crate::error::hint_of(&e) {
-                    msg.push_str(&format!("; {h}"));
-                }
-                ctx.printer.warning(&msg);
-            }
-        }
+    let built = home_scan::build_scanner(ctx, !args.no_vault)?;
+    if built.skipped > 0 {
+        ctx.printer.note(&format!(
+            "{} shorter than {} characters {} not looked for",
+            tokenvault_core::words::count(built.skipped, "vault value"),
+            tokenvault_scan::exact::MIN_LEN,
+            if built.skipped == 1 { "is" } else { "are" }
+        ));
     }
-    Ok(Scanner::new(rules, exact)?)
+    if let Some(e) = built.warning {
+        let mut msg =
+            format!("scanning with rules only: the vault's values are not available ({e:#})");
+        if let Some(h) = crate::error::hint_of(&e) {
+            msg.push_str(&format!("; {h}"));
+        }
+        ctx.printer.warning(&msg);
+    }
+    Ok(built.scanner)
 }
 
 fn read_baseline(path: &Path) -> Result<HashSet<String>> {
@@ -203,6 +162,9 @@ pub fn run(ctx: &mut Ctx, args: &ScanArgs) -> Result<Outcome> {
         None => HashSet::new(),
     };
     let scanner = build_scanner(ctx, args)?;
+    if args.home {
+        return home(ctx, args, &scanner);
+    }
     let printer = ctx.printer.clone();
     let interactive = std::io::stderr().is_terminal() && !ctx.settings.global.quiet;
     // The global --json means --format json (an explicit sarif stays sarif).
@@ -382,4 +344,315 @@ fn report_ignored(printer: &crate::printer::Printer, ignored: &[(String, u64)]) 
             "move them into the vault (`tokenvault import dotenv FILE --rewrite`), or see each finding with `tokenvault scan --no-ignore`",
         );
     }
+}
+
+/// `scan --home`: the catalogue's places under the home directory, each finding with its place
+/// and its fix; with `--fix`, redaction in place where the place allows it, steps for the rest.
+fn home(ctx: &mut Ctx, args: &ScanArgs, scanner: &Scanner) -> Result<Outcome> {
+    let printer = ctx.printer.clone();
+    let dir = home_scan::home_dir()?;
+    let places = tokenvault_core::places::Places::builtin();
+    let interactive = std::io::stderr().is_terminal() && !ctx.settings.global.quiet;
+    let format = match args.format {
+        ScanFormat::Text if ctx.settings.global.json => ScanFormat::Json,
+        f => f,
+    };
+    let progress = interactive.then(|| Progress {
+        start: Instant::now(),
+        bytes: AtomicU64::new(0),
+        last_draw_ms: AtomicU64::new(0),
+        drawn: AtomicBool::new(false),
+    });
+    let found_so_far = AtomicU64::new(0);
+    let started = Instant::now();
+    let scan = home_scan::scan(
+        &dir,
+        &places,
+        home_scan::this_os(),
+        scanner,
+        args.threads.unwrap_or(0),
+        &|bytes, n| {
+            let total = found_so_far.fetch_add(n, Ordering::Relaxed) + n;
+            if let Some(p) = &progress {
+                p.add(bytes, total);
+            }
+        },
+    );
+    if let Some(p) = &progress {
+        p.clear();
+    }
+    let secs = started
+        .elapsed()
+        .max(Duration::from_millis(1))
+        .as_secs_f64();
+
+    // --fix: redact in place where the place's fix is redaction.
+    let mut redacted: HashSet<PathBuf> = HashSet::new();
+    let mut fix_errors = Vec::new();
+    let mut fixed_notes = Vec::new();
+    let mut history_redacted = false;
+    if args.fix {
+        let mut files: Vec<(&PathBuf, &str, usize)> = Vec::new();
+        for f in &scan.findings {
+            let place = &scan.places[f.place];
+            if place.fix != Fix::Redact || !f.editable {
+                continue;
+            }
+            if let Some(p) = &f.path {
+                if !files.iter().any(|(q, _, _)| *q == p) {
+                    files.push((p, &f.shown, f.place));
+                }
+            }
+        }
+        for (path, shown, place) in files {
+            match home_scan::redact(scanner, path, shown) {
+                Ok(r) if r.values > 0 => {
+                    redacted.insert(path.clone());
+                    history_redacted |= scan.places[place].kind == PlaceKind::History;
+                    fixed_notes.push(format!(
+                        "redacted {} in {}",
+                        tokenvault_core::words::count(r.values, "value"),
+                        r.shown
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) => fix_errors.push(format!("{e:#}")),
+            }
+        }
+    }
+    // --fix: git's credential store → the vault and tokenvault's helper.
+    let mut moved_lines: HashSet<(PathBuf, u64)> = HashSet::new();
+    if args.fix {
+        let files_of = |id: &str| {
+            let mut files: Vec<(&PathBuf, &str)> = Vec::new();
+            for f in &scan.findings {
+                if scan.places[f.place].id != id {
+                    continue;
+                }
+                if let Some(p) = &f.path {
+                    // ~/.aws/config holds no keys the SDKs read as static credentials here.
+                    if id == "aws-credentials" && p.file_name().is_some_and(|n| n != "credentials")
+                    {
+                        continue;
+                    }
+                    if !files.iter().any(|(q, _)| *q == p) {
+                        files.push((p, &f.shown));
+                    }
+                }
+            }
+            files
+        };
+        let cred_files = files_of("git-credentials");
+        let aws_files = files_of("aws-credentials");
+        let tv_home = ctx.settings.paths.home.clone();
+        if !cred_files.is_empty() || !aws_files.is_empty() {
+            let now = crate::context::now_rfc3339();
+            match ctx.open_vault() {
+                Ok(vault) => {
+                    for (path, shown) in cred_files {
+                        match home_scan::move_git_credentials(&vault, path, &now) {
+                            Ok(fix) => {
+                                for (host, reference) in &fix.moved {
+                                    fixed_notes.push(format!(
+                                        "{host}: the token is in {reference}, git asks tokenvault for it (credential.https://{host}.helper), and its line is gone from {shown}"
+                                    ));
+                                }
+                                for (host, why) in &fix.kept {
+                                    fix_errors
+                                        .push(format!("{shown}: {host} left as it is: {why}"));
+                                }
+                                for line in fix.removed_lines {
+                                    moved_lines.insert((path.clone(), line));
+                                }
+                            }
+                            Err(e) => fix_errors.push(format!("{shown}: {e:#}")),
+                        }
+                    }
+                    for (path, shown) in aws_files {
+                        match home_scan::move_aws_credentials(&vault, path, &tv_home, &now) {
+                            Ok(fix) => {
+                                for (profile, item) in &fix.moved {
+                                    fixed_notes.push(format!(
+                                        "AWS profile [{profile}]: the keys are in {item}, and {shown} now runs `tokenvault inject` as its credential_process"
+                                    ));
+                                }
+                                for (profile, why) in &fix.kept {
+                                    fix_errors.push(format!(
+                                        "{shown}: profile [{profile}] left as it is: {why}"
+                                    ));
+                                }
+                                for line in fix.removed_lines {
+                                    moved_lines.insert((path.clone(), line));
+                                }
+                            }
+                            Err(e) => fix_errors.push(format!("{shown}: {e:#}")),
+                        }
+                    }
+                }
+                Err(e) => fix_errors.push(format!(
+                    "credential files were not moved: the vault did not open ({e:#})"
+                )),
+            }
+        }
+    }
+    let is_fixed = |f: &home_scan::HomeFinding| {
+        f.path.as_ref().is_some_and(|p| {
+            redacted.contains(p) || moved_lines.contains(&(p.clone(), f.finding.line))
+        })
+    };
+
+    match format {
+        ScanFormat::Text => {
+            for f in &scan.findings {
+                let place = &scan.places[f.place];
+                let hit = Hit {
+                    path: f.shown.clone(),
+                    commit: None,
+                    finding: f.finding.clone(),
+                };
+                let mut line = report::text_line(&hit);
+                line.push_str(&format!("  [{}; fix: {}", place.name, place.fix.as_str()));
+                if is_fixed(f) {
+                    line.push_str(if place.fix == Fix::Redact {
+                        ", redacted"
+                    } else {
+                        ", moved"
+                    });
+                }
+                line.push(']');
+                printer.line(&line)?;
+            }
+        }
+        ScanFormat::Json => {
+            let items: Vec<serde_json::Value> = scan
+                .findings
+                .iter()
+                .map(|f| {
+                    let place = &scan.places[f.place];
+                    let mut v = report::json_hit(&Hit {
+                        path: f.shown.clone(),
+                        commit: None,
+                        finding: f.finding.clone(),
+                    });
+                    if let Some(obj) = v.as_object_mut() {
+                        obj.insert("place".into(), json!(place.id));
+                        obj.insert("place_name".into(), json!(place.name));
+                        obj.insert("place_kind".into(), json!(place.kind.as_str()));
+                        obj.insert("fix".into(), json!(place.fix.as_str()));
+                        obj.insert("leaves_machine".into(), json!(place.leaves_machine));
+                        obj.insert("fixed".into(), json!(is_fixed(f)));
+                        obj.insert(
+                            "advice".into(),
+                            json!(home_scan::advice(
+                                place,
+                                &f.finding,
+                                &ctx.settings.catalogue
+                            )),
+                        );
+                    }
+                    v
+                })
+                .collect();
+            printer.json(&serde_json::Value::Array(items))?;
+        }
+        ScanFormat::Sarif => {
+            let hits: Vec<Hit> = scan
+                .findings
+                .iter()
+                .map(|f| Hit {
+                    path: f.shown.clone(),
+                    commit: None,
+                    finding: f.finding.clone(),
+                })
+                .collect();
+            printer.json(&report::sarif(&hits, env!("CARGO_PKG_VERSION")))?;
+        }
+    }
+    for e in &scan.errors {
+        printer.warning(e);
+    }
+    for n in &fixed_notes {
+        printer.note(n);
+    }
+    for e in &fix_errors {
+        printer.warning(e);
+    }
+
+    let places_hit: HashSet<usize> = scan.findings.iter().map(|f| f.place).collect();
+    printer.note(&format!(
+        "{} in {} ({} read, {:.1} MB) in {secs:.2}s{}",
+        tokenvault_core::words::count(scan.findings.len(), "finding"),
+        tokenvault_core::words::count(places_hit.len(), "place"),
+        tokenvault_core::words::count(usize::try_from(scan.files).unwrap_or(usize::MAX), "file"),
+        scan.bytes as f64 / 1e6,
+        if scanner.exact_values() > 0 {
+            format!(
+                "; {} looked for",
+                tokenvault_core::words::count(scanner.exact_values(), "vault value")
+            )
+        } else {
+            String::new()
+        }
+    ));
+    let kinds: Vec<String> = home_scan::by_kind(&scan)
+        .iter()
+        .map(|(k, st)| {
+            format!(
+                "{} {} ({:.1} MB, {:.2}s)",
+                k.as_str(),
+                st.files,
+                st.bytes as f64 / 1e6,
+                st.elapsed.as_secs_f64()
+            )
+        })
+        .collect();
+    if !kinds.is_empty() {
+        printer.note(&format!(
+            "files read by kind of place: {}",
+            kinds.join(", ")
+        ));
+    }
+    if format == ScanFormat::Text {
+        // One hint per place: what fixes its findings.
+        let mut shown_places: Vec<usize> = places_hit.into_iter().collect();
+        shown_places.sort();
+        for i in shown_places {
+            let place = &scan.places[i];
+            let mut steps: Vec<String> = Vec::new();
+            for f in scan.findings.iter().filter(|f| f.place == i) {
+                if args.fix && is_fixed(f) && !place.leaves_machine {
+                    continue;
+                }
+                for a in home_scan::advice(place, &f.finding, &ctx.settings.catalogue) {
+                    if args.fix && is_fixed(f) && a.contains("--fix") {
+                        continue;
+                    }
+                    if !steps.contains(&a) {
+                        steps.push(a);
+                    }
+                }
+            }
+            if !steps.is_empty() {
+                printer.hint(&format!("{}: {}", place.name, steps.join("; ")));
+            }
+        }
+    }
+    if history_redacted {
+        printer.note(
+            "shells that are still open keep their history in memory and write it back when they exit: \
+             close them and start new ones (in bash, `history -c` first)",
+        );
+    }
+    let unresolved = scan
+        .findings
+        .iter()
+        .filter(|f| !is_fixed(f) || scan.places[f.place].leaves_machine)
+        .count();
+    if unresolved > 0 {
+        return Ok(Outcome::Negative);
+    }
+    if !scan.errors.is_empty() || !fix_errors.is_empty() {
+        return Ok(Outcome::Code(2));
+    }
+    Ok(Outcome::Success)
 }

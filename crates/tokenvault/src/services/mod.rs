@@ -6,6 +6,7 @@ pub mod agent;
 pub mod attention;
 pub mod audit_log;
 pub mod duration;
+pub mod home_scan;
 pub mod import_sources;
 pub mod index_rows;
 pub mod livecheck;

@@ -1,0 +1,924 @@
+//! Every plaintext copy on this machine: the home directory read place by place (the catalogue
+//! of `rules/places.toml`), scanned with the provider rules and the vault's exact values, and the
+//! fix that fits each place. Shared by `scan --home` (which shows and fixes) and `doctor` (which
+//! counts). Data only: nothing here prints or prompts; progress comes back through a callback.
+//!
+//! Redaction rewrites a history, log or transcript file with each finding's bytes replaced by
+//! [`REDACTED`] and every other byte kept, atomically, with the file's mode (and owner, where we
+//! may set it). No backup is kept: a backup would be one more plaintext copy. The rewrite is
+//! checked before it replaces the file: the new bytes are scanned again and must hold none of the
+//! values that were found.
+
+use crate::context::Ctx;
+use crate::mcp::files as mcp_files;
+use crate::vault::Vault;
+use anyhow::{Context, Result};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokenvault_core::places::{Fix, Os, Pattern, Place, PlaceKind, Places};
+use tokenvault_core::Catalogue;
+use tokenvault_scan::engine::FnSink;
+use tokenvault_scan::source::home::{self, Target};
+use tokenvault_scan::source::stream;
+use tokenvault_scan::{ExactMatcher, ExactValue, Finding, RuleSet, Scanner};
+use tokenvault_store::Slot;
+use zeroize::Zeroizing;
+
+/// What a redacted value is replaced with.
+pub const REDACTED: &str = "[redacted-by-tokenvault]";
+
+/// The vault's values (secret fields, current slot), when the vault opens without asking anyone
+/// anything.
+pub fn vault_values(vault: &Vault<'_>) -> Result<Vec<ExactValue>> {
+    let index = vault.load_index()?;
+    let keys: Vec<_> = vault
+        .keys(&index)?
+        .into_iter()
+        .filter(|k| k.slot == Slot::Current)
+        .filter(|k| {
+            // Identifiers (a region, a bucket) are not secrets: matching them would flag every config.
+            vault
+                .provider_of(&index, k.item.as_str(), None)
+                .and_then(|p| p.field(k.field.as_str()))
+                .is_none_or(|f| f.secret)
+        })
+        .collect();
+    let values = vault.store().get_many(&keys)?;
+    let mut out = Vec::with_capacity(keys.len());
+    for (key, value) in keys.iter().zip(values) {
+        let Some(value) = value else { continue };
+        let provider = vault.provider_of(&index, key.item.as_str(), None);
+        let prefix = provider
+            .and_then(|p| p.field(key.field.as_str()))
+            .and_then(|f| f.prefix.clone());
+        out.push(ExactValue {
+            reference: format!("tv://{}/{}", key.item, key.field),
+            provider: provider.map(|p| p.id.clone()),
+            prefix,
+            value,
+        });
+    }
+    Ok(out)
+}
+
+/// A scanner and what the caller may want to tell the user about how it was built.
+pub struct Built {
+    pub scanner: Scanner,
+    /// Vault values too short to look for.
+    pub skipped: usize,
+    /// Why the vault's values are not looked for (it could not open without a prompt), if so.
+    pub warning: Option<anyhow::Error>,
+}
+
+/// The provider rules, plus the vault's values when `use_vault` and the vault opens quietly.
+pub fn build_scanner(ctx: &mut Ctx, use_vault: bool) -> Result<Built> {
+    let rules =
+        RuleSet::from_catalogue(&ctx.settings.catalogue).context("compiling the scan rules")?;
+    let mut exact = None;
+    let mut skipped = 0;
+    let mut warning = None;
+    if use_vault {
+        let values = match ctx.open_vault_quietly() {
+            Ok(Some(vault)) => vault_values(&vault),
+            Ok(None) => Ok(Vec::new()),
+            Err(e) => Err(e),
+        };
+        match values {
+            Ok(values) if values.is_empty() => {}
+            Ok(values) => {
+                let m = ExactMatcher::new(&values)?;
+                skipped = m.skipped();
+                exact = Some(m);
+            }
+            Err(e) => warning = Some(e),
+        }
+    }
+    Ok(Built {
+        scanner: Scanner::new(rules, exact)?,
+        skipped,
+        warning,
+    })
+}
+
+/// The home directory the scan reads.
+pub fn home_dir() -> Result<PathBuf> {
+    crate::envvars::get(crate::envvars::HOME)
+        .filter(|h| !h.is_empty())
+        .or_else(|| crate::envvars::get(crate::envvars::USERPROFILE))
+        .map(PathBuf::from)
+        .context("cannot tell where your home directory is: set HOME")
+}
+
+/// One finding in one place.
+#[derive(Debug, Clone)]
+pub struct HomeFinding {
+    /// Index into [`HomeScan::places`].
+    pub place: usize,
+    /// The file (None for a place that is a command's output, such as a crontab).
+    pub path: Option<PathBuf>,
+    /// The file as shown (`~/.bash_history`), or the command (`crontab -l`).
+    pub shown: String,
+    pub finding: Finding,
+    /// The finding's offsets are the file's own bytes (not decoded UTF-16): it can be redacted.
+    pub editable: bool,
+}
+
+/// Time and bytes spent on one place (for the summary and the benchmark).
+#[derive(Debug, Clone, Default)]
+pub struct PlaceStats {
+    pub files: u64,
+    pub bytes: u64,
+    pub elapsed: Duration,
+}
+
+/// What a home scan found.
+pub struct HomeScan {
+    pub places: Vec<Place>,
+    pub findings: Vec<HomeFinding>,
+    /// Files (and commands) read.
+    pub files: u64,
+    pub bytes: u64,
+    pub per_place: Vec<PlaceStats>,
+    /// Problems with one file that did not stop the scan.
+    pub errors: Vec<String>,
+}
+
+/// `~/rel` for a path under `home`.
+fn shown(home: &Path, path: &Path) -> String {
+    match path.strip_prefix(home) {
+        Ok(rel) => format!("~/{}", rel.display()),
+        Err(_) => path.display().to_string(),
+    }
+}
+
+/// Runs a place's command; `None` when the program is not installed or has nothing (a user
+/// without a crontab: `crontab -l` exits 1).
+fn command_output(argv: &[String]) -> Option<Zeroizing<Vec<u8>>> {
+    let (program, args) = argv.split_first()?;
+    let out = std::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let stdout = Zeroizing::new(out.stdout);
+    out.status.success().then_some(stdout)
+}
+
+/// Scans the places of `places` for `os` under `home`. `progress(bytes, findings)` is called as
+/// each file is finished, from the scanning threads.
+pub fn scan(
+    home: &Path,
+    places: &Places,
+    os: Os,
+    scanner: &Scanner,
+    threads: usize,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> HomeScan {
+    let mut errors = Vec::new();
+    let patterns: Vec<(usize, Pattern)> = places
+        .places
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| {
+            p.paths(os)
+                .iter()
+                .filter_map(move |path| Pattern::new(path).ok().map(|pat| (i, pat)))
+        })
+        .collect();
+    let targets = home::find_targets(home, &patterns, &places.skip_dirs, &mut errors);
+    let per_place = Mutex::new(vec![PlaceStats::default(); places.places.len()]);
+    let found = Mutex::new(Vec::new());
+    let errs = Mutex::new(Vec::new());
+    let total = AtomicU64::new(0);
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    } else {
+        threads
+    };
+    home::scan_targets(scanner, &targets, threads, &|s| {
+        let Target { place, path } = &targets[s.target];
+        if let Some(e) = s.error {
+            if let Ok(mut v) = errs.lock() {
+                v.push(e);
+            }
+            return;
+        }
+        total.fetch_add(s.bytes, Ordering::Relaxed);
+        if let Ok(mut pp) = per_place.lock() {
+            let st = &mut pp[*place];
+            st.files += 1;
+            st.bytes += s.bytes;
+            st.elapsed += s.elapsed;
+        }
+        let n = s.findings.len() as u64;
+        if let Ok(mut f) = found.lock() {
+            for finding in s.findings {
+                f.push(HomeFinding {
+                    place: *place,
+                    path: Some(path.clone()),
+                    shown: shown(home, path),
+                    finding,
+                    editable: s.raw_offsets,
+                });
+            }
+        }
+        progress(s.bytes, n);
+    });
+    let mut per_place = per_place.into_inner().unwrap_or_default();
+    let mut findings = found.into_inner().unwrap_or_default();
+    errors.extend(errs.into_inner().unwrap_or_default());
+    let mut files = targets.len() as u64;
+    let mut bytes = total.into_inner();
+    // Places that are a program's output (a crontab).
+    for (i, place) in places.places.iter().enumerate() {
+        if place.command.is_empty() {
+            continue;
+        }
+        let started = std::time::Instant::now();
+        let Some(output) = command_output(&place.command) else {
+            continue;
+        };
+        let mut scratch = scanner.scratch();
+        let mut buf = Vec::new();
+        let mut got = Vec::new();
+        let mut sink = FnSink(|f| got.push(f));
+        let mut reader: &[u8] = &output;
+        if stream::scan_reader(scanner, &mut scratch, &mut reader, &mut buf, &mut sink).is_ok() {
+            files += 1;
+            bytes += output.len() as u64;
+            let st = &mut per_place[i];
+            st.files += 1;
+            st.bytes += output.len() as u64;
+            st.elapsed += started.elapsed();
+            findings.extend(got.into_iter().map(|finding| HomeFinding {
+                place: i,
+                path: None,
+                shown: place.command.join(" "),
+                finding,
+                editable: false,
+            }));
+        }
+        buf.iter_mut().for_each(|b| *b = 0);
+    }
+    findings.sort_by(|a, b| {
+        (&a.shown, a.finding.line, a.finding.column).cmp(&(
+            &b.shown,
+            b.finding.line,
+            b.finding.column,
+        ))
+    });
+    HomeScan {
+        places: places.places.clone(),
+        findings,
+        files,
+        bytes,
+        per_place,
+        errors,
+    }
+}
+
+/// The item a finding is about: its vault reference's item, else its provider.
+pub fn item_of(f: &Finding) -> Option<String> {
+    if let Some(r) = &f.reference {
+        let rest = r.strip_prefix("tv://")?;
+        return Some(rest.split('/').next().unwrap_or(rest).to_owned());
+    }
+    f.provider.clone()
+}
+
+/// What to do about a finding in `place`: one line per step, never a value.
+pub fn advice(place: &Place, f: &Finding, catalogue: &Catalogue) -> Vec<String> {
+    let mut out = Vec::new();
+    match place.fix {
+        Fix::Redact => out.push(
+            "`tokenvault scan --home --fix` replaces it in place (the rest of the file is kept)"
+                .to_owned(),
+        ),
+        Fix::ImportAndHelper => {
+            if f.reference.is_none() {
+                if let Some(p) = &f.provider {
+                    out.push(format!("store it in the vault: tokenvault set {p}"));
+                }
+            }
+            if let (Some(tool), Some(helper)) = (&place.tool, &place.helper) {
+                out.push(format!("point {tool} at tokenvault: {helper}"));
+            }
+        }
+        Fix::RotateAdvice => {}
+    }
+    if place.fix == Fix::RotateAdvice || place.leaves_machine {
+        out.push(rotate_advice(place, f, catalogue));
+    }
+    out
+}
+
+fn rotate_advice(place: &Place, f: &Finding, catalogue: &Catalogue) -> String {
+    let provider = f.provider.as_deref().and_then(|p| catalogue.get(p));
+    let item = item_of(f).unwrap_or_else(|| "ITEM".to_owned());
+    let mut s = format!(
+        "a {} may have left this machine: rotate the token (tokenvault rotate {item})",
+        place.kind.as_str().replace('-', " ")
+    );
+    if let Some(url) = provider.and_then(|p| p.revoke_url.as_deref()) {
+        s.push_str(&format!(" and revoke the old one at {url}"));
+    }
+    s
+}
+
+/// What a redaction did to one file.
+#[derive(Debug)]
+pub struct Redacted {
+    pub shown: String,
+    pub values: usize,
+}
+
+/// Replaces every finding of `scanner` in the file at `path` with [`REDACTED`], keeping every
+/// other byte, the mode and the owner. The file is scanned again as it is now (a shell may have
+/// appended to its history since the scan), and the rewrite is scanned before it replaces the
+/// file: none of the values found may be left. Returns the number of values replaced (0: the file
+/// is left alone).
+pub fn redact(scanner: &Scanner, path: &Path, shown: &str) -> Result<Redacted> {
+    let target = mcp_files::write_target(path)?;
+    let meta =
+        std::fs::metadata(&target).with_context(|| format!("reading {}", target.display()))?;
+    let bytes = Zeroizing::new(
+        std::fs::read(&target).with_context(|| format!("reading {}", target.display()))?,
+    );
+    if stream::sniff(&bytes) != stream::Encoding::Bytes {
+        anyhow::bail!(
+            "{shown} is UTF-16: it is not redacted in place (remove the value by hand, in an editor that keeps the encoding)"
+        );
+    }
+    if bytes.contains(&0) {
+        // A database (Cursor's state.vscdb) or another binary file: a value of another length
+        // would corrupt it.
+        anyhow::bail!(
+            "{shown} is a binary file: it is not redacted in place (delete it, or clear the chat in the application that wrote it)"
+        );
+    }
+    let found = scan_bytes(scanner, &bytes);
+    let mut spans: Vec<(usize, usize, u64)> = found
+        .iter()
+        .filter_map(|f| {
+            let s = usize::try_from(f.start).ok()?;
+            let e = usize::try_from(f.end).ok()?;
+            (s < e && e <= bytes.len()).then_some((s, e, f.digest()))
+        })
+        .collect();
+    spans.sort();
+    if spans.is_empty() {
+        return Ok(Redacted {
+            shown: shown.to_owned(),
+            values: 0,
+        });
+    }
+    let mut out = Zeroizing::new(Vec::with_capacity(bytes.len()));
+    let mut at = 0;
+    let mut values = 0;
+    for (s, e, _) in &spans {
+        if *s < at {
+            // Overlaps the previous span (merged by the engine already; kept safe here).
+            continue;
+        }
+        out.extend_from_slice(&bytes[at..*s]);
+        out.extend_from_slice(REDACTED.as_bytes());
+        at = *e;
+        values += 1;
+    }
+    out.extend_from_slice(&bytes[at..]);
+    let digests: std::collections::HashSet<u64> = spans.iter().map(|s| s.2).collect();
+    if scan_bytes(scanner, &out)
+        .iter()
+        .any(|f| digests.contains(&f.digest()))
+    {
+        anyhow::bail!("{shown}: a value is still found after redaction; the file was left alone");
+    }
+    mcp_files::write_keeping_mode(&target, &out)?;
+    keep_owner(&target, &meta)?;
+    Ok(Redacted {
+        shown: shown.to_owned(),
+        values,
+    })
+}
+
+#[cfg(unix)]
+fn keep_owner(path: &Path, before: &std::fs::Metadata) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let now = std::fs::metadata(path).with_context(|| format!("reading {}", path.display()))?;
+    if (now.uid(), now.gid()) != (before.uid(), before.gid()) {
+        std::os::unix::fs::chown(path, Some(before.uid()), Some(before.gid())).with_context(
+            || {
+                format!(
+                    "{} was redacted but could not be given back its owner",
+                    path.display()
+                )
+            },
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn keep_owner(_path: &Path, _before: &std::fs::Metadata) -> Result<()> {
+    Ok(())
+}
+
+fn scan_bytes(scanner: &Scanner, bytes: &[u8]) -> Vec<Finding> {
+    let mut scratch = scanner.scratch();
+    let mut buf = Vec::new();
+    let mut got = Vec::new();
+    let mut sink = FnSink(|f| got.push(f));
+    let mut reader = bytes;
+    let _ = stream::scan_reader(scanner, &mut scratch, &mut reader, &mut buf, &mut sink);
+    buf.iter_mut().for_each(|b| *b = 0);
+    got
+}
+
+/// Doctor's summary: how many findings in how many places, by kind of place.
+pub struct Summary {
+    pub findings: usize,
+    pub by_kind: Vec<(PlaceKind, usize)>,
+}
+
+pub fn summary(scan: &HomeScan) -> Summary {
+    summarise(scan)
+}
+
+/// Files, bytes and time per kind of place, in catalogue order (where a scan spends its time).
+pub fn by_kind(scan: &HomeScan) -> Vec<(PlaceKind, PlaceStats)> {
+    let mut out: Vec<(PlaceKind, PlaceStats)> = Vec::new();
+    for (place, st) in scan.places.iter().zip(&scan.per_place) {
+        if st.files == 0 {
+            continue;
+        }
+        let i = match out.iter().position(|(k, _)| *k == place.kind) {
+            Some(i) => i,
+            None => {
+                out.push((place.kind, PlaceStats::default()));
+                out.len() - 1
+            }
+        };
+        let e = &mut out[i].1;
+        e.files += st.files;
+        e.bytes += st.bytes;
+        e.elapsed += st.elapsed;
+    }
+    out
+}
+
+fn summarise(scan: &HomeScan) -> Summary {
+    let mut by_kind: Vec<(PlaceKind, usize)> = Vec::new();
+    for f in &scan.findings {
+        let kind = scan.places[f.place].kind;
+        match by_kind.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, n)) => *n += 1,
+            None => by_kind.push((kind, 1)),
+        }
+    }
+    Summary {
+        findings: scan.findings.len(),
+        by_kind,
+    }
+}
+
+/// This machine's OS, as the places catalogue names it.
+pub fn this_os() -> Os {
+    Os::from_consts(std::env::consts::OS)
+}
+
+/// One `https://user:token@host` line of git's credential store for a host tokenvault's
+/// credential helper answers (`tokenvault_core::gitcred::rule_for`).
+pub struct GitCredEntry {
+    /// 1-based line in the file.
+    pub line: u64,
+    pub host: String,
+    pub item: &'static str,
+    pub value: tokenvault_core::Secret,
+}
+
+fn percent_decode(s: &str) -> Option<Zeroizing<Vec<u8>>> {
+    let b = s.as_bytes();
+    let mut out = Zeroizing::new(Vec::with_capacity(b.len()));
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    Some(out)
+}
+
+/// The entries of `~/.git-credentials` (git-credential-store(1): one URL per line, the password
+/// percent-encoded) for hosts the helper answers.
+pub fn git_credential_entries(text: &str) -> Vec<GitCredEntry> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let Some(rest) = line.trim_end_matches('\r').strip_prefix("https://") else {
+            continue;
+        };
+        let authority = rest.split('/').next().unwrap_or(rest);
+        let Some((userinfo, host)) = authority.rsplit_once('@') else {
+            continue;
+        };
+        let Some(rule) = tokenvault_core::gitcred::rule_for(host) else {
+            continue;
+        };
+        let Some((_, password)) = userinfo.split_once(':') else {
+            continue;
+        };
+        let Some(bytes) = percent_decode(password) else {
+            continue;
+        };
+        let Ok(value) = std::str::from_utf8(&bytes) else {
+            continue;
+        };
+        if value.is_empty() {
+            continue;
+        }
+        out.push(GitCredEntry {
+            line: i as u64 + 1,
+            host: host.to_ascii_lowercase(),
+            item: rule.default_item,
+            value: tokenvault_core::Secret::from_str_copy(value),
+        });
+    }
+    out
+}
+
+/// What moving git's stored credentials did.
+#[derive(Debug, Default)]
+pub struct GitCredFix {
+    /// Hosts whose token is in the vault, answered by the helper, and gone from the file.
+    pub moved: Vec<(String, String)>,
+    /// Hosts left in the file, and why.
+    pub kept: Vec<(String, String)>,
+    /// Lines removed from the file (1-based, as they were).
+    pub removed_lines: Vec<u64>,
+}
+
+/// Runs git with `args` and `input` on its stdin; its stdout (which may hold a token) is wiped
+/// when dropped.
+fn git(args: &[&str], input: &str) -> Result<(bool, Zeroizing<Vec<u8>>)> {
+    use std::io::Write;
+    let mut child = std::process::Command::new("git")
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .context("running git (is it installed?)")?;
+    if let Some(mut si) = child.stdin.take() {
+        si.write_all(input.as_bytes())
+            .context("writing to git credential")?;
+    }
+    let out = child.wait_with_output().context("running git")?;
+    Ok((out.status.success(), Zeroizing::new(out.stdout)))
+}
+
+/// Moves the tokens of `~/.git-credentials` that tokenvault's helper can answer for into the
+/// vault (`tv://huggingface`, `tv://github`), adds the helper to git's global config for each
+/// host (`credential.https://HOST.helper`), asks git for the credential through that helper
+/// alone, and only when git gets back the same token removes the line from the file (atomically,
+/// mode kept). A vault entry that already holds a different token is not replaced: its line stays.
+pub fn move_git_credentials(vault: &Vault<'_>, path: &Path, now: &str) -> Result<GitCredFix> {
+    use tokenvault_core::{FieldName, ItemName};
+    use tokenvault_store::Key;
+    let target_path = mcp_files::write_target(path)?;
+    let text = Zeroizing::new(
+        std::fs::read_to_string(&target_path)
+            .with_context(|| format!("reading {}", target_path.display()))?,
+    );
+    let helper = format!("!'{}' git-credential", mcp_files::self_path()?);
+    let mut fix = GitCredFix::default();
+    for e in git_credential_entries(&text) {
+        let key = Key::new(ItemName::new(e.item)?, FieldName::new("token")?);
+        let reference = format!("tv://{}/token", e.item);
+        let held = vault.store().get_many(std::slice::from_ref(&key))?;
+        match held.into_iter().next().flatten() {
+            Some(v) if v != e.value => {
+                fix.kept.push((
+                    e.host.clone(),
+                    format!("{reference} holds a different token; not replaced"),
+                ));
+                continue;
+            }
+            Some(_) => {}
+            None => {
+                let target = crate::vault::Target {
+                    key,
+                    provider: Some(e.item.to_owned()),
+                };
+                vault.write_many_verified(&[(target, e.value.clone())], now)?;
+            }
+        }
+        let setting = format!("credential.https://{}.helper", e.host);
+        let (_, current) = git(&["config", "--global", "--get-all", &setting], "")?;
+        if !String::from_utf8_lossy(&current)
+            .lines()
+            .any(|l| l == helper)
+        {
+            let (ok, _) = git(&["config", "--global", "--add", &setting, &helper], "")?;
+            if !ok {
+                fix.kept.push((
+                    e.host.clone(),
+                    format!("`git config --global --add {setting}` failed"),
+                ));
+                continue;
+            }
+        }
+        // Only our helper: `store` would answer from the very line about to go.
+        let only_ours = format!("{setting}={helper}");
+        let (ok, answer) = git(
+            &[
+                "-c",
+                "credential.helper=",
+                "-c",
+                &only_ours,
+                "credential",
+                "fill",
+            ],
+            &format!("protocol=https\nhost={}\n\n", e.host),
+        )?;
+        let answered = ok
+            && answer
+                .split(|b| *b == b'\n')
+                .any(|l| l.strip_prefix(b"password=") == Some(e.value.expose_secret().as_bytes()));
+        if !answered {
+            fix.kept.push((
+                e.host.clone(),
+                "git did not get the token back through tokenvault (is the vault unlocked? `tokenvault unlock`)".to_owned(),
+            ));
+            continue;
+        }
+        fix.moved.push((e.host.clone(), reference));
+        fix.removed_lines.push(e.line);
+    }
+    if !fix.removed_lines.is_empty() {
+        let mut out = Zeroizing::new(String::with_capacity(text.len()));
+        for (i, line) in text.split_inclusive('\n').enumerate() {
+            if !fix.removed_lines.contains(&(i as u64 + 1)) {
+                out.push_str(line);
+            }
+        }
+        mcp_files::write_keeping_mode(&target_path, out.as_bytes())?;
+    }
+    Ok(fix)
+}
+
+/// What moving AWS profiles behind `credential_process` did.
+#[derive(Debug, Default)]
+pub struct AwsFix {
+    /// Profiles now served by tokenvault, with the item that holds their keys.
+    pub moved: Vec<(String, String)>,
+    /// Profiles left in the file, and why.
+    pub kept: Vec<(String, String)>,
+    /// Lines of the file that held a moved key (1-based, as they were).
+    pub removed_lines: Vec<u64>,
+}
+
+/// A `[profile]` of `~/.aws/credentials` with its static keys.
+struct AwsProfile {
+    name: String,
+    key_id: Option<(u64, String)>,
+    secret: Option<(u64, Zeroizing<String>)>,
+    session_token: bool,
+    credential_process: bool,
+}
+
+fn aws_profiles(text: &str) -> Vec<AwsProfile> {
+    let mut out: Vec<AwsProfile> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i as u64 + 1;
+        let t = raw.trim();
+        if let Some(name) = t.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+            out.push(AwsProfile {
+                name: name.trim().to_owned(),
+                key_id: None,
+                secret: None,
+                session_token: false,
+                credential_process: false,
+            });
+            continue;
+        }
+        let Some((k, v)) = t.split_once('=') else {
+            continue;
+        };
+        let Some(p) = out.last_mut() else { continue };
+        match k.trim().to_ascii_lowercase().as_str() {
+            "aws_access_key_id" => p.key_id = Some((line, v.trim().to_owned())),
+            "aws_secret_access_key" => p.secret = Some((line, Zeroizing::new(v.trim().to_owned()))),
+            "aws_session_token" | "aws_security_token" => p.session_token = true,
+            "credential_process" => p.credential_process = true,
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Single-quotes `s` for a POSIX shell-like split (botocore splits `credential_process` with
+/// `shlex`).
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// Moves the static keys of each `~/.aws/credentials` profile into the vault (`tv://aws` for
+/// `default`, `tv://aws-PROFILE` otherwise; an item already holding other keys is not replaced),
+/// writes a template of the `credential_process` answer (`TVHOME/aws/PROFILE.json`, references
+/// only), runs the command exactly as the AWS SDKs will and checks it answers with the same keys,
+/// and only then replaces the two key lines with `credential_process = tokenvault inject -i …`
+/// (the rest of the file kept, atomically, mode kept). Profiles with a session token (temporary
+/// credentials) are left alone.
+pub fn move_aws_credentials(
+    vault: &Vault<'_>,
+    path: &Path,
+    tv_home: &Path,
+    now: &str,
+) -> Result<AwsFix> {
+    use tokenvault_core::{FieldName, ItemName, Secret};
+    use tokenvault_store::Key;
+    let target_path = mcp_files::write_target(path)?;
+    let text = Zeroizing::new(
+        std::fs::read_to_string(&target_path)
+            .with_context(|| format!("reading {}", target_path.display()))?,
+    );
+    let exe = mcp_files::self_path()?;
+    let mut fix = AwsFix::default();
+    let mut replace: Vec<(u64, Option<String>)> = Vec::new();
+    for p in aws_profiles(&text) {
+        let (Some((id_line, id)), Some((secret_line, secret))) = (&p.key_id, &p.secret) else {
+            continue;
+        };
+        if p.session_token || p.credential_process {
+            fix.kept.push((
+                p.name.clone(),
+                "it has a session token or a credential_process already".to_owned(),
+            ));
+            continue;
+        }
+        let item_name = if p.name == "default" {
+            "aws".to_owned()
+        } else {
+            format!(
+                "aws-{}",
+                p.name.to_ascii_lowercase().replace(['_', ' ', '.'], "-")
+            )
+        };
+        let Ok(item) = ItemName::new(&item_name) else {
+            fix.kept.push((
+                p.name.clone(),
+                "the profile name makes no item name".to_owned(),
+            ));
+            continue;
+        };
+        let keys = [
+            (
+                Key::new(item.clone(), FieldName::new("access_key_id")?),
+                Secret::from_str_copy(id),
+            ),
+            (
+                Key::new(item.clone(), FieldName::new("secret_access_key")?),
+                Secret::from_str_copy(secret),
+            ),
+        ];
+        let held = vault
+            .store()
+            .get_many(&keys.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>())?;
+        if keys
+            .iter()
+            .zip(&held)
+            .any(|((_, v), h)| h.as_ref().is_some_and(|h| h != v))
+        {
+            fix.kept.push((
+                p.name.clone(),
+                format!("tv://{item_name} holds other keys; not replaced"),
+            ));
+            continue;
+        }
+        let writes: Vec<(crate::vault::Target, Secret)> = keys
+            .iter()
+            .zip(&held)
+            .filter(|(_, h)| h.is_none())
+            .map(|((k, v), _)| {
+                (
+                    crate::vault::Target {
+                        key: k.clone(),
+                        provider: Some("aws".to_owned()),
+                    },
+                    v.clone(),
+                )
+            })
+            .collect();
+        if !writes.is_empty() {
+            vault.write_many_verified(&writes, now)?;
+        }
+        let dir = tv_home.join("aws");
+        tokenvault_store::fsutil::ensure_private_dir(&dir)?;
+        let template = dir.join(format!("{item_name}.json"));
+        tokenvault_store::fsutil::atomic_write(
+            &template,
+            format!(
+                "{{\"Version\": 1, \"AccessKeyId\": \"{{{{ tv://{item_name}/access_key_id }}}}\", \"SecretAccessKey\": \"{{{{ tv://{item_name}/secret_access_key }}}}\"}}\n"
+            )
+            .as_bytes(),
+        )?;
+        let template_str = template
+            .to_str()
+            .context("the tokenvault home's path is not UTF-8")?;
+        // What the SDKs run, checked as they will run it.
+        let out = std::process::Command::new(&exe)
+            .args(["inject", "-i", template_str])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+            .context("running tokenvault inject")?;
+        let answer = Zeroizing::new(out.stdout);
+        let parsed: Option<serde_json::Value> = serde_json::from_slice(&answer).ok();
+        let same = out.status.success()
+            && parsed.as_ref().is_some_and(|v| {
+                v["Version"] == 1
+                    && v["AccessKeyId"].as_str() == Some(id.as_str())
+                    && v["SecretAccessKey"].as_str() == Some(secret.as_str())
+            });
+        drop(parsed);
+        if !same {
+            fix.kept.push((
+                p.name.clone(),
+                "the credential_process did not answer with the same keys (is the vault unlocked? `tokenvault unlock`)".to_owned(),
+            ));
+            continue;
+        }
+        let command = format!(
+            "credential_process = {} inject -i {}",
+            sh_quote(&exe),
+            sh_quote(template_str)
+        );
+        replace.push((*id_line, Some(command)));
+        replace.push((*secret_line, None));
+        fix.removed_lines.extend([*id_line, *secret_line]);
+        fix.moved
+            .push((p.name.clone(), format!("tv://{item_name}")));
+    }
+    if !replace.is_empty() {
+        let mut out = Zeroizing::new(String::with_capacity(text.len()));
+        for (i, line) in text.split_inclusive('\n').enumerate() {
+            match replace.iter().find(|(l, _)| *l == i as u64 + 1) {
+                None => out.push_str(line),
+                Some((_, None)) => {}
+                Some((_, Some(cmd))) => {
+                    out.push_str(cmd);
+                    out.push('\n');
+                }
+            }
+        }
+        mcp_files::write_keeping_mode(&target_path, out.as_bytes())?;
+    }
+    Ok(fix)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_credential_lines_of_known_hosts_are_read_and_decoded() {
+        let e = git_credential_entries(
+            "https://me:hf_ab%2Fc@huggingface.co\nhttps://x:tok@example.com\nhttps://x-access-token:ghp_1@github.com/org\nnot a url\nhttps://nopass@github.com\n",
+        );
+        let got: Vec<(u64, &str, &str, &str)> = e
+            .iter()
+            .map(|e| (e.line, e.host.as_str(), e.item, e.value.expose_secret()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (1, "huggingface.co", "huggingface", "hf_ab/c"),
+                (3, "github.com", "github", "ghp_1"),
+            ]
+        );
+        assert!(percent_decode("%zz").is_none());
+    }
+
+    #[test]
+    fn aws_profiles_keep_their_lines_and_flags() {
+        let p = aws_profiles(
+            "[default]\naws_access_key_id = AKIA1\naws_secret_access_key=s3cr3t\n[temp]\nAWS_ACCESS_KEY_ID = ASIA\naws_session_token = t\n",
+        );
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[0].key_id, Some((2, "AKIA1".to_owned())));
+        assert_eq!(
+            p[0].secret.as_ref().map(|(l, s)| (*l, s.as_str())),
+            Some((3, "s3cr3t"))
+        );
+        assert!(!p[0].session_token && p[1].session_token);
+        assert_eq!(sh_quote("/a b/it's"), r"'/a b/it'\''s'");
+    }
+}

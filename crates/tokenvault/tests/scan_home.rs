@@ -1,0 +1,796 @@
+//! `tokenvault scan --home` end to end, through the real binary and a fake home (`HOME` is the
+//! test's directory): a token of every provider planted in every kind of place the catalogue
+//! names (bash, zsh and fish histories, REPL history, rc files, the eight MCP clients' logs, Claude
+//! Code, Cursor, Codex and Gemini transcripts, a notebook's output, each credential file, a crontab
+//! through a stand-in `crontab` program), each found with its place named; decoys outside the
+//! catalogue never reported; vault values of no known format found raw, base64- and URL-encoded;
+//! `--fix` redacting history, log and transcript lines byte-exactly with the file's mode kept,
+//! leaving credential files to their helper steps and printing rotation advice with the revoke
+//! page; JSON and SARIF output; doctor's count; and no value printed anywhere (the shared leak
+//! check runs on every command).
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
+use tokenvault_core::Catalogue;
+
+/// One scannable line per provider: (provider id, the value, a line that names it).
+fn provider_lines() -> Vec<(String, String, String)> {
+    let cat = Catalogue::builtin();
+    let mut out = Vec::new();
+    for p in cat.providers() {
+        let field = p.fields.iter().find(|f| {
+            f.secret
+                && !f.keywords.is_empty()
+                && f.scan.regex.is_none()
+                && !f.examples_match.is_empty()
+        });
+        if let Some(f) = field {
+            let value = f.examples_match[0].clone();
+            let var = f.env.first().cloned().unwrap_or_else(|| "TOKEN".into());
+            out.push((p.id.clone(), value.clone(), format!("{var}={value}")));
+        }
+    }
+    // A secret found only where it is named (a scan regex): the AWS secret access key.
+    let aws_secret = "Kq7vTzN2pR9wXb4mYs8cLf3hJd6gAe1uQo5iWk0B".to_owned();
+    out.push((
+        "aws".into(),
+        aws_secret.clone(),
+        format!("aws_secret_access_key = {aws_secret}"),
+    ));
+    assert!(out.len() >= 8, "{out:?}");
+    out
+}
+
+/// How a place's file wraps lines of text.
+#[derive(Clone, Copy)]
+enum Shape {
+    Lines,
+    Zsh,
+    Fish,
+    Export,
+    JsonLines,
+    JsonArray,
+}
+
+fn render(shape: Shape, lines: &[String]) -> String {
+    let mut s = String::new();
+    match shape {
+        Shape::Lines => lines.iter().for_each(|l| s.push_str(&format!("{l}\n"))),
+        Shape::Zsh => lines
+            .iter()
+            .for_each(|l| s.push_str(&format!(": 1764000000:0;export {l}\n"))),
+        Shape::Fish => lines.iter().for_each(|l| {
+            s.push_str(&format!("- cmd: export {l}\n  when: 1764000000\n"))
+        }),
+        Shape::Export => {
+            s.push_str("# my settings\nalias ll='ls -l'\n");
+            lines.iter().for_each(|l| s.push_str(&format!("export {l}\n")));
+        }
+        Shape::JsonLines => lines.iter().for_each(|l| {
+            s.push_str(&format!(
+                "{}\n",
+                serde_json::json!({"type": "user", "message": {"role": "user", "content": format!("use {l} please")}})
+            ))
+        }),
+        Shape::JsonArray => {
+            s.push_str("{\n \"cells\": [{\"cell_type\": \"code\", \"outputs\": [{\"name\": \"stdout\", \"text\": [\n");
+            let n = lines.len();
+            for (i, l) in lines.iter().enumerate() {
+                s.push_str(&format!("  \"{l}\\n\"{}\n", if i + 1 < n { "," } else { "" }));
+            }
+            s.push_str(" ]}]}]\n}\n");
+        }
+    }
+    s
+}
+
+/// Every file place the test plants (path under the home, the place id, its shape).
+const PLACES: &[(&str, &str, Shape)] = &[
+    (".bash_history", "bash-history", Shape::Lines),
+    (".zsh_history", "zsh-history", Shape::Zsh),
+    (
+        ".local/share/fish/fish_history",
+        "fish-history",
+        Shape::Fish,
+    ),
+    (".python_history", "repl-history", Shape::Lines),
+    (".bashrc", "shell-rc", Shape::Export),
+    (".zshrc", "shell-rc", Shape::Export),
+    (".config/fish/config.fish", "shell-rc", Shape::Lines),
+    (
+        ".config/Claude/logs/mcp-server-hub.log",
+        "claude-desktop-logs",
+        Shape::Lines,
+    ),
+    (
+        ".cache/claude-cli-nodejs/-home-u-proj/mcp-logs-hub/2026-01-01T10-00-00.txt",
+        "claude-code-logs",
+        Shape::JsonLines,
+    ),
+    (
+        ".config/Cursor/logs/20260101T100000/window1/exthost/anysphere.cursor-mcp/Cursor MCP.log",
+        "cursor-logs",
+        Shape::Lines,
+    ),
+    (
+        ".config/Code/logs/20260101T100000/window1/mcpServer.hub.log",
+        "vscode-logs",
+        Shape::Lines,
+    ),
+    (
+        ".config/Windsurf/logs/20260101T100000/main.log",
+        "windsurf-logs",
+        Shape::Lines,
+    ),
+    (
+        ".gemini/tmp/0a1b2c/logs.json",
+        "gemini-logs",
+        Shape::JsonLines,
+    ),
+    (".codex/log/codex-tui.log", "codex-logs", Shape::Lines),
+    (".local/share/zed/logs/Zed.log", "zed-logs", Shape::Lines),
+    (
+        ".claude/projects/-home-u-proj/5f0c.jsonl",
+        "claude-code-transcripts",
+        Shape::JsonLines,
+    ),
+    (
+        ".cursor/projects/home-u-proj/agent-transcripts/7d1e.txt",
+        "cursor-transcripts",
+        Shape::Lines,
+    ),
+    (
+        ".codex/sessions/2026/01/01/rollout-1.jsonl",
+        "codex-transcripts",
+        Shape::JsonLines,
+    ),
+    (
+        ".gemini/tmp/0a1b2c/chats/session-1.json",
+        "gemini-transcripts",
+        Shape::JsonLines,
+    ),
+    ("work/analysis.ipynb", "notebooks", Shape::JsonArray),
+    (".netrc", "netrc", Shape::Lines),
+    (".git-credentials", "git-credentials", Shape::Lines),
+    (".pypirc", "pypirc", Shape::Lines),
+    (".npmrc", "npmrc", Shape::Lines),
+    (".docker/config.json", "docker-config", Shape::JsonLines),
+    (".aws/credentials", "aws-credentials", Shape::Lines),
+    (
+        ".cache/huggingface/token",
+        "huggingface-token",
+        Shape::Lines,
+    ),
+    (
+        ".cache/huggingface/stored_tokens",
+        "huggingface-token",
+        Shape::Lines,
+    ),
+    (
+        ".mcp-auth/mcp-remote-0.1.18/3f2a_tokens.json",
+        "mcp-auth",
+        Shape::JsonLines,
+    ),
+    (".ipfs_kit/config.json", "ipfs-kit", Shape::JsonLines),
+    (".config/gh/hosts.yml", "gh-hosts", Shape::Lines),
+];
+
+/// Files outside the catalogue (or inside a directory a `**` does not enter) holding tokens.
+const DECOYS: &[&str] = &[
+    "notes.txt",
+    "project/.env",
+    "project/node_modules/pkg/demo.ipynb",
+    ".config/Cursor/logs/20260101T100000/readme.txt",
+    ".bash_history.bak",
+];
+
+/// A stand-in `crontab` on PATH: `crontab -l` prints the user's crontab (here, a file the test
+/// writes); anything else fails.
+fn fake_crontab(env: &mut Env, table: &str) {
+    let dir = env.path("fakebin");
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = env.fixture("cron/table", table);
+    let script = dir.join("crontab");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = \"-l\" ] || exit 2\nexec cat '{}'\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    env.vars.push((
+        "PATH".into(),
+        format!(
+            "{}:{}",
+            dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        ),
+    ));
+}
+
+fn json_findings(out: &std::process::Output) -> Vec<Value> {
+    serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(out)))
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn assert_nothing_printed(out: &std::process::Output, values: &[String]) {
+    for v in values {
+        assert_no_secret(out, v, "scan --home");
+    }
+}
+
+#[test]
+fn every_planted_token_is_found_with_its_place_and_nothing_outside_the_catalogue() {
+    let mut env = Env::new();
+    let lines = provider_lines();
+    let values: Vec<String> = lines.iter().map(|(_, v, _)| v.clone()).collect();
+    for v in &values {
+        env.secret(v);
+    }
+    let texts: Vec<String> = lines.iter().map(|(_, _, l)| l.clone()).collect();
+    for (rel, _, shape) in PLACES {
+        env.fixture(rel, render(*shape, &texts));
+    }
+    for rel in DECOYS {
+        env.fixture(rel, render(Shape::Lines, &texts));
+    }
+    fake_crontab(
+        &mut env,
+        &render(Shape::Lines, &texts).replace('\n', " /usr/bin/job\n"),
+    );
+
+    let out = env.run(&["scan", "--home", "--json", "--no-vault"]);
+    assert_code(&out, 1);
+    assert_nothing_printed(&out, &values);
+    let found = json_findings(&out);
+
+    // (shown path, place, provider) of every finding.
+    let got: BTreeSet<(String, String, String)> = found
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_owned(),
+                f["place"].as_str().unwrap().to_owned(),
+                f["provider"].as_str().unwrap_or("-").to_owned(),
+            )
+        })
+        .collect();
+    let providers: BTreeSet<&str> = lines.iter().map(|(p, _, _)| p.as_str()).collect();
+    for (rel, place, _) in PLACES {
+        for p in &providers {
+            let want = (format!("~/{rel}"), place.to_string(), p.to_string());
+            assert!(got.contains(&want), "missing {want:?}\n{}", stdout(&out));
+        }
+    }
+    for p in &providers {
+        let want = ("crontab -l".to_owned(), "crontab".to_owned(), p.to_string());
+        assert!(got.contains(&want), "missing {want:?}");
+    }
+    // Nothing else: no decoy, no file the catalogue does not name.
+    let planted: BTreeSet<String> = PLACES
+        .iter()
+        .map(|(rel, _, _)| format!("~/{rel}"))
+        .chain(["crontab -l".to_owned()])
+        .collect();
+    for f in &found {
+        let path = f["path"].as_str().unwrap();
+        assert!(
+            planted.contains(path),
+            "reported outside the plants: {path}"
+        );
+        // Masked, and every finding says what its place is and how it is fixed.
+        assert!(f["masked"].as_str().unwrap().contains('…'), "{f}");
+        assert!(
+            ["redact", "import-and-helper", "rotate-advice"].contains(&f["fix"].as_str().unwrap()),
+            "{f}"
+        );
+        assert!(!f["place_name"].as_str().unwrap().is_empty());
+        assert!(!f["advice"].as_array().unwrap().is_empty(), "{f}");
+    }
+    // Each kind of place is represented.
+    let kinds: BTreeSet<&str> = found
+        .iter()
+        .map(|f| f["place_kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "client-log",
+            "credential-file",
+            "crontab",
+            "history",
+            "notebook",
+            "rc-file",
+            "transcript"
+        ]
+        .into_iter()
+        .collect()
+    );
+    // The eight MCP clients' logs.
+    let logs: BTreeSet<&str> = found
+        .iter()
+        .filter(|f| f["place_kind"] == "client-log")
+        .map(|f| f["place"].as_str().unwrap())
+        .collect();
+    assert_eq!(logs.len(), 8, "{logs:?}");
+
+    // Text: one masked line per finding with its place; no progress line off a terminal.
+    let text = env.run(&["scan", "--home", "--no-vault"]);
+    assert_code(&text, 1);
+    assert_nothing_printed(&text, &values);
+    let body = stdout(&text);
+    assert_eq!(body.lines().count(), found.len());
+    assert!(body.contains("~/.bash_history:1:"), "{body}");
+    assert!(body.contains("[Bash history; fix: redact]"), "{body}");
+    assert!(
+        body.contains("[git credential store; fix: import-and-helper]"),
+        "{body}"
+    );
+    let err = stderr(&text);
+    assert!(!err.contains('\r'), "a progress line off a terminal: {err}");
+    assert!(err.contains("credential.helper"), "{err}");
+    assert!(
+        err.contains("revoke the old one at https://huggingface.co/settings/tokens"),
+        "{err}"
+    );
+
+    // SARIF: one result per finding, each pointing at its file.
+    let sarif = env.run(&["scan", "--home", "--no-vault", "--format", "sarif"]);
+    assert_code(&sarif, 1);
+    let log: Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    assert_eq!(log["version"], "2.1.0");
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), found.len());
+    assert!(results.iter().any(
+        |r| r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "~/.zsh_history"
+    ));
+
+    // Nothing was changed without --fix.
+    for (rel, _, shape) in PLACES {
+        assert_eq!(
+            std::fs::read_to_string(env.path(rel)).unwrap(),
+            render(*shape, &texts),
+            "{rel}"
+        );
+    }
+}
+
+#[test]
+fn vault_values_are_found_raw_base64_and_url_encoded() {
+    let env = Env::new();
+    // A value no provider rule knows.
+    let value = env.secret("Zq8-internal.svc~token/with+chars");
+    env.set("tv://billing/token", value);
+    let b64 = base64_std(&format!("svc:{value}"));
+    let url: String = value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    env.fixture(
+        ".zsh_history",
+        format!(": 1764000000:0;curl -H 'X-Key: {value}' x\n"),
+    );
+    env.fixture(
+        ".config/Code/logs/20260101T100000/window1/mcpServer.b.log",
+        format!("request Authorization: Basic {b64}\n"),
+    );
+    env.fixture(
+        ".claude/projects/p/1.jsonl",
+        format!("{{\"content\":\"https://api.example/x?key={url}\"}}\n"),
+    );
+
+    let out = env.run(&["scan", "--home", "--json"]);
+    assert_code(&out, 1);
+    assert_no_secret(&out, value, "scan --home");
+    let found = json_findings(&out);
+    let by_path = |p: &str| {
+        found
+            .iter()
+            .find(|f| f["path"] == p)
+            .unwrap_or_else(|| panic!("nothing in {p}: {found:?}"))
+            .clone()
+    };
+    let raw = by_path("~/.zsh_history");
+    assert_eq!(raw["reference"], "tv://billing/token");
+    assert!(raw.get("encoding").is_none());
+    let b = by_path("~/.config/Code/logs/20260101T100000/window1/mcpServer.b.log");
+    assert_eq!(b["reference"], "tv://billing/token");
+    assert_eq!(b["encoding"], "base64");
+    let u = by_path("~/.claude/projects/p/1.jsonl");
+    assert_eq!(u["encoding"], "url");
+    assert_eq!(u["place"], "claude-code-transcripts");
+    assert_eq!(found.len(), 3, "{found:?}");
+
+    // Rules only: the value has no known format, so nothing is found.
+    let rules_only = env.run(&["scan", "--home", "--json", "--no-vault"]);
+    assert_ok(&rules_only);
+    assert!(json_findings(&rules_only).is_empty());
+}
+
+fn base64_std(s: &str) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.as_bytes();
+    let mut out = String::new();
+    for c in b.chunks(3) {
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn fix_redacts_histories_logs_and_transcripts_byte_exactly_and_leaves_credential_files() {
+    let env = Env::new();
+    let hf = hf_token();
+    env.secret(&hf);
+    let gh = env.secret("ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789");
+    // CRLF lines, bytes that are not UTF-8, and two values on one line: all kept but the values.
+    let mut history: Vec<u8> = b"ls -la\r\n\xC3\x28 odd bytes\r\n".to_vec();
+    history
+        .extend_from_slice(format!("export HF_TOKEN={hf}; export GH={gh}\r\ncd ~\r\n").as_bytes());
+    let hist_path = env.fixture(".bash_history", &history);
+    std::fs::set_permissions(&hist_path, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let log =
+        format!("2026-01-01 [error] server exited; env: {{\"HF_TOKEN\":\"{hf}\"}}\nnext line\n");
+    let log_path = env.fixture(".config/Claude/logs/mcp-server-hub.log", &log);
+    std::fs::set_permissions(&log_path, std::fs::Permissions::from_mode(0o604)).unwrap();
+    let transcript = format!("{{\"role\":\"user\",\"content\":\"my token is {hf}\"}}\n");
+    env.fixture(".claude/projects/p/2.jsonl", &transcript);
+    let netrc = format!("machine huggingface.co login me password {hf}\n");
+    env.fixture(".netrc", &netrc);
+    // Cursor's chat database: binary, so never rewritten with a value of another length.
+    let db = format!("SQLite format 3\0\0\x10\0{hf}\0tail").into_bytes();
+    let db_path = env.fixture(".config/Cursor/User/globalStorage/state.vscdb", &db);
+
+    let out = env.run(&["scan", "--home", "--fix", "--no-vault"]);
+    // The transcript may have left the machine and the netrc is not fixed by redaction: 1.
+    assert_code(&out, 1);
+    assert_no_secret(&out, &hf, "scan --home --fix");
+    assert_no_secret(&out, gh, "scan --home --fix");
+
+    let redacted = "[redacted-by-tokenvault]";
+    let mut want: Vec<u8> = b"ls -la\r\n\xC3\x28 odd bytes\r\n".to_vec();
+    want.extend_from_slice(
+        format!("export HF_TOKEN={redacted}; export GH={redacted}\r\ncd ~\r\n").as_bytes(),
+    );
+    assert_eq!(std::fs::read(&hist_path).unwrap(), want);
+    assert_eq!(
+        std::fs::metadata(&hist_path).unwrap().permissions().mode() & 0o7777,
+        0o640
+    );
+    assert_eq!(
+        std::fs::read_to_string(&log_path).unwrap(),
+        log.replace(&hf, redacted)
+    );
+    assert_eq!(
+        std::fs::metadata(&log_path).unwrap().permissions().mode() & 0o7777,
+        0o604
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.path(".claude/projects/p/2.jsonl")).unwrap(),
+        transcript.replace(&hf, redacted)
+    );
+    // A credential file is the tool's: left alone, with the steps that replace it.
+    assert_eq!(std::fs::read_to_string(env.path(".netrc")).unwrap(), netrc);
+    let err = stderr(&out);
+    assert!(
+        err.contains("redacted 2 values in ~/.bash_history"),
+        "{err}"
+    );
+    assert!(
+        err.contains("redacted 1 value in ~/.config/Claude/logs/mcp-server-hub.log"),
+        "{err}"
+    );
+    assert!(
+        err.contains("restart") || err.contains("start new ones"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: netrc: store it in the vault: tokenvault set huggingface; point curl, git, pip at tokenvault"),
+        "{err}"
+    );
+    assert!(
+        err.contains("rotate the token (tokenvault rotate huggingface) and revoke the old one at https://huggingface.co/settings/tokens"),
+        "{err}"
+    );
+
+    assert_eq!(std::fs::read(&db_path).unwrap(), db);
+    assert!(
+        err.contains("state.vscdb is a binary file: it is not redacted in place"),
+        "{err}"
+    );
+
+    // What is left: the netrc and the database.
+    let again = env.run(&["scan", "--home", "--json", "--no-vault"]);
+    assert_code(&again, 1);
+    let left: BTreeSet<String> = json_findings(&again)
+        .iter()
+        .map(|f| f["place"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        left,
+        ["cursor-transcripts", "netrc"]
+            .map(String::from)
+            .into_iter()
+            .collect()
+    );
+}
+
+#[test]
+fn doctor_counts_home_copies_and_points_at_scan_home() {
+    let env = Env::new();
+    let hf = hf_token();
+    env.secret(&hf);
+    env.fixture(".bash_history", format!("export HF_TOKEN={hf}\n"));
+    env.fixture(".codex/log/codex-tui.log", format!("env HF_TOKEN={hf}\n"));
+    let out = env.run(&["doctor", "--json"]);
+    assert_no_secret(&out, &hf, "doctor");
+    let checks: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let home = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "home copies")
+        .unwrap_or_else(|| panic!("{checks}"));
+    assert_eq!(home["status"], "problem");
+    let detail = home["detail"].as_str().unwrap();
+    assert!(detail.starts_with("2 plaintext copies"), "{detail}");
+    assert!(
+        detail.contains("1 in history") && detail.contains("1 in client-log"),
+        "{detail}"
+    );
+    assert!(home["hint"]
+        .as_str()
+        .unwrap()
+        .contains("tokenvault scan --home"));
+
+    let clean = Env::new();
+    let out = clean.run(&["doctor", "--json"]);
+    let checks: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let home = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "home copies")
+        .unwrap()
+        .clone();
+    assert_eq!(home["status"], "ok");
+}
+
+#[test]
+fn the_git_helper_the_catalogue_prescribes_answers_with_the_vault_token() {
+    let env = Env::new();
+    let hf = hf_token();
+    env.set("huggingface", &hf);
+    let places = tokenvault_core::places::Places::builtin();
+    let helper = places
+        .get("git-credentials")
+        .unwrap()
+        .helper
+        .clone()
+        .unwrap();
+    // The catalogue's exact command, with tokenvault found on PATH as a user's would be.
+    let value = helper
+        .split('\'')
+        .nth(1)
+        .unwrap_or_else(|| panic!("no quoted helper in {helper}"));
+    assert_eq!(value, "!tokenvault git-credential");
+    let bindir = std::path::Path::new(bin()).parent().unwrap().to_owned();
+    let path = format!(
+        "{}:{}",
+        bindir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let gitconfig = env.path("gitconfig");
+    let git = |args: &[&str], input: &str| {
+        let base = env.cmd();
+        let mut c = std::process::Command::new("git");
+        c.env_clear();
+        for (k, v) in base.get_envs() {
+            if let Some(v) = v {
+                c.env(k, v);
+            }
+        }
+        c.env("PATH", &path)
+            .env("GIT_CONFIG_GLOBAL", &gitconfig)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .current_dir(env.dir.path())
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = git(&["config", "--global", "credential.helper", value], "");
+    assert_ok(&env.check(&["git", "config"], out));
+    let out = git(
+        &["credential", "fill"],
+        "protocol=https\nhost=huggingface.co\npath=me/model\n\n",
+    );
+    let out = env.check(&["git-credential", "get"], out);
+    assert_ok(&out);
+    let answer = stdout(&out);
+    assert!(
+        answer.lines().any(|l| l == format!("password={hf}")),
+        "git did not get the vault's token"
+    );
+}
+
+#[test]
+fn fix_moves_git_credentials_into_the_vault_and_real_git_gets_them_through_the_helper() {
+    let env = Env::new();
+    let hf = hf_token();
+    env.secret(&hf);
+    let other = env.secret("pw-of-another-host-1234");
+    // A user who has git's `store` helper: it stays for hosts tokenvault does not answer.
+    std::fs::write(env.path(".gitconfig"), "[credential]\n\thelper = store\n").unwrap();
+    let creds = env.fixture(
+        ".git-credentials",
+        format!("https://me:{hf}@huggingface.co\nhttps://bob:{other}@example.com\n"),
+    );
+    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    // git runs `tokenvault git-credential` as its own child, which gets no passphrase from us:
+    // the vault must be unlocked (or a keychain), as for any use of the helper.
+    env.set("placeholder", "not-a-token-value");
+    assert_ok(&env.run(&["unlock"]));
+    let out = env.run(&["scan", "--home", "--fix", "--no-vault"]);
+    assert_ok(&out);
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "huggingface.co: the token is in tv://huggingface/token, git asks tokenvault for it"
+        ),
+        "{err}"
+    );
+    // Only the moved line is gone; the file keeps its mode.
+    assert_eq!(
+        std::fs::read_to_string(&creds).unwrap(),
+        format!("https://bob:{other}@example.com\n")
+    );
+    assert_eq!(
+        std::fs::metadata(&creds).unwrap().permissions().mode() & 0o7777,
+        0o600
+    );
+    assert_eq!(env.get("huggingface"), hf);
+    let config = std::fs::read_to_string(env.path(".gitconfig")).unwrap();
+    assert!(
+        config.contains("[credential \"https://huggingface.co\"]"),
+        "{config}"
+    );
+    assert!(config.contains("helper = store"), "{config}");
+
+    // Real git, with the user's whole config (store first), now gets the token from the vault.
+    let base = env.cmd();
+    let mut c = std::process::Command::new("git");
+    c.env_clear();
+    for (k, v) in base.get_envs() {
+        if let Some(v) = v {
+            c.env(k, v);
+        }
+    }
+    c.env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .current_dir(env.dir.path())
+        .args(["credential", "fill"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        b"protocol=https\nhost=huggingface.co\npath=me/model\n\n",
+    )
+    .unwrap();
+    let out = env.check(
+        &["git-credential", "get"],
+        child.wait_with_output().unwrap(),
+    );
+    assert_ok(&out);
+    assert!(
+        stdout(&out).lines().any(|l| l == format!("password={hf}")),
+        "git did not get the vault's token"
+    );
+
+    // A second run finds only the host tokenvault does not answer for.
+    let again = env.run(&["scan", "--home", "--json", "--no-vault"]);
+    let left = json_findings(&again);
+    assert!(
+        left.iter().all(|f| f["provider"] != "huggingface"),
+        "{left:?}"
+    );
+    assert_ok(&env.run(&["lock"]));
+}
+
+#[test]
+fn fix_puts_aws_profiles_behind_credential_process_and_botocore_reads_the_vault_keys() {
+    let env = Env::new();
+    let key_id = env.secret("AKIAZ3MHYBQ7RTX2WK5N");
+    let secret = env.secret("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");
+    let creds_text = format!(
+        "# work laptop\n[default]\naws_access_key_id = {key_id}\naws_secret_access_key = {secret}\nregion = eu-west-1\n\n[temp]\naws_access_key_id = ASIAZ3MHYBQ7RTX2WK5N\naws_secret_access_key = Zq7vTzN2pR9wXb4mYs8cLf3hJd6gAe1uQo5iWk0C\naws_session_token = x\n"
+    );
+    env.secret("ASIAZ3MHYBQ7RTX2WK5N");
+    env.secret("Zq7vTzN2pR9wXb4mYs8cLf3hJd6gAe1uQo5iWk0C");
+    let creds = env.fixture(".aws/credentials", &creds_text);
+    std::fs::set_permissions(&creds, std::fs::Permissions::from_mode(0o600)).unwrap();
+    env.set("placeholder", "not-a-token-value");
+    assert_ok(&env.run(&["unlock"]));
+
+    let out = env.run(&["scan", "--home", "--fix", "--no-vault"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("AWS profile [default]: the keys are in tv://aws"),
+        "{err}"
+    );
+    assert!(err.contains("profile [temp] left as it is"), "{err}");
+    assert_eq!(env.get("tv://aws/access_key_id"), key_id);
+    let after = std::fs::read_to_string(&creds).unwrap();
+    assert!(
+        !after.contains(key_id) && !after.contains(secret),
+        "keys left in the file"
+    );
+    // Every other line kept, in place.
+    let lines: Vec<&str> = after.lines().collect();
+    assert_eq!(lines[0], "# work laptop");
+    assert_eq!(lines[1], "[default]");
+    assert!(lines[2].starts_with("credential_process = '"), "{after}");
+    assert_eq!(lines[3], "region = eu-west-1");
+    assert!(after.ends_with("aws_session_token = x\n"));
+    assert_eq!(
+        std::fs::metadata(&creds).unwrap().permissions().mode() & 0o7777,
+        0o600
+    );
+
+    // botocore (the AWS CLI's library) resolves the default profile through the process.
+    let script = "import hashlib, sys, botocore.session\n\
+        c = botocore.session.get_session().get_credentials()\n\
+        f = c.get_frozen_credentials()\n\
+        h = lambda s: hashlib.sha256(s.encode()).hexdigest()\n\
+        print(c.method, 'match' if (h(f.access_key), h(f.secret_key)) == (sys.argv[1], sys.argv[2]) else 'mismatch')\n";
+    let base = env.cmd();
+    let mut c = std::process::Command::new("python3");
+    c.env_clear();
+    for (k, v) in base.get_envs() {
+        if let Some(v) = v {
+            if k != "TOKENVAULT_PASSPHRASE_FILE" {
+                c.env(k, v);
+            }
+        }
+    }
+    c.env("AWS_CONFIG_FILE", env.path(".aws/config"))
+        .current_dir(env.dir.path())
+        .args(["-c", script, &sha256_hex(key_id), &sha256_hex(secret)])
+        .stdin(std::process::Stdio::null());
+    let out = env.output(&mut c);
+    assert_ok(&out);
+    assert_eq!(stdout(&out).trim(), "custom-process match");
+    assert_ok(&env.run(&["lock"]));
+}
