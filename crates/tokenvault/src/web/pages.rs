@@ -685,8 +685,8 @@ pub fn secure(app: &App, form: &HashMap<String, String>) -> Result<Done> {
 
 pub fn restore(app: &App, form: &HashMap<String, String>) -> Result<Done> {
     let client = client_of(field(form, "client"))?;
-    let ctx = app.ctx();
-    let Some(r) = services::mcp_restore::restore_without_secrets(&ctx, client)? else {
+    let mut ctx = app.ctx();
+    let Some(r) = services::mcp_restore::restore_without_secrets(&mut ctx, client)? else {
         return Err(hinted(
             format!("no backup of {}'s config to restore", client.name()),
             "backups are taken before tokenvault changes a config",

@@ -25,4 +25,4 @@ pub fn run(ctx: &mut Ctx, cmd: &McpCommand) -> Result<Outcome> {
     }
 }
 
-pub use crate::mcp::files::{client_filter, display_path, inspect, masked, self_path, Inspected};
+pub use crate::mcp::files::{client_filter, display_path, inspect, masked, Inspected};
