@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use tokenvault_core::places::{Fix, PlaceKind};
+use tokenvault_core::places::Fix;
 use tokenvault_scan::source::{self, fs::FsOptions, git::GitOptions, Hit, Reporter, Stats};
 use tokenvault_scan::{report, Scanner};
 
@@ -386,121 +386,12 @@ fn home(ctx: &mut Ctx, args: &ScanArgs, scanner: &Scanner) -> Result<Outcome> {
         .max(Duration::from_millis(1))
         .as_secs_f64();
 
-    // --fix: redact in place where the place's fix is redaction.
-    let mut redacted: HashSet<PathBuf> = HashSet::new();
-    let mut fix_errors = Vec::new();
-    let mut fixed_notes = Vec::new();
-    let mut history_redacted = false;
-    if args.fix {
-        let mut files: Vec<(&PathBuf, &str, usize)> = Vec::new();
-        for f in &scan.findings {
-            let place = &scan.places[f.place];
-            if place.fix != Fix::Redact || !f.editable {
-                continue;
-            }
-            if let Some(p) = &f.path {
-                if !files.iter().any(|(q, _, _)| *q == p) {
-                    files.push((p, &f.shown, f.place));
-                }
-            }
-        }
-        for (path, shown, place) in files {
-            match home_scan::redact(scanner, path, shown) {
-                Ok(r) if r.values > 0 => {
-                    redacted.insert(path.clone());
-                    history_redacted |= scan.places[place].kind == PlaceKind::History;
-                    fixed_notes.push(format!(
-                        "redacted {} in {}",
-                        tokenvault_core::words::count(r.values, "value"),
-                        r.shown
-                    ));
-                }
-                Ok(_) => {}
-                Err(e) => fix_errors.push(format!("{e:#}")),
-            }
-        }
-    }
-    // --fix: git's credential store → the vault and tokenvault's helper.
-    let mut moved_lines: HashSet<(PathBuf, u64)> = HashSet::new();
-    if args.fix {
-        let files_of = |id: &str| {
-            let mut files: Vec<(&PathBuf, &str)> = Vec::new();
-            for f in &scan.findings {
-                if scan.places[f.place].id != id {
-                    continue;
-                }
-                if let Some(p) = &f.path {
-                    // ~/.aws/config holds no keys the SDKs read as static credentials here.
-                    if id == "aws-credentials" && p.file_name().is_some_and(|n| n != "credentials")
-                    {
-                        continue;
-                    }
-                    if !files.iter().any(|(q, _)| *q == p) {
-                        files.push((p, &f.shown));
-                    }
-                }
-            }
-            files
-        };
-        let cred_files = files_of("git-credentials");
-        let aws_files = files_of("aws-credentials");
-        let tv_home = ctx.settings.paths.home.clone();
-        if !cred_files.is_empty() || !aws_files.is_empty() {
-            let now = crate::context::now_rfc3339();
-            match ctx.open_vault() {
-                Ok(vault) => {
-                    for (path, shown) in cred_files {
-                        match home_scan::move_git_credentials(&vault, path, &now) {
-                            Ok(fix) => {
-                                for (host, reference) in &fix.moved {
-                                    fixed_notes.push(format!(
-                                        "{host}: the token is in {reference}, git asks tokenvault for it (credential.https://{host}.helper), and its line is gone from {shown}"
-                                    ));
-                                }
-                                for (host, why) in &fix.kept {
-                                    fix_errors
-                                        .push(format!("{shown}: {host} left as it is: {why}"));
-                                }
-                                for line in fix.removed_lines {
-                                    moved_lines.insert((path.clone(), line));
-                                }
-                            }
-                            Err(e) => fix_errors.push(format!("{shown}: {e:#}")),
-                        }
-                    }
-                    for (path, shown) in aws_files {
-                        match home_scan::move_aws_credentials(&vault, path, &tv_home, &now) {
-                            Ok(fix) => {
-                                for (profile, item) in &fix.moved {
-                                    fixed_notes.push(format!(
-                                        "AWS profile [{profile}]: the keys are in {item}, and {shown} now runs `tokenvault inject` as its credential_process"
-                                    ));
-                                }
-                                for (profile, why) in &fix.kept {
-                                    fix_errors.push(format!(
-                                        "{shown}: profile [{profile}] left as it is: {why}"
-                                    ));
-                                }
-                                for line in fix.removed_lines {
-                                    moved_lines.insert((path.clone(), line));
-                                }
-                            }
-                            Err(e) => fix_errors.push(format!("{shown}: {e:#}")),
-                        }
-                    }
-                }
-                Err(e) => fix_errors.push(format!(
-                    "credential files were not moved: the vault did not open ({e:#})"
-                )),
-            }
-        }
-    }
-    let is_fixed = |f: &home_scan::HomeFinding| {
-        f.path.as_ref().is_some_and(|p| {
-            redacted.contains(p) || moved_lines.contains(&(p.clone(), f.finding.line))
-        })
+    let fixes = if args.fix {
+        home_scan::apply_fixes(ctx, &scan, scanner)
+    } else {
+        home_scan::Fixes::default()
     };
-
+    let is_fixed = |f: &home_scan::HomeFinding| fixes.fixed(f);
     match format {
         ScanFormat::Text => {
             for f in &scan.findings {
@@ -571,10 +462,10 @@ fn home(ctx: &mut Ctx, args: &ScanArgs, scanner: &Scanner) -> Result<Outcome> {
     for e in &scan.errors {
         printer.warning(e);
     }
-    for n in &fixed_notes {
+    for n in &fixes.notes {
         printer.note(n);
     }
-    for e in &fix_errors {
+    for e in &fixes.errors {
         printer.warning(e);
     }
 
@@ -637,7 +528,7 @@ fn home(ctx: &mut Ctx, args: &ScanArgs, scanner: &Scanner) -> Result<Outcome> {
             }
         }
     }
-    if history_redacted {
+    if fixes.history_redacted {
         printer.note(
             "shells that are still open keep their history in memory and write it back when they exit: \
              close them and start new ones (in bash, `history -c` first)",
@@ -651,7 +542,7 @@ fn home(ctx: &mut Ctx, args: &ScanArgs, scanner: &Scanner) -> Result<Outcome> {
     if unresolved > 0 {
         return Ok(Outcome::Negative);
     }
-    if !scan.errors.is_empty() || !fix_errors.is_empty() {
+    if !scan.errors.is_empty() || !fixes.errors.is_empty() {
         return Ok(Outcome::Code(2));
     }
     Ok(Outcome::Success)

@@ -13,6 +13,7 @@ use crate::context::Ctx;
 use crate::mcp::files as mcp_files;
 use crate::vault::Vault;
 use anyhow::{Context, Result};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -921,4 +922,140 @@ mod tests {
         assert!(!p[0].session_token && p[1].session_token);
         assert_eq!(sh_quote("/a b/it's"), r"'/a b/it'\''s'");
     }
+}
+
+/// What `scan --home --fix` changed, and what it could not.
+#[derive(Default)]
+pub struct Fixes {
+    /// Files whose values were redacted in place.
+    pub redacted: HashSet<PathBuf>,
+    /// Lines (file, line number) whose credential moved into the vault.
+    pub moved_lines: HashSet<(PathBuf, u64)>,
+    /// What was done, one line each.
+    pub notes: Vec<String>,
+    /// What could not be done, one line each.
+    pub errors: Vec<String>,
+    /// A shell history was redacted (running shells must be restarted).
+    pub history_redacted: bool,
+}
+
+impl Fixes {
+    /// Whether the finding's copy is gone (redacted or moved).
+    pub fn fixed(&self, f: &HomeFinding) -> bool {
+        f.path.as_ref().is_some_and(|p| {
+            self.redacted.contains(p) || self.moved_lines.contains(&(p.clone(), f.finding.line))
+        })
+    }
+}
+
+/// `--fix`: redacts values in place where the place's fix is redaction, and moves git's and
+/// AWS's credential files behind tokenvault (each replacement checked before a line goes).
+pub fn apply_fixes(ctx: &mut Ctx, scan: &HomeScan, scanner: &Scanner) -> Fixes {
+    // --fix: redact in place where the place's fix is redaction.
+    let mut fixes = Fixes::default();
+    {
+        let mut files: Vec<(&PathBuf, &str, usize)> = Vec::new();
+        for f in &scan.findings {
+            let place = &scan.places[f.place];
+            if place.fix != Fix::Redact || !f.editable {
+                continue;
+            }
+            if let Some(p) = &f.path {
+                if !files.iter().any(|(q, _, _)| *q == p) {
+                    files.push((p, &f.shown, f.place));
+                }
+            }
+        }
+        for (path, shown, place) in files {
+            match redact(scanner, path, shown) {
+                Ok(r) if r.values > 0 => {
+                    fixes.redacted.insert(path.clone());
+                    fixes.history_redacted |= scan.places[place].kind == PlaceKind::History;
+                    fixes.notes.push(format!(
+                        "redacted {} in {}",
+                        tokenvault_core::words::count(r.values, "value"),
+                        r.shown
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) => fixes.errors.push(format!("{e:#}")),
+            }
+        }
+    }
+    // --fix: git's credential store → the vault and tokenvault's helper.
+    {
+        let files_of = |id: &str| {
+            let mut files: Vec<(&PathBuf, &str)> = Vec::new();
+            for f in &scan.findings {
+                if scan.places[f.place].id != id {
+                    continue;
+                }
+                if let Some(p) = &f.path {
+                    // ~/.aws/config holds no keys the SDKs read as static credentials here.
+                    if id == "aws-credentials" && p.file_name().is_some_and(|n| n != "credentials")
+                    {
+                        continue;
+                    }
+                    if !files.iter().any(|(q, _)| *q == p) {
+                        files.push((p, &f.shown));
+                    }
+                }
+            }
+            files
+        };
+        let cred_files = files_of("git-credentials");
+        let aws_files = files_of("aws-credentials");
+        let tv_home = ctx.settings.paths.home.clone();
+        if !cred_files.is_empty() || !aws_files.is_empty() {
+            let now = crate::context::now_rfc3339();
+            match ctx.open_vault() {
+                Ok(vault) => {
+                    for (path, shown) in cred_files {
+                        match move_git_credentials(&vault, path, &now) {
+                            Ok(fix) => {
+                                for (host, reference) in &fix.moved {
+                                    fixes.notes.push(format!(
+                                        "{host}: the token is in {reference}, git asks tokenvault for it (credential.https://{host}.helper), and its line is gone from {shown}"
+                                    ));
+                                }
+                                for (host, why) in &fix.kept {
+                                    fixes
+                                        .errors
+                                        .push(format!("{shown}: {host} left as it is: {why}"));
+                                }
+                                for line in fix.removed_lines {
+                                    fixes.moved_lines.insert((path.clone(), line));
+                                }
+                            }
+                            Err(e) => fixes.errors.push(format!("{shown}: {e:#}")),
+                        }
+                    }
+                    for (path, shown) in aws_files {
+                        match move_aws_credentials(&vault, path, &tv_home, &now) {
+                            Ok(fix) => {
+                                for (profile, item) in &fix.moved {
+                                    fixes.notes.push(format!(
+                                        "AWS profile [{profile}]: the keys are in {item}, and {shown} now runs `tokenvault inject` as its credential_process"
+                                    ));
+                                }
+                                for (profile, why) in &fix.kept {
+                                    fixes.errors.push(format!(
+                                        "{shown}: profile [{profile}] left as it is: {why}"
+                                    ));
+                                }
+                                for line in fix.removed_lines {
+                                    fixes.moved_lines.insert((path.clone(), line));
+                                }
+                            }
+                            Err(e) => fixes.errors.push(format!("{shown}: {e:#}")),
+                        }
+                    }
+                }
+                Err(e) => fixes.errors.push(format!(
+                    "credential files were not moved: the vault did not open ({e:#})"
+                )),
+            }
+        }
+    }
+    fixes
 }
