@@ -182,6 +182,15 @@ pub trait Store: Send + Sync {
     /// `create` is false. With `create`, one is made and stored when there is none (its
     /// `created` is then true). Reading it needs what reading a value needs (an unlocked vault).
     fn state_key(&self, create: bool) -> Result<Option<StateKey>, StoreError>;
+
+    /// For a backend that keeps earlier versions of what it stores (OpenBao's KV v2): destroys
+    /// the kept history of `item` for good — every version when `whole` (the item is gone), else
+    /// every version but the latest. `Ok(None)` when the backend keeps no history, so deleting
+    /// already removed everything.
+    fn destroy_history(&self, item: &ItemName, whole: bool) -> Result<Option<usize>, StoreError> {
+        let _ = (item, whole);
+        Ok(None)
+    }
 }
 
 /// Where the file backend gets a passphrase. The binary implements it with a hidden prompt,

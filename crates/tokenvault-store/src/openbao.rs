@@ -589,7 +589,7 @@ impl OpenBaoStore {
     }
 
     /// Destroys every version of `item` but the latest (the history of a deleted field).
-    pub fn destroy_history(&self, item: &str) -> Result<usize, StoreError> {
+    pub fn destroy_history_of(&self, item: &str) -> Result<usize, StoreError> {
         let read = self.read_item(item, None)?;
         if read.version < 2 {
             return Ok(0);
@@ -821,6 +821,15 @@ impl Store for OpenBaoStore {
         Err(backend_error(
             "the state key kept changing while it was being made".into(),
         ))
+    }
+
+    fn destroy_history(&self, item: &ItemName, whole: bool) -> Result<Option<usize>, StoreError> {
+        if whole {
+            return self
+                .destroy_item(item.as_str())
+                .map(|d| Some(usize::from(d)));
+        }
+        self.destroy_history_of(item.as_str()).map(Some)
     }
 }
 

@@ -20,6 +20,7 @@ pub const DEF: Def = Def {
     healthy: "the encrypted file is always available",
     unusable_hint: "",
     open,
+    remote: None,
 };
 
 /// The file store of these settings, its passphrase from `source`.

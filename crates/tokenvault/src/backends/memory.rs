@@ -20,6 +20,7 @@ pub const DEF: Def = Def {
     healthy: "the memory backend is always available",
     unusable_hint: "",
     open,
+    remote: None,
 };
 
 fn open(_: &Settings, access: Access) -> Result<Option<Backend>> {

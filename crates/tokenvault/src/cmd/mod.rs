@@ -1,8 +1,10 @@
 //! One file per subcommand, each `run(ctx, args) -> Result<Outcome>`.
 
 pub mod audit;
+pub mod backend;
 pub mod backup;
 pub mod completions;
+pub mod copy;
 pub mod doctor;
 pub mod export;
 pub mod get;
@@ -16,11 +18,13 @@ pub mod mcp;
 pub mod passwd;
 pub mod plugin;
 pub mod profile;
+pub mod receive;
 pub mod rm;
 pub mod rotate;
 pub mod run;
 pub mod scan;
 pub mod set;
+pub mod share;
 pub mod show;
 pub mod status;
 pub mod unlock;
