@@ -52,6 +52,22 @@ fn copy(ctx: &mut Ctx, args: &CopyArgs, subject: &mut crate::audit::Subject) -> 
                     .any(|r| r.item == k.item && r.field.as_ref().is_none_or(|f| *f == k.field))
         })
         .collect();
+    // What the store itself holds, not only what the index says (an item the index now records
+    // in another backend, e.g. after a copy without --move, is still held here).
+    if let Some(listed) = src.store().list()? {
+        keys.extend(
+            listed
+                .into_iter()
+                .filter(|k| k.slot == tokenvault_store::Slot::Current)
+                .filter(|k| !backends::INTERNAL_ITEMS.contains(&k.item.as_str()))
+                .filter(|k| {
+                    refs.is_empty()
+                        || refs.iter().any(|r| {
+                            r.item == k.item && r.field.as_ref().is_none_or(|f| *f == k.field)
+                        })
+                }),
+        );
+    }
     // A field named explicitly that the index does not list is still tried.
     for r in &refs {
         if let Some(f) = &r.field {
