@@ -633,6 +633,9 @@ pub struct ShowArgs {
 #[derive(Debug, Subcommand)]
 pub enum BackendCommand {
     /// Log in to a server backend and keep its token in the local keychain or file vault.
+    #[command(
+        after_help = "Examples:\n  bao print token | tokenvault backend login openbao --stdin\n  tokenvault backend login openbao --method userpass --username alice\n  tokenvault backend login openbao --method approle --role-id \"$ROLE_ID\" --secret-id-file /run/secrets/bao-secret-id --local-backend file"
+    )]
     Login(LoginArgs),
 }
 
