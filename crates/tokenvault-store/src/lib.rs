@@ -183,6 +183,14 @@ pub trait Store: Send + Sync {
     /// `created` is then true). Reading it needs what reading a value needs (an unlocked vault).
     fn state_key(&self, create: bool) -> Result<Option<StateKey>, StoreError>;
 
+    /// Records non-secret facts about `item` (its provider, when it was updated, the last live
+    /// check of a field) beside it, for a backend whose other users read them there (OpenBao's
+    /// `custom_metadata`). Never a value. Others keep these in the local index only.
+    fn annotate(&self, item: &ItemName, notes: &[(String, String)]) -> Result<(), StoreError> {
+        let _ = (item, notes);
+        Ok(())
+    }
+
     /// For a backend that keeps earlier versions of what it stores (OpenBao's KV v2): destroys
     /// the kept history of `item` for good — every version when `whole` (the item is gone), else
     /// every version but the latest. `Ok(None)` when the backend keeps no history, so deleting

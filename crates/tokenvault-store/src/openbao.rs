@@ -26,10 +26,10 @@ const NAME: &str = "openbao";
 const PREVIOUS_SUFFIX: &str = "@previous";
 /// The secret holding the state key (an item name never starts with `_`).
 const STATE_NAME: &str = "_tokenvault-state";
-/// `custom_metadata` keys: the field names of a version, and that version.
+/// `custom_metadata` keys: the field names of a version, and that version (beside them,
+/// [`Store::annotate`] keeps `tokenvault_provider`, `tokenvault_updated`, `tokenvault_verified_*`).
 const META_FIELDS: &str = "tokenvault_fields";
 const META_VERSION: &str = "tokenvault_version";
-const META_UPDATED: &str = "tokenvault_updated";
 /// Check-and-set conflicts retried on fresh data before one is reported.
 const CAS_ATTEMPTS: u32 = 40;
 /// Standby redirects followed per request.
@@ -311,12 +311,18 @@ impl Client {
         for (k, v) in extra {
             builder = builder.header(*k, *v);
         }
+        let typed = extra
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
         let response = match body {
-            Some(b) => builder
-                .header("Content-Type", "application/json")
-                .body(b.to_vec())
-                .map_err(|_| fatal("the request could not be built"))
-                .and_then(|r| self.agent.run(r).map_err(describe)),
+            Some(b) => if typed {
+                builder
+            } else {
+                builder.header("Content-Type", "application/json")
+            }
+            .body(b.to_vec())
+            .map_err(|_| fatal("the request could not be built"))
+            .and_then(|r| self.agent.run(r).map_err(describe)),
             None => builder
                 .body(())
                 .map_err(|_| fatal("the request could not be built"))
@@ -503,18 +509,28 @@ impl OpenBaoStore {
     /// Records which fields `version` of `name` has (names only), for `list`.
     fn write_field_names(&self, name: &str, data: &Data, version: u64) {
         let fields: Vec<&str> = data.keys().map(String::as_str).collect();
-        let body = json!({"custom_metadata": {
-            META_FIELDS: fields.join(","),
-            META_VERSION: version.to_string(),
-            META_UPDATED: now_unix().to_string(),
-        }});
+        let mut map = Map::new();
+        map.insert(META_FIELDS.into(), Value::String(fields.join(",")));
+        map.insert(META_VERSION.into(), Value::String(version.to_string()));
         // Best effort: `list` reads the data when the names are missing or stale.
-        let _ = self.client.call(
-            "POST",
-            &self.path("metadata", name),
+        let _ = self.patch_metadata(name, map);
+    }
+
+    /// Merges `entries` into the item's `custom_metadata` (JSON merge patch: other keys stay).
+    fn patch_metadata(&self, name: &str, entries: Map<String, Value>) -> Result<(), StoreError> {
+        let path = self.path("metadata", name);
+        let body = json!({ "custom_metadata": Value::Object(entries) });
+        let reply = self.client.call_with(
+            "PATCH",
+            &path,
             Some(&body),
             Some(&self.token),
-        );
+            &[("Content-Type", "application/merge-patch+json")],
+        )?;
+        match reply.status {
+            200 | 204 => Ok(()),
+            _ => Err(self.refused("PATCH", &path, "patch", &reply)),
+        }
     }
 
     /// Soft-deletes `version` of `name` (only that version: a newer one written meanwhile stays).
@@ -681,12 +697,6 @@ impl OpenBaoStore {
     }
 }
 
-fn now_unix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// The key of `key` inside its item's secret.
 fn data_key(key: &Key) -> String {
     match key.slot {
@@ -821,6 +831,14 @@ impl Store for OpenBaoStore {
         Err(backend_error(
             "the state key kept changing while it was being made".into(),
         ))
+    }
+
+    fn annotate(&self, item: &ItemName, notes: &[(String, String)]) -> Result<(), StoreError> {
+        let mut map = Map::new();
+        for (k, v) in notes {
+            map.insert(format!("tokenvault_{k}"), Value::String(v.clone()));
+        }
+        self.patch_metadata(item.as_str(), map)
     }
 
     fn destroy_history(&self, item: &ItemName, whole: bool) -> Result<Option<usize>, StoreError> {

@@ -236,6 +236,13 @@ impl Store for WithoutInternal {
     ) -> Result<Option<tokenvault_store::StateKey>, tokenvault_store::StoreError> {
         self.0.state_key(create)
     }
+    fn annotate(
+        &self,
+        item: &tokenvault_core::ItemName,
+        notes: &[(String, String)],
+    ) -> Result<(), tokenvault_store::StoreError> {
+        self.0.annotate(item, notes)
+    }
     fn destroy_history(
         &self,
         item: &tokenvault_core::ItemName,
