@@ -184,3 +184,140 @@ impl Drop for BaoServer {
         let _ = self.child.wait();
     }
 }
+
+/// Three OpenBao nodes in one process (`bao server -dev -dev-three-node`, a hidden dev flag):
+/// in-memory HA storage, TLS with a generated CA, nodes on three consecutive loopback ports.
+/// One node is active; the others are standbys that forward to it.
+pub struct BaoCluster {
+    child: Child,
+    pub addrs: [String; 3],
+    pub root_token: String,
+    /// The generated CA (for `BAO_CACERT`).
+    pub ca_cert: PathBuf,
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+fn consecutive_free_ports() -> Result<u16, String> {
+    for _ in 0..50 {
+        let base = free_port()?;
+        if base > 65000 {
+            continue;
+        }
+        let all = (0..3).all(|i| TcpListener::bind(("127.0.0.1", base + i)).is_ok());
+        if all {
+            return Ok(base);
+        }
+    }
+    Err("no three consecutive free ports".into())
+}
+
+impl BaoCluster {
+    pub fn start_three() -> Result<BaoCluster, String> {
+        let bin = bao_binary()?;
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let base = consecutive_free_ports()?;
+        let root_token = format!("root-{base}-{}", std::process::id());
+        let log_path = dir.path().join("server.log");
+        let log = std::fs::File::create(&log_path).map_err(|e| e.to_string())?;
+        let child = Command::new(&bin)
+            .args([
+                "server",
+                "-dev",
+                "-dev-three-node",
+                &format!("-dev-root-token-id={root_token}"),
+                &format!("-dev-listen-address=127.0.0.1:{base}"),
+                "-dev-no-store-token",
+            ])
+            .env_clear()
+            .env("HOME", dir.path())
+            .env("TMPDIR", dir.path())
+            .env("PATH", "/usr/bin:/bin")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().map_err(|e| e.to_string())?)
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        let addrs = [0, 1, 2].map(|i| format!("https://127.0.0.1:{}", base + i));
+        let mut cluster = BaoCluster {
+            child,
+            addrs,
+            root_token,
+            ca_cert: PathBuf::new(),
+            bin,
+            dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            if let Some(ca) = log
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("BAO_CACERT=").map(str::to_owned))
+            {
+                cluster.ca_cert = PathBuf::from(ca);
+                // Ready once every node answers with the active node's data.
+                let ready = (0..3).all(|i| {
+                    cluster
+                        .bao_on(i, &["read", "-format=json", "sys/leader"])
+                        .is_ok_and(|o| o.status.success())
+                });
+                if ready {
+                    return Ok(cluster);
+                }
+            }
+            if let Ok(Some(_)) = cluster.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Err(format!(
+            "bao server -dev -dev-three-node did not become ready:\n{}",
+            std::fs::read_to_string(&log_path).unwrap_or_default()
+        ))
+    }
+
+    /// `bao ARGS` as root against node `i`.
+    pub fn bao_on(&self, i: usize, args: &[&str]) -> Result<Output, String> {
+        let mut cmd = Command::new(&self.bin);
+        cmd.env_clear()
+            .env("HOME", self.dir.path())
+            .env("PATH", "/usr/bin:/bin")
+            .env("BAO_ADDR", &self.addrs[i])
+            .env("BAO_CACERT", &self.ca_cert)
+            .env("BAO_TOKEN", &self.root_token)
+            .args(args);
+        run_with_timeout(&mut cmd, None, Duration::from_secs(30))
+    }
+
+    /// The index of the active node (from `sys/leader`), if one is active.
+    pub fn active(&self) -> Option<usize> {
+        for i in 0..3 {
+            let Ok(out) = self.bao_on(i, &["read", "-field=leader_address", "sys/leader"]) else {
+                continue;
+            };
+            let leader = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            if let Some(n) = self.addrs.iter().position(|a| *a == leader) {
+                return Some(n);
+            }
+        }
+        None
+    }
+
+    /// Makes the active node give up leadership (another node takes over).
+    pub fn step_down(&self) -> Result<(), String> {
+        let active = self.active().ok_or("no active node")?;
+        let out = self.bao_on(active, &["operator", "step-down"])?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        }
+    }
+}
+
+impl Drop for BaoCluster {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -443,6 +443,20 @@ impl OpenBaoStore {
         }
     }
 
+    fn not_kv2(&self) -> StoreError {
+        StoreError::Unavailable {
+            backend: NAME,
+            reason: format!(
+                "the mount '{}' is not a KV version 2 engine (no versions, no check-and-set)",
+                self.cfg().mount
+            ),
+            hint: format!(
+                "set `mount` under [openbao] to a KV v2 mount, or enable one: `bao secrets enable -path={} kv-v2`",
+                self.cfg().mount
+            ),
+        }
+    }
+
     fn read_item(&self, name: &str, version: Option<u64>) -> Result<Read, StoreError> {
         let path = self.path("data", name);
         let url = match version {
@@ -456,6 +470,7 @@ impl OpenBaoStore {
                 .unwrap_or(0)
         };
         match reply.status {
+            200 if reply.body.pointer("/data/metadata").is_none() => Err(self.not_kv2()),
             200 => {
                 let mut data = BTreeMap::new();
                 if let Some(obj) = reply.body.pointer("/data/data").and_then(Value::as_object) {
@@ -494,13 +509,11 @@ impl OpenBaoStore {
         drop(body);
         let reply = reply?;
         match reply.status {
-            200 | 204 => Ok(Some(
-                reply
-                    .body
-                    .pointer("/data/version")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(version + 1),
-            )),
+            // A KV v1 engine takes the same request as a plain value, and no check-and-set.
+            200 | 204 => match reply.body.pointer("/data/version").and_then(Value::as_u64) {
+                Some(v) => Ok(Some(v)),
+                None => Err(self.not_kv2()),
+            },
             400 if reply.errors().contains("check-and-set") => Ok(None),
             _ => Err(self.refused("POST", &path, "update", &reply)),
         }

@@ -580,3 +580,120 @@ fn approle_login_for_ci_reads_the_secret_id_from_a_private_file() {
     // The secret id was used once already only if the role says so; it allows reuse here.
     assert_ok(&out);
 }
+
+/// A three-node cluster (`bao server -dev -dev-three-node`: TLS with its own CA, one active node
+/// and two standbys). A home talks to a standby (BAO_CACERT trusts the cluster's CA); while it
+/// writes, the active node steps down twice, so another node takes over mid-run: every write
+/// lands (retried until the deadline across the change), none is lost.
+///
+/// The three nodes live in one process, so leadership is moved with `bao operator step-down`
+/// rather than by killing a node's process.
+#[test]
+fn writes_resume_across_a_leader_change() {
+    use tokenvault_testkit::openbao::BaoCluster;
+    const WRITES: usize = 30;
+    let cluster = BaoCluster::start_three().unwrap_or_else(|e| panic!("{e}"));
+    let first = cluster.active().expect("an active node");
+    let standby = (first + 1) % 3;
+    let mut env = Env::new();
+    env.secret(&cluster.root_token);
+    env.vars = vec![
+        ("TOKENVAULT_BACKEND".into(), "openbao".into()),
+        ("BAO_ADDR".into(), cluster.addrs[standby].clone()),
+        ("BAO_CACERT".into(), cluster.ca_cert.display().to_string()),
+    ];
+    std::fs::create_dir_all(&env.home).unwrap();
+    std::fs::write(
+        env.home.join("config.toml"),
+        "[openbao]\nretry_seconds = 30\n",
+    )
+    .unwrap();
+    let out = env.run_stdin(
+        &[
+            "backend",
+            "login",
+            "openbao",
+            "--stdin",
+            "--local-backend",
+            "file",
+        ],
+        Some(&cluster.root_token),
+    );
+    assert_ok(&out);
+    // Three-node dev mode mounts `secret/` as KV version 1: refused, with the way out.
+    let out = env.run_stdin(
+        &["set", "team/bot", "--stdin", "--no-verify"],
+        Some("x-value-for-v1-mount"),
+    );
+    assert_code(&out, 2);
+    assert!(
+        stderr(&out).contains("not a KV version 2 engine"),
+        "{}",
+        stderr(&out)
+    );
+    let enabled = cluster
+        .bao_on(first, &["secrets", "enable", "-path=team", "kv-v2"])
+        .unwrap();
+    assert!(enabled.status.success(), "{}", stderr(&enabled));
+    std::fs::write(
+        env.home.join("config.toml"),
+        "[openbao]\nmount = \"team\"\nlocal_backend = \"file\"\nretry_seconds = 30\n",
+    )
+    .unwrap();
+    let changed = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for n in 0..WRITES {
+                let value = format!("cluster-value-{n:03}-of-{WRITES}");
+                let out =
+                    env.run_stdin(&["set", "team/bot", "--stdin", "--no-verify"], Some(&value));
+                assert_ok(&out);
+            }
+        });
+        s.spawn(|| {
+            for _ in 0..2 {
+                std::thread::sleep(std::time::Duration::from_millis(700));
+                if cluster.step_down().is_ok() {
+                    changed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            }
+        });
+    });
+    assert!(
+        changed.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "leadership moved"
+    );
+    assert_eq!(
+        env.get("team/bot"),
+        format!("cluster-value-{:03}-of-{WRITES}", WRITES - 1)
+    );
+    // Asked of whichever node answers (one may still be settling after the change).
+    let mut meta = Value::Null;
+    let mut last = String::new();
+    for attempt in 0..30 {
+        let out = cluster
+            .bao_on(
+                attempt % 3,
+                &[
+                    "kv",
+                    "metadata",
+                    "get",
+                    "-format=json",
+                    "team/tokenvault/team",
+                ],
+            )
+            .unwrap();
+        if let Ok(v) = serde_json::from_slice::<Value>(&out.stdout) {
+            meta = v;
+            break;
+        }
+        last = stderr(&out);
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    assert!(!meta.is_null(), "no node answered: {last}");
+    assert_eq!(
+        meta["data"]["current_version"].as_u64(),
+        Some(WRITES as u64),
+        "every write landed once"
+    );
+}
