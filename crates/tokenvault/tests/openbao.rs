@@ -697,3 +697,30 @@ fn writes_resume_across_a_leader_change() {
         "every write landed once"
     );
 }
+
+/// A short-lived login is renewed (`auth/token/renew-self`) once less than half its lifetime is
+/// left, so it keeps working past the lifetime it was issued with.
+#[test]
+fn a_login_is_renewed_before_it_expires() {
+    let server = server();
+    let out = server.bao(&["token", "create", "-ttl=6s", "-field=token"], None);
+    let short = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let admin = home(&server, &server.root_token, 5);
+    let value = hf_token();
+    admin.set("huggingface", &value);
+    let member = home(&server, &short, 5);
+    let issued = std::time::Instant::now();
+    std::thread::sleep(std::time::Duration::from_millis(3600));
+    assert_eq!(
+        member.get("huggingface"),
+        value,
+        "renewed here (2.4 s of 6 s left)"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(3600));
+    assert!(issued.elapsed() > std::time::Duration::from_secs(7));
+    assert_eq!(
+        member.get("huggingface"),
+        value,
+        "still valid past the lifetime it was issued with"
+    );
+}

@@ -4,7 +4,7 @@
 //!
 //! The OpenBao token comes from `tokenvault backend login openbao`, which keeps it in the *local*
 //! backend (the OS keychain or the file vault: `[openbao] local_backend`), never in a plaintext
-//! file. Opening renews it when less than half its lifetime is left.
+//! file. Opening renews it when half its lifetime or less (or under a minute) is left.
 
 use super::{Access, Backend, Def, Handover, LoginDone, LoginMethod, LoginRequest, Remote};
 use crate::envvars;
@@ -162,7 +162,8 @@ fn current_login(
                 "log in again with `tokenvault backend login openbao`",
             ));
         }
-        if left < login.ttl / 2 {
+        // Half its lifetime or less left (or under a minute): renewed now, before it lapses.
+        if left * 2 <= login.ttl || left < 60 {
             let client = Client::new(cfg.clone())?;
             // A token past its maximum lifetime cannot be renewed: it is used while it lasts.
             if let Ok(ttl) = client.renew_self(&login.token) {
