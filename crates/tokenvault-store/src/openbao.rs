@@ -213,7 +213,15 @@ impl Client {
                                     "{method} {shown}: more than {MAX_REDIRECTS} redirects (standby nodes pointing at each other?)"
                                 )));
                             }
-                            url = self.absolute(&loc);
+                            let next = self.absolute(&loc);
+                            // The token goes along: never from TLS to cleartext.
+                            if url.starts_with("https://") && !next.starts_with("https://") {
+                                return Err(backend_error(format!(
+                                    "{method} {shown}: refused a redirect from TLS to cleartext ({})",
+                                    next.split('/').take(3).collect::<Vec<_>>().join("/")
+                                )));
+                            }
+                            url = next;
                             continue;
                         }
                     }

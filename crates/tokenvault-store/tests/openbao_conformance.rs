@@ -78,3 +78,63 @@ fn concurrent_writers_lose_nothing() {
         "one version per write, none lost"
     );
 }
+
+/// A standby that answers with a redirect to the active node (307, `Location` on the leader):
+/// every request is followed there, reads and check-and-set writes alike.
+#[test]
+fn standby_redirects_are_followed() {
+    use std::io::{BufRead, BufReader, Write};
+    let server = BaoServer::start_dev().unwrap_or_else(|e| panic!("{e}"));
+    let standby = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let standby_addr = format!("http://{}", standby.local_addr().expect("addr"));
+    let leader = server.addr.clone();
+    let redirected = Arc::new(AtomicU32::new(0));
+    let count = redirected.clone();
+    std::thread::spawn(move || {
+        for conn in standby.incoming() {
+            let Ok(mut conn) = conn else { break };
+            let mut reader = BufReader::new(conn.try_clone().expect("clone"));
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            // Headers, then the body by Content-Length.
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0u8; length];
+            let _ = std::io::Read::read_exact(&mut reader, &mut body);
+            let path = request_line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("/")
+                .to_owned();
+            count.fetch_add(1, Ordering::SeqCst);
+            let _ = write!(
+                conn,
+                "HTTP/1.1 307 Temporary Redirect\r\nLocation: {leader}{path}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    let mut cfg = OpenBaoConfig::new(&standby_addr);
+    cfg.prefix = "redirected/".into();
+    let st = OpenBaoStore::new(cfg, Secret::from_str_copy(&server.root_token)).expect("store");
+    let k = Key::parse("huggingface/token").expect("key");
+    st.set(&k, &Secret::from_str_copy("through-the-standby"))
+        .expect("set");
+    st.set(&k, &Secret::from_str_copy("again-through-it"))
+        .expect("set");
+    let got = st.get(&k).expect("get").expect("value");
+    assert_eq!(got.expose_secret(), "again-through-it");
+    assert!(
+        redirected.load(Ordering::SeqCst) >= 5,
+        "requests went to the standby first"
+    );
+}
