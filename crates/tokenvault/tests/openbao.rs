@@ -579,6 +579,41 @@ fn approle_login_for_ci_reads_the_secret_id_from_a_private_file() {
     );
     // The secret id was used once already only if the role says so; it allows reuse here.
     assert_ok(&out);
+    assert_eq!(ci.get("huggingface"), value);
+
+    // userpass: the password from stdin; a wrong one is refused and the old login stays.
+    server.bao(&["auth", "enable", "userpass"], None);
+    let password = "alice-password-0123456789";
+    ci.secret(password);
+    server.bao(
+        &[
+            "write",
+            "auth/userpass/users/alice",
+            "token_policies=ci",
+            "-",
+        ],
+        Some(&format!("{{\"password\": \"{password}\"}}")),
+    );
+    let userpass = |pw: &str| {
+        ci.run_stdin(
+            &[
+                "backend",
+                "login",
+                "openbao",
+                "--method",
+                "userpass",
+                "--username",
+                "alice",
+                "--stdin",
+            ],
+            Some(pw),
+        )
+    };
+    let out = userpass("not-the-password-at-all");
+    assert_code(&out, 2);
+    assert!(stderr(&out).contains("refused"), "{}", stderr(&out));
+    assert_ok(&userpass(password));
+    assert_eq!(ci.get("huggingface"), value);
 }
 
 /// A three-node cluster (`bao server -dev -dev-three-node`: TLS with its own CA, one active node
