@@ -321,3 +321,179 @@ impl Drop for BaoCluster {
         let _ = self.child.wait();
     }
 }
+
+/// Three OpenBao processes forming a Raft cluster on loopback (plain HTTP): initialised with one
+/// unseal key, the two others joined and promoted to voters, KV v2 at `secret/`. Any node's
+/// process can be killed ([`RaftCluster::kill`]); the other two elect a new leader.
+pub struct RaftCluster {
+    nodes: Vec<Option<Child>>,
+    pub addrs: Vec<String>,
+    pub root_token: String,
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl RaftCluster {
+    pub fn start() -> Result<RaftCluster, String> {
+        let bin = bao_binary()?;
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let mut nodes = Vec::new();
+        let mut addrs = Vec::new();
+        for i in 1..=3 {
+            let (api, cluster) = (free_port()?, free_port()?);
+            let data = dir.path().join(format!("n{i}"));
+            std::fs::create_dir_all(&data).map_err(|e| e.to_string())?;
+            let config = dir.path().join(format!("n{i}.hcl"));
+            std::fs::write(
+                &config,
+                format!(
+                    "storage \"raft\" {{\n  path = \"{}\"\n  node_id = \"n{i}\"\n}}\n\
+                     listener \"tcp\" {{\n  address = \"127.0.0.1:{api}\"\n  cluster_address = \"127.0.0.1:{cluster}\"\n  tls_disable = true\n}}\n\
+                     api_addr = \"http://127.0.0.1:{api}\"\ncluster_addr = \"https://127.0.0.1:{cluster}\"\ndisable_mlock = true\n",
+                    data.display()
+                ),
+            )
+            .map_err(|e| e.to_string())?;
+            let log = std::fs::File::create(dir.path().join(format!("n{i}.log")))
+                .map_err(|e| e.to_string())?;
+            let child = Command::new(&bin)
+                .arg("server")
+                .arg(format!("-config={}", config.display()))
+                .env_clear()
+                .env("HOME", dir.path())
+                .env("PATH", "/usr/bin:/bin")
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().map_err(|e| e.to_string())?)
+                .stderr(log)
+                .spawn()
+                .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+            nodes.push(Some(child));
+            addrs.push(format!("http://127.0.0.1:{api}"));
+        }
+        let mut c = RaftCluster {
+            nodes,
+            addrs,
+            root_token: String::new(),
+            bin,
+            dir,
+        };
+        let wait = |what: &str, f: &mut dyn FnMut() -> bool| -> Result<(), String> {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while Instant::now() < deadline {
+                if f() {
+                    return Ok(());
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(format!("raft cluster: {what} timed out"))
+        };
+        wait("listening", &mut || {
+            (0..3).all(|i| http_status(&c.addrs[i], "/v1/sys/health") != 0)
+        })?;
+        let init = c.bao_on(
+            0,
+            &[
+                "operator",
+                "init",
+                "-key-shares=1",
+                "-key-threshold=1",
+                "-format=json",
+            ],
+        )?;
+        let text = String::from_utf8_lossy(&init.stdout).into_owned();
+        let field = |name: &str| -> Result<String, String> {
+            let at = text
+                .find(&format!("\"{name}\""))
+                .ok_or(format!("init: no {name}: {text}"))?;
+            let rest = &text[at..];
+            let start = rest.find(['[', ':']).ok_or("init: bad json")? + 1;
+            let q1 = rest[start..].find('"').ok_or("init: bad json")? + start + 1;
+            let q2 = rest[q1..].find('"').ok_or("init: bad json")? + q1;
+            Ok(rest[q1..q2].to_owned())
+        };
+        let key = field("unseal_keys_b64")?;
+        c.root_token = field("root_token")?;
+        c.bao_on(0, &["operator", "unseal", &key])?;
+        wait("autopilot config", &mut || {
+            c.bao_on(
+                0,
+                &[
+                    "operator",
+                    "raft",
+                    "autopilot",
+                    "set-config",
+                    "-server-stabilization-time=1s",
+                    "-cleanup-dead-servers=false",
+                ],
+            )
+            .is_ok_and(|o| o.status.success())
+        })?;
+        for i in 1..3 {
+            let leader = c.addrs[0].clone();
+            wait("join", &mut || {
+                c.bao_on(i, &["operator", "raft", "join", &leader])
+                    .is_ok_and(|o| o.status.success())
+            })?;
+            c.bao_on(i, &["operator", "unseal", &key])?;
+        }
+        wait("three voters", &mut || {
+            c.bao_on(0, &["operator", "raft", "list-peers"])
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).matches("true").count() == 3)
+        })?;
+        wait("kv v2", &mut || {
+            c.bao_on(0, &["secrets", "enable", "-path=secret", "kv-v2"])
+                .is_ok_and(|o| o.status.success())
+        })?;
+        // A new KV v2 mount upgrades itself for a moment before it takes writes.
+        wait("kv v2 ready", &mut || {
+            c.bao_on(0, &["kv", "put", "secret/_ready", "ready=yes"])
+                .is_ok_and(|o| o.status.success())
+        })?;
+        Ok(c)
+    }
+
+    /// `bao ARGS` as root against node `i`.
+    pub fn bao_on(&self, i: usize, args: &[&str]) -> Result<Output, String> {
+        let mut cmd = Command::new(&self.bin);
+        cmd.env_clear()
+            .env("HOME", self.dir.path())
+            .env("PATH", "/usr/bin:/bin")
+            .env("BAO_ADDR", &self.addrs[i])
+            .env("BAO_TOKEN", &self.root_token)
+            .args(args);
+        run_with_timeout(&mut cmd, None, Duration::from_secs(30))
+    }
+
+    /// The index of the leader, asked of the live nodes.
+    pub fn leader(&self) -> Option<usize> {
+        for i in 0..3 {
+            if self.nodes[i].is_none() {
+                continue;
+            }
+            let Ok(out) = self.bao_on(i, &["read", "-field=leader_address", "sys/leader"]) else {
+                continue;
+            };
+            let leader = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            if let Some(n) = self.addrs.iter().position(|a| *a == leader) {
+                return Some(n);
+            }
+        }
+        None
+    }
+
+    /// Kills node `i`'s process (SIGKILL).
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut child) = self.nodes[i].take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for RaftCluster {
+    fn drop(&mut self) {
+        for i in 0..3 {
+            self.kill(i);
+        }
+    }
+}

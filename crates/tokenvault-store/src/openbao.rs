@@ -196,7 +196,8 @@ impl Client {
     ) -> Result<Reply, StoreError> {
         let deadline = Instant::now() + self.cfg.deadline;
         let body = body.map(|b| Zeroizing::new(b.to_string().into_bytes()));
-        let mut url = format!("{}/v1/{}", self.cfg.addr, path);
+        let start = format!("{}/v1/{}", self.cfg.addr, path);
+        let mut url = start.clone();
         let mut redirects = 0;
         let mut backoff = Duration::from_millis(100);
         let shown = path.split('?').next().unwrap_or(path).to_owned();
@@ -229,7 +230,13 @@ impl Client {
                         status,
                         body: reply,
                     };
-                    if matches!(status, 429 | 500 | 502 | 503 | 504) {
+                    // A KV v2 mount on a node that just became the leader answers 400 "Waiting
+                    // for the primary to upgrade …" until it has loaded: transient, like a 503.
+                    let settling = status == 400
+                        && reply
+                            .errors()
+                            .contains("upgrade from non-versioned to versioned");
+                    if settling || matches!(status, 429 | 500 | 502 | 503 | 504) {
                         Some(Err(reply))
                     } else {
                         return Ok(reply);
@@ -255,6 +262,10 @@ impl Client {
                 });
             }
             std::thread::sleep(backoff + jitter(backoff.as_millis() as u64 / 2 + 1));
+            // Start again at the configured node: a redirect may have pointed at a leader that
+            // has since died, and the node we were given knows the new one.
+            url = start.clone();
+            redirects = 0;
             backoff = (backoff * 2).min(Duration::from_secs(2));
         }
     }

@@ -759,3 +759,79 @@ fn a_login_is_renewed_before_it_expires() {
         "still valid past the lifetime it was issued with"
     );
 }
+
+/// Three Raft processes; a home writes through a follower while the leader's process is killed
+/// (SIGKILL) mid-run: writes resume on the new leader within the retry deadline, none is lost.
+#[test]
+fn writes_resume_after_the_leader_is_killed() {
+    use tokenvault_testkit::openbao::RaftCluster;
+    const WRITES: usize = 30;
+    let mut cluster = RaftCluster::start().unwrap_or_else(|e| panic!("{e}"));
+    let leader = cluster.leader().expect("a leader");
+    let follower = (leader + 1) % 3;
+    let mut env = Env::new();
+    env.secret(&cluster.root_token);
+    env.vars = vec![
+        ("TOKENVAULT_BACKEND".into(), "openbao".into()),
+        ("BAO_ADDR".into(), cluster.addrs[follower].clone()),
+    ];
+    std::fs::create_dir_all(&env.home).unwrap();
+    std::fs::write(
+        env.home.join("config.toml"),
+        "[openbao]\nretry_seconds = 30\n",
+    )
+    .unwrap();
+    let out = env.run_stdin(
+        &[
+            "backend",
+            "login",
+            "openbao",
+            "--stdin",
+            "--local-backend",
+            "file",
+        ],
+        Some(&cluster.root_token),
+    );
+    assert_ok(&out);
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        let writer = s.spawn(|| {
+            for n in 0..WRITES {
+                let value = format!("raft-value-{n:03}-of-{WRITES}");
+                let out =
+                    env.run_stdin(&["set", "team/bot", "--stdin", "--no-verify"], Some(&value));
+                assert_ok(&out);
+                done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        });
+        while done.load(std::sync::atomic::Ordering::SeqCst) < 5 && !writer.is_finished() {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        cluster.kill(leader);
+    });
+    let new_leader = cluster.leader().expect("a new leader");
+    assert_ne!(new_leader, leader);
+    assert_eq!(
+        env.get("team/bot"),
+        format!("raft-value-{:03}-of-{WRITES}", WRITES - 1)
+    );
+    let out = cluster
+        .bao_on(
+            follower,
+            &[
+                "kv",
+                "metadata",
+                "get",
+                "-format=json",
+                "secret/tokenvault/team",
+            ],
+        )
+        .unwrap();
+    let meta: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    assert_eq!(
+        meta["data"]["current_version"].as_u64(),
+        Some(WRITES as u64),
+        "every write landed once: {}",
+        stderr(&out)
+    );
+}
