@@ -246,7 +246,7 @@ fn unknown_backend_is_a_usage_error() {
     let out = env.run(&["--backend", "floppy", "list"]);
     assert_code(&out, 2);
     assert!(
-        stderr(&out).contains("expected keychain, file or memory"),
+        stderr(&out).contains("expected keychain, file, memory or openbao"),
         "{}",
         stderr(&out)
     );
