@@ -14,6 +14,8 @@ pub mod child;
 #[cfg(unix)]
 mod keyring;
 #[cfg(unix)]
+pub mod openbao;
+#[cfg(unix)]
 mod process;
 
 #[cfg(unix)]

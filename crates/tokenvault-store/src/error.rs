@@ -61,6 +61,14 @@ pub enum StoreError {
         source: std::io::Error,
     },
 
+    /// The server's policy refuses the request: `capability` on `path` is missing.
+    #[error("permission denied: the {backend} token's policy lacks the '{capability}' capability on {path}")]
+    Denied {
+        backend: &'static str,
+        path: String,
+        capability: String,
+    },
+
     #[error("{backend} backend: {message}")]
     Backend {
         backend: &'static str,
@@ -111,6 +119,9 @@ impl StoreError {
                 let fix = if path.is_dir() { "700" } else { "600" };
                 Some(format!("run: chmod {fix} {}", path.display()))
             }
+            StoreError::Denied { path, capability, .. } => Some(format!(
+                "ask an administrator to grant '{capability}' on {path} (see docs/team.md); `bao token capabilities {path}` shows what your token may do; nothing was changed"
+            )),
             StoreError::Io { .. } | StoreError::Backend { .. } => None,
         }
     }

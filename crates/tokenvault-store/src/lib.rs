@@ -1,7 +1,7 @@
 //! tokenvault-store: where values live.
 //!
 //! One trait, [`Store`], and interchangeable backends behind it: `memory` (tests), `file` (one
-//! age-format encrypted file), `keychain` (the OS credential store). Every backend passes the same
+//! age-format encrypted file), `keychain` (the OS credential store), `openbao` (an OpenBao or Vault KV v2 engine). Every backend passes the same
 //! [`conformance`] suite or it does not ship. Libraries never prompt: the file backend asks the
 //! caller's [`PassphraseSource`] for a passphrase, and the binary decides how to get one.
 //!
@@ -20,6 +20,7 @@ pub mod index;
 pub mod keycache;
 pub mod keychain;
 pub mod memory;
+pub mod openbao;
 pub mod state;
 
 pub use error::StoreError;
@@ -35,14 +36,16 @@ pub enum BackendKind {
     Keychain,
     File,
     Memory,
+    OpenBao,
 }
 
 impl BackendKind {
     /// Every backend with its name: the one table `as_str` and `from_str` read.
-    pub const ALL: [(BackendKind, &'static str); 3] = [
+    pub const ALL: [(BackendKind, &'static str); 4] = [
         (BackendKind::Keychain, "keychain"),
         (BackendKind::File, "file"),
         (BackendKind::Memory, "memory"),
+        (BackendKind::OpenBao, "openbao"),
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -179,6 +182,23 @@ pub trait Store: Send + Sync {
     /// `create` is false. With `create`, one is made and stored when there is none (its
     /// `created` is then true). Reading it needs what reading a value needs (an unlocked vault).
     fn state_key(&self, create: bool) -> Result<Option<StateKey>, StoreError>;
+
+    /// Records non-secret facts about `item` (its provider, when it was updated, the last live
+    /// check of a field) beside it, for a backend whose other users read them there (OpenBao's
+    /// `custom_metadata`). Never a value. Others keep these in the local index only.
+    fn annotate(&self, item: &ItemName, notes: &[(String, String)]) -> Result<(), StoreError> {
+        let _ = (item, notes);
+        Ok(())
+    }
+
+    /// For a backend that keeps earlier versions of what it stores (OpenBao's KV v2): destroys
+    /// the kept history of `item` for good — every version when `whole` (the item is gone), else
+    /// every version but the latest. `Ok(None)` when the backend keeps no history, so deleting
+    /// already removed everything.
+    fn destroy_history(&self, item: &ItemName, whole: bool) -> Result<Option<usize>, StoreError> {
+        let _ = (item, whole);
+        Ok(None)
+    }
 }
 
 /// Where the file backend gets a passphrase. The binary implements it with a hidden prompt,

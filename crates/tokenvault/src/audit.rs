@@ -262,6 +262,7 @@ pub fn reason(e: &anyhow::Error) -> String {
                 StoreError::Unavailable { .. } => "backend unavailable",
                 StoreError::Io { .. } => "i/o error",
                 StoreError::Backend { .. } => "backend error",
+                StoreError::Denied { .. } => "permission denied",
             }
             .to_owned();
         }

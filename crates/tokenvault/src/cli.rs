@@ -35,7 +35,8 @@ pub struct Cli {
 
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// Where values live: keychain (OS store), file (encrypted vault) or memory (tests only).
+    /// Where values live: keychain (OS store), file (encrypted vault), openbao (a team's OpenBao
+    /// or Vault server) or memory (tests only).
     #[arg(long, global = true, value_name = "BACKEND", env = crate::envvars::TOKENVAULT_BACKEND)]
     pub backend: Option<String>,
     /// Print machine-readable JSON: lists, reports, and what a command stored, deleted or
@@ -93,7 +94,7 @@ pub enum Command {
     Show(ShowArgs),
     /// Delete a field, or a whole item.
     #[command(
-        after_help = "Examples:\n  tokenvault rm aws/session_token\n  tokenvault rm aws --yes\n  tokenvault rm huggingface-old --yes --json"
+        after_help = "Examples:\n  tokenvault rm aws/session_token\n  tokenvault rm aws --yes\n  tokenvault rm huggingface-old --yes --json\n  tokenvault --backend openbao rm leaked-token --yes --destroy"
     )]
     Rm(RmArgs),
     /// Check stored values: format offline, then the provider's live check (Hugging Face, GitHub,
@@ -210,6 +211,31 @@ pub enum Command {
     #[command(subcommand)]
     #[command(after_help = "Examples:\n  tokenvault backup list\n  tokenvault backup restore 12")]
     Backup(BackupCommand),
+    /// Backends on a server: log in to OpenBao (the token is kept in the local keychain or file
+    /// vault, never in a plaintext file).
+    #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  bao print token | tokenvault backend login openbao --method token\n  tokenvault backend login openbao --method userpass --username alice\n  tokenvault backend login openbao --method approle --role-id \"$ROLE_ID\" --secret-id-file /run/secrets/bao-secret-id"
+    )]
+    Backend(BackendCommand),
+    /// Hand one value to someone through OpenBao: prints a single-use response-wrapping token
+    /// (never the value) that `tokenvault receive` turns back into the value, once.
+    #[command(
+        after_help = "Examples:\n  tokenvault share huggingface --wrap\n  tokenvault share aws/secret_access_key --wrap --ttl 30m"
+    )]
+    Share(ShareArgs),
+    /// Receive a value sent with `tokenvault share --wrap` (the wrapping token on stdin or a
+    /// hidden prompt) and store it; says so if someone else unwrapped it first.
+    #[command(
+        after_help = "Examples:\n  tokenvault receive\n  printf %s \"$WRAPPING_TOKEN\" | tokenvault receive --stdin --as hf-from-alice"
+    )]
+    Receive(ReceiveArgs),
+    /// Copy items from one backend to another (read back before anything is removed; the
+    /// source is removed only with --move).
+    #[command(
+        after_help = "Examples:\n  tokenvault copy --from file --to openbao\n  tokenvault copy --from keychain --to openbao huggingface github --move"
+    )]
+    Copy(CopyArgs),
     /// Print a shell's completion script (commands, flags, and stored item and profile names).
     #[command(
         after_help = "Examples:\n  tokenvault completions bash > ~/.local/share/bash-completion/completions/tokenvault\n  tokenvault completions zsh > ~/.zfunc/_tokenvault\n  tokenvault completions fish > ~/.config/fish/completions/tokenvault.fish\nThe scripts call tokenvault back to complete stored item and profile names."
@@ -640,10 +666,93 @@ pub struct ShowArgs {
     pub reference: String,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum BackendCommand {
+    /// Log in to a server backend and keep its token in the local keychain or file vault.
+    #[command(
+        after_help = "Examples:\n  bao print token | tokenvault backend login openbao --stdin\n  tokenvault backend login openbao --method userpass --username alice\n  tokenvault backend login openbao --method approle --role-id \"$ROLE_ID\" --secret-id-file /run/secrets/bao-secret-id --local-backend file"
+    )]
+    Login(LoginArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The backend: openbao.
+    pub backend: String,
+    /// token (pasted or piped), userpass (a user and password) or approle (CI: a role id and a
+    /// secret id from stdin or a 0600 file).
+    #[arg(long, value_enum, default_value = "token")]
+    pub method: crate::backends::LoginMethod,
+    /// userpass: the user name.
+    #[arg(long)]
+    pub username: Option<String>,
+    /// approle: the role id (not a secret on its own).
+    #[arg(long)]
+    pub role_id: Option<String>,
+    /// approle: a file (mode 0600) holding the secret id; else it is read from stdin.
+    #[arg(long, value_name = "FILE")]
+    pub secret_id_file: Option<std::path::PathBuf>,
+    /// Read the token or password from standard input instead of a hidden prompt.
+    #[arg(long)]
+    pub stdin: bool,
+    /// The auth method's mount path when it is not the default (userpass, approle).
+    #[arg(long, value_name = "PATH")]
+    pub auth_path: Option<String>,
+    /// Where to keep the token: keychain or file (default: the backend used before, or the
+    /// automatic choice); remembered as `[openbao] local_backend`.
+    #[arg(long, value_name = "BACKEND")]
+    pub local_backend: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShareArgs {
+    #[arg(add = references())]
+    pub reference: String,
+    /// Wrap the value in a single-use OpenBao response-wrapping token (the only way, for now).
+    #[arg(long)]
+    pub wrap: bool,
+    /// How long the wrapping token is valid (OpenBao durations: 90s, 10m, 1h).
+    #[arg(long, default_value = "10m")]
+    pub ttl: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ReceiveArgs {
+    /// Read the wrapping token from standard input instead of a hidden prompt.
+    #[arg(long)]
+    pub stdin: bool,
+    /// Store it under this item name instead of the sender's.
+    #[arg(long = "as", value_name = "ITEM")]
+    pub as_item: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The backend to copy from.
+    #[arg(long, value_name = "BACKEND")]
+    pub from: String,
+    /// The backend to copy to.
+    #[arg(long, value_name = "BACKEND")]
+    pub to: String,
+    /// Items (or ITEM/FIELD) to copy (default: every item of --from).
+    #[arg(add = references())]
+    pub references: Vec<String>,
+    /// Remove each copied value from --from once it reads back from --to.
+    #[arg(long = "move")]
+    pub move_: bool,
+    /// Replace a value that --to already holds with a different one.
+    #[arg(long)]
+    pub overwrite: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct RmArgs {
     #[arg(add = references())]
     pub reference: String,
+    /// On a backend that keeps versions (openbao): destroy the kept versions too, for good
+    /// (without it a deleted item can be recovered with `bao kv undelete`).
+    #[arg(long)]
+    pub destroy: bool,
     /// Do not ask for confirmation when deleting a whole item.
     #[arg(short, long)]
     pub yes: bool,

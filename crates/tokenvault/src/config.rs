@@ -27,6 +27,9 @@ pub struct Config {
     /// `mcp serve`: what agents may run with which references without asking.
     #[serde(default)]
     pub agent: AgentConfig,
+    /// The OpenBao backend: mount, prefix, where the login is kept.
+    #[serde(default)]
+    pub openbao: OpenBaoSection,
 }
 
 /// `[agent]`: the allow-list of `mcp serve`'s `run_with_credentials`.
@@ -48,6 +51,26 @@ pub struct AllowEntry {
     pub refs: Vec<String>,
 }
 
+/// `[openbao]`: how the OpenBao backend uses the server (the address, namespace and CA come from
+/// `BAO_ADDR`/`VAULT_ADDR`, `BAO_NAMESPACE`/`VAULT_NAMESPACE`, `BAO_CACERT`/`VAULT_CACERT`, or
+/// the keys of the same name here).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenBaoSection {
+    /// The server, when `BAO_ADDR`/`VAULT_ADDR` are not set.
+    pub addr: Option<String>,
+    pub namespace: Option<String>,
+    pub cacert: Option<PathBuf>,
+    /// The KV v2 mount (default `secret`).
+    pub mount: Option<String>,
+    /// Prepended to every item's path (default `tokenvault/`).
+    pub prefix: Option<String>,
+    /// Where `backend login openbao` keeps the OpenBao token: `keychain` or `file`.
+    pub local_backend: Option<BackendKind>,
+    /// How long a request keeps retrying a busy, sealed or unreachable server (default 30).
+    pub retry_seconds: Option<u64>,
+}
+
 #[derive(Debug)]
 pub struct ConfigFile {
     pub path: PathBuf,
@@ -64,7 +87,7 @@ impl ConfigFile {
         };
         let config: Config = toml::from_str(&text).map_err(|e| {
             anyhow::anyhow!(
-                "config file {} is not valid: {}\nhint: fix the file (allowed top-level keys: backend, backups, audit_required, provider, profiles, agent) or move it away; nothing was changed",
+                "config file {} is not valid: {}\nhint: fix the file (allowed top-level keys: backend, backups, audit_required, provider, profiles, agent, openbao) or move it away; nothing was changed",
                 path.display(),
                 e.to_string().trim_end()
             )

@@ -103,6 +103,25 @@ impl Ctx {
         Ok(self.vault_over(backend, choice))
     }
 
+    /// Opens the vault of a backend named on the command line (`copy --from/--to`), whatever
+    /// the chosen one is.
+    pub fn open_vault_of(&self, kind: BackendKind) -> Result<Vault<'_>> {
+        fsutil::ensure_private_dir(&self.settings.paths.home)?;
+        let def = backends::def(kind);
+        if let Some(caution) = def.caution {
+            self.printer.warning(caution);
+        }
+        let backend = (def.open)(&self.settings, Access::Interactive)?
+            .ok_or_else(|| anyhow::anyhow!("the {kind} backend could not be opened"))?;
+        Ok(self.vault_over(
+            backend,
+            BackendChoice {
+                kind,
+                reason: "named on the command line".into(),
+            },
+        ))
+    }
+
     /// Opens the vault only if that asks no one anything (see [`Access::Quiet`]); `None` when
     /// there is nothing to open that way.
     pub fn open_vault_quietly(&mut self) -> Result<Option<Vault<'_>>> {

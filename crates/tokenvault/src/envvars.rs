@@ -80,6 +80,15 @@ pub const LOCALAPPDATA: &str = "LOCALAPPDATA";
 /// Codex CLI's home (default `~/.codex`): `mcp` reads `$CODEX_HOME/config.toml`.
 pub const CODEX_HOME: &str = "CODEX_HOME";
 pub const XDG_DATA_HOME: &str = "XDG_DATA_HOME";
+/// The OpenBao backend's server (`BAO_*` first, then the `VAULT_*` names HashiCorp Vault uses).
+pub const BAO_ADDR: &str = "BAO_ADDR";
+pub const VAULT_ADDR: &str = "VAULT_ADDR";
+/// The OpenBao namespace (Enterprise/OpenBao namespaces), sent as `X-Vault-Namespace`.
+pub const BAO_NAMESPACE: &str = "BAO_NAMESPACE";
+pub const VAULT_NAMESPACE: &str = "VAULT_NAMESPACE";
+/// A PEM file of the CA certificates to trust for the OpenBao server.
+pub const BAO_CACERT: &str = "BAO_CACERT";
+pub const VAULT_CACERT: &str = "VAULT_CACERT";
 
 /// A variable's value when set and non-empty.
 pub fn get(name: &str) -> Option<String> {
@@ -120,6 +129,12 @@ pub const ALL: &[&str] = &[
     APPDATA,
     LOCALAPPDATA,
     CODEX_HOME,
+    BAO_ADDR,
+    VAULT_ADDR,
+    BAO_NAMESPACE,
+    VAULT_NAMESPACE,
+    BAO_CACERT,
+    VAULT_CACERT,
 ];
 
 #[cfg(test)]

@@ -170,6 +170,10 @@ fn dispatch(cli: &Cli, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         Command::Backup(a) => cmd::backup::run(ctx, a),
         Command::Passwd(a) => cmd::passwd::passwd(ctx, a),
         Command::Rekey => cmd::passwd::rekey(ctx),
+        Command::Backend(a) => cmd::backend::run(ctx, a),
+        Command::Share(a) => cmd::share::run(ctx, a),
+        Command::Receive(a) => cmd::receive::run(ctx, a),
+        Command::Copy(a) => cmd::copy::run(ctx, a),
         Command::Completions(_) | Command::Man(_) => unreachable!("handled above"),
     }
 }

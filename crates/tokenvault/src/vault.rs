@@ -307,6 +307,20 @@ impl<'a> Vault<'a> {
             return Ok(written);
         }
         self.store().apply(&changes)?;
+        // Non-secret facts beside the values, for a store others read them from (OpenBao's
+        // custom_metadata): the provider and when it changed. Best effort: the values are stored.
+        let mut annotated: Vec<&str> = Vec::new();
+        for (target, _) in writes {
+            if annotated.contains(&target.key.item.as_str()) {
+                continue;
+            }
+            annotated.push(target.key.item.as_str());
+            let mut notes = vec![("updated".to_owned(), now.to_owned())];
+            if let Some(p) = &target.provider {
+                notes.push(("provider".to_owned(), p.clone()));
+            }
+            let _ = self.store().annotate(&target.key.item, &notes);
+        }
         let kind = self.kind();
         self.update_index(|idx| {
             for ((target, _), w) in writes.iter().zip(&written) {
@@ -335,6 +349,18 @@ impl<'a> Vault<'a> {
     /// Records the result of a live check of `target` in its index entry (sealed like every
     /// index change). Nothing is recorded for a field the index does not list.
     pub fn record_verification(&self, target: &Target, verification: &Verification) -> Result<()> {
+        let _ = self.store().annotate(
+            &target.key.item,
+            &[(
+                format!("verified_{}", target.key.field),
+                format!(
+                    "{} {} {}",
+                    verification.at,
+                    if verification.ok { "ok" } else { "failed" },
+                    verification.summary
+                ),
+            )],
+        );
         self.update_index(|idx| {
             if let Some(f) = idx
                 .items

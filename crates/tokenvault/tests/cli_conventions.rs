@@ -367,6 +367,10 @@ fn every_command_has_examples_in_its_help() {
         "passwd",
         "rekey",
         "backup",
+        "backend",
+        "share",
+        "receive",
+        "copy",
         "completions",
     ] {
         let out = env.run(&[cmd, "--help"]);
@@ -382,6 +386,7 @@ fn every_command_has_examples_in_its_help() {
         ["mcp", "add"],
         ["profile", "set"],
         ["import", "dotenv"],
+        ["backend", "login"],
     ] {
         let out = env.run(&[sub[0], sub[1], "--help"]);
         assert!(stdout(&out).contains("Examples:"), "{sub:?}");

@@ -217,7 +217,7 @@ fn without_a_keychain_the_file_backend_is_chosen_remembered_and_explained() {
 fn unknown_backend_is_a_usage_error() {
     let env = Env::new();
     let out = env.run(&["--backend", "floppy", "list"]);
-    assert_error(&out, 2, &["expected keychain, file or memory"]);
+    assert_error(&out, 2, &["expected keychain, file, memory or openbao"]);
 }
 
 #[test]

@@ -20,6 +20,7 @@ pub const DEF: Def = Def {
     healthy: "the encrypted file is always available",
     unusable_hint: "",
     open,
+    remote: None,
 };
 
 /// The file store of these settings, its passphrase from `source`.
@@ -32,6 +33,7 @@ pub fn file_store(settings: &Settings, source: Arc<dyn PassphraseSource>) -> Fil
 
 fn open(settings: &Settings, access: Access) -> Result<Option<Backend>> {
     let store = match access {
+        Access::Interactive => file_store(settings, Arc::new(CliPassphrase)),
         Access::From(source) => file_store(settings, source),
         Access::Quiet if passphrase_configured() => file_store(settings, Arc::new(CliPassphrase)),
         // Only the key `tokenvault unlock` cached: never a prompt.

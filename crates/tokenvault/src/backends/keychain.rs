@@ -19,6 +19,7 @@ pub const DEF: Def = Def {
     healthy: "the OS keychain (Secret Service) is reachable and unlocked",
     unusable_hint: "start your desktop keyring, or switch with --backend file",
     open,
+    remote: None,
 };
 
 fn probe(_: &Settings) -> Result<(), String> {

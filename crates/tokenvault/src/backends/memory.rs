@@ -20,12 +20,15 @@ pub const DEF: Def = Def {
     healthy: "the memory backend is always available",
     unusable_hint: "",
     open,
+    remote: None,
 };
 
 fn open(_: &Settings, access: Access) -> Result<Option<Backend>> {
     Ok(match access {
         // Nothing outlives a command, so there is nothing to read without one.
         Access::Quiet => None,
-        Access::From(_) => Some(Backend::new(&DEF, Arc::new(MemoryStore::new()))),
+        Access::Interactive | Access::From(_) => {
+            Some(Backend::new(&DEF, Arc::new(MemoryStore::new())))
+        }
     })
 }

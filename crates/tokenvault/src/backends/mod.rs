@@ -9,21 +9,25 @@
 mod file;
 mod keychain;
 mod memory;
+mod openbao;
 
 pub use file::file_store;
 
 use crate::settings::{BackendChoice, Settings};
 use anyhow::Result;
 use std::sync::Arc;
+use tokenvault_core::Secret;
 use tokenvault_store::file::FileStore;
 use tokenvault_store::{BackendKind, PassphraseSource, Store};
 
 /// Every backend, in the order an automatic choice tries them.
-pub const ALL: &[&Def] = &[&keychain::DEF, &file::DEF, &memory::DEF];
+pub const ALL: &[&Def] = &[&keychain::DEF, &file::DEF, &memory::DEF, &openbao::DEF];
 
 /// How a command may open a backend.
 #[derive(Clone)]
 pub enum Access {
+    /// As commands do: a locked file vault asks for its passphrase (terminal or askpass).
+    Interactive,
     /// A locked file vault gets its passphrase from this source: the terminal (or askpass) for
     /// commands; the web app's never asks on the terminal (it is unlocked from the page).
     From(Arc<dyn PassphraseSource>),
@@ -59,6 +63,64 @@ pub struct Def {
     /// What to do when it is chosen but the probe fails.
     pub unusable_hint: &'static str,
     pub open: Open,
+    /// What a backend on a server does beside storing: logging in, single-use hand-over.
+    pub remote: Option<&'static Remote>,
+}
+
+/// How a login is made: the method and what it needs (the secret part never from argv).
+pub struct LoginRequest {
+    pub method: LoginMethod,
+    /// userpass: the user name; approle: the role id.
+    pub name: Option<String>,
+    /// The token, the password or the AppRole secret id.
+    pub secret: Secret,
+    /// The auth method's mount when not the default (`userpass`, `approle`).
+    pub mount: Option<String>,
+    /// Where the login is kept: the backend chosen before the remote one, or `--local-backend`.
+    pub local: BackendKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LoginMethod {
+    Token,
+    Userpass,
+    Approle,
+}
+
+/// What a login did, for the command to report (no token).
+pub struct LoginDone {
+    pub server: String,
+    /// Seconds the login lasts (0: it does not expire).
+    pub ttl: u64,
+    pub renewable: bool,
+    /// Where it is kept.
+    pub kept_in: BackendKind,
+}
+
+/// One value handed over through a single-use wrapping token.
+pub struct Handover {
+    pub item: String,
+    pub field: String,
+    pub provider: Option<String>,
+    pub value: Secret,
+}
+
+/// A backend that lives on a server.
+pub struct Remote {
+    /// Logs in and keeps the login in the local backend.
+    pub login: fn(&Settings, &LoginRequest) -> Result<LoginDone>,
+    /// Wraps a value in a single-use token valid for `ttl` (e.g. `10m`); the token.
+    pub wrap: fn(&Settings, &Handover, &str) -> Result<Secret>,
+    /// Unwraps a token made by `wrap`; `None` when it was already unwrapped (or expired).
+    pub unwrap: fn(&Settings, &Secret) -> Result<Option<Handover>>,
+}
+
+/// Items a backend keeps for tokenvault itself (a server backend's login), never copied.
+pub const INTERNAL_ITEMS: &[&str] = &[openbao::LOGIN_ITEM];
+
+/// The remote backends (those with a [`Remote`]).
+pub fn remotes() -> impl Iterator<Item = &'static Def> {
+    ALL.iter().copied().filter(|d| d.remote.is_some())
 }
 
 impl Def {
@@ -106,6 +168,23 @@ pub fn automatic_choice(settings: &Settings) -> BackendChoice {
     }
 }
 
+/// The backend a remote backend keeps its login in: the one remembered or chosen before it
+/// (when that is a local one), else the automatic choice.
+pub fn local_choice(settings: &Settings) -> BackendKind {
+    settings
+        .config
+        .config
+        .openbao
+        .local_backend
+        .filter(|k| def(*k).remote.is_none() && *k != BackendKind::Memory)
+        .or(settings
+            .config
+            .config
+            .backend
+            .filter(|k| def(*k).remote.is_none() && *k != BackendKind::Memory))
+        .unwrap_or_else(|| automatic_choice(settings).kind)
+}
+
 /// An opened backend: its store, and the file store's own operations (unlock, backups,
 /// generations) when it is the file.
 pub struct Backend {
@@ -114,11 +193,73 @@ pub struct Backend {
     file: Option<Arc<FileStore>>,
 }
 
+/// A store as commands see it: the items tokenvault keeps for itself ([`INTERNAL_ITEMS`], e.g.
+/// the OpenBao login in the file vault) are not listed, so no list, index or copy shows them.
+struct WithoutInternal(Arc<dyn Store>);
+
+/// Whether `key` is one of [`INTERNAL_ITEMS`].
+pub fn is_internal(key: &tokenvault_store::Key) -> bool {
+    INTERNAL_ITEMS.contains(&key.item.as_str())
+}
+
+impl Store for WithoutInternal {
+    fn kind(&self) -> BackendKind {
+        self.0.kind()
+    }
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+    fn get(
+        &self,
+        key: &tokenvault_store::Key,
+    ) -> Result<Option<Secret>, tokenvault_store::StoreError> {
+        self.0.get(key)
+    }
+    fn get_many(
+        &self,
+        keys: &[tokenvault_store::Key],
+    ) -> Result<Vec<Option<Secret>>, tokenvault_store::StoreError> {
+        self.0.get_many(keys)
+    }
+    fn apply(
+        &self,
+        changes: &[tokenvault_store::Change],
+    ) -> Result<(), tokenvault_store::StoreError> {
+        self.0.apply(changes)
+    }
+    fn list(&self) -> Result<Option<Vec<tokenvault_store::Key>>, tokenvault_store::StoreError> {
+        Ok(self
+            .0
+            .list()?
+            .map(|keys| keys.into_iter().filter(|k| !is_internal(k)).collect()))
+    }
+    fn state_key(
+        &self,
+        create: bool,
+    ) -> Result<Option<tokenvault_store::StateKey>, tokenvault_store::StoreError> {
+        self.0.state_key(create)
+    }
+    fn annotate(
+        &self,
+        item: &tokenvault_core::ItemName,
+        notes: &[(String, String)],
+    ) -> Result<(), tokenvault_store::StoreError> {
+        self.0.annotate(item, notes)
+    }
+    fn destroy_history(
+        &self,
+        item: &tokenvault_core::ItemName,
+        whole: bool,
+    ) -> Result<Option<usize>, tokenvault_store::StoreError> {
+        self.0.destroy_history(item, whole)
+    }
+}
+
 impl Backend {
     fn new(def: &'static Def, store: Arc<dyn Store>) -> Backend {
         Backend {
             def,
-            store,
+            store: Arc::new(WithoutInternal(store)),
             file: None,
         }
     }
@@ -126,7 +267,7 @@ impl Backend {
     fn file(def: &'static Def, store: Arc<FileStore>) -> Backend {
         Backend {
             def,
-            store: store.clone(),
+            store: Arc::new(WithoutInternal(store.clone())),
             file: Some(store),
         }
     }

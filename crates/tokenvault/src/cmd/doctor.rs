@@ -849,7 +849,11 @@ fn vault_integrity(ctx: &Ctx, store: &tokenvault_store::file::FileStore, checks:
         return;
     }
     let held = match store.list() {
-        Ok(k) => k.unwrap_or_default(),
+        Ok(k) => k
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|k| !backends::is_internal(k))
+            .collect::<Vec<_>>(),
         Err(e) => {
             checks.push(Check {
                 hint: e.hint(),

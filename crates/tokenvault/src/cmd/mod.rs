@@ -2,8 +2,10 @@
 
 pub mod agent_setup;
 pub mod audit;
+pub mod backend;
 pub mod backup;
 pub mod completions;
+pub mod copy;
 pub mod doctor;
 pub mod export;
 pub mod get;
@@ -17,11 +19,13 @@ pub mod mcp;
 pub mod passwd;
 pub mod plugin;
 pub mod profile;
+pub mod receive;
 pub mod rm;
 pub mod rotate;
 pub mod run;
 pub mod scan;
 pub mod set;
+pub mod share;
 pub mod show;
 pub mod status;
 pub mod ui;

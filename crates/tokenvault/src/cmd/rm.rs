@@ -114,10 +114,40 @@ fn remove(ctx: &mut Ctx, args: &RmArgs, subject: &mut crate::audit::Subject) -> 
     for k in &removed {
         printer.note(&format!("Deleted {k}."));
     }
+    // A backend that keeps versions still has the deleted values in its history.
+    let destroyed = if args.destroy {
+        let whole = reference.field.is_none();
+        let n = vault.store().destroy_history(&reference.item, whole)?;
+        match n {
+            Some(_) if whole => printer.note(&format!(
+                "Destroyed every kept version of {} (it cannot be recovered).",
+                reference.item
+            )),
+            Some(n) => printer.note(&format!(
+                "Destroyed {} of {} (the current one no longer holds the field).",
+                count(n, "earlier version"),
+                reference.item
+            )),
+            None => printer.note(&format!(
+                "The {} backend keeps no earlier versions: nothing more to destroy.",
+                vault.kind()
+            )),
+        }
+        n
+    } else {
+        if vault.backend.def().remote.is_some() {
+            printer.note(&format!(
+                "The {} backend keeps earlier versions: `rm --destroy` destroys them.",
+                vault.kind()
+            ));
+        }
+        None
+    };
     if json_out {
         printer.json(&json!({
             "deleted": subject.references,
             "backend": vault.kind().as_str(),
+            "destroyed_versions": destroyed,
         }))?;
     }
     Ok(Outcome::Success)
