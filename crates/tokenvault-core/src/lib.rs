@@ -9,6 +9,7 @@
 pub mod agent;
 pub mod audit;
 pub mod conceal;
+pub mod dockercred;
 pub mod dotenv;
 pub mod endpoint;
 pub mod envplan;

@@ -156,6 +156,11 @@ pub enum Command {
         after_help = "Examples:\n  git config --global credential.https://huggingface.co.helper \"tokenvault git-credential\"\n  git config --global credential.https://github.com.helper \"tokenvault git-credential --item github\""
     )]
     GitCredential(GitCredentialArgs),
+    /// A Docker credential helper (`"credsStore": "tokenvault"`): registry logins live in the vault.
+    #[command(
+        after_help = "Docker runs it as docker-credential-tokenvault (a link to tokenvault on PATH; `tokenvault scan --home --fix` makes one in ~/.local/bin and moves ~/.docker/config.json's logins into the vault).\n\nExamples:\n  ln -s \"$(command -v tokenvault)\" ~/.local/bin/docker-credential-tokenvault\n  echo ghcr.io | tokenvault docker-credential get\n  tokenvault docker-credential list"
+    )]
+    DockerCredential(DockerCredentialArgs),
     /// The access log: every read and change, hash-chained.
     #[command(
         after_help = "Examples:\n  tokenvault audit --since 24h\n  tokenvault audit --json\n  tokenvault audit verify"
@@ -592,6 +597,20 @@ pub enum GitCredentialOp {
     Get,
     Store,
     Erase,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DockerCredentialOp {
+    Get,
+    Store,
+    Erase,
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct DockerCredentialArgs {
+    #[arg(value_enum)]
+    pub operation: DockerCredentialOp,
 }
 
 #[derive(Debug, Args)]
@@ -1076,6 +1095,10 @@ pub fn json_refusal(command: &Command) -> Option<(&'static str, &'static str)> {
             "`git-credential` speaks git's credential helper protocol, not JSON",
             "drop --json",
         ),
+        Command::DockerCredential(_) => (
+            "`docker-credential` speaks Docker's credential helper protocol (JSON already)",
+            "drop --json",
+        ),
         Command::Completions(_) => ("`completions` prints a shell script", "drop --json"),
         Command::Man(_) => ("`man` writes manual pages", "drop --json"),
         Command::Ui(_) => (
@@ -1092,6 +1115,19 @@ pub fn json_refusal(command: &Command) -> Option<(&'static str, &'static str)> {
         ),
         _ => return None,
     })
+}
+
+/// Run as `docker-credential-tokenvault ACTION` (a link Docker finds on PATH): the arguments of
+/// `tokenvault docker-credential ACTION`.
+pub fn as_docker_helper(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let called = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .is_some_and(|n| n == "docker-credential-tokenvault");
+    if called {
+        args.insert(1, "docker-credential".into());
+    }
+    args
 }
 
 #[cfg(test)]

@@ -34,7 +34,7 @@ fn main() -> ExitCode {
     prompt::take_from_environment();
     context::session_bus_fallback();
     printer::install_panic_hook();
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let args = cli::as_docker_helper(std::env::args_os().collect());
     complete::answer_if_asked();
     let early = Printer::new(false, cli::ColorWhen::Auto);
     if let Err(e) = argguard::check(
@@ -159,6 +159,7 @@ fn dispatch(cli: &Cli, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         Command::Wrapper(a) => cmd::wrapper::run(ctx, a),
         Command::Plugin(a) => cmd::plugin::run(ctx, a),
         Command::GitCredential(a) => cmd::git_credential::run(ctx, a),
+        Command::DockerCredential(a) => cmd::docker_credential::run(ctx, a),
         Command::Audit(a) => cmd::audit::run(ctx, a),
         Command::Scan(a) => cmd::scan::run(ctx, a),
         Command::Hook(a) => cmd::hook::run(ctx, a),

@@ -794,3 +794,117 @@ fn fix_puts_aws_profiles_behind_credential_process_and_botocore_reads_the_vault_
     assert_eq!(stdout(&out).trim(), "custom-process match");
     assert_ok(&env.run(&["lock"]));
 }
+
+/// Runs `program` with the test's environment (as `env.cmd()` would run tokenvault), `input` on
+/// its standard input.
+fn run_with_env(
+    env: &Env,
+    program: &std::path::Path,
+    args: &[&str],
+    input: &str,
+) -> std::process::Output {
+    let base = env.cmd();
+    let mut c = std::process::Command::new(program);
+    c.env_clear();
+    for (k, v) in base.get_envs() {
+        if let Some(v) = v {
+            c.env(k, v);
+        }
+    }
+    c.current_dir(env.dir.path())
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn fix_moves_docker_logins_behind_the_tokenvault_credential_helper() {
+    let env = Env::new();
+    let gh = env.secret("ghp_dOcKeRlOgIn0123456789aBcDeFgHiJkLmNo");
+    env.set("github", gh);
+    assert_ok(&env.run(&["unlock"]));
+    let auth = common::leak::base64(format!("me:{gh}").as_bytes());
+    env.secret(&auth);
+    let config = env.fixture(
+        ".docker/config.json",
+        format!(
+            "{{\n  \"auths\": {{\n    \"ghcr.io\": {{\n      \"auth\": \"{auth}\"\n    }}\n  }},\n  \"detachKeys\": \"ctrl-x\"\n}}\n"
+        ),
+    );
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    let out = env.run(&["scan", "--home", "--fix"]);
+    assert_ok(&out);
+    assert_has(
+        &stderr(&out),
+        "ghcr.io: the login is in tv://docker-ghcr.io",
+    );
+    // Docker's documented format: credsStore names the helper, the auth is gone, the rest stays.
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    assert_eq!(doc["credsStore"], "tokenvault");
+    assert!(doc["auths"]["ghcr.io"].get("auth").is_none(), "{doc}");
+    assert_eq!(doc["detachKeys"], "ctrl-x");
+    assert_eq!(
+        std::fs::metadata(&config).unwrap().permissions().mode() & 0o7777,
+        0o600
+    );
+
+    // Docker runs `docker-credential-<credsStore> get` with the server on stdin.
+    let helper = env.path(".local/bin/docker-credential-tokenvault");
+    let out = run_with_env(&env, &helper, &["get"], "ghcr.io\n");
+    let out = env.check(&["docker-credential", "get"], out);
+    assert_ok(&out);
+    let answer: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(answer["ServerURL"], "ghcr.io");
+    assert_eq!(answer["Username"], "me");
+    assert!(
+        answer["Secret"] == gh,
+        "the helper did not give Docker the vault's login"
+    );
+}
+
+#[test]
+fn the_docker_helper_stores_lists_erases_and_says_not_found_as_docker_expects() {
+    let env = Env::new();
+    let secret = env.secret("glpat-RegistryBot0123456789abcdef");
+    let stored = format!(
+        "{{\"ServerURL\":\"https://registry.example.com:5000\",\"Username\":\"bot\",\"Secret\":\"{secret}\"}}"
+    );
+    assert_ok(&env.run_stdin(&["docker-credential", "store"], Some(&stored)));
+    let out = env.run(&["docker-credential", "list"]);
+    assert_ok(&out);
+    let list: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(list["https://registry.example.com:5000"], "bot");
+    let out = env.run_stdin(
+        &["docker-credential", "get"],
+        Some("https://registry.example.com:5000"),
+    );
+    assert_ok(&out);
+    let answer: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(answer["Secret"] == secret);
+    assert_ok(&env.run_stdin(
+        &["docker-credential", "erase"],
+        Some("https://registry.example.com:5000"),
+    ));
+    let out = env.run_stdin(
+        &["docker-credential", "get"],
+        Some("https://registry.example.com:5000"),
+    );
+    assert_code(&out, 1);
+    assert_eq!(
+        stdout(&out).trim(),
+        "credentials not found in native keychain"
+    );
+    // A malformed store request is refused without repeating it.
+    let out = env.run_stdin(
+        &["docker-credential", "store"],
+        Some(&format!("{{\"Secret\":\"{secret}\"")),
+    );
+    assert_code(&out, 2);
+    let audit = env.run(&["audit", "--json"]);
+    assert_has(&stdout(&audit), "docker-credential");
+}

@@ -6,6 +6,7 @@ pub mod backend;
 pub mod backup;
 pub mod completions;
 pub mod copy;
+pub mod docker_credential;
 pub mod doctor;
 pub mod export;
 pub mod get;

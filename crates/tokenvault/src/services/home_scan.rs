@@ -1005,8 +1005,10 @@ pub fn apply_fixes(ctx: &mut Ctx, scan: &HomeScan, scanner: &Scanner) -> Fixes {
         };
         let cred_files = files_of("git-credentials");
         let aws_files = files_of("aws-credentials");
+        let docker_files = files_of("docker-config");
         let tv_home = ctx.settings.paths.home.clone();
-        if !cred_files.is_empty() || !aws_files.is_empty() {
+        let user_home = home_dir().ok();
+        if !cred_files.is_empty() || !aws_files.is_empty() || !docker_files.is_empty() {
             let now = crate::context::now_rfc3339();
             match ctx.open_vault() {
                 Ok(vault) => {
@@ -1050,6 +1052,41 @@ pub fn apply_fixes(ctx: &mut Ctx, scan: &HomeScan, scanner: &Scanner) -> Fixes {
                             Err(e) => fixes.errors.push(format!("{shown}: {e:#}")),
                         }
                     }
+                    for (path, shown) in docker_files {
+                        let Some(home) = &user_home else { break };
+                        match move_docker_credentials(&vault, path, home, &now) {
+                            Ok(fix) => {
+                                for (server, reference) in &fix.moved {
+                                    fixes.notes.push(format!(
+                                        "{server}: the login is in {reference}, and Docker asks tokenvault for it (\"credsStore\": \"tokenvault\" in {shown})"
+                                    ));
+                                }
+                                if let (Some(link), false) = (&fix.link, fix.moved.is_empty()) {
+                                    if crate::exec::launcher::find_on_path(
+                                        "docker-credential-tokenvault",
+                                    )
+                                    .is_none()
+                                    {
+                                        fixes.notes.push(format!(
+                                            "Docker finds the helper on PATH: add {} to PATH",
+                                            link.parent()
+                                                .map(|p| p.display().to_string())
+                                                .unwrap_or_default()
+                                        ));
+                                    }
+                                }
+                                for (server, why) in &fix.kept {
+                                    fixes
+                                        .errors
+                                        .push(format!("{shown}: {server} left as it is: {why}"));
+                                }
+                                for line in fix.removed_lines {
+                                    fixes.moved_lines.insert((path.clone(), line));
+                                }
+                            }
+                            Err(e) => fixes.errors.push(format!("{shown}: {e:#}")),
+                        }
+                    }
                 }
                 Err(e) => fixes.errors.push(format!(
                     "credential files were not moved: the vault did not open ({e:#})"
@@ -1058,4 +1095,171 @@ pub fn apply_fixes(ctx: &mut Ctx, scan: &HomeScan, scanner: &Scanner) -> Fixes {
         }
     }
     fixes
+}
+
+/// What moving `~/.docker/config.json`'s logins did.
+pub struct DockerFix {
+    /// Registries whose login is now in the vault: (server, reference).
+    pub moved: Vec<(String, String)>,
+    /// Registries left as they were, and why.
+    pub kept: Vec<(String, String)>,
+    /// Lines of the original file that held a moved `auth`.
+    pub removed_lines: Vec<u64>,
+    /// The helper link made for Docker, when one was made.
+    pub link: Option<PathBuf>,
+}
+
+/// The name Docker runs for `"credsStore": "tokenvault"`.
+const DOCKER_HELPER: &str = "docker-credential-tokenvault";
+
+/// Where the helper link goes: a directory on PATH under the home, else `~/.local/bin`.
+fn docker_helper_dir(home: &Path) -> PathBuf {
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default();
+    on_path
+        .into_iter()
+        .find(|d| d.starts_with(home) && d.is_dir())
+        .unwrap_or_else(|| home.join(".local/bin"))
+}
+
+/// Makes `docker-credential-tokenvault` (a link to this tokenvault) where Docker finds it.
+fn docker_helper_link(home: &Path) -> Result<PathBuf> {
+    let dir = docker_helper_dir(home);
+    let link = dir.join(DOCKER_HELPER);
+    let me = crate::exec::launcher::self_path()?;
+    match std::fs::read_link(&link) {
+        Ok(to) if to == me => return Ok(link),
+        Ok(_) => std::fs::remove_file(&link)
+            .with_context(|| format!("replacing the old link {}", link.display()))?,
+        Err(_) if link.exists() => {
+            anyhow::bail!(
+                "{} exists and is not a link to tokenvault; remove it, then run --fix again",
+                link.display()
+            )
+        }
+        Err(_) => {}
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&me, &link)
+        .with_context(|| format!("linking {} to {}", link.display(), me.display()))?;
+    Ok(link)
+}
+
+/// Asks the helper, as Docker would, for `server`'s login: (username, secret).
+fn docker_helper_get(link: &Path, server: &str) -> Result<(String, tokenvault_core::Secret)> {
+    use std::io::Write;
+    let mut child = std::process::Command::new(link)
+        .arg("get")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .with_context(|| format!("running {}", link.display()))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(server.as_bytes())?;
+    }
+    let out = child.wait_with_output()?;
+    let text = Zeroizing::new(out.stdout);
+    if !out.status.success() {
+        anyhow::bail!("the helper did not answer for {server}");
+    }
+    let v: serde_json::Value = serde_json::from_slice(&text)
+        .map_err(|_| anyhow::anyhow!("the helper's answer for {server} is not JSON"))?;
+    let user = v["Username"].as_str().unwrap_or_default().to_owned();
+    let secret = tokenvault_core::Secret::from_str_copy(v["Secret"].as_str().unwrap_or_default());
+    Ok((user, secret))
+}
+
+/// Moves every `auth` login of a Docker config into the vault and points Docker at
+/// `docker-credential-tokenvault` (`"credsStore": "tokenvault"`). Each login is stored, the helper
+/// is asked for it as Docker would ask, and only when it answers the same is the `auth` removed
+/// from the file (atomically, mode kept).
+pub fn move_docker_credentials(
+    vault: &Vault<'_>,
+    path: &Path,
+    home: &Path,
+    now: &str,
+) -> Result<DockerFix> {
+    let target_path = mcp_files::write_target(path)?;
+    let text = Zeroizing::new(
+        std::fs::read_to_string(&target_path)
+            .with_context(|| format!("reading {}", path.display()))?,
+    );
+    let mut doc: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{} is not valid JSON (line {})", path.display(), e.line()))?;
+    let mut fix = DockerFix {
+        moved: Vec::new(),
+        kept: Vec::new(),
+        removed_lines: Vec::new(),
+        link: None,
+    };
+    let logins: Vec<(String, String)> = doc["auths"]
+        .as_object()
+        .map(|auths| {
+            auths
+                .iter()
+                .filter_map(|(server, e)| Some((server.clone(), e["auth"].as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    if logins.is_empty() {
+        return Ok(fix);
+    }
+    let link = docker_helper_link(home)?;
+    fix.link = Some(link.clone());
+    let mut done = Vec::new();
+    for (server, auth) in &logins {
+        let Some((username, secret)) = tokenvault_core::dockercred::decode_auth(auth) else {
+            fix.kept.push((
+                server.clone(),
+                "its auth is not base64 of user:password".into(),
+            ));
+            continue;
+        };
+        let creds = tokenvault_core::dockercred::Credentials {
+            server: server.clone(),
+            username: username.clone(),
+            secret: secret.clone(),
+        };
+        crate::services::docker_creds::store(vault, &creds, now)?;
+        match docker_helper_get(&link, server) {
+            Ok((u, s)) if u == username && s == secret => done.push(server.clone()),
+            Ok(_) => fix.kept.push((
+                server.clone(),
+                "the helper answered with another login".into(),
+            )),
+            Err(e) => fix.kept.push((
+                server.clone(),
+                format!("{e:#} (is the vault unlocked? `tokenvault unlock`)"),
+            )),
+        }
+    }
+    if done.is_empty() {
+        return Ok(fix);
+    }
+    for (i, line) in text.lines().enumerate() {
+        if logins
+            .iter()
+            .any(|(s, a)| done.contains(s) && line.contains(a.as_str()))
+        {
+            fix.removed_lines.push(i as u64 + 1);
+        }
+    }
+    if let Some(auths) = doc["auths"].as_object_mut() {
+        for server in &done {
+            if let Some(entry) = auths.get_mut(server).and_then(|e| e.as_object_mut()) {
+                entry.remove("auth");
+            }
+        }
+    }
+    doc["credsStore"] = serde_json::Value::String("tokenvault".into());
+    let out = Zeroizing::new(format!("{}\n", serde_json::to_string_pretty(&doc)?));
+    mcp_files::write_keeping_mode(&target_path, out.as_bytes())?;
+    for server in done {
+        let reference = format!("tv://{}", tokenvault_core::dockercred::item_for(&server));
+        fix.moved.push((server, reference));
+    }
+    Ok(fix)
 }

@@ -5,6 +5,7 @@
 pub mod agent;
 pub mod attention;
 pub mod audit_log;
+pub mod docker_creds;
 pub mod duration;
 pub mod home_scan;
 pub mod import_sources;
