@@ -54,6 +54,28 @@ fn home(server: &BaoServer, token: &str, retry: u64) -> Env {
     env
 }
 
+/// Logs `env` in with `token` (kept in its file vault), retrying a busy cluster for 30 s.
+fn log_in_retrying(env: &Env, token: &str) {
+    std::fs::create_dir_all(&env.home).unwrap();
+    std::fs::write(
+        env.home.join("config.toml"),
+        "[openbao]\nretry_seconds = 30\n",
+    )
+    .unwrap();
+    let out = env.run_stdin(
+        &[
+            "backend",
+            "login",
+            "openbao",
+            "--stdin",
+            "--local-backend",
+            "file",
+        ],
+        Some(token),
+    );
+    assert_ok(&out);
+}
+
 /// `bao kv … -format=json` as root, parsed.
 fn bao_json(server: &BaoServer, args: &[&str]) -> Value {
     let mut full = vec!["kv"];
@@ -637,24 +659,7 @@ fn writes_resume_across_a_leader_change() {
         ("BAO_ADDR".into(), cluster.addrs[standby].clone()),
         ("BAO_CACERT".into(), cluster.ca_cert.display().to_string()),
     ];
-    std::fs::create_dir_all(&env.home).unwrap();
-    std::fs::write(
-        env.home.join("config.toml"),
-        "[openbao]\nretry_seconds = 30\n",
-    )
-    .unwrap();
-    let out = env.run_stdin(
-        &[
-            "backend",
-            "login",
-            "openbao",
-            "--stdin",
-            "--local-backend",
-            "file",
-        ],
-        Some(&cluster.root_token),
-    );
-    assert_ok(&out);
+    log_in_retrying(&env, &cluster.root_token);
     // Three-node dev mode mounts `secret/` as KV version 1: refused, with the way out.
     let out = env.run_stdin(
         &["set", "team/bot", "--stdin", "--no-verify"],
@@ -775,24 +780,7 @@ fn writes_resume_after_the_leader_is_killed() {
         ("TOKENVAULT_BACKEND".into(), "openbao".into()),
         ("BAO_ADDR".into(), cluster.addrs[follower].clone()),
     ];
-    std::fs::create_dir_all(&env.home).unwrap();
-    std::fs::write(
-        env.home.join("config.toml"),
-        "[openbao]\nretry_seconds = 30\n",
-    )
-    .unwrap();
-    let out = env.run_stdin(
-        &[
-            "backend",
-            "login",
-            "openbao",
-            "--stdin",
-            "--local-backend",
-            "file",
-        ],
-        Some(&cluster.root_token),
-    );
-    assert_ok(&out);
+    log_in_retrying(&env, &cluster.root_token);
     let done = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|s| {
         let writer = s.spawn(|| {
