@@ -177,6 +177,33 @@ impl Browser {
         v["value"].clone()
     }
 
+    /// [`Browser::call`], but `None` for an answer other than 200 (an element gone stale because
+    /// the page was replaced between two calls, or not there yet).
+    fn try_call(&self, method: &str, path: &str, body: Option<Value>) -> Option<Value> {
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let r = http(
+            self.port,
+            method,
+            path,
+            &[("Content-Type", "application/json")],
+            &body,
+        );
+        let v: Value = serde_json::from_str(&r.body).ok()?;
+        (r.status == 200).then(|| v["value"].clone())
+    }
+
+    /// The text of `css`, or `None` while it is missing or the page is being replaced.
+    fn try_text(&self, css: &str) -> Option<String> {
+        let found = self.try_call(
+            "POST",
+            &self.s("/element"),
+            Some(json!({"using": "css selector", "value": css})),
+        )?;
+        let e = found[ELEMENT].as_str()?.to_owned();
+        let text = self.try_call("GET", &self.s(&format!("/element/{e}/text")), None)?;
+        Some(text.as_str().unwrap_or_default().to_owned())
+    }
+
     fn s(&self, rest: &str) -> String {
         format!("/session/{}{rest}", self.session)
     }
@@ -201,56 +228,55 @@ impl Browser {
         v[ELEMENT].as_str().unwrap().to_owned()
     }
 
-    fn count(&self, css: &str) -> usize {
-        self.call(
-            "POST",
-            &self.s("/elements"),
-            Some(json!({"using": "css selector", "value": css})),
-        )
-        .as_array()
-        .map_or(0, Vec::len)
+    /// Finds `css` and sends `method` to `/element/ID{rest}`. The page may be replaced between
+    /// the two calls (a form was just submitted): a stale or missing element is found again, for
+    /// up to 10 s, before the last answer's error is the test's failure.
+    fn on_element(&self, css: &str, method: &str, rest: &str, body: Option<Value>) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let found = self.try_call(
+                "POST",
+                &self.s("/element"),
+                Some(json!({"using": "css selector", "value": css})),
+            );
+            if let Some(e) = found.as_ref().and_then(|f| f[ELEMENT].as_str()) {
+                let path = self.s(&format!("/element/{e}{rest}"));
+                if let Some(v) = self.try_call(method, &path, body.clone()) {
+                    return v;
+                }
+                if Instant::now() >= deadline {
+                    return self.call(method, &path, body);
+                }
+            } else if Instant::now() >= deadline {
+                self.find(css);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     fn text(&self, css: &str) -> String {
-        let e = self.find(css);
-        self.call("GET", &self.s(&format!("/element/{e}/text")), None)
+        self.on_element(css, "GET", "/text", None)
             .as_str()
             .unwrap_or_default()
             .to_owned()
     }
 
     fn enabled(&self, css: &str) -> bool {
-        let e = self.find(css);
-        self.call("GET", &self.s(&format!("/element/{e}/enabled")), None)
+        self.on_element(css, "GET", "/enabled", None)
             .as_bool()
             .unwrap()
     }
 
     fn click(&self, css: &str) {
-        let e = self.find(css);
-        self.call(
-            "POST",
-            &self.s(&format!("/element/{e}/click")),
-            Some(json!({})),
-        );
+        self.on_element(css, "POST", "/click", Some(json!({})));
     }
 
     fn clear(&self, css: &str) {
-        let e = self.find(css);
-        self.call(
-            "POST",
-            &self.s(&format!("/element/{e}/clear")),
-            Some(json!({})),
-        );
+        self.on_element(css, "POST", "/clear", Some(json!({})));
     }
 
     fn type_into(&self, css: &str, text: &str) {
-        let e = self.find(css);
-        self.call(
-            "POST",
-            &self.s(&format!("/element/{e}/value")),
-            Some(json!({ "text": text })),
-        );
+        self.on_element(css, "POST", "/value", Some(json!({ "text": text })));
     }
 
     fn source(&self) -> String {
@@ -297,25 +323,22 @@ impl Browser {
         path
     }
 
-    /// Waits until `css` exists and its text contains `want`; returns the text.
+    /// Waits until `css` exists and its text contains `want`; returns the text. The page may be
+    /// replaced while it is read (a form was just submitted): a stale element is read again.
     fn wait_text(&self, css: &str, want: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if self.count(css) > 0 {
-                let t = self.text(css);
-                if t.contains(want) {
-                    return t;
-                }
-                assert!(
+            match self.try_text(css) {
+                Some(t) if t.contains(want) => return t,
+                Some(t) => assert!(
                     Instant::now() < deadline,
                     "{css} never said {want:?}; it says {t:?}"
-                );
-            } else {
-                assert!(
+                ),
+                None => assert!(
                     Instant::now() < deadline,
                     "{css} never appeared; the page:\n{}",
                     self.source()
-                );
+                ),
             }
             std::thread::sleep(Duration::from_millis(100));
         }
