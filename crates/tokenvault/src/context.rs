@@ -111,7 +111,7 @@ impl Ctx {
         if let Some(caution) = def.caution {
             self.printer.warning(caution);
         }
-        let backend = (def.open)(&self.settings, Access::Interactive)?
+        let backend = (def.open)(&self.settings, Access::interactive())?
             .ok_or_else(|| anyhow::anyhow!("the {kind} backend could not be opened"))?;
         Ok(self.vault_over(
             backend,

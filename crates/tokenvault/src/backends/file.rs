@@ -33,7 +33,6 @@ pub fn file_store(settings: &Settings, source: Arc<dyn PassphraseSource>) -> Fil
 
 fn open(settings: &Settings, access: Access) -> Result<Option<Backend>> {
     let store = match access {
-        Access::Interactive => file_store(settings, Arc::new(CliPassphrase)),
         Access::From(source) => file_store(settings, source),
         Access::Quiet if passphrase_configured() => file_store(settings, Arc::new(CliPassphrase)),
         // Only the key `tokenvault unlock` cached: never a prompt.

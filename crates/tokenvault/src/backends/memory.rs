@@ -27,8 +27,6 @@ fn open(_: &Settings, access: Access) -> Result<Option<Backend>> {
     Ok(match access {
         // Nothing outlives a command, so there is nothing to read without one.
         Access::Quiet => None,
-        Access::Interactive | Access::From(_) => {
-            Some(Backend::new(&DEF, Arc::new(MemoryStore::new())))
-        }
+        Access::From(_) => Some(Backend::new(&DEF, Arc::new(MemoryStore::new()))),
     })
 }

@@ -26,8 +26,6 @@ pub const ALL: &[&Def] = &[&keychain::DEF, &file::DEF, &memory::DEF, &openbao::D
 /// How a command may open a backend.
 #[derive(Clone)]
 pub enum Access {
-    /// As commands do: a locked file vault asks for its passphrase (terminal or askpass).
-    Interactive,
     /// A locked file vault gets its passphrase from this source: the terminal (or askpass) for
     /// commands; the web app's never asks on the terminal (it is unlocked from the page).
     From(Arc<dyn PassphraseSource>),
@@ -121,6 +119,13 @@ pub const INTERNAL_ITEMS: &[&str] = &[openbao::LOGIN_ITEM];
 /// The remote backends (those with a [`Remote`]).
 pub fn remotes() -> impl Iterator<Item = &'static Def> {
     ALL.iter().copied().filter(|d| d.remote.is_some())
+}
+
+impl Access {
+    /// As commands do: a locked file vault asks for its passphrase (terminal or askpass).
+    pub fn interactive() -> Access {
+        Access::From(Arc::new(crate::prompt::CliPassphrase))
+    }
 }
 
 impl Def {

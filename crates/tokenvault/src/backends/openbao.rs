@@ -183,7 +183,7 @@ fn open(settings: &Settings, access: Access) -> Result<Option<Backend>> {
     let Some(token) = current_login(settings, &cfg, access.clone())? else {
         return match access {
             Access::Quiet => Ok(None),
-            Access::Interactive | Access::From(_) => Err(not_logged_in(&cfg)),
+            Access::From(_) => Err(not_logged_in(&cfg)),
         };
     };
     Ok(Some(Backend::new(
@@ -231,7 +231,7 @@ fn login(settings: &Settings, req: &LoginRequest) -> Result<LoginDone> {
     };
     // Whatever the method, the token must work before it is kept.
     let (ttl, renewable) = client.lookup_self(&token)?;
-    let local = local(settings, req.local, Access::Interactive)?.ok_or_else(|| {
+    let local = local(settings, req.local, Access::interactive())?.ok_or_else(|| {
         anyhow::anyhow!(
             "the {} backend could not be opened to keep the login",
             req.local
@@ -254,7 +254,7 @@ fn login(settings: &Settings, req: &LoginRequest) -> Result<LoginDone> {
 fn wrap(settings: &Settings, h: &Handover, ttl: &str) -> Result<Secret> {
     let cfg = config(settings)?;
     let token =
-        current_login(settings, &cfg, Access::Interactive)?.ok_or_else(|| not_logged_in(&cfg))?;
+        current_login(settings, &cfg, Access::interactive())?.ok_or_else(|| not_logged_in(&cfg))?;
     let client = Client::new(cfg)?;
     let data = json!({
         "item": h.item,
