@@ -209,6 +209,13 @@ impl FileStore {
 
     /// Accept a vault file older than the generation last seen (a restore done on purpose), and
     /// remember its generation as the one seen.
+    /// Where the unlocked key is cached instead of the one given to [`FileStore::new`]
+    /// (`unlock --session`).
+    pub fn with_cache(mut self, cache: Arc<dyn KeyCache>) -> FileStore {
+        self.cache = cache;
+        self
+    }
+
     pub fn with_accept_rollback(mut self, accept: bool) -> FileStore {
         self.accept_rollback = accept;
         self

@@ -130,7 +130,15 @@ pub fn atomic_write_with(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<(), StoreError> {
-    replace_atomically(path, None, fill)
+    replace_atomically(path, None, true, fill)
+}
+
+/// [`atomic_write`] without fsync: a killed process still leaves the old file or the new one, but
+/// a machine crash may lose the change. For the audit head, which follows a log that is not synced
+/// either (syncing the head alone would make a crash look like a log cut short), and which `get`
+/// and `run` write on every call: two fsyncs were most of their time.
+pub fn atomic_write_unsynced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    replace_atomically(path, None, false, |w| w.write_all(bytes))
 }
 
 /// [`atomic_write`] of a file that is not tokenvault's (a dotenv file, a client config): the new
@@ -141,12 +149,13 @@ pub fn atomic_write_with_permissions(
     bytes: &[u8],
     permissions: fs::Permissions,
 ) -> Result<(), StoreError> {
-    replace_atomically(path, Some(permissions), |w| w.write_all(bytes))
+    replace_atomically(path, Some(permissions), true, |w| w.write_all(bytes))
 }
 
 fn replace_atomically(
     path: &Path,
     permissions: Option<fs::Permissions>,
+    durable: bool,
     fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> Result<(), StoreError> {
     let (dir, name) = dir_and_name(path);
@@ -163,7 +172,7 @@ fn replace_atomically(
         Some(p) => file.set_permissions(p),
         None => Ok(()),
     }
-    .and_then(|()| fill_and_sync(&file, fill));
+    .and_then(|()| fill_and_sync(&file, durable, fill));
     if let Err(e) = filled {
         if let Some(p) = &tmp_path {
             let _ = fs::remove_file(p);
@@ -179,7 +188,9 @@ fn replace_atomically(
         let _ = fs::remove_file(&tmp_path);
         return Err(StoreError::io("replacing", path, e));
     }
-    sync_dir(dir);
+    if durable {
+        sync_dir(dir);
+    }
     Ok(())
 }
 
@@ -193,7 +204,8 @@ pub fn replace_without_temp_name(path: &Path, bytes: &[u8]) -> Result<(), StoreE
     let Some(file) = open_anonymous(dir) else {
         return atomic_write(path, bytes);
     };
-    fill_and_sync(&file, |w| w.write_all(bytes)).map_err(|e| StoreError::io("writing", path, e))?;
+    fill_and_sync(&file, true, |w| w.write_all(bytes))
+        .map_err(|e| StoreError::io("writing", path, e))?;
     match fs::remove_file(path) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -218,13 +230,18 @@ fn dir_and_name(path: &Path) -> (&Path, String) {
 
 fn fill_and_sync(
     file: &File,
+    durable: bool,
     fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
     let mut writer = io::BufWriter::new(file);
     fill(&mut writer)?;
     writer.flush()?;
     drop(writer);
-    file.sync_all()
+    if durable {
+        file.sync_all()
+    } else {
+        Ok(())
+    }
 }
 
 /// An unnamed file in `dir`, mode 0600 (Linux `O_TMPFILE`); `None` where that is not supported.

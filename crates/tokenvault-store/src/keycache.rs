@@ -232,3 +232,230 @@ mod kernel {
         }
     }
 }
+
+/// A cache for one CI job or one shell (`tokenvault unlock --session`), where the kernel keyring
+/// cannot be had (a container whose seccomp profile blocks keyctl) or should not be shared.
+///
+/// The derived key is sealed (ChaCha20-Poly1305) under a random session key and written to a 0600
+/// file in the vault's `sessions/` directory; the session key itself exists only in the
+/// `TOKENVAULT_SESSION` value that `unlock --session` prints. Neither half opens the vault alone:
+/// the file without the value is noise, and the value without the file (after `lock`, expiry or a
+/// new machine) is nothing. The expiry is sealed with the key, so editing the file's clock fails
+/// authentication instead of extending the session.
+pub struct SessionCache {
+    dir: std::path::PathBuf,
+    id: String,
+    key: Zeroizing<[u8; 32]>,
+}
+
+/// What `TOKENVAULT_SESSION` holds: `tvs1_<16 hex: session id>_<43 base64url: session key>`.
+const SESSION_PREFIX: &str = "tvs1_";
+
+impl SessionCache {
+    /// A new session in `dir`: its value for `TOKENVAULT_SESSION` and the cache.
+    pub fn create(
+        dir: &std::path::Path,
+    ) -> Result<(tokenvault_core::Secret, SessionCache), StoreError> {
+        use base64::Engine as _;
+        let mut raw = [0u8; 40];
+        getrandom::getrandom(&mut raw).map_err(|e| StoreError::Backend {
+            backend: "session",
+            message: format!("no randomness for a session key: {e}"),
+        })?;
+        let raw = Zeroizing::new(raw);
+        let id: String = raw[32..].iter().map(|b| format!("{b:02x}")).collect();
+        let mut key = Zeroizing::new([0u8; 32]);
+        key.copy_from_slice(&raw[..32]);
+        let value = format!(
+            "{SESSION_PREFIX}{id}_{}",
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key.as_slice())
+        );
+        Ok((
+            tokenvault_core::Secret::new(value),
+            SessionCache {
+                dir: dir.to_owned(),
+                id,
+                key,
+            },
+        ))
+    }
+
+    /// The session a `TOKENVAULT_SESSION` value names, or `None` when it is not one.
+    pub fn from_value(dir: &std::path::Path, value: &str) -> Option<SessionCache> {
+        use base64::Engine as _;
+        let rest = value.trim().strip_prefix(SESSION_PREFIX)?;
+        let (id, key) = rest.split_once('_')?;
+        if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let bytes = Zeroizing::new(
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(key)
+                .ok()?,
+        );
+        let key: [u8; 32] = bytes.as_slice().try_into().ok()?;
+        Some(SessionCache {
+            dir: dir.to_owned(),
+            id: id.to_ascii_lowercase(),
+            key: Zeroizing::new(key),
+        })
+    }
+
+    fn path(&self, cache_id: &str) -> std::path::PathBuf {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(cache_id.as_bytes());
+        let tag: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+        self.dir.join(format!("{}-{tag}", self.id))
+    }
+
+    fn aad(&self, cache_id: &str) -> Vec<u8> {
+        format!("tokenvault session v1\n{}\n{cache_id}", self.id).into_bytes()
+    }
+
+    /// Removes every session file in `dir` (`tokenvault lock`): all sessions end.
+    pub fn forget_all(dir: &std::path::Path) -> Result<usize, StoreError> {
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(StoreError::io("reading", dir, e)),
+        };
+        let mut n = 0;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(|e| StoreError::io("removing", &path, e))?;
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+impl KeyCache for SessionCache {
+    fn load(&self, id: &str) -> Option<Zeroizing<Vec<u8>>> {
+        use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+        let path = self.path(id);
+        let sealed = crate::fsutil::read_private(&path).ok()??;
+        if sealed.len() < 12 + 8 + 16 {
+            return None;
+        }
+        let (nonce, body) = sealed.split_at(12);
+        let cipher = chacha20poly1305::ChaCha20Poly1305::new((&*self.key).into());
+        let plain = Zeroizing::new(
+            cipher
+                .decrypt(
+                    nonce.into(),
+                    Payload {
+                        msg: body,
+                        aad: &self.aad(id),
+                    },
+                )
+                .ok()?,
+        );
+        let (expiry, data) = plain.split_at(8);
+        let expiry = u64::from_le_bytes(expiry.try_into().ok()?);
+        if unix_now() >= expiry {
+            let _ = std::fs::remove_file(&path);
+            return None;
+        }
+        Some(Zeroizing::new(data.to_vec()))
+    }
+
+    fn store(&self, id: &str, data: &[u8], timeout: Option<Duration>) -> Result<(), StoreError> {
+        use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+        let timeout = timeout.unwrap_or(MAX_CACHE_TIME).min(MAX_CACHE_TIME);
+        let expiry = unix_now() + timeout.as_secs().max(1);
+        let mut plain = Zeroizing::new(Vec::with_capacity(8 + data.len()));
+        plain.extend_from_slice(&expiry.to_le_bytes());
+        plain.extend_from_slice(data);
+        let mut nonce = [0u8; 12];
+        getrandom::getrandom(&mut nonce).map_err(|e| StoreError::Backend {
+            backend: "session",
+            message: format!("no randomness for a nonce: {e}"),
+        })?;
+        let cipher = chacha20poly1305::ChaCha20Poly1305::new((&*self.key).into());
+        let body = cipher
+            .encrypt(
+                (&nonce).into(),
+                Payload {
+                    msg: &plain,
+                    aad: &self.aad(id),
+                },
+            )
+            .map_err(|_| StoreError::Backend {
+                backend: "session",
+                message: "sealing the session key failed".into(),
+            })?;
+        let mut sealed = nonce.to_vec();
+        sealed.extend_from_slice(&body);
+        crate::fsutil::ensure_private_dir(&self.dir)?;
+        crate::fsutil::atomic_write(&self.path(id), &sealed)
+    }
+
+    fn forget(&self, id: &str) -> Result<bool, StoreError> {
+        let path = self.path(id);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(StoreError::io("removing", &path, e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod session_tests {
+    use super::*;
+
+    #[test]
+    fn a_session_opens_only_with_its_value_and_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (value, cache) = SessionCache::create(dir.path()).unwrap();
+        cache
+            .store("v", b"key bytes", Some(Duration::from_secs(60)))
+            .unwrap();
+        let again = SessionCache::from_value(dir.path(), value.expose_secret()).unwrap();
+        assert_eq!(again.load("v").unwrap().as_slice(), b"key bytes");
+        // Another vault's id, another session's value: nothing.
+        assert!(again.load("w").is_none());
+        let (_, other) = SessionCache::create(dir.path()).unwrap();
+        assert!(other.load("v").is_none());
+        // A tampered file fails authentication.
+        let file = std::fs::read_dir(dir.path())
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let mut bytes = std::fs::read(&file).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(&file, &bytes).unwrap();
+        assert!(again.load("v").is_none());
+        // Forgetting all removes the file; the value alone opens nothing.
+        cache
+            .store("v", b"key bytes", Some(Duration::from_secs(60)))
+            .unwrap();
+        assert_eq!(SessionCache::forget_all(dir.path()).unwrap(), 1);
+        assert!(again.load("v").is_none());
+        assert!(SessionCache::from_value(dir.path(), "tvs1_zz_abc").is_none());
+        assert!(SessionCache::from_value(dir.path(), "not a session").is_none());
+    }
+
+    #[test]
+    fn an_expired_session_is_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, cache) = SessionCache::create(dir.path()).unwrap();
+        cache
+            .store("v", b"k", Some(Duration::from_secs(1)))
+            .unwrap();
+        assert!(cache.load("v").is_some());
+        std::thread::sleep(Duration::from_millis(2100));
+        assert!(cache.load("v").is_none());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+}

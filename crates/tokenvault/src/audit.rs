@@ -15,7 +15,9 @@
 //! whole. So after each append the new head (`seq` and hash of the last line) is written to
 //! `audit.head` with a tag under the store's state key ([`tokenvault_store::state`]), whenever this
 //! process has read that key (every command that reads or writes values has): `audit verify` then
-//! finds a log shorter than its head, a head that does not match its line, or a log gone.
+//! finds a log shorter than its head, a head that does not match its line, or a log gone. The head
+//! is replaced atomically but not synced either, for the same reason as the log and so that a
+//! machine crash loses log and head alike rather than leaving a synced head ahead of its log.
 
 use crate::context::{now_rfc3339, Ctx};
 use crate::printer::Printer;
@@ -378,7 +380,7 @@ fn append(home: &Path, entry: Entry, printer: &Printer) -> Result<()> {
         let after = ChainHead::after_line(line.as_bytes());
         let head = AnchoredHead::new(after.seq, after.hash, &key);
         let text = serde_json::to_vec(&head).context("encoding the audit head")?;
-        fsutil::atomic_write(&head_path(home), &text).context("writing the audit head")?;
+        fsutil::atomic_write_unsynced(&head_path(home), &text).context("writing the audit head")?;
     }
     Ok(())
 }

@@ -115,7 +115,7 @@ pub enum Command {
     Doctor,
     /// File backend: derive the vault key once and cache it, so later processes need no passphrase.
     #[command(
-        after_help = "Examples:\n  tokenvault unlock --timeout 8h\n  pass show tokenvault | tokenvault unlock --stdin\n  tokenvault unlock --json"
+        after_help = "Examples:\n  tokenvault unlock --timeout 8h\n  pass show tokenvault | tokenvault unlock --stdin\n  tokenvault unlock --json\n  # a CI job (also inside containers): one scrypt, then none\n  export \"$(tokenvault unlock --session --stdin --timeout 1h < \"$PASSPHRASE_FILE\")\"\n  tokenvault unlock --session --stdin < \"$PASSPHRASE_FILE\" >> \"$GITHUB_ENV\""
     )]
     Unlock(UnlockArgs),
     /// File backend: forget the cached vault key.
@@ -884,6 +884,11 @@ pub struct UnlockArgs {
     /// Read the passphrase from standard input (one line), e.g. from a password manager.
     #[arg(long)]
     pub stdin: bool,
+    /// Cache the key for one CI job or shell instead of the whole user: prints
+    /// `TOKENVAULT_SESSION=…` on stdout; later commands given that variable need no passphrase.
+    /// Works where the kernel keyring is blocked (containers). Ended by `lock` or the timeout.
+    #[arg(long)]
+    pub session: bool,
 }
 
 #[derive(Debug, Args)]

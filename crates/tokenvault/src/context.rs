@@ -130,6 +130,12 @@ impl Ctx {
         Ok((def.open)(&self.settings, Access::Quiet)?.map(|b| self.vault_over(b, choice)))
     }
 
+    /// The vault over a file store this command opened itself (`unlock`).
+    pub fn vault_of_file_store(&mut self, store: FileStore) -> Result<Vault<'_>> {
+        let choice = self.choose_backend()?;
+        Ok(self.vault_over(backends::file_backend_of(store), choice))
+    }
+
     fn vault_over(&self, backend: Backend, choice: BackendChoice) -> Vault<'_> {
         Vault {
             backend,

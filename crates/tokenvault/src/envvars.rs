@@ -9,6 +9,9 @@ pub const TOKENVAULT_BACKEND: &str = "TOKENVAULT_BACKEND";
 pub const TOKENVAULT_PASSPHRASE: &str = "TOKENVAULT_PASSPHRASE";
 /// A file (mode 0600) whose first line is the file vault's passphrase.
 pub const TOKENVAULT_PASSPHRASE_FILE: &str = "TOKENVAULT_PASSPHRASE_FILE";
+/// A session `tokenvault unlock --session` printed: the key cached for one CI job or shell, where
+/// the kernel keyring is blocked (containers) or should not be shared. Never passed to a child.
+pub const TOKENVAULT_SESSION: &str = "TOKENVAULT_SESSION";
 /// scrypt work factor (log2 N) for a NEW file vault; default 18. Lower only for tests or slow devices.
 pub const TOKENVAULT_SCRYPT_LOG_N: &str = "TOKENVAULT_SCRYPT_LOG_N";
 /// `1`: accept a weak passphrase for a new vault (a throwaway one).
@@ -103,6 +106,7 @@ pub const ALL: &[&str] = &[
     TOKENVAULT_BACKEND,
     TOKENVAULT_PASSPHRASE,
     TOKENVAULT_PASSPHRASE_FILE,
+    TOKENVAULT_SESSION,
     TOKENVAULT_SCRYPT_LOG_N,
     TOKENVAULT_ALLOW_WEAK_PASSPHRASE,
     TOKENVAULT_ASKPASS,

@@ -20,17 +20,18 @@ use tokenvault_store::{fsutil, PassphraseSource, StoreError};
 struct Captured {
     file: Option<PathBuf>,
     value: Option<Secret>,
+    session: Option<Secret>,
 }
 
 static CAPTURED: OnceLock<Captured> = OnceLock::new();
 
 /// Environment variables that grant access to the vault: never passed on to any child.
 pub fn grants_vault_access(var: &str) -> bool {
-    var.starts_with(envvars::TOKENVAULT_PASSPHRASE)
+    var.starts_with(envvars::TOKENVAULT_PASSPHRASE) || var == envvars::TOKENVAULT_SESSION
 }
 
 /// Moves `TOKENVAULT_PASSPHRASE`, `TOKENVAULT_PASSPHRASE_FILE` (and any other
-/// `TOKENVAULT_PASSPHRASE*`) from the environment into this process's memory. Call once, first thing
+/// `TOKENVAULT_PASSPHRASE*`) and `TOKENVAULT_SESSION` from the environment into this process's memory. Call once, first thing
 /// in `main`, while the process has one thread (changing the environment is only sound then).
 pub fn take_from_environment() {
     let mut captured = Captured::default();
@@ -45,6 +46,11 @@ pub fn take_from_environment() {
             captured.value = std::env::var_os(&var)
                 .and_then(|v| v.into_string().ok())
                 .map(Secret::new);
+        } else if var == envvars::TOKENVAULT_SESSION {
+            captured.session = std::env::var_os(&var)
+                .and_then(|v| v.into_string().ok())
+                .filter(|v| !v.is_empty())
+                .map(Secret::new);
         }
         std::env::remove_var(&var);
     }
@@ -53,6 +59,11 @@ pub fn take_from_environment() {
 
 fn captured() -> &'static Captured {
     CAPTURED.get_or_init(Captured::default)
+}
+
+/// The `TOKENVAULT_SESSION` value found at start (`unlock --session`).
+pub fn session_value() -> Option<&'static Secret> {
+    captured().session.as_ref()
 }
 
 /// Whether `TOKENVAULT_PASSPHRASE` was set when we started.

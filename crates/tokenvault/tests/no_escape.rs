@@ -341,3 +341,54 @@ fn short_values_are_fully_masked_in_list_and_index() {
         }
     }
 }
+
+/// `unlock --session` (CI jobs, containers): the printed `TOKENVAULT_SESSION` opens the vault for
+/// later commands that have no passphrase at all; no child inherits it; `lock` ends it; a value
+/// that is not the session's, or the session file without the value, opens nothing.
+#[test]
+fn a_session_opens_the_vault_without_a_passphrase_and_reaches_no_child() {
+    let (env, token) = Env::with_hf_token();
+    let out = env.run_stdin(
+        &["unlock", "--session", "--stdin", "--timeout", "10m"],
+        Some(&format!("{}\n", common::PASSPHRASE)),
+    );
+    assert_ok(&out);
+    let line = stdout(&out).trim().to_owned();
+    let value = line
+        .strip_prefix("TOKENVAULT_SESSION=")
+        .unwrap_or_else(|| panic!("unlock --session printed {line:?}"))
+        .to_owned();
+    env.secret(&value);
+    let sessions: Vec<_> = files_under(&env.home.join("sessions"));
+    assert_eq!(sessions.len(), 1, "one sealed session file");
+    let without_passphrase = |session: Option<&str>, args: &[&str]| {
+        let mut c = env.cmd();
+        c.env_remove("TOKENVAULT_PASSPHRASE_FILE").args(args);
+        if let Some(s) = session {
+            c.env("TOKENVAULT_SESSION", s);
+        }
+        env.output(&mut c)
+    };
+    let got = without_passphrase(Some(&value), &["get", "huggingface"]);
+    assert_ok(&got);
+    assert_eq!(stdout(&got).trim(), token);
+    // A child started by `run` sees the token it asked for, never the session.
+    let probe = env.env_probe(&["HF_TOKEN"]);
+    let ran = without_passphrase(
+        Some(&value),
+        &["run", "-e", "HF_TOKEN=huggingface", "--", &probe, "true"],
+    );
+    assert_ok(&ran);
+    // Without the value, or with another value of the right shape: locked.
+    let bogus = format!("tvs1_{}_{}", "0".repeat(16), "A".repeat(43));
+    for session in [None, Some(bogus.as_str()), Some("not a session")] {
+        let out = without_passphrase(session, &["get", "huggingface"]);
+        assert!(!out.status.success(), "{session:?} opened the vault");
+        assert_has(&stderr(&out), "locked");
+    }
+    // `lock` ends it: the file is gone and the value opens nothing.
+    assert_ok(&env.run(&["lock"]));
+    assert!(files_under(&env.home.join("sessions")).is_empty());
+    let out = without_passphrase(Some(&value), &["get", "huggingface"]);
+    assert!(!out.status.success());
+}

@@ -11,7 +11,7 @@ mod keychain;
 mod memory;
 mod openbao;
 
-pub use file::file_store;
+pub use file::{backend_of as file_backend_of, file_store, sessions_dir};
 
 use crate::settings::{BackendChoice, Settings};
 use anyhow::Result;

@@ -36,8 +36,12 @@ fn change_key(
     let retagged = result.is_ok().then(|| retag_index(ctx, &store, old));
     crate::audit::record(ctx, command, Some("file"), &[], outcome(&result));
     let forgot = result?;
+    // Sessions sealed the old key: it opens no later version, so they end too.
+    let sessions = tokenvault_store::keycache::SessionCache::forget_all(
+        &crate::backends::sessions_dir(&ctx.settings),
+    )?;
     retagged.transpose()?;
-    Ok((store, forgot))
+    Ok((store, forgot || sessions > 0))
 }
 
 pub fn passwd(ctx: &mut Ctx, args: &PasswdArgs) -> Result<Outcome> {

@@ -10,6 +10,8 @@ use crate::services::duration::parse_duration;
 use anyhow::Result;
 use serde_json::json;
 use std::sync::Arc;
+use tokenvault_store::file::FileStore;
+use tokenvault_store::keycache::SessionCache;
 use tokenvault_store::FixedPassphrase;
 
 fn require_file(ctx: &mut Ctx, what: &str) -> Result<()> {
@@ -44,23 +46,49 @@ pub fn unlock(ctx: &mut Ctx, args: &UnlockArgs) -> Result<Outcome> {
         }
         ctx.file_store()
     };
+    let (store, session) = if args.session {
+        let (value, cache) = SessionCache::create(&crate::backends::sessions_dir(&ctx.settings))?;
+        (store.with_cache(Arc::new(cache)), Some(value))
+    } else {
+        (store, None)
+    };
     store.unlock(Some(timeout))?;
     let expires = time::OffsetDateTime::now_utc() + timeout;
-    ctx.printer.note(&format!(
-        "Unlocked {} for {}. Processes of your user can read it without a passphrase until then, or until `tokenvault lock`.",
-        store.vault_path().display(),
-        args.timeout
-    ));
-    reconcile(ctx)?;
+    let vault_path = store.vault_path().to_owned();
+    if session.is_some() {
+        ctx.printer.note(&format!(
+            "Unlocked {} for {} for the commands given the TOKENVAULT_SESSION printed on stdout (it is never passed on to a child); `tokenvault lock` ends every session.",
+            vault_path.display(),
+            args.timeout
+        ));
+    } else {
+        ctx.printer.note(&format!(
+            "Unlocked {} for {}. Processes of your user can read it without a passphrase until then, or until `tokenvault lock`.",
+            vault_path.display(),
+            args.timeout
+        ));
+    }
+    reconcile(ctx, store)?;
+    let until = expires
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok();
     if ctx.settings.global.json {
-        ctx.printer.json(&json!({
+        let mut out = json!({
             "unlocked": true,
-            "vault": store.vault_path(),
+            "vault": vault_path,
             "timeout_seconds": timeout.as_secs(),
-            "until": expires
-                .format(&time::format_description::well_known::Rfc3339)
-                .ok(),
-        }))?;
+            "until": until,
+        });
+        if let Some(value) = &session {
+            out["session"] = json!(value.expose_secret());
+        }
+        ctx.printer.json(&out)?;
+    } else if let Some(value) = &session {
+        ctx.printer.line(&format!(
+            "{}={}",
+            crate::envvars::TOKENVAULT_SESSION,
+            value.expose_secret()
+        ))?;
     }
     Ok(Outcome::Success)
 }
@@ -68,8 +96,8 @@ pub fn unlock(ctx: &mut Ctx, args: &UnlockArgs) -> Result<Outcome> {
 /// After unlocking, the plaintext index is checked against the vault (the authority): a field a
 /// crash left out of the index is added back, one the vault no longer holds is dropped, and each
 /// mismatch is reported, never believed.
-fn reconcile(ctx: &mut Ctx) -> Result<()> {
-    let vault = ctx.open_vault()?;
+fn reconcile(ctx: &mut Ctx, store: FileStore) -> Result<()> {
+    let vault = ctx.vault_of_file_store(store)?;
     let held = vault.store().list()?.unwrap_or_default();
     let (added, dropped) = vault.reconcile_index(&held, &crate::context::now_rfc3339())?;
     for k in &added {
@@ -90,7 +118,8 @@ fn reconcile(ctx: &mut Ctx) -> Result<()> {
 pub fn lock(ctx: &mut Ctx) -> Result<Outcome> {
     require_file(ctx, "lock")?;
     let store = ctx.file_store();
-    let was_unlocked = store.lock()?;
+    let sessions = SessionCache::forget_all(&crate::backends::sessions_dir(&ctx.settings))?;
+    let was_unlocked = store.lock()? || sessions > 0;
     if was_unlocked {
         ctx.printer
             .note("Locked: the cached vault key is forgotten.");

@@ -228,7 +228,7 @@ impl LeakCheck {
                 for var in bytes.split(|b| *b == 0).filter(|v| !v.is_empty()) {
                     let var = String::from_utf8_lossy(var);
                     let (name, value) = var.split_once('=').unwrap_or((&var, ""));
-                    if name.starts_with("TOKENVAULT_PASSPHRASE") {
+                    if name.starts_with("TOKENVAULT_PASSPHRASE") || name == "TOKENVAULT_SESSION" {
                         problems.push(format!(
                             "child environment (probe #{n}) has the variable {name}"
                         ));
@@ -398,7 +398,7 @@ fn subcommand(words: &[&str]) -> String {
 
 /// Whether the command's job is to print values on stdout: `get`, `export`/`inject` without
 /// `-o`, `run` (its child prints what it wants) unless `--mask`, `git-credential get`,
-/// `docker-credential get`, `mcp headers`.
+/// `docker-credential get`, `mcp headers`, `unlock --session` (its session value).
 fn prints_values(args: &[String], words: &[&str]) -> bool {
     let ours = || args.iter().take_while(|a| *a != "--");
     let to_file = ours()
@@ -408,6 +408,7 @@ fn prints_values(args: &[String], words: &[&str]) -> bool {
         ["get", ..] => true,
         ["run", ..] => !masked,
         ["export" | "inject", ..] => !to_file,
+        ["unlock", ..] => ours().any(|a| a == "--session"),
         ["git-credential", "get", ..]
         | ["docker-credential", "get", ..]
         | ["mcp", "headers", ..] => true,
