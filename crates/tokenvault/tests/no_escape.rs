@@ -379,6 +379,16 @@ fn a_session_opens_the_vault_without_a_passphrase_and_reaches_no_child() {
         &["run", "-e", "HF_TOKEN=huggingface", "--", &probe, "true"],
     );
     assert_ok(&ran);
+    // doctor says a session is set, and that a malformed one opens nothing.
+    let doc = without_passphrase(Some(&value), &["doctor"]);
+    let said = format!("{}{}", stdout(&doc), stderr(&doc));
+    assert_has(
+        &said,
+        "TOKENVAULT_SESSION is set: commands of this shell read the vault",
+    );
+    let doc = without_passphrase(Some("not a session"), &["doctor"]);
+    let said = format!("{}{}", stdout(&doc), stderr(&doc));
+    assert_has(&said, "is not a session");
     // Without the value, or with another value of the right shape: locked.
     let bogus = format!("tvs1_{}_{}", "0".repeat(16), "A".repeat(43));
     for session in [None, Some(bogus.as_str()), Some("not a session")] {

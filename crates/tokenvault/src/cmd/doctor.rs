@@ -242,6 +242,29 @@ fn environment_checks(checks: &mut Vec<Check>) {
             )
         });
     }
+    if let Some(value) = crate::prompt::session_value() {
+        let shaped = tokenvault_store::keycache::SessionCache::from_value(
+            std::path::Path::new(""),
+            value.expose_secret(),
+        )
+        .is_some();
+        checks.push(if shaped {
+            check(
+                "session",
+                Level::Info,
+                "TOKENVAULT_SESSION is set: commands of this shell read the vault without a passphrase until `tokenvault lock` or the session's timeout (tokenvault never passes it on)",
+            )
+        } else {
+            Check {
+                hint: Some("set it to the line `tokenvault unlock --session` prints, or unset it".into()),
+                ..check(
+                    "session",
+                    Level::Problem,
+                    "TOKENVAULT_SESSION is set but is not a session `tokenvault unlock --session` printed: it opens nothing",
+                )
+            }
+        });
+    }
 }
 
 /// Plaintext tokens in the places `import` reads (dotenv files, the Hub's token file, …).
