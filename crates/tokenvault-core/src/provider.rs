@@ -228,6 +228,8 @@ struct RawField {
     scan_examples_match: Vec<String>,
     #[serde(default)]
     scan_examples_no_match: Vec<String>,
+    #[serde(default)]
+    scan_ignore_values: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -305,6 +307,9 @@ pub struct ScanHints {
     pub examples_match: Vec<String>,
     /// Text in which it must find nothing of this field.
     pub examples_no_match: Vec<String>,
+    /// Exact values the scanner never reports: keys the vendor itself publishes in SDKs and
+    /// documentation (Firebase's example API keys), which fit the format but open nothing.
+    pub ignore_values: Vec<String>,
 }
 
 impl Field {
@@ -511,6 +516,16 @@ fn compile(p: RawProvider, origin: &str, validate: bool) -> Result<Provider, Cat
                 )));
             }
         }
+        if let Some(v) = f
+            .scan_ignore_values
+            .iter()
+            .find(|v| !formats.iter().any(|fm| fm.is_match(v)))
+        {
+            return Err(invalid(format!(
+                "field '{}': scan_ignore_values '{v}' fits none of the field's formats (list only published example values of a real shape)",
+                f.name
+            )));
+        }
         fields.push(Field {
             name: f.name.clone(),
             secret: f.secret,
@@ -526,6 +541,7 @@ fn compile(p: RawProvider, origin: &str, validate: bool) -> Result<Provider, Cat
                 entropy: f.entropy,
                 examples_match: f.scan_examples_match.clone(),
                 examples_no_match: f.scan_examples_no_match.clone(),
+                ignore_values: f.scan_ignore_values.clone(),
             },
         });
     }
