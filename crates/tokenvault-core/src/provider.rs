@@ -689,6 +689,30 @@ mod tests {
     }
 
     #[test]
+    fn ignored_values_are_published_examples_of_the_fields_own_shape() {
+        let catalogue = Catalogue::builtin();
+        let google = catalogue.get("google").unwrap();
+        let key = google.fields.iter().find(|f| f.name == "api_key").unwrap();
+        assert_eq!(key.scan.ignore_values.len(), 16);
+        for v in &key.scan.ignore_values {
+            assert!(key.matching_format(v).is_some(), "{v}");
+        }
+        let field = "[[provider]]\nid='a'\nname='A'\ndefault_field='t'\n[[provider.fields]]\nname='t'\nkeywords=['tk_']\nformats=[{ regex = '^tk_[a-z]{8}$', description = 'd' }]\n";
+        let ok = Catalogue::parse(
+            &format!("{field}scan_ignore_values=['tk_abcdefgh']"),
+            "z.toml",
+        )
+        .unwrap();
+        assert_eq!(
+            ok.get("a").unwrap().fields[0].scan.ignore_values,
+            ["tk_abcdefgh"]
+        );
+        let e =
+            Catalogue::parse(&format!("{field}scan_ignore_values=['nope']"), "z.toml").unwrap_err();
+        assert!(e.to_string().contains("scan_ignore_values 'nope'"), "{e}");
+    }
+
+    #[test]
     fn the_json_built_from_the_catalogue_is_the_catalogue() {
         let from_toml = Catalogue::parse_with(BUILTIN_TOML, "rules/providers.toml", false).unwrap();
         assert_eq!(
