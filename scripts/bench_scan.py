@@ -226,16 +226,20 @@ def build_repo(sources):
 
 
 def run_measured(cmd, cwd=None, env=None, stdout_path=None):
-    """One run: wall seconds, CPU seconds (user + system, the tool and its children) and max RSS (MB)."""
+    """One run: wall seconds, CPU seconds (user + system, the tool and its children) and max RSS (MB).
+
+    CPU and RSS come from GNU time (/usr/bin/time): a child forked from this Python process would
+    report this process's own memory as its peak."""
     out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
+    stats = os.path.join(BENCH, "time.out")
     t = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.DEVNULL)
-    _, status, ru = os.wait4(proc.pid, 0)
+    proc = subprocess.run(["/usr/bin/time", "-f", "%U %S %M", "-o", stats] + cmd, cwd=cwd, env=env, stdout=out,
+                          stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - t
-    proc.returncode = os.waitstatus_to_exitcode(status)
     if stdout_path:
         out.close()
-    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss_mb": ru.ru_maxrss / 1024, "rc": proc.returncode}
+    user, system, rss_kb = open(stats).read().split()[-3:]
+    return {"wall": wall, "cpu": float(user) + float(system), "rss_mb": int(rss_kb) / 1024, "rc": proc.returncode}
 
 
 def timed(cmd, runs, **kw):
@@ -410,7 +414,11 @@ def main():
                       ("kingfisher", [KINGFISHER, "--version"])):
         v = subprocess.run(cmd, capture_output=True, text=True).stdout.strip().split()
         versions.append(f"{name} {v[-1] if v else '?'}")
-    print(f"# tokenvault scan vs {', '.join(versions)} ({os.cpu_count()} CPUs, best of {RUNS})")
+    load = os.getloadavg()[0]
+    print(f"# tokenvault scan vs {', '.join(versions)} ({os.cpu_count()} CPUs, load average {load:.1f} at the start, "
+          f"best of {RUNS})")
+    if load > os.cpu_count():
+        print("(the machine is busy: wall times stretch with the load; CPU seconds and their ratios hold)")
 
     j = lambda tool, what: f"{BENCH}/{tool}-{what}.json"  # noqa: E731
     dir_runs = {
