@@ -228,6 +228,8 @@ struct RawField {
     scan_examples_match: Vec<String>,
     #[serde(default)]
     scan_examples_no_match: Vec<String>,
+    #[serde(default)]
+    scan_ignore_values: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -305,6 +307,9 @@ pub struct ScanHints {
     pub examples_match: Vec<String>,
     /// Text in which it must find nothing of this field.
     pub examples_no_match: Vec<String>,
+    /// Exact values the scanner never reports: keys the vendor itself publishes in SDKs and
+    /// documentation (Firebase's example API keys), which fit the format but open nothing.
+    pub ignore_values: Vec<String>,
 }
 
 impl Field {
@@ -511,6 +516,16 @@ fn compile(p: RawProvider, origin: &str, validate: bool) -> Result<Provider, Cat
                 )));
             }
         }
+        if let Some(v) = f
+            .scan_ignore_values
+            .iter()
+            .find(|v| !formats.iter().any(|fm| fm.is_match(v)))
+        {
+            return Err(invalid(format!(
+                "field '{}': scan_ignore_values '{v}' fits none of the field's formats (list only published example values of a real shape)",
+                f.name
+            )));
+        }
         fields.push(Field {
             name: f.name.clone(),
             secret: f.secret,
@@ -526,6 +541,7 @@ fn compile(p: RawProvider, origin: &str, validate: bool) -> Result<Provider, Cat
                 entropy: f.entropy,
                 examples_match: f.scan_examples_match.clone(),
                 examples_no_match: f.scan_examples_no_match.clone(),
+                ignore_values: f.scan_ignore_values.clone(),
             },
         });
     }
@@ -670,6 +686,30 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("scan_keywords"), "{e}");
+    }
+
+    #[test]
+    fn ignored_values_are_published_examples_of_the_fields_own_shape() {
+        let catalogue = Catalogue::builtin();
+        let google = catalogue.get("google").unwrap();
+        let key = google.fields.iter().find(|f| f.name == "api_key").unwrap();
+        assert_eq!(key.scan.ignore_values.len(), 16);
+        for v in &key.scan.ignore_values {
+            assert!(key.matching_format(v).is_some(), "{v}");
+        }
+        let field = "[[provider]]\nid='a'\nname='A'\ndefault_field='t'\n[[provider.fields]]\nname='t'\nkeywords=['tk_']\nformats=[{ regex = '^tk_[a-z]{8}$', description = 'd' }]\n";
+        let ok = Catalogue::parse(
+            &format!("{field}scan_ignore_values=['tk_abcdefgh']"),
+            "z.toml",
+        )
+        .unwrap();
+        assert_eq!(
+            ok.get("a").unwrap().fields[0].scan.ignore_values,
+            ["tk_abcdefgh"]
+        );
+        let e =
+            Catalogue::parse(&format!("{field}scan_ignore_values=['nope']"), "z.toml").unwrap_err();
+        assert!(e.to_string().contains("scan_ignore_values 'nope'"), "{e}");
     }
 
     #[test]

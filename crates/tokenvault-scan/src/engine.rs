@@ -193,6 +193,9 @@ pub struct Scanner {
     exact: Option<ExactMatcher>,
     /// Bytes of context a window needs on each side of what it owns.
     context: usize,
+    /// Every rule's published example values (`ignore_values`), sorted: a generic rule does not
+    /// report them either (Firebase's example key after `apiKey:`).
+    ignored: Vec<String>,
 }
 
 impl std::fmt::Debug for Scanner {
@@ -303,6 +306,12 @@ impl Scanner {
         let longest_keyword = patterns.iter().map(String::len).max().unwrap_or(0);
         let longest_exact = exact.as_ref().map_or(0, ExactMatcher::longest);
         let context = MAX_WINDOW + longest_keyword.max(longest_exact) + LOOK_AROUND;
+        let mut ignored: Vec<String> = rules
+            .iter()
+            .flat_map(|r| r.ignore_values.iter().cloned())
+            .collect();
+        ignored.sort();
+        ignored.dedup();
         Ok(Scanner {
             rules,
             keywords,
@@ -310,11 +319,20 @@ impl Scanner {
             kw_rules,
             exact,
             context,
+            ignored,
         })
     }
 
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    fn is_ignored(&self, value: &[u8]) -> bool {
+        !self.ignored.is_empty()
+            && self
+                .ignored
+                .binary_search_by(|v| v.as_bytes().cmp(value))
+                .is_ok()
     }
 
     /// Bytes of the input a window needs on each side of the range it owns
@@ -468,7 +486,10 @@ impl Scanner {
             if e > s
                 && rule.accepts(&hay[s..e])
                 && !documentation_example(&hay[s..e])
-                && !(rule.kind == RuleKind::Generic && declared_type(&hay[e..]))
+                && !(rule.kind == RuleKind::Generic
+                    && (declared_type(&hay[e..])
+                        || type_name(&hay[s..e])
+                        || self.is_ignored(&hay[s..e])))
             {
                 scratch.cands.push(Cand {
                     start: base + s as u64,
@@ -630,6 +651,48 @@ fn documentation_example(value: &[u8]) -> bool {
     memchr::memmem::find(value, b"EXAMPLE").is_some()
 }
 
+/// `der_pub_key: PublicKeyX509Der,`: the "value" of a generic match is a CamelCase type name — capitalised
+/// words of at least two lower-case letters (`Public`, `Pkcs8`), acronyms and numbers (`X509`), at
+/// least two words. Random text fails it: it has a lone lower-case letter, one after a digit, or
+/// begins in lower case.
+fn type_name(value: &[u8]) -> bool {
+    if !value.first().is_some_and(u8::is_ascii_uppercase) {
+        return false;
+    }
+    let (mut i, mut words) = (0, 0);
+    while i < value.len() {
+        let b = value[i];
+        if b.is_ascii_uppercase() {
+            let caps = i;
+            while i < value.len() && value[i].is_ascii_uppercase() {
+                i += 1;
+            }
+            let lower = i;
+            while i < value.len() && value[i].is_ascii_lowercase() {
+                i += 1;
+            }
+            match i - lower {
+                0 => {}
+                1 => return false,
+                _ => words += 1,
+            }
+            if lower - caps > 6 {
+                return false;
+            }
+        } else if b.is_ascii_digit() {
+            while i < value.len() && value[i].is_ascii_digit() {
+                i += 1;
+            }
+            if value.get(i).is_some_and(u8::is_ascii_lowercase) {
+                return false;
+            }
+        } else {
+            return false;
+        }
+    }
+    words >= 2
+}
+
 /// `NAME_KEY: TypeName = …`: the "value" of a generic match is a type annotation in a typed
 /// declaration (Rust, TypeScript, Kotlin, Swift), followed by the real assignment.
 fn declared_type(after: &[u8]) -> bool {
@@ -651,6 +714,28 @@ mod tests {
             None,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn type_names_are_camel_case_words_and_random_text_is_not() {
+        for t in [
+            "PublicKeyX509Der",
+            "SecretKeyPkcs8Der",
+            "AccessTokenString",
+            "X509HardwareKeyUsageFlags",
+        ] {
+            assert!(type_name(t.as_bytes()), "{t}");
+        }
+        for v in [
+            "Zq3xV9pL2mK7rT1wY8bN4cJ6",
+            "AB12CD34EF56GH78",
+            "q8Zr2LmX4vN7tK1pW9sB3yC6",
+            "Kq7vTzN2pR9wXb4mYs8cLf3hJd6gAe1uQo5iWk0B",
+            "AIzaSyDMAScliyLx7F0NPDEJi1QmyCgHIAODrlU",
+            "Password",
+        ] {
+            assert!(!type_name(v.as_bytes()), "{v}");
+        }
     }
 
     #[test]

@@ -62,6 +62,9 @@ pub struct Rule {
     /// Texts the rule must find something in, and texts it must find nothing in (tested as data).
     pub examples_match: Vec<String>,
     pub examples_no_match: Vec<String>,
+    /// Exact values never reported: keys a vendor publishes in its SDKs and documentation (the
+    /// catalogue's `scan_ignore_values`), sorted.
+    pub ignore_values: Vec<String>,
     /// Whether keywords are also looked for in lower, UPPER and Title case: for rules whose regex
     /// ignores case where the keyword is (generic rules, `scan_regex`). A derived provider rule is
     /// case-sensitive, so other spellings of its keyword could never match and are not searched.
@@ -117,13 +120,23 @@ impl Rule {
             keyword_case_variants: true,
             examples_match: Vec::new(),
             examples_no_match: Vec::new(),
+            ignore_values: Vec::new(),
             regex: compiled,
             secret_groups,
         })
     }
 
-    /// Whether a candidate value passes this rule's entropy and digit floors.
+    /// Whether a candidate value passes this rule's entropy and digit floors and is not one of
+    /// its published example values.
     pub fn accepts(&self, value: &[u8]) -> bool {
+        if !self.ignore_values.is_empty()
+            && self
+                .ignore_values
+                .binary_search_by(|v| v.as_bytes().cmp(value))
+                .is_ok()
+        {
+            return false;
+        }
         if self.min_digits > 0
             && value.iter().filter(|b| b.is_ascii_digit()).count() < self.min_digits
         {
@@ -245,6 +258,9 @@ impl RuleSet {
                 rule.keyword_case_variants = f.scan.regex.is_some();
                 rule.examples_match = examples_match;
                 rule.examples_no_match = examples_no_match;
+                let mut ignore = f.scan.ignore_values.clone();
+                ignore.sort();
+                rule.ignore_values = ignore;
                 rules.push(rule);
             }
         }
