@@ -387,7 +387,7 @@ fn home(ctx: &mut Ctx, args: &ScanArgs, scanner: &Scanner) -> Result<Outcome> {
         .as_secs_f64();
 
     let fixes = if args.fix {
-        home_scan::apply_fixes(ctx, &scan, scanner)
+        home_scan::apply_fixes(ctx, &scan, scanner, args.dry_run)
     } else {
         home_scan::Fixes::default()
     };
