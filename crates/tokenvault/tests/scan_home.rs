@@ -957,11 +957,22 @@ fn fix_moves_netrc_entries_keeps_the_rest_byte_exact_and_git_gets_the_token_thro
         ),
     );
     std::fs::set_permissions(&netrc, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let before_len = std::fs::metadata(&netrc).unwrap().len();
+    // A second name for the file's inode: what the old copy's blocks hold after the fix.
+    let old_inode = env.path("netrc-old-inode");
+    std::fs::hard_link(&netrc, &old_inode).unwrap();
     env.set("placeholder", "not-a-token-value");
     assert_ok(&env.run(&["unlock"]));
 
     let out = env.run(&["scan", "--home", "--fix", "--no-vault"]);
     assert_ok(&out);
+    // The removed copy was overwritten, not only unlinked.
+    let old = std::fs::read(&old_inode).unwrap();
+    assert_eq!(old.len() as u64, before_len);
+    assert!(
+        old.iter().all(|b| *b == 0),
+        "the old .netrc was not overwritten"
+    );
     let err = stderr(&out);
     assert_has(
         &err,
@@ -1351,4 +1362,67 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
     assert_code(&env.run(&["get", "huggingface"]), 2);
     assert!(audit_records(&env, "home-redact").is_empty());
     assert!(audit_records(&env, "home-import").is_empty());
+}
+
+#[test]
+fn the_keyring_shim_sets_gets_and_deletes_as_the_keyring_command_does() {
+    let env = Env::new();
+    let pass = env.secret("idx-pass-Qw81Zx0pLm3n");
+    env.set("placeholder", "not-a-token-value");
+    let service = "https://pkgs.example.com/simple/";
+    // pip's save path: `keyring set URL USER`, the password and a line break on stdin.
+    let out = env.run_stdin(
+        &["keyring", "set", service, "__token__"],
+        Some(&format!("{pass}\n")),
+    );
+    assert_ok(&out);
+    assert_eq!(env.get("tv://keyring-pkgs.example.com/password"), pass);
+    // The map holds references, never the value, and is private.
+    let map = env.path("tvhome/keyring.json");
+    let text = std::fs::read_to_string(&map).unwrap();
+    assert!(
+        text.contains("tv://keyring-pkgs.example.com/password"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::metadata(&map).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // Asked by the index URL without its slash, or by the bare host (pip tries both).
+    for asked in ["https://pkgs.example.com/simple", "pkgs.example.com"] {
+        let out = env.run(&["keyring", "get", asked, "__token__"]);
+        assert_ok(&out);
+        assert!(
+            stdout(&out) == format!("{pass}\n"),
+            "wrong answer for {asked}"
+        );
+    }
+    let none = env.run(&[
+        "keyring",
+        "get",
+        "https://other.example/simple/",
+        "__token__",
+    ]);
+    assert_code(&none, 1);
+    assert!(none.stdout.is_empty());
+    assert_ok(&env.run(&["keyring", "del", service, "__token__"]));
+    assert_code(&env.run(&["keyring", "get", service, "__token__"]), 1);
+    assert_code(
+        &env.run(&["get", "tv://keyring-pkgs.example.com/password"]),
+        2,
+    );
+    // --json makes no sense for a bare password.
+    assert_code(
+        &env.run(&["--json", "keyring", "get", service, "__token__"]),
+        2,
+    );
+    let recs = audit_records(&env, "keyring");
+    let outcomes: Vec<&str> = recs
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["stored", "ok", "ok", "not found", "erased", "not found"]
+    );
 }
