@@ -9,8 +9,9 @@
 //!
 //! `--home` reads the catalogue of places instead (`rules/places.toml`, through
 //! `services::home_scan`): each finding is shown with its place and its fix, and `--fix` redacts
-//! histories, logs and transcripts in place, moves git's stored credentials behind the helper, and
-//! prints the steps for the rest.
+//! histories, logs, transcripts and notebooks in place, moves the credential files' tokens into
+//! the vault behind the route each tool will use (`services::home_creds` and `home_scan`), and
+//! prints the steps for the rest; `--dry-run` prints the plan instead.
 
 use crate::cli::{ScanArgs, ScanFormat};
 use crate::context::{Ctx, Outcome};
