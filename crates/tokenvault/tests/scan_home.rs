@@ -1426,3 +1426,52 @@ fn the_keyring_shim_sets_gets_and_deletes_as_the_keyring_command_does() {
         ["stored", "ok", "ok", "not found", "erased", "not found"]
     );
 }
+
+#[test]
+fn a_token_in_a_pushed_commit_gets_rotate_advice_and_an_unpushed_one_does_not() {
+    let env = Env::new();
+    let hf = hf_token();
+    env.secret(&hf);
+    let gh = format!("ghp_{}Zz", &hf_token()[3..]);
+    env.secret(&gh);
+    let git = |dir: &std::path::Path, args: &[&str]| {
+        let mut c = tool(&env, "git", &[]);
+        c.current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "T")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "T")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .args(args);
+        let out = env.output(&mut c);
+        assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    };
+    let remote = env.path("remote.git");
+    std::fs::create_dir_all(&remote).unwrap();
+    git(&remote, &["init", "-q", "--bare"]);
+    let repo = env.path("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    env.fixture("repo/a.py", format!("HF_TOKEN = '{hf}'\n"));
+    git(&repo, &["add", "a.py"]);
+    git(&repo, &["commit", "-q", "-m", "pushed"]);
+    git(
+        &repo,
+        &["remote", "add", "origin", remote.to_str().unwrap()],
+    );
+    git(&repo, &["push", "-q", "origin", "main"]);
+    env.fixture("repo/b.py", format!("GITHUB = '{gh}'\n"));
+    git(&repo, &["add", "b.py"]);
+    git(&repo, &["commit", "-q", "-m", "local only"]);
+
+    let out = env.run(&["scan", "--no-vault", "--git", "repo"]);
+    assert_code(&out, 1);
+    let err = stderr(&out);
+    assert_has(
+        &err,
+        "hint: a commit that holds it was pushed, so it has left this machine: rotate the token (tokenvault rotate huggingface) and revoke the old one at https://huggingface.co/settings/tokens",
+    );
+    // The unpushed token is found, without the advice.
+    assert_has(&stdout(&out), "b.py");
+    assert_lacks(&err, "tokenvault rotate github");
+}

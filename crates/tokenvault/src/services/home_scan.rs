@@ -317,16 +317,49 @@ pub fn advice(place: &Place, f: &Finding, catalogue: &Catalogue) -> Vec<String> 
 }
 
 fn rotate_advice(place: &Place, f: &Finding, catalogue: &Catalogue) -> String {
+    rotate_line(
+        &format!(
+            "a {} may have left this machine",
+            place.kind.as_str().replace('-', " ")
+        ),
+        f,
+        catalogue,
+    )
+}
+
+/// `WHY: rotate the token (tokenvault rotate ITEM) and revoke the old one at URL` (the provider's
+/// revoke page from the catalogue, when it has one).
+pub fn rotate_line(why: &str, f: &Finding, catalogue: &Catalogue) -> String {
     let provider = f.provider.as_deref().and_then(|p| catalogue.get(p));
     let item = item_of(f).unwrap_or_else(|| "ITEM".to_owned());
-    let mut s = format!(
-        "a {} may have left this machine: rotate the token (tokenvault rotate {item})",
-        place.kind.as_str().replace('-', " ")
-    );
+    let mut s = format!("{why}: rotate the token (tokenvault rotate {item})");
     if let Some(url) = provider.and_then(|p| p.revoke_url.as_deref()) {
         s.push_str(&format!(" and revoke the old one at {url}"));
     }
     s
+}
+
+/// The commits of `commits` that a remote-tracking branch of the repository at `repo` contains:
+/// pushed, so their tokens have left the machine. At most `limit` commits are asked about (one
+/// `git branch -r --contains` each); the rest are not reported.
+pub fn pushed_commits(repo: &Path, commits: &[String], limit: usize) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for c in commits.iter().take(limit) {
+        let Ok(o) = std::process::Command::new("git")
+            .arg("-C")
+            .arg(repo)
+            .args(["branch", "-r", "--contains", c])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+        else {
+            break;
+        };
+        if o.status.success() && o.stdout.iter().any(|b| !b.is_ascii_whitespace()) {
+            out.insert(c.clone());
+        }
+    }
+    out
 }
 
 /// What a redaction did to one file.
