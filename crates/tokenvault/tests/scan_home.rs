@@ -1362,6 +1362,17 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
     assert_code(&env.run(&["get", "huggingface"]), 2);
     assert!(audit_records(&env, "home-redact").is_empty());
     assert!(audit_records(&env, "home-import").is_empty());
+
+    // A dry run needs no vault: none is opened, none is created.
+    let bare = Env::new();
+    bare.fixture(".netrc", &netrc_text);
+    let out = bare.run(&["scan", "--home", "--fix", "--dry-run", "--no-vault"]);
+    assert_code(&out, 1);
+    assert_has(
+        &stderr(&out),
+        "would store ~/.netrc's entry for huggingface.co in tv://huggingface/token",
+    );
+    assert!(!bare.vault().exists(), "a dry run created a vault");
 }
 
 #[test]

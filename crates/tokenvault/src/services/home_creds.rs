@@ -5,7 +5,8 @@
 //! command for a `.pypirc` password); and only then are its bytes removed from the file — the
 //! entry, the line or the value, every other byte kept — with the old copy overwritten
 //! (`services::shred`). A value the vault already holds differently is never replaced: its
-//! entry stays. With `dry_run` nothing is stored or changed: the plan comes back as notes.
+//! entry stays. With `dry_run` (and no vault: `None`) nothing is stored or changed: the plan
+//! comes back as notes.
 //! Data only: nothing here prints.
 
 use crate::services::home_scan::{git_helper_value, git_through_helper};
@@ -38,13 +39,14 @@ pub struct FileFix {
 /// Stores `value` at `item/field` unless the vault holds another value there; `Err(why)` when
 /// it does. The write is read back (`write_many_verified`).
 fn store(
-    vault: &Vault<'_>,
+    vault: Option<&Vault<'_>>,
     item: &str,
     field: &str,
     provider: Option<&str>,
     value: &Secret,
     now: &str,
 ) -> Result<std::result::Result<String, String>> {
+    let vault = vault.context("the vault is not open")?;
     let key = Key::new(ItemName::new(item)?, FieldName::new(field)?);
     let reference = format!("tv://{item}/{field}");
     match vault
@@ -115,7 +117,7 @@ fn splice(text: &str, cuts: &mut [(Range<usize>, String)]) -> Zeroizing<String> 
 /// `huggingface`, `github` — and checked through git and tokenvault's helper; any other host's
 /// password in `netrc-HOST/password`), then the entry is removed.
 pub fn move_netrc(
-    vault: &Vault<'_>,
+    vault: Option<&Vault<'_>>,
     path: &Path,
     shown: &str,
     now: &str,
@@ -183,7 +185,7 @@ pub fn move_netrc(
 /// section's repository and user name, and asked back through `tokenvault keyring get` as pip
 /// asks; then the `password` line goes.
 pub fn move_pypirc(
-    vault: &Vault<'_>,
+    vault: Option<&Vault<'_>>,
     tv_home: &Path,
     user_home: Option<&Path>,
     path: &Path,
@@ -282,7 +284,7 @@ pub fn move_pypirc(
 /// `tv://npm-HOST/token` for another) and replaced by `${NPM_TOKEN}` (`${NPM_TOKEN_HOST}`), which
 /// npm expands from its environment: `tokenvault run -e NPM_TOKEN=tv://npm/token -- npm …`.
 pub fn move_npmrc(
-    vault: &Vault<'_>,
+    vault: Option<&Vault<'_>>,
     path: &Path,
     shown: &str,
     now: &str,
@@ -342,7 +344,7 @@ pub fn move_npmrc(
 /// `tv://huggingface`, each named token in `tv://huggingface-NAME`; a file is shredded once every
 /// token it holds is in the vault and it holds nothing else.
 pub fn move_hub_tokens(
-    vault: &Vault<'_>,
+    vault: Option<&Vault<'_>>,
     catalogue: &tokenvault_core::Catalogue,
     shown_of: &dyn Fn(&Path) -> String,
     now: &str,

@@ -1158,9 +1158,15 @@ fn apply(ctx: &mut Ctx, scan: &HomeScan, scanner: &Scanner, dry_run: bool) -> Fi
         .any(|f| !f.is_empty());
         if any {
             let now = crate::context::now_rfc3339();
-            match ctx.open_vault() {
+            // A dry run stores nothing: it needs no vault (nor a passphrase).
+            let opened = if dry_run {
+                Ok(None)
+            } else {
+                ctx.open_vault().map(Some)
+            };
+            match opened {
                 Ok(vault) => {
-                    let backend = Some(vault.kind().as_str().to_owned());
+                    let backend = vault.as_ref().map(|v| v.kind().as_str().to_owned());
                     let moved =
                         |fixes: &mut Fixes,
                          path: &PathBuf,
@@ -1185,7 +1191,11 @@ fn apply(ctx: &mut Ctx, scan: &HomeScan, scanner: &Scanner, dry_run: bool) -> Fi
                         };
                     for (path, shown) in &netrc_files {
                         match crate::services::home_creds::move_netrc(
-                            &vault, path, shown, &now, dry_run,
+                            vault.as_ref(),
+                            path,
+                            shown,
+                            &now,
+                            dry_run,
                         ) {
                             Ok(fix) => moved(&mut fixes, path, shown, fix),
                             Err(e) => fixes.errors.push(format!("{shown}: {e:#}")),
@@ -1193,7 +1203,7 @@ fn apply(ctx: &mut Ctx, scan: &HomeScan, scanner: &Scanner, dry_run: bool) -> Fi
                     }
                     for (path, shown) in &pypirc_files {
                         match crate::services::home_creds::move_pypirc(
-                            &vault,
+                            vault.as_ref(),
                             &tv_home,
                             user_home.as_deref(),
                             path,
@@ -1207,7 +1217,11 @@ fn apply(ctx: &mut Ctx, scan: &HomeScan, scanner: &Scanner, dry_run: bool) -> Fi
                     }
                     for (path, shown) in &npmrc_files {
                         match crate::services::home_creds::move_npmrc(
-                            &vault, path, shown, &now, dry_run,
+                            vault.as_ref(),
+                            path,
+                            shown,
+                            &now,
+                            dry_run,
                         ) {
                             Ok(fix) => moved(&mut fixes, path, shown, fix),
                             Err(e) => fixes.errors.push(format!("{shown}: {e:#}")),
@@ -1220,7 +1234,11 @@ fn apply(ctx: &mut Ctx, scan: &HomeScan, scanner: &Scanner, dry_run: bool) -> Fi
                             None => p.display().to_string(),
                         };
                         match crate::services::home_creds::move_hub_tokens(
-                            &vault, &catalogue, &shown_of, &now, dry_run,
+                            vault.as_ref(),
+                            &catalogue,
+                            &shown_of,
+                            &now,
+                            dry_run,
                         ) {
                             Ok(fix) => {
                                 let shredded = fix.shredded;
@@ -1236,9 +1254,9 @@ fn apply(ctx: &mut Ctx, scan: &HomeScan, scanner: &Scanner, dry_run: bool) -> Fi
                             Err(e) => fixes.errors.push(format!("the Hub's token files: {e:#}")),
                         }
                     }
-                    if dry_run {
+                    let Some(vault) = vault else {
                         return fixes;
-                    }
+                    };
                     for (path, shown) in cred_files {
                         match move_git_credentials(&vault, path, &now) {
                             Ok(fix) => {
