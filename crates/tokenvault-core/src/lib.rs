@@ -9,6 +9,7 @@
 pub mod agent;
 pub mod audit;
 pub mod conceal;
+pub mod credfiles;
 pub mod dockercred;
 pub mod dotenv;
 pub mod endpoint;
@@ -20,6 +21,7 @@ pub mod lookalike;
 pub mod mask;
 pub mod mcp;
 pub mod name;
+pub mod notebook;
 pub mod passphrase;
 pub mod places;
 pub mod provider;

@@ -161,6 +161,11 @@ pub enum Command {
         after_help = "Docker runs it as docker-credential-tokenvault (a link to tokenvault on PATH; `tokenvault scan --home --fix` makes one in ~/.local/bin and moves ~/.docker/config.json's logins into the vault).\n\nExamples:\n  ln -s \"$(command -v tokenvault)\" ~/.local/bin/docker-credential-tokenvault\n  echo ghcr.io | tokenvault docker-credential get\n  tokenvault docker-credential list"
     )]
     DockerCredential(DockerCredentialArgs),
+    /// A `keyring` command for pip (`--keyring-provider subprocess`): index passwords live in the vault.
+    #[command(
+        after_help = "pip runs `keyring get URL USERNAME` and reads the password on stdout. Link tokenvault as `keyring` on PATH (ln -s \"$(command -v tokenvault)\" ~/.local/bin/keyring; `tokenvault scan --home --fix` makes the link when it moves ~/.pypirc's passwords), then: pip install --keyring-provider subprocess --index-url https://__token__@pkgs.example.com/simple/ PKG. `set` reads the password on standard input. A URL that was not stored is matched by its host.\n\nExamples:\n  printf '%s\\n' \"$TOKEN\" | tokenvault keyring set https://pkgs.example.com/simple/ __token__\n  tokenvault keyring get https://pkgs.example.com/simple/ __token__\n  tokenvault keyring del https://pkgs.example.com/simple/ __token__"
+    )]
+    Keyring(KeyringArgs),
     /// The access log: every read and change, hash-chained.
     #[command(
         after_help = "Examples:\n  tokenvault audit --since 24h\n  tokenvault audit --json\n  tokenvault audit verify"
@@ -168,7 +173,7 @@ pub enum Command {
     Audit(AuditArgs),
     /// Find leaked tokens: provider rules and exact matches of the values in the vault (masked output).
     #[command(
-        after_help = "Examples:\n  tokenvault scan\n  tokenvault scan --staged\n  tokenvault scan --git --since origin/main\n  tokenvault scan --format sarif > tokenvault.sarif\n  tokenvault scan --home\n  tokenvault scan --home --fix\n  tokenvault scan --home --json"
+        after_help = "Examples:\n  tokenvault scan\n  tokenvault scan --staged\n  tokenvault scan --git --since origin/main\n  tokenvault scan --format sarif > tokenvault.sarif\n  tokenvault scan --home\n  tokenvault scan --home --fix --dry-run\n  tokenvault scan --home --fix\n  tokenvault scan --home --json"
     )]
     Scan(ScanArgs),
     /// Git hooks that refuse commits or pushes adding a token.
@@ -607,6 +612,28 @@ pub enum DockerCredentialOp {
     List,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KeyringOp {
+    /// Print the password for SERVICE and USERNAME (exit 1 when there is none).
+    Get,
+    /// Store the password read on standard input for SERVICE and USERNAME.
+    Set,
+    /// Forget SERVICE and USERNAME (and the value stored for them).
+    Del,
+}
+
+#[derive(Debug, Args)]
+pub struct KeyringArgs {
+    #[arg(value_enum)]
+    pub operation: KeyringOp,
+    /// The service: pip passes the index URL (or its host).
+    #[arg(value_name = "SERVICE")]
+    pub service: String,
+    /// The user name (`__token__` for a token).
+    #[arg(value_name = "USERNAME")]
+    pub username: String,
+}
+
 #[derive(Debug, Args)]
 pub struct DockerCredentialArgs {
     #[arg(value_enum)]
@@ -948,11 +975,16 @@ pub struct ScanArgs {
     /// crontab): only the files the catalogue of places names are read.
     #[arg(long, conflicts_with_all = ["git", "staged", "paths", "baseline", "no_ignore"])]
     pub home: bool,
-    /// With --home: redact values in histories, logs and transcripts in place (every other byte,
-    /// the mode and the owner kept), and print the exact steps for credential files and for
+    /// With --home: redact values in histories, logs, transcripts and notebooks in place (every
+    /// other byte, the mode and the owner kept); move the tokens of credential files (git, netrc,
+    /// .pypirc, .npmrc, Docker, AWS, the Hub's token files) into the vault, point each tool at
+    /// tokenvault, and shred the plaintext once the replacement answers; print rotation advice for
     /// tokens that may have left the machine.
     #[arg(long, requires = "home")]
     pub fix: bool,
+    /// With --fix: print what would be redacted, imported and removed, and change nothing.
+    #[arg(long, requires = "fix")]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -1104,6 +1136,10 @@ pub fn json_refusal(command: &Command) -> Option<(&'static str, &'static str)> {
             "`docker-credential` speaks Docker's credential helper protocol (JSON already)",
             "drop --json",
         ),
+        Command::Keyring(_) => (
+            "`keyring` answers as the keyring command does: the bare password",
+            "drop --json",
+        ),
         Command::Completions(_) => ("`completions` prints a shell script", "drop --json"),
         Command::Man(_) => ("`man` writes manual pages", "drop --json"),
         Command::Ui(_) => (
@@ -1123,14 +1159,18 @@ pub fn json_refusal(command: &Command) -> Option<(&'static str, &'static str)> {
 }
 
 /// Run as `docker-credential-tokenvault ACTION` (a link Docker finds on PATH): the arguments of
-/// `tokenvault docker-credential ACTION`.
+/// `tokenvault docker-credential ACTION`; run as `keyring ACTION SERVICE USER` (a link pip finds
+/// on PATH): those of `tokenvault keyring ACTION SERVICE USER`.
 pub fn as_docker_helper(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let called = args
         .first()
         .and_then(|a| std::path::Path::new(a).file_name())
-        .is_some_and(|n| n == "docker-credential-tokenvault");
-    if called {
-        args.insert(1, "docker-credential".into());
+        .and_then(|n| n.to_str())
+        .map(str::to_owned);
+    match called.as_deref() {
+        Some("docker-credential-tokenvault") => args.insert(1, "docker-credential".into()),
+        Some("keyring") => args.insert(1, "keyring".into()),
+        _ => {}
     }
     args
 }

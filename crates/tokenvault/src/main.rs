@@ -160,6 +160,7 @@ fn dispatch(cli: &Cli, ctx: &mut Ctx) -> anyhow::Result<Outcome> {
         Command::Plugin(a) => cmd::plugin::run(ctx, a),
         Command::GitCredential(a) => cmd::git_credential::run(ctx, a),
         Command::DockerCredential(a) => cmd::docker_credential::run(ctx, a),
+        Command::Keyring(a) => cmd::keyring::run(ctx, a),
         Command::Audit(a) => cmd::audit::run(ctx, a),
         Command::Scan(a) => cmd::scan::run(ctx, a),
         Command::Hook(a) => cmd::hook::run(ctx, a),

@@ -908,3 +908,581 @@ fn the_docker_helper_stores_lists_erases_and_says_not_found_as_docker_expects() 
     let audit = env.run(&["audit", "--json"]);
     assert_has(&stdout(&audit), "docker-credential");
 }
+
+/// The records `tokenvault audit --json` lists with `action`.
+fn audit_records(env: &Env, action: &str) -> Vec<Value> {
+    let out = env.run(&["audit", "--json"]);
+    assert_ok(&out);
+    serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == action)
+        .cloned()
+        .collect()
+}
+
+/// A command run with the test's environment (as `env.cmd()` runs tokenvault), PATH first
+/// extended with `path_first`.
+fn tool(env: &Env, program: &str, path_first: &[std::path::PathBuf]) -> std::process::Command {
+    let base = env.cmd();
+    let mut c = std::process::Command::new(program);
+    c.env_clear();
+    for (k, v) in base.get_envs() {
+        if let Some(v) = v {
+            c.env(k, v);
+        }
+    }
+    let mut path: Vec<std::path::PathBuf> = path_first.to_vec();
+    path.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    c.env("PATH", std::env::join_paths(path).unwrap())
+        .current_dir(env.dir.path())
+        .stdin(std::process::Stdio::null());
+    c
+}
+
+#[test]
+fn fix_moves_netrc_entries_keeps_the_rest_byte_exact_and_git_gets_the_token_through_the_helper() {
+    let env = Env::new();
+    let hf = hf_token();
+    env.secret(&hf);
+    let other = env.secret("api-password-Zx81Qw0pLm3n");
+    let netrc = env.fixture(
+        ".netrc",
+        format!(
+            "# mine\nmachine huggingface.co login me password {hf}\nmachine api.example.com\n  login bob\n  password {other}\n\ndefault login anonymous password guest@\nmacdef init\ncd /pub\n\n"
+        ),
+    );
+    std::fs::set_permissions(&netrc, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let before_len = std::fs::metadata(&netrc).unwrap().len();
+    // A second name for the file's inode: what the old copy's blocks hold after the fix.
+    let old_inode = env.path("netrc-old-inode");
+    std::fs::hard_link(&netrc, &old_inode).unwrap();
+    env.set("placeholder", "not-a-token-value");
+    assert_ok(&env.run(&["unlock"]));
+
+    let out = env.run(&["scan", "--home", "--fix", "--no-vault"]);
+    assert_ok(&out);
+    // The removed copy was overwritten, not only unlinked.
+    let old = std::fs::read(&old_inode).unwrap();
+    assert_eq!(old.len() as u64, before_len);
+    assert!(
+        old.iter().all(|b| *b == 0),
+        "the old .netrc was not overwritten"
+    );
+    let err = stderr(&out);
+    assert_has(
+        &err,
+        "huggingface.co: the token is in tv://huggingface/token, git asks tokenvault for it",
+    );
+    assert_has(
+        &err,
+        "api.example.com: the password is in tv://netrc-api.example.com/password",
+    );
+    // Both entries gone; the comment, the default entry and the macro kept byte for byte.
+    assert_eq!(
+        std::fs::read_to_string(&netrc).unwrap(),
+        "# mine\ndefault login anonymous password guest@\nmacdef init\ncd /pub\n\n"
+    );
+    assert_eq!(
+        std::fs::metadata(&netrc).unwrap().permissions().mode() & 0o7777,
+        0o600
+    );
+    assert_eq!(env.get("huggingface"), hf);
+    assert_eq!(env.get("tv://netrc-api.example.com/password"), other);
+
+    // Real git (no netrc any more) gets the token through tokenvault's helper.
+    let mut c = tool(&env, "git", &[]);
+    c.env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .args(["credential", "fill"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    std::io::Write::write_all(
+        &mut child.stdin.take().unwrap(),
+        b"protocol=https\nhost=huggingface.co\n\n",
+    )
+    .unwrap();
+    let got = env.check(
+        &["git-credential", "get"],
+        child.wait_with_output().unwrap(),
+    );
+    assert!(
+        stdout(&got).lines().any(|l| l == format!("password={hf}")),
+        "git did not get the vault's token"
+    );
+
+    // Audited: the references, where they came from, never a value.
+    let recs = audit_records(&env, "home-import");
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    let refs: Vec<&str> = recs[0]["references"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        refs,
+        [
+            "tv://huggingface/token",
+            "tv://netrc-api.example.com/password"
+        ]
+    );
+    assert_eq!(recs[0]["outcome"], "moved into the vault from ~/.netrc");
+    // Nothing left for a second scan.
+    assert_ok(&env.run(&["scan", "--home", "--no-vault"]));
+    assert_ok(&env.run(&["lock"]));
+}
+
+#[test]
+fn fix_moves_pypirc_passwords_and_real_pip_gets_them_through_the_keyring_shim() {
+    let env = Env::new();
+    let pypi = env.secret("pypi-AgEIcHlwaS5vcmcCJGQ3ZjY5ZDRlLTk1");
+    let private = env.secret("prIvAte-index-pass-7781");
+    let index = common::standin::start(std::sync::Arc::new(move |seen| {
+        let want = format!(
+            "Basic {}",
+            common::leak::base64(format!("__token__:{}", "prIvAte-index-pass-7781").as_bytes())
+        );
+        if seen.header("authorization") == Some(want.as_str()) {
+            (
+                200,
+                vec![("Content-Type".into(), "text/html".into())],
+                "<!DOCTYPE html><html><body></body></html>".into(),
+            )
+        } else {
+            (
+                401,
+                vec![("WWW-Authenticate".into(), "Basic realm=\"idx\"".into())],
+                "no".into(),
+            )
+        }
+    }));
+    let text = format!(
+        "[distutils]\nindex-servers =\n    pypi\n    private\n\n[pypi]\nusername = __token__\npassword = {pypi}\n\n[private]\nrepository = {}/simple/\nusername = __token__\npassword = {private}\n",
+        index.url
+    );
+    let pypirc = env.fixture(".pypirc", &text);
+    std::fs::set_permissions(&pypirc, std::fs::Permissions::from_mode(0o600)).unwrap();
+    env.set("placeholder", "not-a-token-value");
+    assert_ok(&env.run(&["unlock"]));
+
+    // The fix finds the file by the PyPI token's format; the private password goes with it.
+    let out = env.run(&["scan", "--home", "--fix", "--no-vault"]);
+    assert_ok(&out);
+    let err = stderr(&out);
+    assert_has(&err, "[pypi]: the password is in tv://pypi/password");
+    assert_has(
+        &err,
+        "[private]: the password is in tv://pypi-private/password",
+    );
+    assert_eq!(
+        std::fs::read_to_string(&pypirc).unwrap(),
+        text.replace(&format!("password = {pypi}\n"), "")
+            .replace(&format!("password = {private}\n"), "")
+    );
+    assert_eq!(env.get("tv://pypi/password"), pypi);
+
+    // The shim answers as Python's `keyring` command does.
+    let out = env.run(&[
+        "keyring",
+        "get",
+        "https://upload.pypi.org/legacy/",
+        "__token__",
+    ]);
+    assert_ok(&out);
+    assert!(
+        stdout(&out) == format!("{pypi}\n"),
+        "keyring get answered wrong"
+    );
+    assert_code(
+        &env.run(&[
+            "keyring",
+            "get",
+            "https://upload.pypi.org/legacy/",
+            "someone",
+        ]),
+        1,
+    );
+
+    // Real pip asks the index, is refused, runs `keyring get URL __token__` (the link the fix
+    // made) and retries with the vault's password.
+    let bin_dir = env.path(".local/bin");
+    assert!(bin_dir.join("keyring").exists(), "no keyring link made");
+    let pip =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/test-venv/bin/pip");
+    let pip = if pip.exists() {
+        pip.display().to_string()
+    } else {
+        "pip".to_owned()
+    };
+    let authed_url = index.url.replace("http://", "http://__token__@");
+    let mut c = tool(&env, &pip, &[bin_dir]);
+    c.env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+        .env("PIP_NO_INPUT", "1")
+        .args([
+            "download",
+            "--no-deps",
+            "--no-cache-dir",
+            "--keyring-provider",
+            "subprocess",
+            "--index-url",
+            &format!("{authed_url}/simple/"),
+            "-d",
+        ])
+        .arg(env.path("dl"))
+        .arg("tv-no-such-pkg");
+    let out = env.output(&mut c);
+    // No such package on the stand-in: pip fails, after an authenticated request.
+    assert!(!out.status.success());
+    let want = format!(
+        "Basic {}",
+        common::leak::base64(format!("__token__:{private}").as_bytes())
+    );
+    assert!(
+        index
+            .requests()
+            .iter()
+            .any(|r| r.header("authorization") == Some(want.as_str())),
+        "pip never sent the vault's password: {}",
+        stderr(&out)
+    );
+    let recs = audit_records(&env, "keyring");
+    assert!(
+        recs.iter()
+            .any(|r| r["outcome"] == "ok" && r["references"][0] == "tv://pypi-private/password"),
+        "{recs:?}"
+    );
+    assert_ok(&env.run(&["lock"]));
+}
+
+#[test]
+fn fix_points_npmrc_at_a_variable_and_real_npm_authenticates_through_tokenvault_run() {
+    if std::process::Command::new("npm")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("npm is not installed: skipped");
+        return;
+    }
+    let env = Env::new();
+    let token = env.secret("npm_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789");
+    let registry = common::standin::start(std::sync::Arc::new(move |seen| {
+        if seen.target.ends_with("/-/whoami")
+            && seen.header("authorization")
+                == Some("Bearer npm_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789")
+        {
+            (
+                200,
+                vec![("Content-Type".into(), "application/json".into())],
+                "{\"username\":\"tv-tester\"}".into(),
+            )
+        } else {
+            (401, vec![], "{\"error\":\"unauthorized\"}".into())
+        }
+    }));
+    let host = registry.url.trim_start_matches("http://").to_owned();
+    let text = format!(
+        "registry={}/\n//{host}/:_authToken={token}\nsave-exact=true\n",
+        registry.url
+    );
+    let npmrc = env.fixture(".npmrc", &text);
+    env.set("placeholder", "not-a-token-value");
+    assert_ok(&env.run(&["unlock"]));
+
+    // The vault knows the token (as a value it holds): the scan finds it by value.
+    env.set("npm-seed", token);
+    let out = env.run(&["scan", "--home", "--fix"]);
+    assert_ok(&out);
+    let var = format!(
+        "NPM_TOKEN_{}",
+        host.replace(['.', ':'], "_").to_ascii_uppercase()
+    );
+    let item = format!("npm-{}", host.replace(':', "-"));
+    assert_has(
+        &stderr(&out),
+        &format!("the token is in tv://{item}/token and ~/.npmrc reads it from ${{{var}}}"),
+    );
+    assert_eq!(
+        std::fs::read_to_string(&npmrc).unwrap(),
+        text.replace(token, &format!("${{{var}}}"))
+    );
+
+    // Real npm, through tokenvault run, sends the vault's token.
+    let npm_env = [
+        ("NPM_CONFIG_UPDATE_NOTIFIER", "false"),
+        ("NPM_CONFIG_CACHE", "npm-cache"),
+        ("NPM_CONFIG_LOGS_MAX", "0"),
+    ];
+    let mut c = env.cmd();
+    for (k, v) in npm_env {
+        c.env(k, v);
+    }
+    c.args([
+        "run",
+        "-e",
+        &format!("{var}=tv://{item}/token"),
+        "--",
+        "npm",
+        "whoami",
+    ]);
+    let out = env.output(&mut c);
+    assert_ok(&out);
+    assert_eq!(stdout(&out).trim(), "tv-tester");
+    // Without the vault, npm has no token.
+    let mut c = tool(&env, "npm", &[]);
+    for (k, v) in npm_env {
+        c.env(k, v);
+    }
+    c.arg("whoami");
+    let out = env.output(&mut c);
+    assert!(!out.status.success());
+    assert_ok(&env.run(&["lock"]));
+}
+
+#[test]
+fn fix_imports_the_hub_token_files_and_shreds_them() {
+    let env = Env::new();
+    let active = hf_token();
+    let named = hf_token();
+    env.secret(&active);
+    env.secret(&named);
+    let token = env.fixture(".cache/huggingface/token", &active);
+    let stored = env.fixture(
+        ".cache/huggingface/stored_tokens",
+        format!("[work]\nhf_token = {active}\n\n[Read Only]\nhf_token = {named}\n"),
+    );
+    env.set("placeholder", "not-a-token-value");
+    assert_ok(&env.run(&["unlock"]));
+
+    let out = env.run(&["scan", "--home", "--fix", "--no-vault"]);
+    assert_ok(&out);
+    let err = stderr(&out);
+    assert_has(
+        &err,
+        "~/.cache/huggingface/token was overwritten and removed",
+    );
+    assert_has(
+        &err,
+        "~/.cache/huggingface/stored_tokens was overwritten and removed",
+    );
+    assert!(!token.exists() && !stored.exists());
+    assert_eq!(env.get("huggingface"), active);
+    assert_eq!(env.get("huggingface-read-only"), named);
+    let recs = audit_records(&env, "home-import");
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert_eq!(
+        recs[0]["outcome"],
+        "moved into the vault from the Hub's token files"
+    );
+    assert_ok(&env.run(&["lock"]));
+}
+
+#[test]
+fn fix_redacts_notebook_outputs_as_json_byte_exactly_and_advises_rotation() {
+    let env = Env::new();
+    let hf = hf_token();
+    env.secret(&hf);
+    // nbformat's layout (one-space indent), a unicode escape, a token in an output and in a
+    // cell's source, and an escaped quote next to one.
+    let nb = format!(
+        "{{\n \"cells\": [\n  {{\n   \"cell_type\": \"code\",\n   \"metadata\": {{}},\n   \"outputs\": [\n    {{\n     \"name\": \"stdout\",\n     \"output_type\": \"stream\",\n     \"text\": [\n      \"caf\\u00e9 token={hf}\\n\"\n     ]\n    }}\n   ],\n   \"source\": [\n    \"login(\\\"{hf}\\\")\"\n   ]\n  }}\n ],\n \"nbformat\": 4,\n \"nbformat_minor\": 5\n}}\n"
+    );
+    let path = env.fixture("work/analysis.ipynb", &nb);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    // A token used as a key is not inside a string value: that notebook is left alone.
+    let odd = format!("{{\"metadata\": {{\"{hf}\": 1}}, \"cells\": []}}\n");
+    let odd_path = env.fixture("work/odd.ipynb", &odd);
+
+    let out = env.run(&["scan", "--home", "--fix", "--no-vault"]);
+    // Notebooks may have been synced: rotation is still advised (exit 1).
+    assert_code(&out, 1);
+    let err = stderr(&out);
+    assert_has(&err, "redacted 2 values in ~/work/analysis.ipynb");
+    assert_has(&err, "a value lies outside a JSON string");
+    assert_has(
+        &err,
+        "rotate the token (tokenvault rotate huggingface) and revoke the old one at https://huggingface.co/settings/tokens",
+    );
+    let after = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(after, nb.replace(&hf, "[redacted-by-tokenvault]"));
+    let doc: Value = serde_json::from_str(&after).unwrap();
+    assert_eq!(
+        doc["cells"][0]["outputs"][0]["text"][0],
+        "café token=[redacted-by-tokenvault]\n"
+    );
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o7777,
+        0o644
+    );
+    assert_eq!(std::fs::read_to_string(&odd_path).unwrap(), odd);
+    let recs = audit_records(&env, "home-redact");
+    assert!(
+        recs.iter()
+            .any(|r| r["outcome"] == "redacted 2 values in ~/work/analysis.ipynb"),
+        "{recs:?}"
+    );
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_changes_nothing() {
+    let env = Env::new();
+    let hf = hf_token();
+    env.secret(&hf);
+    let history = format!("ls\nexport HF_TOKEN={hf}\n");
+    let hist = env.fixture(".bash_history", &history);
+    let netrc_text = format!("machine huggingface.co login me password {hf}\n");
+    let netrc = env.fixture(".netrc", &netrc_text);
+    let npm = env.secret("npm_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789");
+    let npmrc_text = format!("//registry.npmjs.org/:_authToken={npm}\n");
+    let npmrc = env.fixture(".npmrc", &npmrc_text);
+    env.set("npm-seed", npm);
+
+    let out = env.run(&["scan", "--home", "--fix", "--dry-run"]);
+    assert_code(&out, 1);
+    let err = stderr(&out);
+    assert_has(&err, "would redact 1 value in ~/.bash_history");
+    assert_has(
+        &err,
+        "would store ~/.netrc's entry for huggingface.co in tv://huggingface/token and point git at tokenvault for it, then remove the entry",
+    );
+    assert_has(
+        &err,
+        "would store ~/.npmrc's token for registry.npmjs.org in tv://npm/token and write ${NPM_TOKEN} in its place",
+    );
+    assert_eq!(std::fs::read_to_string(&hist).unwrap(), history);
+    assert_eq!(std::fs::read_to_string(&netrc).unwrap(), netrc_text);
+    assert_eq!(std::fs::read_to_string(&npmrc).unwrap(), npmrc_text);
+    assert_code(&env.run(&["get", "huggingface"]), 2);
+    assert!(audit_records(&env, "home-redact").is_empty());
+    assert!(audit_records(&env, "home-import").is_empty());
+
+    // A dry run needs no vault: none is opened, none is created.
+    let bare = Env::new();
+    bare.fixture(".netrc", &netrc_text);
+    let out = bare.run(&["scan", "--home", "--fix", "--dry-run", "--no-vault"]);
+    assert_code(&out, 1);
+    assert_has(
+        &stderr(&out),
+        "would store ~/.netrc's entry for huggingface.co in tv://huggingface/token",
+    );
+    assert!(!bare.vault().exists(), "a dry run created a vault");
+}
+
+#[test]
+fn the_keyring_shim_sets_gets_and_deletes_as_the_keyring_command_does() {
+    let env = Env::new();
+    let pass = env.secret("idx-pass-Qw81Zx0pLm3n");
+    env.set("placeholder", "not-a-token-value");
+    let service = "https://pkgs.example.com/simple/";
+    // pip's save path: `keyring set URL USER`, the password and a line break on stdin.
+    let out = env.run_stdin(
+        &["keyring", "set", service, "__token__"],
+        Some(&format!("{pass}\n")),
+    );
+    assert_ok(&out);
+    assert_eq!(env.get("tv://keyring-pkgs.example.com/password"), pass);
+    // The map holds references, never the value, and is private.
+    let map = env.path("tvhome/keyring.json");
+    let text = std::fs::read_to_string(&map).unwrap();
+    assert!(
+        text.contains("tv://keyring-pkgs.example.com/password"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::metadata(&map).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // Asked by the index URL without its slash, or by the bare host (pip tries both).
+    for asked in ["https://pkgs.example.com/simple", "pkgs.example.com"] {
+        let out = env.run(&["keyring", "get", asked, "__token__"]);
+        assert_ok(&out);
+        assert!(
+            stdout(&out) == format!("{pass}\n"),
+            "wrong answer for {asked}"
+        );
+    }
+    let none = env.run(&[
+        "keyring",
+        "get",
+        "https://other.example/simple/",
+        "__token__",
+    ]);
+    assert_code(&none, 1);
+    assert!(none.stdout.is_empty());
+    assert_ok(&env.run(&["keyring", "del", service, "__token__"]));
+    assert_code(&env.run(&["keyring", "get", service, "__token__"]), 1);
+    assert_code(
+        &env.run(&["get", "tv://keyring-pkgs.example.com/password"]),
+        2,
+    );
+    // --json makes no sense for a bare password.
+    assert_code(
+        &env.run(&["--json", "keyring", "get", service, "__token__"]),
+        2,
+    );
+    let recs = audit_records(&env, "keyring");
+    let outcomes: Vec<&str> = recs
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        ["stored", "ok", "ok", "not found", "erased", "not found"]
+    );
+}
+
+#[test]
+fn a_token_in_a_pushed_commit_gets_rotate_advice_and_an_unpushed_one_does_not() {
+    let env = Env::new();
+    let hf = hf_token();
+    env.secret(&hf);
+    let gh = format!("ghp_{}Zz", &hf_token()[3..]);
+    env.secret(&gh);
+    let git = |dir: &std::path::Path, args: &[&str]| {
+        let mut c = tool(&env, "git", &[]);
+        c.current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "T")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "T")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .args(args);
+        let out = env.output(&mut c);
+        assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    };
+    let remote = env.path("remote.git");
+    std::fs::create_dir_all(&remote).unwrap();
+    git(&remote, &["init", "-q", "--bare"]);
+    let repo = env.path("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    git(&repo, &["init", "-q", "-b", "main"]);
+    env.fixture("repo/a.py", format!("HF_TOKEN = '{hf}'\n"));
+    git(&repo, &["add", "a.py"]);
+    git(&repo, &["commit", "-q", "-m", "pushed"]);
+    git(
+        &repo,
+        &["remote", "add", "origin", remote.to_str().unwrap()],
+    );
+    git(&repo, &["push", "-q", "origin", "main"]);
+    env.fixture("repo/b.py", format!("GITHUB = '{gh}'\n"));
+    git(&repo, &["add", "b.py"]);
+    git(&repo, &["commit", "-q", "-m", "local only"]);
+
+    let out = env.run(&["scan", "--no-vault", "--git", "repo"]);
+    assert_code(&out, 1);
+    let err = stderr(&out);
+    assert_has(
+        &err,
+        "hint: a commit that holds it was pushed, so it has left this machine: rotate the token (tokenvault rotate huggingface) and revoke the old one at https://huggingface.co/settings/tokens",
+    );
+    // The unpushed token is found, without the advice.
+    assert_has(&stdout(&out), "b.py");
+    assert_lacks(&err, "tokenvault rotate github");
+}

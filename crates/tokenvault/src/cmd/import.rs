@@ -24,11 +24,11 @@ use crate::context::{now_rfc3339, Ctx, Outcome};
 use crate::error::hinted;
 use crate::printer::Printer;
 use crate::services::livecheck::{self, Checked};
+use crate::services::shred::{open_unchanged, shred_file, zero_fill};
 use crate::vault::{mask_for, Target, Vault};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use tokenvault_core::{dotenv, Catalogue, FieldName, ItemName, Secret};
 use tokenvault_store::{fsutil, Key};
@@ -482,7 +482,7 @@ fn settle_source(
     }
 
     if args.shred && !other_values && !args.rewrite {
-        shred_file(&source.path, &source.text)?;
+        shred_file(&source.path, source.text.as_bytes())?;
         printer.note(&format!(
             "Shredded {path}: overwritten with zeros, synced and deleted. Start programs with `tokenvault run` to give them the tokens."
         ));
@@ -575,75 +575,6 @@ fn replace_strings(v: &mut serde_json::Value, from: &str, to: &str) {
     }
 }
 
-/// Opens `path` for reading and writing without following a symlink, and checks that it still
-/// holds `expected` (what was parsed and imported).
-fn open_unchanged(path: &Path, expected: &str) -> Result<std::fs::File> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.read(true).write(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut opts, libc::O_NOFOLLOW);
-    let mut file = opts.open(path).with_context(|| {
-        format!(
-            "opening {} to shred or rewrite it (a symlink there is refused); it is unchanged",
-            path.display()
-        )
-    })?;
-    let mut now = Vec::new();
-    file.read_to_end(&mut now)
-        .with_context(|| format!("reading {}", path.display()))?;
-    if now != expected.as_bytes() {
-        return Err(hinted(
-            format!(
-                "{} changed since it was read, so it was left alone",
-                path.display()
-            ),
-            "run the import again",
-        ));
-    }
-    Ok(file)
-}
-
-/// Overwrites the whole of `file` with zeros and syncs it.
-fn zero_fill(file: &mut std::fs::File, path: &Path) -> Result<()> {
-    let len = file.metadata()?.len();
-    file.rewind()?;
-    let zeros = [0u8; 8192];
-    let mut left = len;
-    while left > 0 {
-        let n = left.min(zeros.len() as u64) as usize;
-        file.write_all(&zeros[..n])
-            .with_context(|| format!("overwriting {}", path.display()))?;
-        left -= n as u64;
-    }
-    file.sync_all()
-        .with_context(|| format!("syncing {}", path.display()))?;
-    Ok(())
-}
-
-fn sync_parent(path: &Path) {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
-}
-
-/// Overwrites `path` (which must still hold `expected`) with zeros of the same length, syncs it,
-/// then deletes it.
-fn shred_file(path: &Path, expected: &str) -> Result<()> {
-    let mut file = open_unchanged(path, expected)?;
-    zero_fill(&mut file, path)?;
-    drop(file);
-    std::fs::remove_file(path).with_context(|| {
-        format!(
-            "{} was overwritten with zeros but could not be deleted",
-            path.display()
-        )
-    })?;
-    sync_parent(path);
-    Ok(())
-}
-
 /// A new backup path for `path` in the private directory `dir`: `NAME.TIMESTAMP.bak`, never
 /// beside the file, where git would not ignore it and a `git add .` would commit the plaintext.
 fn backup_path(dir: &Path, path: &Path) -> PathBuf {
@@ -671,7 +602,7 @@ fn rewrite_file(
     new: &str,
     backup_dir: Option<&Path>,
 ) -> Result<Option<PathBuf>> {
-    let mut file = open_unchanged(path, old)?;
+    let mut file = open_unchanged(path, old.as_bytes())?;
     let meta = file.metadata()?;
     let backup = match backup_dir {
         None => None,

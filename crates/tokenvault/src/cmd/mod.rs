@@ -14,6 +14,7 @@ pub mod git_credential;
 pub mod hook;
 pub mod import;
 pub mod inject;
+pub mod keyring;
 pub mod list;
 pub mod man;
 pub mod mcp;

@@ -9,8 +9,9 @@
 //!
 //! `--home` reads the catalogue of places instead (`rules/places.toml`, through
 //! `services::home_scan`): each finding is shown with its place and its fix, and `--fix` redacts
-//! histories, logs and transcripts in place, moves git's stored credentials behind the helper, and
-//! prints the steps for the rest.
+//! histories, logs, transcripts and notebooks in place, moves the credential files' tokens into
+//! the vault behind the route each tool will use (`services::home_creds` and `home_scan`), and
+//! prints the steps for the rest; `--dry-run` prints the plan instead.
 
 use crate::cli::{ScanArgs, ScanFormat};
 use crate::context::{Ctx, Outcome};
@@ -39,6 +40,8 @@ struct Out<'a> {
     errors: Mutex<Vec<String>>,
     broken_pipe: AtomicBool,
     progress: Option<Progress>,
+    /// Findings in commits (`--git`): (commit, finding), for the rotate advice of pushed ones.
+    in_commits: Mutex<Vec<(String, tokenvault_scan::Finding)>>,
 }
 
 /// A one-line progress display on stderr, only when stderr is a terminal and the scan runs long.
@@ -94,6 +97,11 @@ impl Reporter for Out<'_> {
             return;
         }
         self.found.fetch_add(1, Ordering::Relaxed);
+        if let Some(c) = &hit.commit {
+            if let Ok(mut v) = self.in_commits.lock() {
+                v.push((c.id.clone(), hit.finding.clone()));
+            }
+        }
         match self.format {
             ScanFormat::Text => {
                 if self.broken_pipe.load(Ordering::Relaxed) {
@@ -181,6 +189,7 @@ pub fn run(ctx: &mut Ctx, args: &ScanArgs) -> Result<Outcome> {
         suppressed: AtomicU64::new(0),
         errors: Mutex::new(Vec::new()),
         broken_pipe: AtomicBool::new(false),
+        in_commits: Mutex::new(Vec::new()),
         progress: interactive.then(|| Progress {
             start: Instant::now(),
             bytes: AtomicU64::new(0),
@@ -197,7 +206,7 @@ pub fn run(ctx: &mut Ctx, args: &ScanArgs) -> Result<Outcome> {
         .unwrap_or_else(|| PathBuf::from("."));
     let mut ignored = Vec::new();
     let stats = if args.git {
-        let mut opts = GitOptions::new(first);
+        let mut opts = GitOptions::new(first.clone());
         opts.since = args.since.clone();
         opts.revs = args.revs.clone();
         opts.threads = threads;
@@ -211,7 +220,7 @@ pub fn run(ctx: &mut Ctx, args: &ScanArgs) -> Result<Outcome> {
         scan_stdin(&scanner, &out)?
     } else {
         let mut opts = FsOptions::new(if args.paths.is_empty() {
-            vec![first]
+            vec![first.clone()]
         } else {
             args.paths.clone()
         });
@@ -279,6 +288,30 @@ pub fn run(ctx: &mut Ctx, args: &ScanArgs) -> Result<Outcome> {
     }
     printer.note(&summary);
     report_ignored(&printer, &ignored);
+    if args.git {
+        // A token in a commit that a remote branch holds has left the machine: removing it here
+        // is not enough.
+        let in_commits =
+            std::mem::take(&mut *out.in_commits.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut commits: Vec<String> = in_commits.iter().map(|(c, _)| c.clone()).collect();
+        commits.sort();
+        commits.dedup();
+        let pushed = home_scan::pushed_commits(&first, &commits, 200);
+        let mut said = HashSet::new();
+        for (c, f) in &in_commits {
+            if !pushed.contains(c) {
+                continue;
+            }
+            let line = home_scan::rotate_line(
+                "a commit that holds it was pushed, so it has left this machine",
+                f,
+                &ctx.settings.catalogue,
+            );
+            if said.insert(line.clone()) {
+                printer.hint(&line);
+            }
+        }
+    }
     if found > 0 {
         printer.hint(
             "remove each token from the file (keep it in the vault: `tokenvault set ITEM`, then reference it), \
@@ -387,7 +420,7 @@ fn home(ctx: &mut Ctx, args: &ScanArgs, scanner: &Scanner) -> Result<Outcome> {
         .as_secs_f64();
 
     let fixes = if args.fix {
-        home_scan::apply_fixes(ctx, &scan, scanner)
+        home_scan::apply_fixes(ctx, &scan, scanner, args.dry_run)
     } else {
         home_scan::Fixes::default()
     };

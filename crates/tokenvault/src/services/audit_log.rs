@@ -1,10 +1,36 @@
 //! The audit log as data, for the web app's Audit page: its records (newest last) and whether its
 //! hash chain verifies. `tokenvault audit` and `audit verify` stream the same file
 //! (`crate::audit::read_lines`) and add the authenticated-head check.
+//!
+//! Also records that a service gathers while the vault is open and writes once it is closed
+//! ([`Pending`], [`record_all`]): `scan --home --fix`'s redactions and imports.
 
 use anyhow::Result;
 use std::path::Path;
 use tokenvault_core::audit::{Record, Verifier};
+
+/// A record to append later: the action, the backend, the references (never values) and the
+/// outcome.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub action: &'static str,
+    pub backend: Option<String>,
+    pub references: Vec<String>,
+    pub outcome: String,
+}
+
+/// Appends each pending record, in order.
+pub fn record_all(ctx: &crate::context::Ctx, pending: &[Pending]) {
+    for p in pending {
+        crate::audit::record(
+            ctx,
+            p.action,
+            p.backend.as_deref(),
+            &p.references,
+            &p.outcome,
+        );
+    }
+}
 
 /// What the chain check found.
 pub enum Chain {

@@ -317,16 +317,49 @@ pub fn advice(place: &Place, f: &Finding, catalogue: &Catalogue) -> Vec<String> 
 }
 
 fn rotate_advice(place: &Place, f: &Finding, catalogue: &Catalogue) -> String {
+    rotate_line(
+        &format!(
+            "a {} may have left this machine",
+            place.kind.as_str().replace('-', " ")
+        ),
+        f,
+        catalogue,
+    )
+}
+
+/// `WHY: rotate the token (tokenvault rotate ITEM) and revoke the old one at URL` (the provider's
+/// revoke page from the catalogue, when it has one).
+pub fn rotate_line(why: &str, f: &Finding, catalogue: &Catalogue) -> String {
     let provider = f.provider.as_deref().and_then(|p| catalogue.get(p));
     let item = item_of(f).unwrap_or_else(|| "ITEM".to_owned());
-    let mut s = format!(
-        "a {} may have left this machine: rotate the token (tokenvault rotate {item})",
-        place.kind.as_str().replace('-', " ")
-    );
+    let mut s = format!("{why}: rotate the token (tokenvault rotate {item})");
     if let Some(url) = provider.and_then(|p| p.revoke_url.as_deref()) {
         s.push_str(&format!(" and revoke the old one at {url}"));
     }
     s
+}
+
+/// The commits of `commits` that a remote-tracking branch of the repository at `repo` contains:
+/// pushed, so their tokens have left the machine. At most `limit` commits are asked about (one
+/// `git branch -r --contains` each); the rest are not reported.
+pub fn pushed_commits(repo: &Path, commits: &[String], limit: usize) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for c in commits.iter().take(limit) {
+        let Ok(o) = std::process::Command::new("git")
+            .arg("-C")
+            .arg(repo)
+            .args(["branch", "-r", "--contains", c])
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output()
+        else {
+            break;
+        };
+        if o.status.success() && o.stdout.iter().any(|b| !b.is_ascii_whitespace()) {
+            out.insert(c.clone());
+        }
+    }
+    out
 }
 
 /// What a redaction did to one file.
@@ -341,7 +374,11 @@ pub struct Redacted {
 /// appended to its history since the scan), and the rewrite is scanned before it replaces the
 /// file: none of the values found may be left. Returns the number of values replaced (0: the file
 /// is left alone).
-pub fn redact(scanner: &Scanner, path: &Path, shown: &str) -> Result<Redacted> {
+///
+/// A notebook (`json`) is redacted as JSON without being re-serialised: every value must lie
+/// inside one string value of the document (`tokenvault_core::notebook`), and the result must
+/// still parse; otherwise the file is left alone.
+pub fn redact(scanner: &Scanner, path: &Path, shown: &str, json: bool) -> Result<Redacted> {
     let target = mcp_files::write_target(path)?;
     let meta =
         std::fs::metadata(&target).with_context(|| format!("reading {}", target.display()))?;
@@ -376,6 +413,21 @@ pub fn redact(scanner: &Scanner, path: &Path, shown: &str) -> Result<Redacted> {
             values: 0,
         });
     }
+    if json {
+        use tokenvault_core::notebook;
+        let Some(strings) = notebook::string_values(&bytes) else {
+            anyhow::bail!("{shown} is not a JSON notebook: it was not redacted (remove the value in Jupyter, then save)");
+        };
+        if let Some((s, _, _)) = spans
+            .iter()
+            .find(|(s, e, _)| !notebook::inside_a_value(&bytes, &strings, &(*s..*e)))
+        {
+            let line = bytes[..*s].iter().filter(|b| **b == b'\n').count() + 1;
+            anyhow::bail!(
+                "{shown}:{line}: a value lies outside a JSON string (a key, or escaped): the notebook was not redacted; clear that output in Jupyter"
+            );
+        }
+    }
     let mut out = Zeroizing::new(Vec::with_capacity(bytes.len()));
     let mut at = 0;
     let mut values = 0;
@@ -397,7 +449,12 @@ pub fn redact(scanner: &Scanner, path: &Path, shown: &str) -> Result<Redacted> {
     {
         anyhow::bail!("{shown}: a value is still found after redaction; the file was left alone");
     }
-    mcp_files::write_keeping_mode(&target, &out)?;
+    if json && serde_json::from_slice::<serde::de::IgnoredAny>(&out).is_err() {
+        anyhow::bail!(
+            "{shown}: the redacted notebook would not be valid JSON; the file was left alone"
+        );
+    }
+    crate::services::shred::replace_shredding(&target, &bytes, &out)?;
     keep_owner(&target, &meta)?;
     Ok(Redacted {
         shown: shown.to_owned(),
@@ -598,7 +655,7 @@ pub fn move_git_credentials(vault: &Vault<'_>, path: &Path, now: &str) -> Result
         std::fs::read_to_string(&target_path)
             .with_context(|| format!("reading {}", target_path.display()))?,
     );
-    let helper = format!("!'{}' git-credential", mcp_files::self_path()?);
+    let helper = git_helper_value()?;
     let mut fix = GitCredFix::default();
     for e in git_credential_entries(&text) {
         let key = Key::new(ItemName::new(e.item)?, FieldName::new("token")?);
@@ -621,43 +678,8 @@ pub fn move_git_credentials(vault: &Vault<'_>, path: &Path, now: &str) -> Result
                 vault.write_many_verified(&[(target, e.value.clone())], now)?;
             }
         }
-        let setting = format!("credential.https://{}.helper", e.host);
-        let (_, current) = git(&["config", "--global", "--get-all", &setting], "")?;
-        if !String::from_utf8_lossy(&current)
-            .lines()
-            .any(|l| l == helper)
-        {
-            let (ok, _) = git(&["config", "--global", "--add", &setting, &helper], "")?;
-            if !ok {
-                fix.kept.push((
-                    e.host.clone(),
-                    format!("`git config --global --add {setting}` failed"),
-                ));
-                continue;
-            }
-        }
-        // Only our helper: `store` would answer from the very line about to go.
-        let only_ours = format!("{setting}={helper}");
-        let (ok, answer) = git(
-            &[
-                "-c",
-                "credential.helper=",
-                "-c",
-                &only_ours,
-                "credential",
-                "fill",
-            ],
-            &format!("protocol=https\nhost={}\n\n", e.host),
-        )?;
-        let answered = ok
-            && answer
-                .split(|b| *b == b'\n')
-                .any(|l| l.strip_prefix(b"password=") == Some(e.value.expose_secret().as_bytes()));
-        if !answered {
-            fix.kept.push((
-                e.host.clone(),
-                "git did not get the token back through tokenvault (is the vault unlocked? `tokenvault unlock`)".to_owned(),
-            ));
+        if let Some(why) = git_through_helper(&e.host, &e.value, &helper)? {
+            fix.kept.push((e.host.clone(), why));
             continue;
         }
         fix.moved.push((e.host.clone(), reference));
@@ -670,9 +692,60 @@ pub fn move_git_credentials(vault: &Vault<'_>, path: &Path, now: &str) -> Result
                 out.push_str(line);
             }
         }
-        mcp_files::write_keeping_mode(&target_path, out.as_bytes())?;
+        crate::services::shred::replace_shredding(&target_path, text.as_bytes(), out.as_bytes())?;
     }
     Ok(fix)
+}
+
+/// The `credential.helper` value that runs this tokenvault.
+pub(crate) fn git_helper_value() -> Result<String> {
+    Ok(format!("!'{}' git-credential", mcp_files::self_path()?))
+}
+
+/// Adds tokenvault's helper (`helper`, from [`git_helper_value`]) for `host` to git's global
+/// config, then asks git for the credential through that helper alone: `None` when git gets
+/// `value` back, else why not.
+pub(crate) fn git_through_helper(
+    host: &str,
+    value: &tokenvault_core::Secret,
+    helper: &str,
+) -> Result<Option<String>> {
+    let setting = format!("credential.https://{}.helper", host);
+    let (_, current) = git(&["config", "--global", "--get-all", &setting], "")?;
+    if !String::from_utf8_lossy(&current)
+        .lines()
+        .any(|l| l == helper)
+    {
+        let (ok, _) = git(&["config", "--global", "--add", &setting, helper], "")?;
+        if !ok {
+            return Ok(Some(format!(
+                "`git config --global --add {setting}` failed"
+            )));
+        }
+    }
+    // Only our helper: `store` would answer from the very line about to go.
+    let only_ours = format!("{setting}={helper}");
+    let (ok, answer) = git(
+        &[
+            "-c",
+            "credential.helper=",
+            "-c",
+            &only_ours,
+            "credential",
+            "fill",
+        ],
+        &format!("protocol=https\nhost={}\n\n", host),
+    )?;
+    let answered = ok
+        && answer
+            .split(|b| *b == b'\n')
+            .any(|l| l.strip_prefix(b"password=") == Some(value.expose_secret().as_bytes()));
+    if !answered {
+        return Ok(Some(
+            "git did not get the token back through tokenvault (is the vault unlocked? `tokenvault unlock`)".to_owned(),
+        ));
+    }
+    Ok(None)
 }
 
 /// What moving AWS profiles behind `credential_process` did.
@@ -880,7 +953,7 @@ pub fn move_aws_credentials(
                 }
             }
         }
-        mcp_files::write_keeping_mode(&target_path, out.as_bytes())?;
+        crate::services::shred::replace_shredding(&target_path, text.as_bytes(), out.as_bytes())?;
     }
     Ok(fix)
 }
@@ -937,20 +1010,48 @@ pub struct Fixes {
     pub errors: Vec<String>,
     /// A shell history was redacted (running shells must be restarted).
     pub history_redacted: bool,
+    /// Credential files whose every finding is gone (shredded, or rewritten without values).
+    pub cleared: HashSet<PathBuf>,
+    /// The audit records of what was done, written once the vault is closed.
+    pub audit: Vec<crate::services::audit_log::Pending>,
 }
 
 impl Fixes {
     /// Whether the finding's copy is gone (redacted or moved).
     pub fn fixed(&self, f: &HomeFinding) -> bool {
         f.path.as_ref().is_some_and(|p| {
-            self.redacted.contains(p) || self.moved_lines.contains(&(p.clone(), f.finding.line))
+            self.redacted.contains(p)
+                || self.cleared.contains(p)
+                || self.moved_lines.contains(&(p.clone(), f.finding.line))
         })
     }
 }
 
-/// `--fix`: redacts values in place where the place's fix is redaction, and moves git's and
-/// AWS's credential files behind tokenvault (each replacement checked before a line goes).
-pub fn apply_fixes(ctx: &mut Ctx, scan: &HomeScan, scanner: &Scanner) -> Fixes {
+/// The vault references of the findings in `path` (values the vault holds), for the audit record.
+fn references_in(scan: &HomeScan, path: &Path) -> Vec<String> {
+    let mut out: Vec<String> = scan
+        .findings
+        .iter()
+        .filter(|f| f.path.as_deref() == Some(path))
+        .filter_map(|f| f.finding.reference.clone())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// `--fix`: redacts values in place where the place's fix is redaction (notebooks as JSON), and
+/// moves the credential files' values into the vault behind the route each tool will use (each
+/// replacement checked before a byte goes). With `dry_run`, only the plan, as notes. Each change
+/// is audited (`home-redact`, `home-import`).
+pub fn apply_fixes(ctx: &mut Ctx, scan: &HomeScan, scanner: &Scanner, dry_run: bool) -> Fixes {
+    let mut fixes = apply(ctx, scan, scanner, dry_run);
+    crate::services::audit_log::record_all(ctx, &std::mem::take(&mut fixes.audit));
+    fixes
+}
+
+fn apply(ctx: &mut Ctx, scan: &HomeScan, scanner: &Scanner, dry_run: bool) -> Fixes {
+    use crate::services::audit_log::Pending;
     // --fix: redact in place where the place's fix is redaction.
     let mut fixes = Fixes::default();
     {
@@ -967,15 +1068,35 @@ pub fn apply_fixes(ctx: &mut Ctx, scan: &HomeScan, scanner: &Scanner) -> Fixes {
             }
         }
         for (path, shown, place) in files {
-            match redact(scanner, path, shown) {
+            let notebook = scan.places[place].kind == PlaceKind::Notebook;
+            if dry_run {
+                let n = scan
+                    .findings
+                    .iter()
+                    .filter(|f| f.path.as_ref() == Some(path))
+                    .count();
+                fixes.notes.push(format!(
+                    "would redact {} in {shown}",
+                    tokenvault_core::words::count(n, "value")
+                ));
+                continue;
+            }
+            match redact(scanner, path, shown, notebook) {
                 Ok(r) if r.values > 0 => {
                     fixes.redacted.insert(path.clone());
                     fixes.history_redacted |= scan.places[place].kind == PlaceKind::History;
-                    fixes.notes.push(format!(
+                    let outcome = format!(
                         "redacted {} in {}",
                         tokenvault_core::words::count(r.values, "value"),
                         r.shown
-                    ));
+                    );
+                    fixes.audit.push(Pending {
+                        action: "home-redact",
+                        backend: None,
+                        references: references_in(scan, path),
+                        outcome: outcome.clone(),
+                    });
+                    fixes.notes.push(outcome);
                 }
                 Ok(_) => {}
                 Err(e) => fixes.errors.push(format!("{e:#}")),
@@ -1006,12 +1127,136 @@ pub fn apply_fixes(ctx: &mut Ctx, scan: &HomeScan, scanner: &Scanner) -> Fixes {
         let cred_files = files_of("git-credentials");
         let aws_files = files_of("aws-credentials");
         let docker_files = files_of("docker-config");
+        let netrc_files = files_of("netrc");
+        let pypirc_files = files_of("pypirc");
+        let npmrc_files = files_of("npmrc");
+        let hub_files = files_of("huggingface-token");
         let tv_home = ctx.settings.paths.home.clone();
         let user_home = home_dir().ok();
-        if !cred_files.is_empty() || !aws_files.is_empty() || !docker_files.is_empty() {
+        let catalogue = ctx.settings.catalogue.clone();
+        if dry_run {
+            for (files, what) in [
+                (&cred_files, "store its tokens for huggingface.co and github.com in the vault and point git's credential helper at tokenvault"),
+                (&aws_files, "store each profile's static keys in the vault and replace them with a credential_process"),
+                (&docker_files, "store each registry login in the vault and set \"credsStore\": \"tokenvault\""),
+            ] {
+                for (_, shown) in files {
+                    fixes.notes.push(format!("would {what}, then remove them from {shown}"));
+                }
+            }
+        }
+        let any = [
+            &cred_files,
+            &aws_files,
+            &docker_files,
+            &netrc_files,
+            &pypirc_files,
+            &npmrc_files,
+            &hub_files,
+        ]
+        .iter()
+        .any(|f| !f.is_empty());
+        if any {
             let now = crate::context::now_rfc3339();
-            match ctx.open_vault() {
+            // A dry run stores nothing: it needs no vault (nor a passphrase).
+            let opened = if dry_run {
+                Ok(None)
+            } else {
+                ctx.open_vault().map(Some)
+            };
+            match opened {
                 Ok(vault) => {
+                    let backend = vault.as_ref().map(|v| v.kind().as_str().to_owned());
+                    let moved =
+                        |fixes: &mut Fixes,
+                         path: &PathBuf,
+                         shown: &str,
+                         fix: crate::services::home_creds::FileFix| {
+                            fixes.notes.extend(fix.notes);
+                            fixes.errors.extend(fix.kept);
+                            if !fix.references.is_empty() {
+                                fixes.audit.push(Pending {
+                                    action: "home-import",
+                                    backend: backend.clone(),
+                                    references: fix.references,
+                                    outcome: format!("moved into the vault from {shown}"),
+                                });
+                            }
+                            for line in fix.removed_lines {
+                                fixes.moved_lines.insert((path.clone(), line));
+                            }
+                            if fix.shredded {
+                                fixes.cleared.insert(path.clone());
+                            }
+                        };
+                    for (path, shown) in &netrc_files {
+                        match crate::services::home_creds::move_netrc(
+                            vault.as_ref(),
+                            path,
+                            shown,
+                            &now,
+                            dry_run,
+                        ) {
+                            Ok(fix) => moved(&mut fixes, path, shown, fix),
+                            Err(e) => fixes.errors.push(format!("{shown}: {e:#}")),
+                        }
+                    }
+                    for (path, shown) in &pypirc_files {
+                        match crate::services::home_creds::move_pypirc(
+                            vault.as_ref(),
+                            &tv_home,
+                            user_home.as_deref(),
+                            path,
+                            shown,
+                            &now,
+                            dry_run,
+                        ) {
+                            Ok(fix) => moved(&mut fixes, path, shown, fix),
+                            Err(e) => fixes.errors.push(format!("{shown}: {e:#}")),
+                        }
+                    }
+                    for (path, shown) in &npmrc_files {
+                        match crate::services::home_creds::move_npmrc(
+                            vault.as_ref(),
+                            path,
+                            shown,
+                            &now,
+                            dry_run,
+                        ) {
+                            Ok(fix) => moved(&mut fixes, path, shown, fix),
+                            Err(e) => fixes.errors.push(format!("{shown}: {e:#}")),
+                        }
+                    }
+                    if let Some((first, _)) = hub_files.first() {
+                        let home_for_shown = user_home.clone();
+                        let shown_of = |p: &Path| match &home_for_shown {
+                            Some(h) => shown(h, p),
+                            None => p.display().to_string(),
+                        };
+                        match crate::services::home_creds::move_hub_tokens(
+                            vault.as_ref(),
+                            &catalogue,
+                            &shown_of,
+                            &now,
+                            dry_run,
+                        ) {
+                            Ok(fix) => {
+                                let shredded = fix.shredded;
+                                moved(&mut fixes, first, "the Hub's token files", fix);
+                                if shredded {
+                                    for (p, _) in &hub_files {
+                                        if !p.exists() {
+                                            fixes.cleared.insert((*p).clone());
+                                        }
+                                    }
+                                }
+                            }
+                            Err(e) => fixes.errors.push(format!("the Hub's token files: {e:#}")),
+                        }
+                    }
+                    let Some(vault) = vault else {
+                        return fixes;
+                    };
                     for (path, shown) in cred_files {
                         match move_git_credentials(&vault, path, &now) {
                             Ok(fix) => {
@@ -1019,6 +1264,14 @@ pub fn apply_fixes(ctx: &mut Ctx, scan: &HomeScan, scanner: &Scanner) -> Fixes {
                                     fixes.notes.push(format!(
                                         "{host}: the token is in {reference}, git asks tokenvault for it (credential.https://{host}.helper), and its line is gone from {shown}"
                                     ));
+                                }
+                                if !fix.moved.is_empty() {
+                                    fixes.audit.push(Pending {
+                                        action: "home-import",
+                                        backend: backend.clone(),
+                                        references: fix.moved.iter().map(|m| m.1.clone()).collect(),
+                                        outcome: format!("moved into the vault from {shown}"),
+                                    });
                                 }
                                 for (host, why) in &fix.kept {
                                     fixes
@@ -1040,6 +1293,14 @@ pub fn apply_fixes(ctx: &mut Ctx, scan: &HomeScan, scanner: &Scanner) -> Fixes {
                                         "AWS profile [{profile}]: the keys are in {item}, and {shown} now runs `tokenvault inject` as its credential_process"
                                     ));
                                 }
+                                if !fix.moved.is_empty() {
+                                    fixes.audit.push(Pending {
+                                        action: "home-import",
+                                        backend: backend.clone(),
+                                        references: fix.moved.iter().map(|m| m.1.clone()).collect(),
+                                        outcome: format!("moved into the vault from {shown}"),
+                                    });
+                                }
                                 for (profile, why) in &fix.kept {
                                     fixes.errors.push(format!(
                                         "{shown}: profile [{profile}] left as it is: {why}"
@@ -1060,6 +1321,14 @@ pub fn apply_fixes(ctx: &mut Ctx, scan: &HomeScan, scanner: &Scanner) -> Fixes {
                                     fixes.notes.push(format!(
                                         "{server}: the login is in {reference}, and Docker asks tokenvault for it (\"credsStore\": \"tokenvault\" in {shown})"
                                     ));
+                                }
+                                if !fix.moved.is_empty() {
+                                    fixes.audit.push(Pending {
+                                        action: "home-import",
+                                        backend: backend.clone(),
+                                        references: fix.moved.iter().map(|m| m.1.clone()).collect(),
+                                        outcome: format!("moved into the vault from {shown}"),
+                                    });
                                 }
                                 if let (Some(link), false) = (&fix.link, fix.moved.is_empty()) {
                                     if crate::exec::launcher::find_on_path(
@@ -1125,8 +1394,14 @@ fn docker_helper_dir(home: &Path) -> PathBuf {
 
 /// Makes `docker-credential-tokenvault` (a link to this tokenvault) where Docker finds it.
 fn docker_helper_link(home: &Path) -> Result<PathBuf> {
+    helper_link(home, DOCKER_HELPER)
+}
+
+/// Makes `name` a link to this tokenvault in a directory on PATH under the home (else
+/// `~/.local/bin`), for a tool that runs a helper by name (Docker, pip's `keyring`).
+pub(crate) fn helper_link(home: &Path, name: &str) -> Result<PathBuf> {
     let dir = docker_helper_dir(home);
-    let link = dir.join(DOCKER_HELPER);
+    let link = dir.join(name);
     let me = crate::exec::launcher::self_path()?;
     match std::fs::read_link(&link) {
         Ok(to) if to == me => return Ok(link),
@@ -1256,7 +1531,7 @@ pub fn move_docker_credentials(
     }
     doc["credsStore"] = serde_json::Value::String("tokenvault".into());
     let out = Zeroizing::new(format!("{}\n", serde_json::to_string_pretty(&doc)?));
-    mcp_files::write_keeping_mode(&target_path, out.as_bytes())?;
+    crate::services::shred::replace_shredding(&target_path, text.as_bytes(), out.as_bytes())?;
     for server in done {
         let reference = format!("tv://{}", tokenvault_core::dockercred::item_for(&server));
         fix.moved.push((server, reference));

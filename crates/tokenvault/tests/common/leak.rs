@@ -386,8 +386,8 @@ pub fn command_words(args: &[String]) -> Vec<&str> {
 /// `mcp headers`, `profile set`, `git-credential get`, `audit verify`; otherwise the first word.
 fn subcommand(words: &[&str]) -> String {
     match words {
-        [first @ ("mcp" | "profile" | "git-credential" | "docker-credential" | "hook"), second, ..] =>
-        {
+        [first @ ("mcp" | "profile" | "git-credential" | "docker-credential" | "keyring"
+        | "hook"), second, ..] => {
             format!("{first} {second}")
         }
         ["audit", "verify", ..] => "audit verify".to_owned(),
@@ -398,7 +398,7 @@ fn subcommand(words: &[&str]) -> String {
 
 /// Whether the command's job is to print values on stdout: `get`, `export`/`inject` without
 /// `-o`, `run` (its child prints what it wants) unless `--mask`, `git-credential get`,
-/// `docker-credential get`, `mcp headers`, `unlock --session` (its session value).
+/// `docker-credential get`, `keyring get`, `mcp headers`, `unlock --session` (its session value).
 fn prints_values(args: &[String], words: &[&str]) -> bool {
     let ours = || args.iter().take_while(|a| *a != "--");
     let to_file = ours()
@@ -411,6 +411,7 @@ fn prints_values(args: &[String], words: &[&str]) -> bool {
         ["unlock", ..] => ours().any(|a| a == "--session"),
         ["git-credential", "get", ..]
         | ["docker-credential", "get", ..]
+        | ["keyring", "get", ..]
         | ["mcp", "headers", ..] => true,
         _ => false,
     }
