@@ -23,6 +23,7 @@ pub mod name;
 pub mod passphrase;
 pub mod places;
 pub mod provider;
+pub mod proxy;
 pub mod reference;
 pub mod secret;
 pub mod sse;
