@@ -207,9 +207,17 @@ impl Policy {
         self.hosts.iter().any(|h| h.matches(host, port))
     }
 
-    pub fn decide(&self, method: &str, host: &str, port: u16, path: &str) -> Decision {
+    /// What to do with `method path` to `host:port`, over TLS or not. A credential never goes
+    /// over plain HTTP except to a loopback upstream (a local stand-in or tunnel the user set
+    /// through the endpoint variable): `http://huggingface.co` through `HTTP_PROXY` is refused.
+    pub fn decide(&self, method: &str, host: &str, port: u16, path: &str, tls: bool) -> Decision {
         if !self.host_allowed(host, port) {
             return Decision::PassThrough;
+        }
+        if !tls && !is_loopback(host) {
+            return Decision::Refuse(format!(
+                "the credential for {host} would travel over plain HTTP; use https://"
+            ));
         }
         match self.narrowing.refusal(method, path) {
             Some(why) => Decision::Refuse(why),
@@ -221,6 +229,12 @@ impl Policy {
     pub fn substitutes_in(&self, name: &str) -> bool {
         self.headers.iter().any(|h| h.eq_ignore_ascii_case(name))
     }
+}
+
+/// Whether `host` names this machine (`localhost`, `127.x.x.x`, `::1`).
+pub fn is_loopback(host: &str) -> bool {
+    let h = host.trim_matches(['[', ']']).to_ascii_lowercase();
+    h == "localhost" || h == "::1" || h.starts_with("127.") && h.split('.').count() == 4
 }
 
 /// A placeholder for `value`: the same length, the provider's `keep` substrings (its prefix and
@@ -446,25 +460,25 @@ mod tests {
     fn decisions_follow_hosts_and_narrowing() {
         let all = Policy::new(&hf_table(), &[], Narrowing::default());
         assert_eq!(
-            all.decide("POST", "huggingface.co", 443, "/api/repos/create"),
+            all.decide("POST", "huggingface.co", 443, "/api/repos/create", true),
             Decision::Substitute
         );
         assert_eq!(
-            all.decide("GET", "cdn-lfs.huggingface.co", 443, "/x"),
+            all.decide("GET", "cdn-lfs.huggingface.co", 443, "/x", true),
             Decision::PassThrough
         );
         let ro = Policy::new(&hf_table(), &[], Narrowing::read_only());
         assert!(matches!(
-            ro.decide("POST", "huggingface.co", 443, "/api/repos/create"),
+            ro.decide("POST", "huggingface.co", 443, "/api/repos/create", true),
             Decision::Refuse(why) if why.contains("POST")
         ));
         assert_eq!(
-            ro.decide("GET", "hf.co", 443, "/api/whoami-v2"),
+            ro.decide("GET", "hf.co", 443, "/api/whoami-v2", true),
             Decision::Substitute
         );
         // A non-policy host is not refused: it never gets the value anyway.
         assert_eq!(
-            ro.decide("POST", "example.com", 443, "/"),
+            ro.decide("POST", "example.com", 443, "/", true),
             Decision::PassThrough
         );
         let extra = Policy::new(
@@ -473,13 +487,24 @@ mod tests {
             Narrowing::default(),
         );
         assert_eq!(
-            extra.decide("GET", "127.0.0.1", 5000, "/"),
+            extra.decide("GET", "127.0.0.1", 5000, "/", false),
             Decision::Substitute
         );
         assert_eq!(
-            extra.decide("GET", "127.0.0.1", 5001, "/"),
+            extra.decide("GET", "127.0.0.1", 5001, "/", false),
             Decision::PassThrough
         );
+    }
+
+    #[test]
+    fn credentials_never_travel_over_plain_http_off_the_machine() {
+        let all = Policy::new(&hf_table(), &[], Narrowing::default());
+        assert!(matches!(
+            all.decide("GET", "huggingface.co", 80, "/api/whoami-v2", false),
+            Decision::Refuse(why) if why.contains("plain HTTP")
+        ));
+        assert!(is_loopback("127.0.0.1") && is_loopback("localhost") && is_loopback("[::1]"));
+        assert!(!is_loopback("127.example.com") && !is_loopback("10.0.0.1"));
     }
 
     #[test]

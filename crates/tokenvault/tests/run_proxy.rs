@@ -463,7 +463,15 @@ curl -sS -w ' %{{http_code}}\\n' -X POST https://localhost:{port}/api/repos/crea
 
 #[test]
 fn exit_status_passes_through_and_unknown_providers_are_refused() {
-    let (env, _token) = Env::with_hf_token();
+    let (mut env, _token) = Env::with_hf_token();
+    let tmp = env.test_file("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    env.vars.push(("TMPDIR".into(), tmp.display().to_string()));
+    // The child gets one CA bundle under every variable clients read, private, holding the
+    // run's CA; it is gone with the run.
+    let script = r#"echo "$SSL_CERT_FILE"; stat -c %a "$SSL_CERT_FILE"
+for v in "$REQUESTS_CA_BUNDLE" "$CURL_CA_BUNDLE" "$NODE_EXTRA_CA_CERTS"; do [ "$v" = "$SSL_CERT_FILE" ] || echo "differs: $v"; done
+head -1 "$SSL_CERT_FILE"; exit 7"#;
     let out = env.run(&[
         "run",
         "--proxy",
@@ -472,9 +480,22 @@ fn exit_status_passes_through_and_unknown_providers_are_refused() {
         "--",
         "sh",
         "-c",
-        "exit 7",
+        script,
     ]);
     assert_code(&out, 7);
+    let so = stdout(&out);
+    let lines: Vec<&str> = so.lines().collect();
+    assert_eq!(lines.len(), 3, "{so}");
+    let bundle = std::path::PathBuf::from(lines[0]);
+    assert!(bundle.starts_with(&tmp), "{bundle:?}");
+    assert_eq!(lines[1], "600", "the CA bundle is private");
+    assert_eq!(lines[2], "-----BEGIN CERTIFICATE-----");
+    assert!(!bundle.exists(), "the CA bundle outlived the run");
+    assert_eq!(
+        std::fs::read_dir(&tmp).unwrap().count(),
+        0,
+        "the proxy's temporary directory outlived the run"
+    );
     env.set(
         "aws/secret_access_key",
         "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -488,4 +509,56 @@ fn exit_status_passes_through_and_unknown_providers_are_refused() {
         "true",
     ]);
     assert_error(&out, 2, &["cannot go through --proxy", "hint:"]);
+}
+
+#[test]
+fn signals_reach_the_child_and_the_proxy_dies_with_it() {
+    let (env, _token) = Env::with_hf_token();
+    let ready = env.test_file("ready");
+    let marker = env.test_file("got-term");
+    let script = format!(
+        "trap 'echo TERM > \"{m}\"; exit 5' TERM; echo \"$HTTPS_PROXY\" > \"{r}\"; while :; do sleep 0.05; done",
+        m = marker.display(),
+        r = ready.display()
+    );
+    let mut c = env.cmd();
+    c.args([
+        "run",
+        "--proxy",
+        "-e",
+        "HF_TOKEN=huggingface",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ])
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    let child = c.spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while read(&ready).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the child never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let proxy = read(&ready).trim().to_owned();
+    let addr = proxy.trim_start_matches("http://").to_owned();
+    assert!(
+        std::net::TcpStream::connect(&addr).is_ok(),
+        "the proxy listens while the child runs"
+    );
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = env.check(&Env::args_of(&c), child.wait_with_output().unwrap());
+    assert_code(&out, 5);
+    assert_eq!(read(&marker), "TERM\n", "SIGTERM did not reach the child");
+    assert!(
+        std::net::TcpStream::connect(&addr).is_err(),
+        "the proxy outlived the child"
+    );
 }

@@ -270,7 +270,7 @@ async fn forward(shared: &Shared, target: &Target, req: Request<Incoming>) -> Re
         }
         match cred
             .policy
-            .decide(&method, &up.host, up.port, &path_and_query)
+            .decide(&method, &up.host, up.port, &path_and_query, up.tls)
         {
             Decision::PassThrough => {}
             Decision::Refuse(why) => {
