@@ -20,7 +20,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 /// The extra upstream trust anchors (a PEM file) for the proxy's own connections.
-pub const EXTRA_CA_VAR: &str = "TOKENVAULT_PROXY_CA_FILE";
+pub const EXTRA_CA_VAR: &str = crate::envvars::TOKENVAULT_PROXY_CA_FILE;
 
 pub struct RunCa {
     issuer: Issuer<'static, KeyPair>,
