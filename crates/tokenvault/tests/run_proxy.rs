@@ -125,6 +125,7 @@ info = HfApi().upload_file(path_or_fileobj='{upload}', path_in_repo='remote.txt'
 print('uploaded', info.oid)
 EOF
 hf download alice/demo data.txt --local-dir {download_dir}
+curl -sS \"$HF_ENDPOINT/api/echo\" -H \"Authorization: Bearer $HF_TOKEN\"
 ",
         hf_home = hf_home.display(),
         environ = environ.display(),
@@ -200,7 +201,16 @@ hf download alice/demo data.txt --local-dir {download_dir}
     let environ = read(&environ);
     assert_lacks(&environ, &token);
     assert_has(&environ, &format!("HF_TOKEN={placeholder}"));
-    assert_lacks(&stdout(&out), &placeholder);
+    // The echoed token came back as the placeholder.
+    assert_has(&stdout(&out), &format!(r#"{{"you_sent":"{placeholder}"}}"#));
+    // Nothing the child wrote holds the token (the Hub client's cache and the download included).
+    for f in files_under(&hf_home)
+        .into_iter()
+        .chain(files_under(&download_dir))
+    {
+        let bytes = std::fs::read(&f).unwrap_or_default();
+        assert_lacks(&String::from_utf8_lossy(&bytes), &token);
+    }
 
     // Every credentialed request is in the audit log.
     let audit = env.run(&["audit"]);
