@@ -15,6 +15,7 @@ run's CA; the upstream is the TLS one, the proxy opens and re-encrypts). Latency
 2000) keep-alive GETs of a small JSON answer carrying the placeholder in Authorization; throughput:
 one GET of BIG_BYTES (default 1,000,000,000) read in 1 MiB pieces.
 """
+import base64
 import http.client
 import json
 import os
@@ -94,7 +95,8 @@ def client(mode, plain_port, tls_port, cert, out):
 
         def make_proxied():
             c = http.client.HTTPSConnection(px.hostname, px.port, context=proxied_ctx)
-            c.set_tunnel("localhost", tls_port)
+            cred = base64.b64encode(f"{px.username}:{px.password}".encode()).decode()
+            c.set_tunnel("localhost", tls_port, headers={"Proxy-Authorization": "Basic " + cred})
             return c
 
     def one(conn):

@@ -377,6 +377,37 @@ pub fn rewrite_location(location: &str, upstream: &Base, listener_origin: &str) 
         .then(|| format!("{listener_origin}{rest}"))
 }
 
+/// The user name in the proxy URL the child gets (`http://tokenvault:TOKEN@127.0.0.1:PORT`).
+pub const PROXY_USER: &str = "tokenvault";
+
+/// The proxy URL for the child: the CONNECT listener with the run's proxy token as password, so
+/// only the child (and its descendants) can use it (house rule: a listener takes a per-run token).
+pub fn proxy_url(listener: &str, token: &str) -> String {
+    format!("http://{PROXY_USER}:{token}@{listener}")
+}
+
+/// Whether a `Proxy-Authorization` header carries the run's proxy token (Basic, any user name),
+/// compared in constant time.
+pub fn proxy_auth_ok(header: Option<&str>, token: &str) -> bool {
+    use base64::Engine as _;
+    let Some(h) = header else { return false };
+    let Some((scheme, b64)) = h.trim().split_once(' ') else {
+        return false;
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return false;
+    }
+    let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(b64.trim()) else {
+        return false;
+    };
+    let password = match decoded.iter().position(|b| *b == b':') {
+        Some(i) => &decoded[i + 1..],
+        None => return false,
+    };
+    let (a, b) = (password, token.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// The variables that point a child's HTTP clients at the CONNECT proxy and at the run's CA.
 pub const PROXY_VARS: &[&str] = &["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"];
 pub const CA_VARS: &[&str] = &[
@@ -505,6 +536,28 @@ mod tests {
         ));
         assert!(is_loopback("127.0.0.1") && is_loopback("localhost") && is_loopback("[::1]"));
         assert!(!is_loopback("127.example.com") && !is_loopback("10.0.0.1"));
+    }
+
+    #[test]
+    fn the_proxy_takes_only_its_own_token() {
+        use base64::Engine as _;
+        let b = |s: &str| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(s)
+            )
+        };
+        assert!(proxy_auth_ok(Some(&b("tokenvault:s3cret")), "s3cret"));
+        assert!(proxy_auth_ok(Some(&b("anyone:s3cret")), "s3cret"));
+        assert!(!proxy_auth_ok(Some(&b("tokenvault:s3creT")), "s3cret"));
+        assert!(!proxy_auth_ok(Some(&b("tokenvault:s3cret2")), "s3cret"));
+        assert!(!proxy_auth_ok(Some(&b("s3cret")), "s3cret"));
+        assert!(!proxy_auth_ok(Some("Bearer s3cret"), "s3cret"));
+        assert!(!proxy_auth_ok(None, "s3cret"));
+        assert_eq!(
+            proxy_url("127.0.0.1:9", "abc"),
+            "http://tokenvault:abc@127.0.0.1:9"
+        );
     }
 
     #[test]

@@ -554,11 +554,17 @@ fn signals_reach_the_child_and_the_proxy_dies_with_it() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let proxy = read(&ready).trim().to_owned();
-    let addr = proxy.trim_start_matches("http://").to_owned();
-    assert!(
-        std::net::TcpStream::connect(&addr).is_ok(),
-        "the proxy listens while the child runs"
-    );
+    let addr = proxy
+        .rsplit_once('@')
+        .map(|(_, a)| a.to_owned())
+        .unwrap_or_default();
+    // The proxy listens while the child runs, and serves only requests with the run's token.
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    s.write_all(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n")
+        .unwrap();
+    let mut answer = [0u8; 12];
+    s.read_exact(&mut answer).unwrap();
+    assert_eq!(&answer, b"HTTP/1.1 407");
     let sent = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -89,7 +89,12 @@ pub fn start(credentials: Vec<Credential>, routes: Vec<Route>) -> Result<Running
         route_listeners.push((l, route, origin));
     }
     let connect = bind()?;
-    let proxy_url = format!("http://{}", connect.local_addr()?);
+    let mut token = [0u8; 24];
+    getrandom::getrandom(&mut token)
+        .map_err(|e| anyhow::anyhow!("no randomness for the proxy's token: {e}"))?;
+    let proxy_token: String = token.iter().map(|b| format!("{b:02x}")).collect();
+    let proxy_url =
+        tokenvault_core::proxy::proxy_url(&connect.local_addr()?.to_string(), &proxy_token);
     for v in PROXY_VARS {
         child_env.push(((*v).to_owned(), proxy_url.clone()));
     }
@@ -130,6 +135,7 @@ pub fn start(credentials: Vec<Credential>, routes: Vec<Route>) -> Result<Running
         client_tls,
         tx,
         targets,
+        proxy_token,
     ));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

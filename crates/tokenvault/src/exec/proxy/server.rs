@@ -45,6 +45,8 @@ pub struct Shared {
     /// The base-URL listeners by their `127.0.0.1:PORT`: a child whose HTTP_PROXY also covers
     /// loopback sends their requests to the CONNECT listener in absolute form.
     pub routes: Vec<(String, Target)>,
+    /// The run's proxy token: the CONNECT listener serves only requests that carry it.
+    pub proxy_token: String,
     pool: Mutex<Pool>,
 }
 
@@ -55,6 +57,7 @@ impl Shared {
         client_tls: Arc<rustls::ClientConfig>,
         events: std::sync::mpsc::Sender<AuditEvent>,
         routes: Vec<(String, Target)>,
+        proxy_token: String,
     ) -> Shared {
         Shared {
             credentials,
@@ -62,6 +65,7 @@ impl Shared {
             client_tls,
             events,
             routes,
+            proxy_token,
             pool: Mutex::new(HashMap::new()),
         }
     }
@@ -117,7 +121,23 @@ pub async fn serve_connect(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-async fn proxy_request(shared: Arc<Shared>, req: Request<Incoming>) -> Response<Out> {
+async fn proxy_request(shared: Arc<Shared>, mut req: Request<Incoming>) -> Response<Out> {
+    let auth = req
+        .headers()
+        .get(hyper::header::PROXY_AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if !tokenvault_core::proxy::proxy_auth_ok(auth, &shared.proxy_token) {
+        let mut r = plain(
+            StatusCode::PROXY_AUTHENTICATION_REQUIRED,
+            "this proxy serves only the command tokenvault run --proxy started (its HTTPS_PROXY carries the run's token)",
+        );
+        r.headers_mut().insert(
+            hyper::header::PROXY_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"tokenvault run --proxy\""),
+        );
+        return r;
+    }
+    req.headers_mut().remove(hyper::header::PROXY_AUTHORIZATION);
     if req.method() == Method::CONNECT {
         return connect(shared, req).await;
     }
