@@ -393,6 +393,7 @@ printf %s \"$HF_TOKEN\" > {ph}
 curl -sS --fail https://localhost:{port}/api/whoami-v2 -H \"Authorization: Bearer $HF_TOKEN\"; echo
 python3 -c \"import os, requests; r = requests.get('https://localhost:{port}/api/echo', headers={{'Authorization': 'Bearer ' + os.environ['HF_TOKEN']}}); print(r.status_code, r.text)\"
 curl -sS --fail https://127.0.0.1:{port}/not-policy -H \"Authorization: Bearer $HF_TOKEN\"; echo
+curl -sS --fail \"$HF_ENDPOINT/via-base-url\" -H \"Authorization: Bearer $HF_TOKEN\"; echo
 ",
         ph = placeholder_file.display()
     );
@@ -419,6 +420,8 @@ curl -sS --fail https://127.0.0.1:{port}/not-policy -H \"Authorization: Bearer $
     // curl and requests reached the allowed host through the proxy: it sent the real token.
     assert_eq!(bearer(&by_path("/api/whoami-v2")), token);
     assert_eq!(bearer(&by_path("/api/echo")), token);
+    // Base-URL mode with a TLS upstream: the listener re-encrypts, trusting TOKENVAULT_PROXY_CA_FILE.
+    assert_eq!(bearer(&by_path("/via-base-url")), token);
     // A host outside the policy (same server, another name) got the placeholder, tunnelled.
     assert_eq!(bearer(&by_path("/not-policy")), placeholder);
     // The echoed token came back as the placeholder (the leak check also scans stdout).
@@ -577,4 +580,58 @@ fn signals_reach_the_child_and_the_proxy_dies_with_it() {
         std::net::TcpStream::connect(&addr).is_err(),
         "the proxy outlived the child"
     );
+}
+
+#[test]
+fn allow_path_and_allow_method_narrow_what_the_credential_may_do() {
+    let (env, token, port, seen) = connect_env();
+    let script = format!(
+        "for p in /api/whoami-v2 /api/whoami-v2/x /api/other /api/whoami-v2/../other; do
+  curl -sS --path-as-is -o /dev/null -w \"$p %{{http_code}}\\n\" https://localhost:{port}$p -H \"Authorization: Bearer $HF_TOKEN\"
+done
+curl -sS -o /dev/null -w 'DELETE %{{http_code}}\\n' -X DELETE https://localhost:{port}/api/whoami-v2 -H \"Authorization: Bearer $HF_TOKEN\""
+    );
+    let out = env.run(&[
+        "run",
+        "--proxy",
+        "--allow-method",
+        "get,head",
+        "--allow-path",
+        "/api/whoami-v2",
+        "-e",
+        "HF_TOKEN=huggingface",
+        "--",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    assert_ok(&out);
+    assert_eq!(
+        stdout(&out),
+        "/api/whoami-v2 200\n/api/whoami-v2/x 200\n/api/other 403\n/api/whoami-v2/../other 403\nDELETE 403\n"
+    );
+    let seen = seen.lock().unwrap().clone();
+    let targets: Vec<&str> = seen.iter().map(|r| r.target.as_str()).collect();
+    assert_eq!(targets, ["/api/whoami-v2", "/api/whoami-v2/x"]);
+    assert!(seen.iter().all(|r| bearer(r) == token));
+    let bad = env.run(&[
+        "run",
+        "--proxy",
+        "--allow-path",
+        "api",
+        "-e",
+        "HF_TOKEN=huggingface",
+        "--",
+        "true",
+    ]);
+    assert_error(&bad, 2, &["--allow-path", "hint:"]);
+    let bad = env.run(&[
+        "run",
+        "--read-only",
+        "-e",
+        "HF_TOKEN=huggingface",
+        "--",
+        "true",
+    ]);
+    assert_error(&bad, 2, &["--proxy"]);
 }

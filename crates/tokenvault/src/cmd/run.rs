@@ -1,7 +1,9 @@
 //! `tokenvault run -- CMD`: the main job. Resolve the references, put the values in the child's
 //! environment, and `exec` the command so that its stdin, stdout, stderr, signals and exit status
 //! are the child's own (an MCP stdio server speaks JSON-RPC on stdout: nothing of ours goes there).
-//! With `--mask` tokenvault stays the parent and conceals the values in the child's output.
+//! With `--mask` tokenvault stays the parent and conceals the values in the child's output. With
+//! `--proxy` it stays the parent too, and the child gets placeholders: `exec::proxy` adds the real
+//! values to requests for each provider's own hosts (docs/running.md).
 
 use crate::cli::RunArgs;
 use crate::context::{Ctx, Outcome};
