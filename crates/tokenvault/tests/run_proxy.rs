@@ -625,6 +625,14 @@ curl -sS -o /dev/null -w 'DELETE %{{http_code}}\\n' -X DELETE https://localhost:
         "true",
     ]);
     assert_error(&bad, 2, &["--allow-path", "hint:"]);
+    // An endpoint variable run --proxy cannot use is refused without echoing it (it may hold a
+    // password).
+    let mut c = env.cmd();
+    c.env("HF_ENDPOINT", "https://alice:pw-not-shown@hub.example")
+        .args(["run", "--proxy", "-e", "HF_TOKEN=huggingface", "--", "true"]);
+    let bad = env.output(&mut c);
+    let err = assert_error(&bad, 2, &["HF_ENDPOINT is not an http(s)", "hint:"]);
+    assert_lacks(&err, "pw-not-shown");
     let bad = env.run(&[
         "run",
         "--read-only",

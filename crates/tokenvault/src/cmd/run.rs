@@ -176,11 +176,12 @@ fn proxy_setup(
             Some(url) => {
                 let base = proxy::parse_base(url).ok_or_else(|| {
                     hinted(
+                        // The value is not echoed: it may carry a password (`https://u:p@host`).
                         format!(
-                            "{} = {url:?} is not an http(s) URL",
+                            "{} is not an http(s)://host[:port][/path] URL, so run --proxy cannot forward to it",
                             table.base_url_env.as_deref().unwrap_or_default()
                         ),
-                        "fix or unset it",
+                        "set it to the API base without user info, query or fragment, or unset it to use the provider's own",
                     )
                 })?;
                 extra.push(base.pattern());
