@@ -86,15 +86,35 @@ impl Concealer {
     pub fn from_bytes<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a [u8])>,
     ) -> Result<Concealer, ConcealError> {
+        Concealer::build(
+            pairs
+                .into_iter()
+                .map(|(name, value)| (name, value, format!("<concealed:{name}>").into_bytes())),
+        )
+    }
+
+    /// A concealer that replaces each value with a replacement of the caller's (`run --proxy`
+    /// puts the placeholder back where a response echoes the real value); `name` is for `Debug`.
+    pub fn replacing<'a>(
+        triples: impl IntoIterator<Item = (&'a str, &'a [u8], Vec<u8>)>,
+    ) -> Result<Concealer, ConcealError> {
+        Concealer::build(triples)
+    }
+
+    fn build<'a>(
+        triples: impl IntoIterator<Item = (&'a str, &'a [u8], Vec<u8>)>,
+    ) -> Result<Concealer, ConcealError> {
         let mut names: Vec<String> = Vec::new();
         let mut values: Vec<&[u8]> = Vec::new();
-        for (name, value) in pairs {
+        let mut replacements: Vec<Vec<u8>> = Vec::new();
+        for (name, value, replacement) in triples {
             // Empty values would match between every two bytes; duplicates keep the first name.
             if value.is_empty() || values.contains(&value) {
                 continue;
             }
             names.push(name.to_owned());
             values.push(value);
+            replacements.push(replacement);
         }
         let max_len = values.iter().map(|v| v.len()).max().unwrap_or(0);
         let searcher = if values.is_empty() {
@@ -109,10 +129,6 @@ impl Concealer {
                 })?;
             Some(ac)
         };
-        let replacements = names
-            .iter()
-            .map(|n| format!("<concealed:{n}>").into_bytes())
-            .collect();
         Ok(Concealer {
             searcher,
             replacements,
@@ -358,6 +374,20 @@ impl Drop for PrefixTrie {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replacing_uses_the_callers_replacement_across_feeds() {
+        // `run --proxy`: an echoed value becomes its placeholder, split however the body is.
+        let mut c =
+            Concealer::replacing([("HF_TOKEN", &b"hf_REALVALUE1"[..], b"hf_PLACEHOLD2".to_vec())])
+                .unwrap();
+        let mut out = Vec::new();
+        for chunk in [&b"{\"you_sent\":\"hf_REAL"[..], b"VALUE1\"}"] {
+            c.feed(chunk, &mut out);
+        }
+        c.finish(&mut out);
+        assert_eq!(out, b"{\"you_sent\":\"hf_PLACEHOLD2\"}");
+    }
 
     /// Whole-buffer leftmost-longest replacement, the obvious way.
     fn naive(pairs: &[(&str, &[u8])], text: &[u8]) -> Vec<u8> {

@@ -25,6 +25,7 @@ pub mod notebook;
 pub mod passphrase;
 pub mod places;
 pub mod provider;
+pub mod proxy;
 pub mod reference;
 pub mod secret;
 pub mod sse;

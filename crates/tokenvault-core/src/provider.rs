@@ -46,6 +46,8 @@ struct RawProvider {
     #[serde(default)]
     check: Option<LiveCheck>,
     #[serde(default)]
+    proxy: Option<crate::proxy::ProxyTable>,
+    #[serde(default)]
     fields: Vec<RawField>,
 }
 
@@ -330,6 +332,8 @@ pub struct Provider {
     pub verify: String,
     /// What that check sends and reads (`[provider.check]`).
     pub check: Option<LiveCheck>,
+    /// Where `run --proxy` may send this provider's credentials (`[provider.proxy]`).
+    pub proxy: Option<crate::proxy::ProxyTable>,
     pub fields: Vec<Field>,
 }
 
@@ -554,6 +558,9 @@ fn compile(p: RawProvider, origin: &str, validate: bool) -> Result<Provider, Cat
             c.service = p.name.clone();
         }
     }
+    if let Some(why) = p.proxy.as_ref().and_then(crate::proxy::ProxyTable::problem) {
+        return Err(invalid(why));
+    }
     if !fields.iter().any(|f| f.name == p.default_field) {
         return Err(invalid(format!(
             "default_field '{}' is not one of its fields",
@@ -568,6 +575,7 @@ fn compile(p: RawProvider, origin: &str, validate: bool) -> Result<Provider, Cat
         revoke_url: p.revoke_url,
         verify: p.verify,
         check,
+        proxy: p.proxy,
         fields,
     })
 }

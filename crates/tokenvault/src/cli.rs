@@ -123,7 +123,7 @@ pub enum Command {
     Lock,
     /// Run a command with secrets in its environment (exec: stdio and signals belong to it).
     #[command(
-        after_help = "Examples:\n  tokenvault run -e HF_TOKEN=tv://huggingface/token -- python train.py\n  tokenvault run -p hf-mcp -- npx -y @llmindset/hf-mcp-server\n  tokenvault run --env-file .env -- npm start\n  tokenvault run --mask -e GITHUB_TOKEN=github -- gh api user\nThe command and its arguments go after `--`."
+        after_help = "Examples:\n  tokenvault run -e HF_TOKEN=tv://huggingface/token -- python train.py\n  tokenvault run -p hf-mcp -- npx -y @llmindset/hf-mcp-server\n  tokenvault run --env-file .env -- npm start\n  tokenvault run --mask -e GITHUB_TOKEN=github -- gh api user\n  tokenvault run --proxy -e HF_TOKEN=huggingface -- hf download gpt2 config.json\n  tokenvault run --proxy --read-only -e HF_TOKEN=huggingface -- python eval.py\n  tokenvault run --proxy --allow-path /v1/models -e OPENAI_API_KEY=openai -- python list.py\nThe command and its arguments go after `--`."
     )]
     Run(RunArgs),
     /// Manage profiles: named sets of VAR=REFERENCE.
@@ -477,6 +477,20 @@ pub struct RunArgs {
     /// Set the variables even when the environment already has a non-empty value for them.
     #[arg(long)]
     pub vault_wins: bool,
+    /// Zero exposure: the child gets placeholders; a loopback proxy adds the real values only to
+    /// requests for each provider's own hosts (endpoint variables such as HF_ENDPOINT point at it,
+    /// HTTPS_PROXY for everything else, with a CA made for this run). See docs/running.md.
+    #[arg(long, conflicts_with = "mask")]
+    pub proxy: bool,
+    /// With --proxy: credentials go only with GET, HEAD and OPTIONS requests.
+    #[arg(long, requires = "proxy")]
+    pub read_only: bool,
+    /// With --proxy: credentials go only with these methods (repeat, or comma-separate).
+    #[arg(long = "allow-method", value_name = "METHOD", requires = "proxy")]
+    pub allow_methods: Vec<String>,
+    /// With --proxy: credentials go only to paths under these prefixes (repeat).
+    #[arg(long = "allow-path", value_name = "PREFIX", requires = "proxy")]
+    pub allow_paths: Vec<String>,
     /// The command and its arguments.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,

@@ -91,6 +91,8 @@ pub const BAO_NAMESPACE: &str = "BAO_NAMESPACE";
 pub const VAULT_NAMESPACE: &str = "VAULT_NAMESPACE";
 /// A PEM file of the CA certificates to trust for the OpenBao server.
 pub const BAO_CACERT: &str = "BAO_CACERT";
+/// `run --proxy`: a PEM file of CA certificates the proxy trusts upstream, besides the web roots.
+pub const TOKENVAULT_PROXY_CA_FILE: &str = "TOKENVAULT_PROXY_CA_FILE";
 pub const VAULT_CACERT: &str = "VAULT_CACERT";
 
 /// A variable's value when set and non-empty.
@@ -139,6 +141,7 @@ pub const ALL: &[&str] = &[
     VAULT_NAMESPACE,
     BAO_CACERT,
     VAULT_CACERT,
+    TOKENVAULT_PROXY_CA_FILE,
 ];
 
 #[cfg(test)]

@@ -212,7 +212,7 @@ fn quiet_broken_pipe(e: io::Error) -> io::Result<()> {
     }
 }
 
-fn exit_code(status: std::process::ExitStatus) -> i32 {
+pub(crate) fn exit_code(status: std::process::ExitStatus) -> i32 {
     if let Some(code) = status.code() {
         return code;
     }
@@ -237,7 +237,7 @@ fn start_error(program: &str, err: io::Error) -> anyhow::Error {
 /// for signals and no signal mask has to be set in threads we do not own. Shared state is three
 /// atomics; a mutex makes concurrent masked runs in one process (tests) take turns.
 #[cfg(unix)]
-mod signals {
+pub(crate) mod signals {
     use std::io;
     use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering::SeqCst};
     use std::sync::{Mutex, MutexGuard};

@@ -5,3 +5,4 @@
 pub mod hardening;
 pub mod launcher;
 pub mod masked;
+pub mod proxy;
