@@ -20,6 +20,7 @@ pub mod lookalike;
 pub mod mask;
 pub mod mcp;
 pub mod name;
+pub mod oauth;
 pub mod passphrase;
 pub mod places;
 pub mod provider;
