@@ -372,6 +372,20 @@ pub fn form_escape(s: &str) -> String {
     out
 }
 
+/// The `Authorization` value of HTTP Basic client authentication (RFC 6749 §2.3.1: id and
+/// secret form-encoded first). Holds the secret: the caller zeroizes and marks it sensitive.
+pub fn basic_auth(client_id: &str, secret: &str) -> zeroize::Zeroizing<String> {
+    let raw = zeroize::Zeroizing::new(format!(
+        "{}:{}",
+        form_escape(client_id),
+        form_escape(secret)
+    ));
+    zeroize::Zeroizing::new(format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw.as_bytes())
+    ))
+}
+
 /// `k=v&k=v`, each part escaped.
 pub fn form(pairs: &[(&str, &str)]) -> String {
     pairs

@@ -90,6 +90,10 @@ pub const VAULT_NAMESPACE: &str = "VAULT_NAMESPACE";
 pub const BAO_CACERT: &str = "BAO_CACERT";
 pub const VAULT_CACERT: &str = "VAULT_CACERT";
 
+/// The browser `mcp login` opens (Debian's convention: programs separated by ':', `%s` for the
+/// address); else xdg-open (open on macOS).
+pub const BROWSER: &str = "BROWSER";
+
 /// A variable's value when set and non-empty.
 pub fn get(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
@@ -121,6 +125,7 @@ pub const ALL: &[&str] = &[
     AWS_ENDPOINT_URL_STS,
     AWS_ENDPOINT_URL,
     TOKENVAULT_HTTP_TIMEOUT,
+    BROWSER,
     HTTPS_PROXY,
     HTTP_PROXY,
     NO_PROXY,

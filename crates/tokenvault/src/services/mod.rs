@@ -12,6 +12,7 @@ pub mod import_sources;
 pub mod index_rows;
 pub mod livecheck;
 pub mod mcp_add;
+pub mod mcp_oauth;
 pub mod mcp_restore;
 pub mod mcp_secure;
 pub mod resolve;
