@@ -94,6 +94,9 @@ pub const VAULT_CACERT: &str = "VAULT_CACERT";
 /// address); else xdg-open (open on macOS).
 pub const BROWSER: &str = "BROWSER";
 
+/// Where `mcp-remote` keeps its OAuth files instead of `~/.mcp-auth` (read by `mcp secure`).
+pub const MCP_REMOTE_CONFIG_DIR: &str = "MCP_REMOTE_CONFIG_DIR";
+
 /// A variable's value when set and non-empty.
 pub fn get(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
@@ -126,6 +129,7 @@ pub const ALL: &[&str] = &[
     AWS_ENDPOINT_URL,
     TOKENVAULT_HTTP_TIMEOUT,
     BROWSER,
+    MCP_REMOTE_CONFIG_DIR,
     HTTPS_PROXY,
     HTTP_PROXY,
     NO_PROXY,

@@ -515,3 +515,152 @@ fn login_errors_say_what_to_do() {
     ]);
     assert_error(&out, 2, &["cannot name an OAuth login"]);
 }
+
+/// POSTs to a test hook of the authorization server; its JSON answer.
+fn hook(url: &str) -> Value {
+    let out = Command::new(python(1))
+        .args([
+            "-c",
+            "import sys, urllib.request; print(urllib.request.urlopen(urllib.request.Request(sys.argv[1], data=b'', method='POST'), timeout=10).read().decode())",
+            url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn md5_hex(s: &str) -> String {
+    let out = Command::new(python(1))
+        .args([
+            "-c",
+            "import hashlib, sys; print(hashlib.md5(sys.argv[1].encode()).hexdigest())",
+            s,
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// `mcp secure` recognises an `npx mcp-remote URL` server whose tokens lie in `~/.mcp-auth`,
+/// imports them as a login, rewrites the server to `tokenvault mcp proxy --oauth`, removes the
+/// plaintext only then; the proxy serves with the imported tokens; `mcp restore` puts the entry
+/// back (and `--with-secrets` mcp-remote's files too).
+#[test]
+fn secure_converts_an_mcp_remote_entry_and_its_tokens_and_restore_puts_it_back() {
+    let env = Env::new();
+    let peer = Peer::start(&env, 1, &[]);
+    let issued = hook(&format!("{}/admin/issue", peer.as_url));
+    let tokens = &issued["tokens"];
+    let dir = ".mcp-auth/mcp-remote-0.1.29";
+    let hash = md5_hex(&peer.url);
+    let token_file = env.fixture(format!("{dir}/{hash}_tokens.json"), tokens.to_string());
+    let client_file = env.fixture(
+        format!("{dir}/{hash}_client_info.json"),
+        json!({"client_id": issued["client_id"], "redirect_uris": ["http://127.0.0.1:1/callback"]})
+            .to_string(),
+    );
+    let verifier = env.fixture(
+        format!("{dir}/{hash}_code_verifier.txt"),
+        "verifierverifier",
+    );
+    // Another server's file in the same directory is not touched.
+    let other = env.fixture(
+        format!("{dir}/{}_tokens.json", md5_hex("https://other.example/mcp")),
+        "{}",
+    );
+    let original = json!({"mcpServers": {"hub": {
+        "command": "npx",
+        "args": ["-y", "mcp-remote@0.1.29", peer.url],
+    }}})
+    .to_string();
+    let config = env.fixture(".config/Claude/claude_desktop_config.json", &original);
+
+    let out = env.run(&["mcp", "secure", "--dry-run"]);
+    assert_ok(&out);
+    assert_has(
+        &format!("{}{}", stdout(&out), stderr(&out)),
+        "mcp-remote OAuth tokens",
+    );
+    assert_has(
+        &format!("{}{}", stdout(&out), stderr(&out)),
+        "tv://mcp-oauth-hub",
+    );
+    assert!(token_file.exists());
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), original);
+
+    let out = env.run(&["mcp", "secure"]);
+    assert_ok(&out);
+    let after: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    let entry = &after["mcpServers"]["hub"];
+    assert_eq!(entry["args"], json!(["mcp", "proxy", "--oauth", "hub"]));
+    assert!(entry["command"].as_str().unwrap().ends_with("tokenvault"));
+    assert!(!token_file.exists() && !client_file.exists() && !verifier.exists());
+    assert!(other.exists());
+    let st = status(&env);
+    assert_eq!(st[0]["name"], "hub");
+    assert_eq!(st[0]["url"], peer.url.as_str());
+    assert_eq!(st[0]["refreshable"], true);
+
+    // The imported login serves: the proxy sends the token mcp-remote had, and renews with its
+    // refresh token and client id when the server refuses it.
+    let (seen, _) = client(
+        &env,
+        1,
+        "hub",
+        "auto",
+        json!([
+            call("imported"),
+            {"post": format!("{}/admin/revoke-access", peer.as_url)},
+            call("renewed"),
+        ]),
+    );
+    assert_eq!(
+        seen["results"],
+        json!([{"text": "imported"}, {"text": "renewed"}])
+    );
+    let first = peer
+        .mcp_posts()
+        .into_iter()
+        .find(|p| !p["token"].is_null())
+        .unwrap();
+    assert_eq!(first["token"], peer.at("admin")[0]["issued"]);
+    let grants = peer.at("token");
+    assert_eq!(grants.last().unwrap()["ok"], true);
+    assert_eq!(
+        grants.last().unwrap()["refresh"],
+        peer.at("admin")[0]["refresh"]
+    );
+
+    // Idempotent.
+    let before = std::fs::read_to_string(&config).unwrap();
+    assert_ok(&env.run(&["mcp", "secure"]));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), before);
+
+    // Restore: the entry as it was; the tokens stay in the vault…
+    assert_ok(&env.run(&["mcp", "restore"]));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), original);
+    assert!(!token_file.exists());
+    // …unless asked for: mcp-remote's files come back, private, with the current tokens.
+    assert_ok(&env.run(&["mcp", "restore", "--with-secrets"]));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), original);
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let back: Value = serde_json::from_str(&std::fs::read_to_string(&token_file).unwrap()).unwrap();
+    assert!(back["access_token"]
+        .as_str()
+        .unwrap()
+        .starts_with("tvoauth"));
+    assert_ne!(
+        back["refresh_token"], tokens["refresh_token"],
+        "the rotated refresh token"
+    );
+    let client_back: Value =
+        serde_json::from_str(&std::fs::read_to_string(&client_file).unwrap()).unwrap();
+    assert_eq!(client_back["client_id"], issued["client_id"]);
+}

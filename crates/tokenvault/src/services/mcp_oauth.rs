@@ -843,6 +843,187 @@ pub fn remove(vault: &Vault<'_>, name: &str) -> Result<bool> {
     Ok(!vault.remove(&index, &r)?.is_empty())
 }
 
+/// `mcp-remote`'s plaintext OAuth files for one server (`~/.mcp-auth/mcp-remote-<version>/` or
+/// `$MCP_REMOTE_CONFIG_DIR`, named by the MD5 of the server URL).
+#[derive(Debug, Clone)]
+pub struct McpRemoteFiles {
+    pub tokens: PathBuf,
+    pub client_info: PathBuf,
+    pub verifier: PathBuf,
+}
+
+impl McpRemoteFiles {
+    /// Every file of the set that exists.
+    pub fn existing(&self) -> Vec<PathBuf> {
+        [&self.tokens, &self.client_info, &self.verifier]
+            .into_iter()
+            .filter(|p| p.exists())
+            .cloned()
+            .collect()
+    }
+}
+
+/// The newest `mcp-remote` token file for `url` under the user's home, if any.
+pub fn mcp_remote_files(home: &Path, url: &str) -> Option<McpRemoteFiles> {
+    let hash = oauth::md5_hex(url.as_bytes());
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Some(d) = crate::envvars::get(crate::envvars::MCP_REMOTE_CONFIG_DIR) {
+        dirs.push(PathBuf::from(d));
+    }
+    if let Ok(rd) = std::fs::read_dir(home.join(".mcp-auth")) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with("mcp-remote-") {
+                dirs.push(e.path());
+            }
+        }
+    }
+    dirs.into_iter()
+        .map(|d| McpRemoteFiles {
+            tokens: d.join(format!("{hash}_tokens.json")),
+            client_info: d.join(format!("{hash}_client_info.json")),
+            verifier: d.join(format!("{hash}_code_verifier.txt")),
+        })
+        .filter_map(|f| {
+            let modified = std::fs::metadata(&f.tokens).ok()?.modified().ok()?;
+            Some((modified, f))
+        })
+        .max_by_key(|(m, _)| *m)
+        .map(|(_, f)| f)
+}
+
+/// The login name `mcp secure` gives an `mcp-remote` server: its name, as an item name allows.
+pub fn login_name_for_server(server: &str) -> String {
+    let n: String = server
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let n = n
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_owned();
+    let n: String = n.chars().take(40).collect();
+    if n.is_empty() {
+        "mcp-remote".into()
+    } else {
+        n
+    }
+}
+
+/// Where `mcp restore --with-secrets` writes an `mcp-remote` server's files back: the version the
+/// entry pins (`mcp-remote@0.1.29`), else the newest `mcp-remote-*` directory there is.
+pub fn mcp_remote_target(home: &Path, args: &[String], url: &str) -> McpRemoteFiles {
+    let hash = oauth::md5_hex(url.as_bytes());
+    let pinned = args
+        .iter()
+        .find_map(|a| a.strip_prefix("mcp-remote@"))
+        .map(|v| home.join(".mcp-auth").join(format!("mcp-remote-{v}")));
+    let dir = crate::envvars::get(crate::envvars::MCP_REMOTE_CONFIG_DIR)
+        .map(PathBuf::from)
+        .or(pinned)
+        .or_else(|| {
+            std::fs::read_dir(home.join(".mcp-auth"))
+                .ok()?
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("mcp-remote-"))
+                .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+                .max_by_key(|(m, _)| *m)
+                .map(|(_, p)| p)
+        })
+        .unwrap_or_else(|| home.join(".mcp-auth").join("mcp-remote-0.1.0"));
+    McpRemoteFiles {
+        tokens: dir.join(format!("{hash}_tokens.json")),
+        client_info: dir.join(format!("{hash}_client_info.json")),
+        verifier: dir.join(format!("{hash}_code_verifier.txt")),
+    }
+}
+
+/// A login made of `mcp-remote`'s files for `url` (the authorization server is discovered again
+/// for its token endpoint, which those files do not keep). Not stored.
+pub fn import_mcp_remote(files: &McpRemoteFiles, url: &str, name: &str) -> Result<Login> {
+    let read = |p: &Path| -> Result<zeroize::Zeroizing<String>> {
+        std::fs::read_to_string(p)
+            .map(zeroize::Zeroizing::new)
+            .map_err(|e| {
+                fail(
+                    format!("could not read {}: {e}", p.display()),
+                    "check the file's permissions",
+                )
+            })
+    };
+    let text = read(&files.tokens)?;
+    let t: oauth::McpRemoteTokens = serde_json::from_str(&text).map_err(|_| {
+        fail(
+            format!("{} is not an mcp-remote token file", files.tokens.display()),
+            format!("sign in with `tokenvault mcp login {url} --name {name}` instead"),
+        )
+    })?;
+    let client: oauth::McpRemoteClient =
+        serde_json::from_str(&read(&files.client_info)?).map_err(|_| {
+            fail(
+                format!("{} has no client_id", files.client_info.display()),
+                format!("sign in with `tokenvault mcp login {url} --name {name}` instead"),
+            )
+        })?;
+    let d = discover(url)?;
+    let issued = std::fs::metadata(&files.tokens)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_else(now);
+    Ok(Login {
+        name: name.to_owned(),
+        url: url.to_owned(),
+        access_token: Secret::new(t.access_token),
+        refresh_token: t.refresh_token.filter(|r| !r.is_empty()).map(Secret::new),
+        expires_at: oauth::expires_at(issued, t.expires_in),
+        lifetime: t.expires_in,
+        client_id: client.client_id,
+        client_secret: client
+            .client_secret
+            .filter(|s| !s.is_empty())
+            .map(Secret::new),
+        issuer: d.server.issuer.clone(),
+        token_endpoint: d.server.token_endpoint.clone(),
+        revocation_endpoint: d.server.revocation_endpoint.clone(),
+        resource: d.resource,
+        scope: t.scope,
+    })
+}
+
+/// Writes `login` back as `mcp-remote`'s files (0600), for `mcp restore --with-secrets`.
+pub fn export_mcp_remote(files: &McpRemoteFiles, login: &Login) -> Result<()> {
+    let tokens = zeroize::Zeroizing::new(
+        serde_json::json!({
+            "access_token": login.access_token.expose_secret(),
+            "token_type": "Bearer",
+            "expires_in": login.expires_at.map(|at| (at - now()).max(0)),
+            "refresh_token": login.refresh_token.as_ref().map(|r| r.expose_secret()),
+            "scope": login.scope,
+        })
+        .to_string(),
+    );
+    let client = zeroize::Zeroizing::new(
+        serde_json::json!({
+            "client_id": login.client_id,
+            "client_secret": login.client_secret.as_ref().map(|s| s.expose_secret()),
+        })
+        .to_string(),
+    );
+    if let Some(dir) = files.tokens.parent() {
+        tokenvault_store::fsutil::ensure_private_dir(dir)?;
+    }
+    tokenvault_store::fsutil::atomic_write(&files.tokens, tokens.as_bytes())?;
+    tokenvault_store::fsutil::atomic_write(&files.client_info, client.as_bytes())?;
+    Ok(())
+}
+
 /// The `Authorization` source of `mcp proxy --oauth NAME`: the stored login, renewed ahead of
 /// expiry and on 401 through [`refresh`] (so every proxy of this login on the machine shares one
 /// refresh at a time). Holds the open vault for the life of the proxy.

@@ -6,8 +6,9 @@ Usage: oauth_peer.py AS_PORT MCP_PORT RECORD_FILE TOKENS_FILE [--expires SECONDS
 The authorization server (starlette, 127.0.0.1:AS_PORT) implements RFC 8414 metadata, RFC 7591
 registration, authorize (PKCE S256 required, `resource` required, redirect URI must be the one
 registered), token (authorization_code with the PKCE check; refresh_token with rotation: a used
-refresh token is dead), RFC 7009 revocation, and two test hooks: POST /admin/revoke-access (kills
-every access token, keeps refresh tokens) and POST /admin/revoke-all. It "is" the user too: the
+refresh token is dead), RFC 7009 revocation, and test hooks: POST /admin/revoke-access (kills
+every access token, keeps refresh tokens), POST /admin/revoke-all, and POST /admin/issue (a client
+and its tokens, as another client's own login would have got them). It "is" the user too: the
 authorize endpoint consents at once and redirects to the loopback with the code.
 
 The MCP server (127.0.0.1:MCP_PORT/mcp) is the SDK's own, protected by its AuthSettings and a
@@ -206,7 +207,19 @@ async def admin_revoke_all(request: Request) -> Response:
     return Response(status_code=200)
 
 
+async def admin_issue(request: Request) -> Response:
+    """Stands in for another client's own login (mcp-remote's): registers a client and issues
+    it tokens directly, answered in the shape mcp-remote stores."""
+    client_id = f"client-{len(clients) + 1}"
+    clients[client_id] = ["http://127.0.0.1:1/callback"]
+    answer = issue(client_id, RESOURCE, "mcp:tools")
+    record({"as": "admin", "issued": index_of(answer["access_token"]),
+            "refresh": index_of(answer["refresh_token"])})
+    return JSONResponse({"client_id": client_id, "tokens": answer})
+
+
 as_app = Starlette(routes=[
+    Route("/admin/issue", admin_issue, methods=["POST"]),
     Route("/.well-known/oauth-authorization-server", metadata),
     Route("/register", register, methods=["POST"]),
     Route("/authorize", authorize),
