@@ -1115,8 +1115,58 @@ impl crate::mcp::bridge::Authorizer for Session {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// The loopback listener answers only the redirect of this login: another path, or the
+    /// right path with another `state`, is refused and the wait goes on; the code then comes back.
+    #[test]
+    fn the_loopback_redirect_takes_only_its_own_state() {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let browser = std::thread::spawn(move || {
+            let get = |path: &str| {
+                let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+                write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+                let mut answer = String::new();
+                s.read_to_string(&mut answer).unwrap();
+                answer
+            };
+            (
+                get("/favicon.ico"),
+                get("/callback?code=stolen&state=other"),
+                get("/callback?code=the%2Fcode&state=mine"),
+            )
+        });
+        let code = wait_for_code(&listener, "mine", Duration::from_secs(20)).unwrap();
+        assert_eq!(code, "the/code");
+        let (favicon, other, mine) = browser.join().unwrap();
+        assert!(favicon.starts_with("HTTP/1.1 404"));
+        assert!(other.starts_with("HTTP/1.1 400"));
+        assert!(mine.starts_with("HTTP/1.1 200") && mine.contains("Signed in"));
+    }
+
+    #[test]
+    fn a_refused_login_and_a_timeout_are_errors() {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let t = std::thread::spawn(move || {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            write!(
+                s,
+                "GET /callback?error=access_denied&state=s HTTP/1.1\r\n\r\n"
+            )
+            .unwrap();
+            let mut a = String::new();
+            let _ = s.read_to_string(&mut a);
+        });
+        let e = wait_for_code(&listener, "s", Duration::from_secs(20)).unwrap_err();
+        assert!(format!("{e}").contains("access_denied"));
+        t.join().unwrap();
+        let e = wait_for_code(&listener, "s", Duration::from_millis(100)).unwrap_err();
+        assert!(format!("{e}").contains("did not come back"));
+    }
 
     #[test]
     fn names() {
