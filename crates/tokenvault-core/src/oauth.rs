@@ -12,6 +12,12 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+/// The vault item of a login is `mcp-oauth-NAME` (one item per server, its fields the tokens and
+/// what refreshing them needs).
+pub const LOGIN_ITEM_PREFIX: &str = "mcp-oauth-";
+/// The field that holds a login's access token.
+pub const LOGIN_FIELD: &str = "access_token";
+
 /// Refresh this long before the access token expires.
 pub const REFRESH_MARGIN_SECS: i64 = 60;
 

@@ -33,7 +33,7 @@ use tokenvault_store::{Key, Slot};
 use tokenvault_verify::http;
 
 /// Item names are `mcp-oauth-NAME`.
-pub const ITEM_PREFIX: &str = "mcp-oauth-";
+pub const ITEM_PREFIX: &str = oauth::LOGIN_ITEM_PREFIX;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const TOTAL_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_BODY: u64 = 1 << 20;
