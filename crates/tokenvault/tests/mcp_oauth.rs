@@ -285,6 +285,7 @@ fn login_proxy_refresh_revoke(sdk: u32) {
             call("after a refused token"),
             {"post": format!("{}/admin/revoke-all", peer.as_url)},
             call("after revocation"),
+            call("again"),
         ]),
     );
     assert_eq!(seen["server"], "tokenvault-oauth-test-server");
@@ -307,6 +308,11 @@ fn login_proxy_refresh_revoke(sdk: u32) {
         e.contains(&format!("tokenvault mcp login {} --name demo", peer.url)),
         "{e}"
     );
+    assert_eq!(
+        r[5]["error"].as_str(),
+        Some(e),
+        "the same error, not a new attempt"
+    );
     assert_has(&err, "could not be renewed");
     assert_has(
         &err,
@@ -327,6 +333,12 @@ fn login_proxy_refresh_revoke(sdk: u32) {
     assert!(ok.len() >= 2, "{grants:?}");
     assert!(grants.iter().all(|g| g["resource"] == true));
     assert_eq!(grants.last().unwrap()["ok"], false);
+    // A refused refresh is not tried again for every request: once, until the user signs in.
+    assert_eq!(
+        grants.iter().filter(|g| g["ok"] == false).count(),
+        1,
+        "{grants:?}"
+    );
     let issued = peer.at("issued");
     for (g, prev) in ok.iter().zip(&issued) {
         assert_eq!(
@@ -345,7 +357,7 @@ fn login_proxy_refresh_revoke(sdk: u32) {
         .filter(|(_, p)| p["status"] == 401)
         .map(|(i, _)| i)
         .collect();
-    assert_eq!(refused.len(), 2, "{posts:?}");
+    assert_eq!(refused.len(), 3, "{posts:?}");
     let retried = with_token[refused[0] + 1];
     assert_eq!(retried["status"], 200);
     assert_ne!(retried["token"], with_token[refused[0]]["token"]);

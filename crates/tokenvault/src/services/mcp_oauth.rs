@@ -717,6 +717,14 @@ fn relogin(login: &Login, why: String) -> anyhow::Error {
     )
 }
 
+/// Whether a [`refresh`] failed because the authorization server refused it (not the network):
+/// retrying will not help until the user signs in again.
+pub fn refused_by_server(e: &anyhow::Error) -> bool {
+    crate::error::message_of(e).contains(REFUSED)
+}
+
+const REFUSED: &str = "the authorization server answered";
+
 /// Gets a new access token for `name` unless the one stored is no longer `stale` (another
 /// process refreshed it while we waited for the lock). Serialised by the lock file; the rotated
 /// refresh token is stored with the access token in one write.
@@ -757,7 +765,7 @@ pub fn refresh(vault: &Vault<'_>, home: &Path, name: &str, stale: &Secret) -> Re
     let answer = post_form(&agent, &login.token_endpoint, &form, basic)
         .map_err(|e| relogin(&login, format!("{e}")))?;
     if answer.status != 200 {
-        let mut why = format!("the authorization server answered {}", answer.status);
+        let mut why = format!("{REFUSED} {}", answer.status);
         if let Some(e) = oauth::error_of(&answer.body) {
             let mut e = e;
             for s in login.secrets() {
@@ -1032,6 +1040,10 @@ pub struct Session {
     home: PathBuf,
     name: String,
     current: std::sync::Mutex<Login>,
+    /// The last failed renewal: the access token it was for, and why. Until the vault holds
+    /// another token (the user signed in again), requests fail with it without asking the
+    /// authorization server again.
+    failed: std::sync::Mutex<Option<(Secret, AuthFailure)>>,
 }
 
 impl Session {
@@ -1041,6 +1053,7 @@ impl Session {
             home,
             name: login.name.clone(),
             current: std::sync::Mutex::new(login),
+            failed: std::sync::Mutex::new(None),
         }
     }
 
@@ -1062,6 +1075,22 @@ impl Session {
 
     fn renew(&self, current: &mut Login) -> Result<(), AuthFailure> {
         let stale = current.access_token.clone();
+        let known = self
+            .failed
+            .lock()
+            .ok()
+            .and_then(|f| f.clone())
+            .filter(|(token, _)| *token == stale);
+        if let Some((_, why)) = known {
+            // Renewing this token failed already: only a new login (in the vault) helps.
+            return match load(&self.vault, &self.name) {
+                Ok(Some(l)) if l.access_token != stale => {
+                    *current = l;
+                    Ok(())
+                }
+                _ => Err(why),
+            };
+        }
         let renewed = refresh(&self.vault, &self.home, &self.name, &stale).map_err(|e| {
             let hint = crate::error::hint_of(&e).unwrap_or_else(|| {
                 format!(
@@ -1069,13 +1098,29 @@ impl Session {
                     current.url, current.name
                 )
             });
-            AuthFailure {
-                message: format!("{e}"),
-                hint,
+            (
+                AuthFailure {
+                    message: format!("{e}"),
+                    hint,
+                },
+                refused_by_server(&e),
+            )
+        });
+        match renewed {
+            Ok(l) => {
+                *current = l;
+                Ok(())
             }
-        })?;
-        *current = renewed;
-        Ok(())
+            Err((why, refused)) => {
+                // Remembered only when the server said no: a network failure is tried again.
+                if refused {
+                    if let Ok(mut f) = self.failed.lock() {
+                        *f = Some((stale, why.clone()));
+                    }
+                }
+                Err(why)
+            }
+        }
     }
 
     fn poisoned(&self) -> AuthFailure {
