@@ -22,6 +22,7 @@ pub mod mask;
 pub mod mcp;
 pub mod name;
 pub mod notebook;
+pub mod oauth;
 pub mod passphrase;
 pub mod places;
 pub mod provider;

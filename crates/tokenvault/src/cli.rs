@@ -312,11 +312,24 @@ pub enum McpCommand {
         after_help = "Examples:\n  tokenvault mcp restore --client cursor\n  tokenvault mcp restore --json"
     )]
     Restore(McpRestoreArgs),
-    /// A stdio <-> Streamable HTTP bridge to a remote MCP server, with headers from the vault.
+    /// A stdio <-> Streamable HTTP bridge to a remote MCP server, with headers or an OAuth login from the vault.
     #[command(
-        after_help = "Examples:\n  tokenvault mcp proxy --url https://huggingface.co/mcp --header 'Authorization: Bearer {{ tv://huggingface/token }}'"
+        after_help = "Examples:\n  tokenvault mcp proxy --url https://huggingface.co/mcp --header 'Authorization: Bearer {{ tv://huggingface/token }}'\n  tokenvault mcp proxy --oauth hf\n\nWith --oauth, the token of `tokenvault mcp login` is renewed ahead of its expiry and when the server refuses it; both MCP transport eras (2025 sessions, 2026-07-28 stateless) are spoken, as the client chooses."
     )]
     Proxy(McpProxyArgs),
+    /// Sign in to a remote MCP server with OAuth (browser + loopback redirect); the tokens go into the vault.
+    #[command(
+        after_help = "Examples:\n  tokenvault mcp login https://huggingface.co/mcp --name hf\n  tokenvault mcp login https://mcp.example.com/mcp --scope read --scope write --client-id my-app\n  tokenvault mcp login https://huggingface.co/mcp --name hf --no-browser\n\nThen use it from any client: `tokenvault mcp proxy --oauth hf`.\nThe browser is $BROWSER if set, else xdg-open (open on macOS); the address is also printed on stderr."
+    )]
+    Login(McpLoginArgs),
+    /// Forget an OAuth login: revoke its tokens where the server allows it and delete them from the vault.
+    #[command(after_help = "Examples:\n  tokenvault mcp logout hf")]
+    Logout(McpLogoutArgs),
+    /// The OAuth logins kept in the vault, with their servers and when their tokens expire.
+    #[command(
+        after_help = "Examples:\n  tokenvault mcp status\n  tokenvault mcp status hf --json"
+    )]
+    Status(McpStatusArgs),
     /// Print headers as JSON, references resolved (for Claude Code's headersHelper).
     #[command(
         after_help = "Examples:\n  tokenvault mcp headers --header 'Authorization: Bearer {{ tv://huggingface/token }}'"
@@ -404,10 +417,51 @@ pub struct McpRestoreArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct McpProxyArgs {
-    /// The remote server's Streamable HTTP endpoint, e.g. https://huggingface.co/mcp
-    #[arg(long, value_name = "URL")]
+pub struct McpLoginArgs {
+    /// The remote server's MCP endpoint, e.g. https://huggingface.co/mcp
+    #[arg(value_name = "URL")]
     pub url: String,
+    /// The login's name, for `mcp proxy --oauth NAME` (default: from the host, e.g. huggingface-co).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// A scope to ask for (repeatable; default: what the server advertises).
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    /// A client id registered with the authorization server, or the https URL of a client ID
+    /// metadata document (default: dynamic registration).
+    #[arg(long, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// Do not open a browser: print the address to open on stderr and wait.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// How long to wait for the browser, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct McpLogoutArgs {
+    /// The login's name (see `tokenvault mcp status`).
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct McpStatusArgs {
+    /// Only this login.
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct McpProxyArgs {
+    /// The remote server's Streamable HTTP endpoint, e.g. https://huggingface.co/mcp (with
+    /// --oauth: the login's server unless given).
+    #[arg(long, value_name = "URL", required_unless_present = "oauth")]
+    pub url: Option<String>,
+    /// Authenticate with the OAuth login NAME (`tokenvault mcp login URL --name NAME`).
+    #[arg(long, value_name = "NAME")]
+    pub oauth: Option<String>,
     /// 'Name: value' sent with every request; the value may hold {{ tv://ITEM/FIELD }} (repeatable).
     #[arg(long = "header", value_name = "'K: V'")]
     pub headers: Vec<String>,

@@ -95,6 +95,13 @@ pub const BAO_CACERT: &str = "BAO_CACERT";
 pub const TOKENVAULT_PROXY_CA_FILE: &str = "TOKENVAULT_PROXY_CA_FILE";
 pub const VAULT_CACERT: &str = "VAULT_CACERT";
 
+/// The browser `mcp login` opens (Debian's convention: programs separated by ':', `%s` for the
+/// address); else xdg-open (open on macOS).
+pub const BROWSER: &str = "BROWSER";
+
+/// Where `mcp-remote` keeps its OAuth files instead of `~/.mcp-auth` (read by `mcp secure`).
+pub const MCP_REMOTE_CONFIG_DIR: &str = "MCP_REMOTE_CONFIG_DIR";
+
 /// A variable's value when set and non-empty.
 pub fn get(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
@@ -127,6 +134,8 @@ pub const ALL: &[&str] = &[
     AWS_ENDPOINT_URL_STS,
     AWS_ENDPOINT_URL,
     TOKENVAULT_HTTP_TIMEOUT,
+    BROWSER,
+    MCP_REMOTE_CONFIG_DIR,
     HTTPS_PROXY,
     HTTP_PROXY,
     NO_PROXY,

@@ -142,6 +142,15 @@ impl Printer {
         }
     }
 
+    /// A line on stderr written as is, not scrubbed: only for text tokenvault built itself that
+    /// holds no value from the vault or a server, and that the user must be able to copy whole —
+    /// the OAuth authorization address of `mcp login` (its PKCE challenge and `state` are public
+    /// but look random, so the scrub would hide them). Shown even with --quiet: without it the
+    /// login cannot finish.
+    pub fn address(&self, label: &str, url: &str) {
+        let _ = writeln!(io::stderr().lock(), "{label} {url}");
+    }
+
     /// A plain message on stderr (progress, confirmations).
     pub fn note(&self, text: &str) {
         if !self.quiet {

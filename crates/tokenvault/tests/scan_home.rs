@@ -176,6 +176,21 @@ const PLACES: &[(&str, &str, Shape)] = &[
         "mcp-auth",
         Shape::JsonLines,
     ),
+    (
+        ".claude/.credentials.json",
+        "claude-code-oauth",
+        Shape::JsonLines,
+    ),
+    (
+        ".gemini/mcp-oauth-tokens.json",
+        "gemini-mcp-oauth",
+        Shape::JsonLines,
+    ),
+    (
+        ".codex/.credentials.json",
+        "codex-mcp-oauth",
+        Shape::JsonLines,
+    ),
     (".ipfs_kit/config.json", "ipfs-kit", Shape::JsonLines),
     (".config/gh/hosts.yml", "gh-hosts", Shape::Lines),
 ];

@@ -169,6 +169,18 @@ fn path(base: &[String], rest: &[&str]) -> Vec<String> {
         .collect()
 }
 
+/// The edits that turn an `npx mcp-remote URL` server into `tokenvault mcp proxy --oauth NAME`
+/// (its `env`, if any, stays: the proxy ignores it).
+pub fn oauth_proxy_ops(s: &Stdio, tokenvault: &str, name: &str) -> Vec<Op> {
+    vec![
+        Op::Set(path(&s.base, &[s.command_key]), json!(tokenvault)),
+        Op::Set(
+            path(&s.base, &["args"]),
+            json!(["mcp", "proxy", "--oauth", name]),
+        ),
+    ]
+}
+
 fn rewrite_stdio(s: &Stdio, moving: &[(&Finding, &Reference)], tokenvault: &str) -> Vec<Op> {
     let mut ops = Vec::new();
     let mut pairs: Vec<String> = Vec::new();
@@ -768,5 +780,30 @@ mod tests {
         assert!(!backup.contains("zq9"), "{backup}");
         let lookup = |x: &Reference| (x == &r).then(|| value.clone());
         assert_eq!(restore_text(&backup, &lookup), original);
+    }
+
+    #[test]
+    fn an_mcp_remote_entry_becomes_the_oauth_proxy() {
+        let s = Stdio {
+            command: "npx".into(),
+            args: vec![
+                "-y".into(),
+                "mcp-remote".into(),
+                "https://h.example/mcp".into(),
+            ],
+            env: vec![],
+            base: vec![],
+            command_key: "command",
+        };
+        assert_eq!(
+            oauth_proxy_ops(&s, "/bin/tokenvault", "hub"),
+            vec![
+                Op::Set(vec!["command".into()], json!("/bin/tokenvault")),
+                Op::Set(
+                    vec!["args".into()],
+                    json!(["mcp", "proxy", "--oauth", "hub"])
+                ),
+            ]
+        );
     }
 }

@@ -257,6 +257,25 @@ pub fn vault_uses(t: &Transport) -> Vec<VaultUse> {
                     let name = h.split_once(':').map_or(h, |(n, _)| n).trim();
                     template_uses(h, &format!("header {name}"), &mut out);
                 }
+                // `--oauth NAME`: the login `mcp login` stored as the item `mcp-oauth-NAME`.
+                let login = if a == "--oauth" {
+                    i += 1;
+                    s.args.get(i).map(String::as_str)
+                } else {
+                    a.strip_prefix("--oauth=")
+                };
+                if let Some(Ok(reference)) = login.map(|n| {
+                    crate::Reference::parse(&format!(
+                        "tv://{}{n}/{}",
+                        crate::oauth::LOGIN_ITEM_PREFIX,
+                        crate::oauth::LOGIN_FIELD
+                    ))
+                }) {
+                    out.push(VaultUse::Reference {
+                        place: "OAuth login".into(),
+                        reference,
+                    });
+                }
                 i += 1;
             }
         }
@@ -359,6 +378,17 @@ mod tests {
             [VaultUse::Reference {
                 place: "header Authorization".into(),
                 reference: r("tv://huggingface/token")
+            }]
+        );
+        let oauth = transport(
+            ClientId::Cursor,
+            &json!({"command": "tokenvault", "args": ["mcp", "proxy", "--oauth", "hub"]}),
+        );
+        assert_eq!(
+            vault_uses(&oauth),
+            [VaultUse::Reference {
+                place: "OAuth login".into(),
+                reference: r("tv://mcp-oauth-hub/access_token")
             }]
         );
         let plain = transport(

@@ -115,6 +115,10 @@ pub fn restore(ctx: &mut Ctx, only: Option<ClientId>, with_secrets: bool) -> Res
                 "nothing was changed",
             )
         })?;
+        let mut oauth_files = Vec::new();
+        if with_secrets {
+            oauth_files = mcp_remote_back(ctx, &doc, client)?;
+        }
         let mut kept = 0;
         if !with_secrets && !refs.is_empty() {
             kept = keep_secured(&mut doc, client, &refs, &self_path()?)?;
@@ -144,6 +148,14 @@ pub fn restore(ctx: &mut Ctx, only: Option<ClientId>, with_secrets: bool) -> Res
                 true
             }
         };
+        for (files, login) in &oauth_files {
+            crate::services::mcp_oauth::export_mcp_remote(files, login)?;
+            released.push(format!(
+                "tv://{}{}",
+                crate::services::mcp_oauth::ITEM_PREFIX,
+                login.name
+            ));
+        }
         released.extend(values.iter().map(|(r, _)| r.to_string()));
         done.push(Restored {
             client,
@@ -163,6 +175,47 @@ pub fn restore(ctx: &mut Ctx, only: Option<ClientId>, with_secrets: bool) -> Res
 }
 
 /// The vault's values of `refs`, for a restore with secrets into `path`.
+/// The `mcp-remote` servers of a restored config whose OAuth login `mcp secure` imported (same
+/// URL): where their files go back and the login to write there (`--with-secrets`).
+fn mcp_remote_back(
+    ctx: &mut Ctx,
+    doc: &Document,
+    client: ClientId,
+) -> Result<
+    Vec<(
+        crate::services::mcp_oauth::McpRemoteFiles,
+        crate::services::mcp_oauth::Login,
+    )>,
+> {
+    use crate::services::mcp_oauth;
+    let mut wanted = Vec::new();
+    for e in doc.entries(client)? {
+        if let server::Transport::Stdio(st) = server::transport(client, &e.value) {
+            if let Some(url) = tokenvault_core::oauth::mcp_remote_url(&st.command, &st.args) {
+                wanted.push((
+                    mcp_oauth::login_name_for_server(&e.name),
+                    url,
+                    st.args.clone(),
+                ));
+            }
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let home = mcp_files::machine()?.home;
+    let vault = ctx.open_vault()?;
+    let mut out = Vec::new();
+    for (name, url, args) in wanted {
+        if let Some(login) = mcp_oauth::load(&vault, &name)? {
+            if login.url == url {
+                out.push((mcp_oauth::mcp_remote_target(&home, &args, &url), login));
+            }
+        }
+    }
+    Ok(out)
+}
+
 fn values_of(
     ctx: &mut Ctx,
     refs: &[Reference],

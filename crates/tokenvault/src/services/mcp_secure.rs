@@ -21,6 +21,7 @@ use crate::context::{now_rfc3339, Ctx};
 use crate::error::hinted;
 use crate::mcp::files as mcp_files;
 use crate::mcp::files::{client_filter, display_path, inspect, masked, self_path, Inspected};
+use crate::services::mcp_oauth;
 use crate::vault::Target;
 use anyhow::Result;
 use tokenvault_core::mcp::{secure, Finding, Place};
@@ -137,7 +138,7 @@ pub fn secure_clients(ctx: &mut Ctx, args: &Request) -> Result<Report> {
     // named with the reason, before the vault is touched; the others go ahead.
     let mut work = Vec::new();
     for f in &found {
-        match prepare(f, args, &catalogue) {
+        match prepare(f, args, &catalogue, &machine.home) {
             Ok(w) => work.push(w),
             Err(e) => {
                 let path = f.path.display().to_string();
@@ -167,10 +168,9 @@ pub fn secure_clients(ctx: &mut Ctx, args: &Request) -> Result<Report> {
             return Ok(report);
         }
     }
-    let anything = work
-        .iter()
-        .flat_map(|(_, s)| s)
-        .any(|s| s.findings.iter().any(|f| f.place.movable()));
+    let anything = work.iter().flat_map(|(_, s)| s).any(|s| {
+        s.findings.iter().any(|f| f.place.movable()) || mcp_remote_of(s, &machine.home).is_some()
+    });
 
     let stored_refs: Vec<String>;
     // What the index names (no value, no unlock): for references that `secure` makes resolve.
@@ -210,6 +210,7 @@ pub fn secure_clients(ctx: &mut Ctx, args: &Request) -> Result<Report> {
             vault: vault.as_ref(),
             held,
             stored_refs: Vec::new(),
+            user_home: &machine.home,
         };
         for (loaded, servers) in work {
             let file = pass.secure_file(loaded, &servers)?;
@@ -246,6 +247,22 @@ struct Pass<'a, 'v> {
     held: Vec<(Key, Known)>,
     /// Every reference a secret went to, for the audit record.
     stored_refs: Vec<String>,
+    /// The user's home (where `mcp-remote` keeps its OAuth files).
+    user_home: &'a std::path::Path,
+}
+
+/// The server URL and `mcp-remote` files of an `npx mcp-remote URL` server whose tokens are on
+/// disk.
+fn mcp_remote_of(
+    s: &Inspected,
+    home: &std::path::Path,
+) -> Option<(String, mcp_oauth::McpRemoteFiles)> {
+    let tokenvault_core::mcp::Transport::Stdio(st) = &s.transport else {
+        return None;
+    };
+    let url = tokenvault_core::oauth::mcp_remote_url(&st.command, &st.args)?;
+    let files = mcp_oauth::mcp_remote_files(home, &url)?;
+    Some((url, files))
 }
 
 impl Pass<'_, '_> {
@@ -274,7 +291,12 @@ impl Pass<'_, '_> {
             edited_through_link: None,
         };
         let mut stored: Vec<(Secret, Reference)> = Vec::new();
+        // mcp-remote's plaintext files, removed once the file is rewritten.
+        let mut remove_after: Vec<std::path::PathBuf> = Vec::new();
         for s in servers {
+            if self.mcp_remote(&label, s, &mut loaded, &mut file, &mut remove_after)? {
+                continue;
+            }
             let mut with_refs: Vec<(Finding, Option<Reference>)> = Vec::new();
             for f in &s.findings {
                 if !f.place.movable() {
@@ -386,8 +408,102 @@ impl Pass<'_, '_> {
             )?;
             file.edited_through_link = done.through_link(&loaded.found).map(|p| p.to_owned());
             file.backup = Some(done.backup.clone());
+            // The config no longer starts mcp-remote: its plaintext tokens can go.
+            for p in remove_after {
+                match std::fs::remove_file(&p) {
+                    Ok(()) => file.lines.push(format!("  removed {}", p.display())),
+                    Err(e) => file.warnings.push(format!(
+                        "{label}: could not remove {} ({e}): its tokens are in the vault; delete it yourself",
+                        p.display()
+                    )),
+                }
+            }
         }
         Ok(file)
+    }
+
+    /// An `npx mcp-remote URL` server with its OAuth tokens in `~/.mcp-auth`: the tokens become
+    /// the login `mcp-oauth-NAME` (read back before anything else changes) and the server
+    /// `tokenvault mcp proxy --oauth NAME`; the plaintext files are removed after the config is
+    /// rewritten. Returns whether the server was handled here.
+    fn mcp_remote(
+        &mut self,
+        label: &str,
+        s: &Inspected,
+        loaded: &mut mcp_files::Loaded,
+        file: &mut FileReport,
+        remove_after: &mut Vec<std::path::PathBuf>,
+    ) -> Result<bool> {
+        let tokenvault_core::mcp::Transport::Stdio(st) = &s.transport else {
+            return Ok(false);
+        };
+        let Some(url) = tokenvault_core::oauth::mcp_remote_url(&st.command, &st.args) else {
+            return Ok(false);
+        };
+        let name = mcp_oauth::login_name_for_server(&s.name);
+        let Some(files) = mcp_oauth::mcp_remote_files(self.user_home, &url) else {
+            file.warnings.push(format!(
+                "{label}: server '{}' signs in through mcp-remote, which has no tokens for {url} here; sign in with `tokenvault mcp login {url} --name {name}` and make the server `tokenvault mcp proxy --oauth {name}`",
+                s.name
+            ));
+            return Ok(false);
+        };
+        let reference = format!("tv://{}{name}", mcp_oauth::ITEM_PREFIX);
+        let shown = files.tokens.display().to_string();
+        if let Some(vault) = self.vault {
+            if let Some(other) = mcp_oauth::load(vault, &name)? {
+                if other.url != url {
+                    file.warnings.push(format!(
+                        "{label}: server '{}': the OAuth login '{name}' is for {}, not {url}; left as it is (log out of it first, or rename the server)",
+                        s.name, other.url
+                    ));
+                    return Ok(true);
+                }
+            }
+            let login = match mcp_oauth::import_mcp_remote(&files, &url, &name) {
+                Ok(l) => l,
+                Err(e) => {
+                    file.warnings.push(format!(
+                        "{label}: server '{}': its mcp-remote tokens were not imported: {}; left as it is ({})",
+                        s.name,
+                        crate::error::message_of(&e),
+                        crate::error::hint_of(&e).unwrap_or_default()
+                    ));
+                    return Ok(true);
+                }
+            };
+            mcp_oauth::store(vault, &login, self.now)?;
+            // Verified: what the vault returns is what was read from the files.
+            let back = mcp_oauth::load(vault, &name)?;
+            let same = back.as_ref().is_some_and(|b| {
+                b.access_token == login.access_token && b.refresh_token == login.refresh_token
+            });
+            if !same {
+                return Err(hinted(
+                    format!("the vault did not return the tokens just stored for '{name}'; {shown} was left in place"),
+                    "run `tokenvault doctor`",
+                ));
+            }
+            remove_after.extend(files.existing());
+        }
+        loaded.doc.edit_server(
+            &s.location,
+            &s.name,
+            &secure::oauth_proxy_ops(st, self.tokenvault, &name),
+        )?;
+        file.lines.push(format!(
+            "  {}: mcp-remote OAuth tokens {shown} → {reference} (tokenvault mcp proxy --oauth {name})",
+            s.name
+        ));
+        file.moved.push(Moved {
+            server: s.name.clone(),
+            place: "mcp-remote OAuth tokens".to_owned(),
+            masked: shown,
+            reference: reference.clone(),
+            already_stored: false,
+        });
+        self.stored_refs.push(reference);
+        Ok(true)
     }
 }
 
@@ -401,6 +517,7 @@ fn prepare(
     f: &mcp_files::Found,
     args: &Request,
     catalogue: &Catalogue,
+    home: &std::path::Path,
 ) -> Result<(mcp_files::Loaded, Vec<Inspected>)> {
     let loaded = mcp_files::load(f)?;
     let mut servers = inspect(&loaded, catalogue)?;
@@ -410,6 +527,7 @@ fn prepare(
     let to_move = servers.iter().any(|s| {
         s.findings.iter().any(|f| f.place.movable())
             || s.unresolved.iter().any(|u| u.reference.is_some())
+            || mcp_remote_of(s, home).is_some()
     });
     if to_move && !args.dry_run {
         mcp_files::check_rewritable(&f.path)?;

@@ -14,6 +14,7 @@ pub mod index_rows;
 pub mod keyring_map;
 pub mod livecheck;
 pub mod mcp_add;
+pub mod mcp_oauth;
 pub mod mcp_restore;
 pub mod mcp_secure;
 pub mod resolve;

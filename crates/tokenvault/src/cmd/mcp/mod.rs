@@ -4,10 +4,13 @@
 mod add;
 mod headers;
 mod list;
+mod login;
+mod logout;
 mod proxy;
 mod restore;
 mod secure;
 mod serve;
+mod status;
 
 use crate::cli::McpCommand;
 use crate::context::{Ctx, Outcome};
@@ -22,6 +25,9 @@ pub fn run(ctx: &mut Ctx, cmd: &McpCommand) -> Result<Outcome> {
         McpCommand::Proxy(a) => proxy::run(ctx, a),
         McpCommand::Headers(a) => headers::run(ctx, a),
         McpCommand::Serve(a) => serve::run(ctx, a),
+        McpCommand::Login(a) => login::run(ctx, a),
+        McpCommand::Logout(a) => logout::run(ctx, a),
+        McpCommand::Status(a) => status::run(ctx, a),
     }
 }
 

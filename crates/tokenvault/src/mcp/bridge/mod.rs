@@ -77,6 +77,8 @@ pub const RESERVED: &[&str] = &[
     "mcp-session-id",
     "mcp-protocol-version",
     "last-event-id",
+    "mcp-method",
+    "mcp-name",
     "transfer-encoding",
     "connection",
 ];
@@ -86,6 +88,27 @@ pub struct Options {
     pub url: String,
     pub headers: Vec<headers::Header>,
     pub printer: Printer,
+    /// Supplies `Authorization` (an OAuth login), renewing it ahead of expiry and on 401.
+    pub auth: Option<Arc<dyn Authorizer>>,
+}
+
+/// Why the bridge has no credential to send: a message and what to do (never a token).
+#[derive(Debug, Clone)]
+pub struct AuthFailure {
+    pub message: String,
+    pub hint: String,
+}
+
+/// The source of the `Authorization` header for `mcp proxy --oauth`.
+pub trait Authorizer: Send + Sync {
+    /// The header to send now (renewed first when the token is about to expire).
+    fn bearer(&self) -> Result<HeaderValue, AuthFailure>;
+    /// The server refused `sent` with 401: renew it, unless another request already did.
+    fn refused(&self, sent: &HeaderValue) -> Result<(), AuthFailure>;
+    /// Every token it holds now, to scrub from server text.
+    fn secrets(&self) -> Vec<Secret>;
+    /// Where the tokens come from, for messages (`tv://mcp-oauth-hf`).
+    fn source(&self) -> String;
 }
 
 /// Runs the bridge until stdin ends.
@@ -280,6 +303,8 @@ struct Out {
     told: Mutex<HashSet<String>>,
     /// Header values, scrubbed from any server text we quote.
     concealed: Vec<Secret>,
+    /// The OAuth tokens, scrubbed too (they change as they are renewed).
+    auth: Option<Arc<dyn Authorizer>>,
 }
 
 impl Out {
@@ -339,7 +364,8 @@ impl Out {
     fn scrub(&self, text: &str) -> String {
         // Replace before shortening: a cut through a token must not leave its first half.
         let mut s = text.to_owned();
-        for v in &self.concealed {
+        let tokens = self.auth.as_ref().map(|a| a.secrets()).unwrap_or_default();
+        for v in self.concealed.iter().chain(&tokens) {
             if !v.is_empty() && s.contains(v.expose_secret()) {
                 s = s.replace(v.expose_secret(), "<concealed>");
             }
@@ -362,6 +388,7 @@ struct Bridge {
     protocol: RwLock<Option<HeaderValue>>,
     listening: AtomicBool,
     closing: AtomicBool,
+    auth: Option<Arc<dyn Authorizer>>,
     out: Out,
 }
 
@@ -394,9 +421,11 @@ impl Bridge {
             protocol: RwLock::new(None),
             listening: AtomicBool::new(false),
             closing: AtomicBool::new(false),
+            auth: opts.auth.clone(),
             out: Out {
                 printer: opts.printer,
                 told: Mutex::new(HashSet::new()),
+                auth: opts.auth,
                 // Longest first, so a whole header value goes before the token inside it.
                 concealed: {
                     let mut all: Vec<Secret> = opts
@@ -415,18 +444,55 @@ impl Bridge {
         self.session.read().ok().and_then(|s| s.clone())
     }
 
-    /// Adds the configured headers, the session and the protocol version.
-    fn with_headers<B>(&self, mut req: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+    /// Adds the configured headers, the OAuth token (when it can be had: a GET or DELETE goes
+    /// without one rather than not at all), the session and the protocol version.
+    fn with_headers<B>(&self, req: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        let bearer = self.auth.as_ref().and_then(|a| a.bearer().ok());
+        self.with_headers_for(req, None, bearer.as_ref())
+    }
+
+    /// [`Bridge::with_headers`] for one message: a 2026-07-28 message carries its own version,
+    /// method and name headers (`modern`); a 2025 one the version `initialize` chose.
+    fn with_headers_for<B>(
+        &self,
+        mut req: ureq::RequestBuilder<B>,
+        modern: Option<&[(&'static str, String)]>,
+        bearer: Option<&HeaderValue>,
+    ) -> ureq::RequestBuilder<B> {
         for (k, v) in &self.headers {
             req = req.header(k, v);
+        }
+        if let Some(b) = bearer {
+            req = req.header("Authorization", b);
         }
         if let Some(s) = self.session_id() {
             req = req.header("Mcp-Session-Id", s);
         }
-        if let Some(p) = self.protocol.read().ok().and_then(|p| p.clone()) {
-            req = req.header("MCP-Protocol-Version", p);
+        match modern {
+            Some(headers) => {
+                for (k, v) in headers {
+                    req = req.header(*k, v);
+                }
+            }
+            None => {
+                if let Some(p) = self.protocol.read().ok().and_then(|p| p.clone()) {
+                    req = req.header("MCP-Protocol-Version", p);
+                }
+            }
         }
         req
+    }
+
+    /// The OAuth token to send now, if the bridge has a login.
+    fn bearer(&self) -> Result<Option<HeaderValue>, Failure> {
+        match &self.auth {
+            None => Ok(None),
+            Some(a) => a.bearer().map(Some).map_err(|f| Failure {
+                message: f.message,
+                hint: f.hint,
+                status: None,
+            }),
+        }
     }
 
     /// POSTs a notification or response; false when it was not accepted (already reported).
@@ -443,7 +509,18 @@ impl Bridge {
     /// POSTs a request and delivers its answer, or an error for it.
     fn exchange(&self, body: Vec<u8>, expect: Expect) {
         if let Err(f) = self.post(&body, &expect) {
-            self.out.tell(&f);
+            // A 2026-07-28 era probe that a 2025 server rejects is negotiation, not a failure:
+            // the client falls back to `initialize` on the error it gets.
+            let probe = f
+                .status
+                .is_some_and(|s| (400..500).contains(&s) && s != 401 && s != 403)
+                && serde_json::from_slice::<Peek>(&body)
+                    .ok()
+                    .and_then(|p| p.method)
+                    .is_some_and(|m| m == "server/discover");
+            if !probe {
+                self.out.tell(&f);
+            }
             if let Some(id) = expect.id() {
                 self.out.error_response(id, &f);
             }
@@ -452,12 +529,32 @@ impl Bridge {
 
     fn post(&self, body: &[u8], expect: &Expect) -> Result<(), Failure> {
         let had_session = self.session_id().is_some();
-        let req = self
-            .with_headers(self.agent.post(&self.url))
-            .header("Content-Type", "application/json")
-            .header("Accept", "application/json, text/event-stream");
-        let mut resp = req.send(body).map_err(|e| self.network(e))?;
-        let status = resp.status().as_u16();
+        let modern = tokenvault_core::oauth::modern_headers(body);
+        let mut renewed = false;
+        let (mut resp, status) = loop {
+            let bearer = self.bearer()?;
+            let req = self
+                .with_headers_for(
+                    self.agent.post(&self.url),
+                    modern.as_deref(),
+                    bearer.as_ref(),
+                )
+                .header("Content-Type", "application/json")
+                .header("Accept", "application/json, text/event-stream");
+            let resp = req.send(body).map_err(|e| self.network(e))?;
+            let status = resp.status().as_u16();
+            // A token refused before its expiry (revoked, or the clocks disagree): renew once.
+            if let (401, false, Some(auth), Some(sent)) = (status, renewed, &self.auth, &bearer) {
+                auth.refused(sent).map_err(|f| Failure {
+                    message: f.message,
+                    hint: f.hint,
+                    status: Some(401),
+                })?;
+                renewed = true;
+                continue;
+            }
+            break (resp, status);
+        };
         if let Expect::Initialize(_) = expect {
             if let Some(s) = resp.headers().get("mcp-session-id") {
                 if let Ok(mut slot) = self.session.write() {
@@ -721,6 +818,17 @@ impl Bridge {
         let reason = resp.status().canonical_reason().unwrap_or("");
         let host = &self.host;
         let (message, hint) = match status {
+            401 | 403 if self.auth.is_some() => {
+                let source = self.auth.as_ref().map(|a| a.source()).unwrap_or_default();
+                (
+                    format!("the server at {host} refused the OAuth token from {source} ({status} {reason}), also after renewing it"),
+                    if status == 403 {
+                        "the login lacks a permission this server needs: run `tokenvault mcp login` again with the --scope it requires".to_owned()
+                    } else {
+                        "sign in again with `tokenvault mcp login URL --name NAME` (see `tokenvault mcp status`)".to_owned()
+                    },
+                )
+            }
             401 | 403 => {
                 let creds = self.credentials();
                 let refs: Vec<&String> = self.sources.iter().flat_map(|(_, r)| r).collect();
@@ -765,12 +873,15 @@ impl Bridge {
                 )
             }
             _ => {
-                let detail = server_message(resp)
+                let (code, text) = server_error(resp).unwrap_or((None, None));
+                let detail = text
                     .map(|m| format!(": {}", self.out.scrub(&m)))
                     .unwrap_or_default();
                 (
                     format!("the server at {host} rejected {what} ({status} {reason}){detail}"),
-                    if status == 404 || status == 405 {
+                    if code == Some(UNSUPPORTED_PROTOCOL_VERSION) {
+                        "the server and the MCP client share no protocol revision (a server of the 2026-07-28 revision alone needs a client that speaks it; the proxy passes each era through as the client chooses): update the client".to_owned()
+                    } else if status == 404 || status == 405 {
                         "check the --url: it must be the server's MCP endpoint (e.g. https://huggingface.co/mcp)".to_owned()
                     } else {
                         "retry later; if it persists, check the server's status".to_owned()
@@ -856,8 +967,12 @@ fn retry_delay(parser: &sse::Parser) -> Duration {
         .unwrap_or(DEFAULT_RETRY)
 }
 
-/// The `error.message` of a JSON-RPC error body (what MCP servers put in 4xx/5xx answers).
-fn server_message(resp: &mut Response<Body>) -> Option<String> {
+/// JSON-RPC error code of MCP 2026-07-28 for "no protocol revision in common".
+const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
+
+/// The `error.code` and `error.message` of a JSON-RPC error body (what MCP servers put in
+/// 4xx/5xx answers).
+fn server_error(resp: &mut Response<Body>) -> Option<(Option<i64>, Option<String>)> {
     let body = resp
         .body_mut()
         .with_config()
@@ -865,9 +980,12 @@ fn server_message(resp: &mut Response<Body>) -> Option<String> {
         .read_to_vec()
         .ok()?;
     let v: Value = serde_json::from_slice(&body).ok()?;
-    v.pointer("/error/message")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
+    Some((
+        v.pointer("/error/code").and_then(Value::as_i64),
+        v.pointer("/error/message")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+    ))
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -962,6 +1080,7 @@ mod tests {
         let out = Out {
             printer: Printer::new(true, crate::cli::ColorWhen::Never),
             told: Mutex::new(HashSet::new()),
+            auth: None,
             concealed: vec![
                 Secret::new("Bearer hf_secretsecret".into()),
                 Secret::new("hf_secretsecret".into()),
