@@ -115,7 +115,7 @@ pub enum Command {
     Doctor,
     /// File backend: derive the vault key once and cache it, so later processes need no passphrase.
     #[command(
-        after_help = "Examples:\n  tokenvault unlock --timeout 8h\n  pass show tokenvault | tokenvault unlock --stdin\n  tokenvault unlock --json\n  # a CI job (also inside containers): one scrypt, then none\n  export \"$(tokenvault unlock --session --stdin --timeout 1h < \"$PASSPHRASE_FILE\")\"\n  tokenvault unlock --session --stdin < \"$PASSPHRASE_FILE\" >> \"$GITHUB_ENV\""
+        after_help = "Examples:\n  tokenvault unlock --timeout 8h\n  pass show tokenvault | tokenvault unlock --stdin\n  tokenvault unlock --json\n  export \"$(tokenvault unlock --session --stdin --timeout 1h < \"$PASSPHRASE_FILE\")\"\n  tokenvault unlock --session --stdin < \"$PASSPHRASE_FILE\" >> \"$GITHUB_ENV\""
     )]
     Unlock(UnlockArgs),
     /// File backend: forget the cached vault key.
@@ -1285,7 +1285,7 @@ mod tests {
         let mut out = Vec::new();
         let mut it = words.into_iter();
         while let Some(w) = it.next() {
-            if w == ">" || w == "<" {
+            if w == ">" || w == "<" || w == ">>" {
                 it.next();
             } else {
                 out.push(w);
@@ -1328,8 +1328,9 @@ mod tests {
                 // the operation added.
                 let words = match words.first().map(String::as_str) {
                     Some("tokenvault") => words,
-                    // `eval "$(tokenvault plugin init hf)"`: the command inside.
-                    Some("eval") => match words
+                    // `eval "$(tokenvault plugin init hf)"`, `export "$(tokenvault unlock
+                    // --session …)"`: the command inside.
+                    Some("eval" | "export") => match words
                         .get(1)
                         .and_then(|w| w.strip_prefix("$(").and_then(|w| w.strip_suffix(')')))
                     {
