@@ -30,11 +30,28 @@ use tokenvault_core::Secret;
 
 use crate::error::hinted;
 
-/// Bytes read per system call: a pipe's default capacity on Linux and macOS, so one read takes
-/// whatever the child has written. Measured with scripts/bench-mask: 256 KiB reads, and pipes
-/// enlarged to 1 MiB with F_SETPIPE_SZ, were no faster (likely because the data then leaves the CPU
-/// cache between the child's write and our read), so we keep the default pipe and no extra `unsafe`.
-const READ_BUFFER: usize = 64 * 1024;
+/// Bytes read per system call, and the capacity asked for the child's output pipes (Linux
+/// `F_SETPIPE_SZ`; 1 MiB is the default `pipe-max-size`). With the default 64 KiB pipe, every
+/// 64 KiB costs the child and us a sleep and a wake-up each, and on a virtual machine those
+/// cross-CPU wake-ups were most of the time (scripts/bench-mask, sparse: 511 MB/s).
+const READ_BUFFER: usize = 1024 * 1024;
+
+/// Asks the kernel for a larger pipe behind `fd`; keeps the default when refused (a lower
+/// `/proc/sys/fs/pipe-max-size`, another OS).
+#[cfg(target_os = "linux")]
+fn enlarge_pipe(fd: &impl std::os::fd::AsRawFd) {
+    // SAFETY: F_SETPIPE_SZ on a descriptor we own takes an int and touches no memory of ours.
+    unsafe {
+        libc::fcntl(
+            fd.as_raw_fd(),
+            libc::F_SETPIPE_SZ,
+            READ_BUFFER as libc::c_int,
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn enlarge_pipe<T>(_fd: &T) {}
 
 /// Runs `command` as a child with `env` added, replacing each value of `conceal` (VAR, value) in
 /// its stdout and stderr with `<concealed:VAR>`; returns the exit code to exit with (128+signal
@@ -138,6 +155,8 @@ where
         abandon(&mut child);
         anyhow::bail!("internal error: the child's output pipes are missing");
     };
+    enlarge_pipe(&child_out);
+    enlarge_pipe(&child_err);
     let err_thread = std::thread::Builder::new()
         .name("mask-stderr".into())
         .spawn(move || pump(child_err, err, err_concealer));
