@@ -239,7 +239,10 @@ pub fn is_loopback(host: &str) -> bool {
 
 /// A placeholder for `value`: the same length, the provider's `keep` substrings (its prefix and
 /// keywords, such as `hf_` or OpenAI's `T3BlbkFJ`) where the value has them, and every other
-/// letter or digit replaced by a random one of the same kind, so client-side format checks pass.
+/// letter or digit replaced by a random one from the kinds its segment (a run of letters and digits
+/// between separators) holds, so client-side format checks pass. Kinds are chosen per segment, not
+/// per position: a placeholder that kept each position's kind would tell the child which
+/// positions of the real token are digits or capitals (about 1.5 bits of its ~6 per character).
 /// `random` supplies one byte per character (the caller reads it from the OS). `None` when the
 /// value has nothing to replace or the result would equal the value.
 pub fn placeholder(value: &str, keep: &[&str], random: &[u8]) -> Option<String> {
@@ -257,20 +260,42 @@ pub fn placeholder(value: &str, keep: &[&str], random: &[u8]) -> Option<String> 
             }
         }
     }
-    const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    const LOWER: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
-    const DIGIT: &[u8] = b"0123456789";
+    const UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    const LOWER: &str = "abcdefghijklmnopqrstuvwxyz";
+    const DIGIT: &str = "0123456789";
+    let replaceable = |i: usize| !fixed[i] && chars[i].is_ascii_alphanumeric();
+    // The kinds each segment of replaceable characters holds, as one alphabet per segment.
+    let mut alphabet: Vec<Option<std::rc::Rc<Vec<u8>>>> = vec![None; chars.len()];
+    let mut i = 0;
+    while i < chars.len() {
+        if !replaceable(i) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && replaceable(i) {
+            i += 1;
+        }
+        let seg = &chars[start..i];
+        let mut set = String::new();
+        for (kind, has) in [
+            (UPPER, seg.iter().any(char::is_ascii_uppercase)),
+            (LOWER, seg.iter().any(char::is_ascii_lowercase)),
+            (DIGIT, seg.iter().any(char::is_ascii_digit)),
+        ] {
+            if has {
+                set.push_str(kind);
+            }
+        }
+        let set = std::rc::Rc::new(set.into_bytes());
+        alphabet[start..i]
+            .iter_mut()
+            .for_each(|a| *a = Some(set.clone()));
+    }
     let mut out = String::with_capacity(value.len());
     let mut replaced = 0;
     for (i, c) in chars.iter().enumerate() {
-        let set = match c {
-            _ if fixed[i] => None,
-            'A'..='Z' => Some(UPPER),
-            'a'..='z' => Some(LOWER),
-            '0'..='9' => Some(DIGIT),
-            _ => None,
-        };
-        match set {
+        match &alphabet[i] {
             Some(set) => {
                 let r = *random.get(i)? as usize;
                 out.push(set[r % set.len()] as char);
@@ -440,11 +465,16 @@ mod tests {
         assert_ne!(p, value);
         let re = regex::Regex::new("^hf_[A-Za-z0-9]{34}$").unwrap();
         assert!(re.is_match(&p), "{p}");
-        // Same kind of character at every position.
-        for (a, b) in value.chars().zip(p.chars()) {
-            assert_eq!(a.is_ascii_uppercase(), b.is_ascii_uppercase());
-            assert_eq!(a.is_ascii_digit(), b.is_ascii_digit());
-        }
+        // Nothing of where the value has capitals or digits: another value of the same format,
+        // its kinds at other positions, gets the same placeholder from the same random bytes.
+        let shuffled = "hf_0aBcDeFgHiJkLmNoPqRsTuVwXyZ1234567";
+        assert_eq!(placeholder(shuffled, &["hf_"], &random).unwrap(), p);
+        // A segment of digits only (Slack's team id) stays digits.
+        let slack = "xoxb-123456789012-123456789012-aBcDeFgHiJkLmNoPqRsTuVwX";
+        let more: Vec<u8> = (0..slack.len() as u8).map(|i| i.wrapping_mul(53)).collect();
+        let q = placeholder(slack, &["xoxb-"], &more).unwrap();
+        let re = regex::Regex::new("^xoxb-[0-9]{12}-[0-9]{12}-[A-Za-z0-9]{24}$").unwrap();
+        assert!(re.is_match(&q), "{q}");
     }
 
     #[test]
