@@ -340,25 +340,66 @@ pub fn rotate_line(why: &str, f: &Finding, catalogue: &Catalogue) -> String {
 }
 
 /// The commits of `commits` that a remote-tracking branch of the repository at `repo` contains:
-/// pushed, so their tokens have left the machine. At most `limit` commits are asked about (one
-/// `git branch -r --contains` each); the rest are not reported.
+/// pushed, so their tokens have left the machine. At most `limit` commits are looked for. Two
+/// `git` processes at most, whatever the number of commits: one asks whether there is any
+/// remote-tracking branch (a repository without one has pushed nothing from here), one lists what
+/// they hold (`git rev-list --remotes`), read until every commit looked for is found.
 pub fn pushed_commits(repo: &Path, commits: &[String], limit: usize) -> HashSet<String> {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
     let mut out = HashSet::new();
-    for c in commits.iter().take(limit) {
-        let Ok(o) = std::process::Command::new("git")
-            .arg("-C")
+    let wanted: HashSet<&str> = commits.iter().take(limit).map(String::as_str).collect();
+    if wanted.is_empty() {
+        return out;
+    }
+    let git = || {
+        let mut c = Command::new("git");
+        c.arg("-C")
             .arg(repo)
-            .args(["branch", "-r", "--contains", c])
-            .stdin(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .output()
-        else {
-            break;
-        };
-        if o.status.success() && o.stdout.iter().any(|b| !b.is_ascii_whitespace()) {
-            out.insert(c.clone());
+            .stdin(Stdio::null())
+            .stderr(Stdio::null());
+        c
+    };
+    let has_remote = git()
+        .args([
+            "for-each-ref",
+            "--count=1",
+            "--format=%(refname)",
+            "refs/remotes",
+        ])
+        .output()
+        .is_ok_and(|o| o.status.success() && o.stdout.iter().any(|b| !b.is_ascii_whitespace()));
+    if !has_remote {
+        return out;
+    }
+    let Ok(mut child) = git()
+        .args(["rev-list", "--remotes"])
+        .stdout(Stdio::piped())
+        .spawn()
+    else {
+        return out;
+    };
+    let short = wanted.iter().any(|c| c.len() < 40);
+    if let Some(stdout) = child.stdout.take() {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            // Findings name commits by their full id, as rev-list prints them; an abbreviated
+            // one is matched by prefix.
+            let found = wanted.get(line.as_str()).copied().or_else(|| {
+                short
+                    .then(|| wanted.iter().find(|c| line.starts_with(**c)).copied())
+                    .flatten()
+            });
+            if let Some(found) = found {
+                out.insert(found.to_owned());
+                if out.len() == wanted.len() {
+                    break;
+                }
+            }
         }
     }
+    let _ = child.kill();
+    let _ = child.wait();
     out
 }
 
