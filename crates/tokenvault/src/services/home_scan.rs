@@ -1208,11 +1208,20 @@ fn apply(ctx: &mut Ctx, scan: &HomeScan, scanner: &Scanner, dry_run: bool) -> Fi
             match opened {
                 Ok(vault) => {
                     let backend = vault.as_ref().map(|v| v.kind().as_str().to_owned());
+                    // One credential file's move: its notes, kept entries, audit record and
+                    // removed lines, or the error that stopped it.
                     let moved =
                         |fixes: &mut Fixes,
                          path: &PathBuf,
                          shown: &str,
-                         fix: crate::services::home_creds::FileFix| {
+                         result: Result<crate::services::home_creds::FileFix>| {
+                            let fix = match result {
+                                Ok(fix) => fix,
+                                Err(e) => {
+                                    fixes.errors.push(format!("{shown}: {e:#}"));
+                                    return;
+                                }
+                            };
                             fixes.notes.extend(fix.notes);
                             fixes.errors.extend(fix.kept);
                             if !fix.references.is_empty() {
@@ -1231,19 +1240,17 @@ fn apply(ctx: &mut Ctx, scan: &HomeScan, scanner: &Scanner, dry_run: bool) -> Fi
                             }
                         };
                     for (path, shown) in &netrc_files {
-                        match crate::services::home_creds::move_netrc(
+                        let result = crate::services::home_creds::move_netrc(
                             vault.as_ref(),
                             path,
                             shown,
                             &now,
                             dry_run,
-                        ) {
-                            Ok(fix) => moved(&mut fixes, path, shown, fix),
-                            Err(e) => fixes.errors.push(format!("{shown}: {e:#}")),
-                        }
+                        );
+                        moved(&mut fixes, path, shown, result);
                     }
                     for (path, shown) in &pypirc_files {
-                        match crate::services::home_creds::move_pypirc(
+                        let result = crate::services::home_creds::move_pypirc(
                             vault.as_ref(),
                             &tv_home,
                             user_home.as_deref(),
@@ -1251,22 +1258,18 @@ fn apply(ctx: &mut Ctx, scan: &HomeScan, scanner: &Scanner, dry_run: bool) -> Fi
                             shown,
                             &now,
                             dry_run,
-                        ) {
-                            Ok(fix) => moved(&mut fixes, path, shown, fix),
-                            Err(e) => fixes.errors.push(format!("{shown}: {e:#}")),
-                        }
+                        );
+                        moved(&mut fixes, path, shown, result);
                     }
                     for (path, shown) in &npmrc_files {
-                        match crate::services::home_creds::move_npmrc(
+                        let result = crate::services::home_creds::move_npmrc(
                             vault.as_ref(),
                             path,
                             shown,
                             &now,
                             dry_run,
-                        ) {
-                            Ok(fix) => moved(&mut fixes, path, shown, fix),
-                            Err(e) => fixes.errors.push(format!("{shown}: {e:#}")),
-                        }
+                        );
+                        moved(&mut fixes, path, shown, result);
                     }
                     if let Some((first, _)) = hub_files.first() {
                         let home_for_shown = user_home.clone();
@@ -1274,25 +1277,21 @@ fn apply(ctx: &mut Ctx, scan: &HomeScan, scanner: &Scanner, dry_run: bool) -> Fi
                             Some(h) => shown(h, p),
                             None => p.display().to_string(),
                         };
-                        match crate::services::home_creds::move_hub_tokens(
+                        let result = crate::services::home_creds::move_hub_tokens(
                             vault.as_ref(),
                             &catalogue,
                             &shown_of,
                             &now,
                             dry_run,
-                        ) {
-                            Ok(fix) => {
-                                let shredded = fix.shredded;
-                                moved(&mut fixes, first, "the Hub's token files", fix);
-                                if shredded {
-                                    for (p, _) in &hub_files {
-                                        if !p.exists() {
-                                            fixes.cleared.insert((*p).clone());
-                                        }
-                                    }
+                        );
+                        let shredded = result.as_ref().is_ok_and(|fix| fix.shredded);
+                        moved(&mut fixes, first, "the Hub's token files", result);
+                        if shredded {
+                            for (p, _) in &hub_files {
+                                if !p.exists() {
+                                    fixes.cleared.insert((*p).clone());
                                 }
                             }
-                            Err(e) => fixes.errors.push(format!("the Hub's token files: {e:#}")),
                         }
                     }
                     let Some(vault) = vault else {
